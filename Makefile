@@ -1,0 +1,42 @@
+# Every target is a thin wrapper over go and npm commands; `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO ?= go
+LINT_ENV := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NO_UPDATE_NOTIFIER=1
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: generate
+generate: ## Regenerate gen/ from api/openapi.yaml
+	$(GO) generate ./...
+
+.PHONY: check-generated
+check-generated: generate ## Fail if gen/ differs from what api/openapi.yaml generates
+	@git diff --exit-code -- gen || { echo "gen/ is out of date: run make generate and commit it" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- gen); \
+	  if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
+
+api/node_modules/.package-lock.json: api/package.json api/package-lock.json
+	cd api && npm ci --no-audit --no-fund --loglevel=error
+
+.PHONY: lint
+lint: api/node_modules/.package-lock.json ## Lint the spec with Spectral and Redocly (fails on warnings too)
+	cd api && $(LINT_ENV) npx --no-install spectral lint --fail-severity=warn openapi.yaml
+	@# Redocly exits 0 on warnings; only its all-clear line means none.
+	cd api && $(LINT_ENV) npx --no-install redocly lint openapi.yaml 2>&1 | tee /dev/stderr | grep -q 'Your API description is valid'
+
+.PHONY: vet
+vet: ## go vet every package
+	$(GO) vet ./...
+
+.PHONY: test
+test: vet ## Run every test, with the race detector
+	$(GO) test -race -count=1 ./...
+
+.PHONY: run
+run: ## Run the server with its embedded default (not yet built)
+	@echo "The server arrives with issue 3; until then there is nothing to run." >&2; exit 1

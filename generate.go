@@ -1,0 +1,8 @@
+// Package plannroauth is a spec-first Go toolkit for Plannr CRM's OAuth2-connections
+// API. api/openapi.yaml is the source of truth; go generate ./... turns it into gen/.
+package plannroauth
+
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/models.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/client.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/server.yaml api/openapi.yaml
+//go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/spec.yaml api/openapi.yaml
