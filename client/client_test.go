@@ -1,0 +1,523 @@
+package client
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+)
+
+const (
+	testToken  = "test-token"
+	connection = `{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe","label":"Fundment","created_at":"2025-06-25T15:10:48+01:00","updated_at":"2025-06-25T15:10:48+01:00","access_token_expires_at":null,"refresh_token_expires_at":null,"provider":{"name":"fundment","label":"Fundment","logo_url":"https://api.plannrcrm.com/imgs/fundment-banner.png","authorization_url":"https://api.plannrcrm.com/oauth/fundment/authorize"}}`
+	validation = `{"message":"The label field must not be greater than 255 characters.","errors":{"label":["The label field must not be greater than 255 characters."]}}`
+)
+
+var testID = uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
+
+// fast keeps the exponential back-off in milliseconds, so that only the
+// Retry-After cases take real time.
+var fast = RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 5 * time.Millisecond}
+
+// reply is one answer of a plannr test server.
+type reply struct {
+	status     int
+	retryAfter string
+	// retryAfterDate, if set, sends Retry-After as the HTTP date this far
+	// after the answer.
+	retryAfterDate time.Duration
+	contentType    string // application/json when empty
+	body           string
+	hang           bool // answer nothing until the client goes away
+}
+
+func jsonError(status int, message string) reply {
+	return reply{status: status, body: fmt.Sprintf(`{"message":%q}`, message)}
+}
+
+// received is what a plannr test server was sent.
+type received struct {
+	method, path string
+	header       http.Header
+	body         string
+}
+
+// plannr answers its n-th request with replies[n], repeating the last one
+// once they run out, and records what it is sent.
+type plannr struct {
+	url  string
+	mu   sync.Mutex
+	reqs []received
+}
+
+func newPlannr(t *testing.T, replies ...reply) *plannr {
+	t.Helper()
+	p := &plannr{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		n := len(p.reqs)
+		p.reqs = append(p.reqs, received{r.Method, r.URL.Path, r.Header.Clone(), string(body)})
+		p.mu.Unlock()
+		rep := replies[min(n, len(replies)-1)]
+		if rep.hang {
+			<-r.Context().Done()
+			return
+		}
+		if rep.retryAfter != "" {
+			w.Header().Set("Retry-After", rep.retryAfter)
+		}
+		if rep.retryAfterDate != 0 {
+			w.Header().Set("Retry-After", time.Now().Add(rep.retryAfterDate).UTC().Format(http.TimeFormat))
+		}
+		w.Header().Set("Content-Type", cmp.Or(rep.contentType, "application/json"))
+		w.WriteHeader(rep.status)
+		_, _ = io.WriteString(w, rep.body)
+	}))
+	t.Cleanup(srv.Close)
+	p.url = srv.URL
+	return p
+}
+
+func (p *plannr) received() []received {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]received(nil), p.reqs...)
+}
+
+func newClient(t *testing.T, baseURL string, opts ...Option) *gen.ClientWithResponses {
+	t.Helper()
+	c, err := New(testToken, append([]Option{WithBaseURL(baseURL)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var label = gen.UpdateOAuthConnectionRequest{Label: nullable.NewNullableWithValue("Fundment")}
+
+// The three operations, each returning only what Check makes of it, so that
+// a table can name any of them.
+type op func(context.Context, *gen.ClientWithResponses) error
+
+func list(ctx context.Context, c *gen.ClientWithResponses) error {
+	_, err := Check(c.ListOAuthConnectionsWithResponse(ctx))
+	return err
+}
+
+func update(ctx context.Context, c *gen.ClientWithResponses) error {
+	_, err := Check(c.UpdateOAuthConnectionWithResponse(ctx, testID, label))
+	return err
+}
+
+func remove(ctx context.Context, c *gen.ClientWithResponses) error {
+	_, err := Check(c.DeleteOAuthConnectionWithResponse(ctx, testID))
+	return err
+}
+
+func TestNewSendsPlannrHeaders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name            string
+		call            op
+		opts            []Option
+		wantMethod      string
+		wantContentType string
+		wantBody        string
+		wantUserAgent   string
+	}{
+		{name: "list", call: list, wantMethod: http.MethodGet, wantUserAgent: "plannr-oauth-go/devel"},
+		{name: "update", call: update, wantMethod: http.MethodPut, wantContentType: "application/json", wantBody: `{"label":"Fundment"}`, wantUserAgent: "plannr-oauth-go/devel"},
+		{name: "delete", call: remove, wantMethod: http.MethodDelete, wantUserAgent: "plannr-oauth-go/devel"},
+		{name: "WithUserAgent", call: list, opts: []Option{WithUserAgent("my-app/1.2")}, wantMethod: http.MethodGet, wantUserAgent: "my-app/1.2 plannr-oauth-go/devel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The body does not matter: the headers are checked on the way in.
+			p := newPlannr(t, reply{status: http.StatusNoContent})
+			_ = tt.call(t.Context(), newClient(t, p.url, tt.opts...))
+			reqs := p.received()
+			if len(reqs) != 1 {
+				t.Fatalf("got %d requests, want 1", len(reqs))
+			}
+			got := reqs[0]
+			if got.method != tt.wantMethod {
+				t.Errorf("method = %s, want %s", got.method, tt.wantMethod)
+			}
+			for name, want := range map[string]string{
+				"Authorization": "Bearer " + testToken,
+				"Accept":        "application/json",
+				"User-Agent":    tt.wantUserAgent,
+				"Content-Type":  tt.wantContentType,
+			} {
+				if v := got.header.Get(name); v != want {
+					t.Errorf("%s = %q, want %q", name, v, want)
+				}
+			}
+			if strings.TrimSpace(got.body) != tt.wantBody {
+				t.Errorf("body = %q, want %q", got.body, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	ok := reply{status: http.StatusOK, body: connection}
+	tests := []struct {
+		name         string
+		replies      []reply
+		policy       RetryPolicy
+		wantAttempts int
+		wantStatus   int
+		typed        func(*gen.UpdateOAuthConnectionResponse) any // the field gen must have filled
+		// The call must take from minElapsed to maxElapsed, by default
+		// minElapsed+1s: the upper bound catches waits nobody asked for.
+		minElapsed, maxElapsed time.Duration
+	}{
+		{
+			name:         "429 with Retry-After twice, then 200",
+			replies:      []reply{{status: 429, retryAfter: "1", body: `{"message":"Too Many Attempts."}`}, {status: 429, retryAfter: "1", body: `{"message":"Too Many Attempts."}`}, ok},
+			policy:       RetryPolicy{MaxRetries: 4, MinWait: time.Millisecond},
+			wantAttempts: 3, wantStatus: 200, minElapsed: 2 * time.Second,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON200 },
+		},
+		{
+			name:    "503 with Retry-After as an HTTP date, then 200",
+			replies: []reply{{status: 503, retryAfterDate: 2 * time.Second, body: `{"message":"Service Unavailable"}`}, ok},
+			policy:  fast,
+			// An HTTP date has whole seconds: 2 s ahead is 1 to 2 s ahead.
+			wantAttempts: 2, wantStatus: 200, minElapsed: time.Second, maxElapsed: 2500 * time.Millisecond,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON200 },
+		},
+		{
+			name:         "502 from a proxy, then 200",
+			replies:      []reply{{status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>"}, ok},
+			policy:       fast,
+			wantAttempts: 2, wantStatus: 200,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON200 },
+		},
+		{
+			name:         "500 every time: the last 500 after 1+MaxRetries attempts",
+			replies:      []reply{jsonError(500, "Server Error")},
+			policy:       fast,
+			wantAttempts: 3, wantStatus: 500,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSONDefault },
+		},
+		{
+			name:         "429 every time: the last 429, typed",
+			replies:      []reply{{status: 429, retryAfter: "0", body: `{"message":"Too Many Attempts."}`}},
+			policy:       fast,
+			wantAttempts: 3, wantStatus: 429,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON429 },
+		},
+		{
+			name:         "Retry-After past MaxElapsed: no wait, the 429 at once",
+			replies:      []reply{{status: 429, retryAfter: "60", body: `{"message":"Too Many Attempts."}`}},
+			policy:       RetryPolicy{MaxRetries: 4, MaxElapsed: time.Second},
+			wantAttempts: 1, wantStatus: 429,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON429 },
+		},
+		{
+			name:         "MaxRetries 0 disables retries",
+			replies:      []reply{jsonError(503, "Service Unavailable"), ok},
+			policy:       RetryPolicy{MaxRetries: 0},
+			wantAttempts: 1, wantStatus: 503,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSONDefault },
+		},
+		{
+			name: "400 is not retried", replies: []reply{jsonError(400, "The request body is not valid JSON."), ok}, policy: fast,
+			wantAttempts: 1, wantStatus: 400,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON400 },
+		},
+		{
+			name: "401 is not retried", replies: []reply{jsonError(401, "Unauthenticated."), ok}, policy: fast,
+			wantAttempts: 1, wantStatus: 401,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON401 },
+		},
+		{
+			name: "404 is not retried", replies: []reply{jsonError(404, "OAuth2 connection not found."), ok}, policy: fast,
+			wantAttempts: 1, wantStatus: 404,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON404 },
+		},
+		{
+			name: "422 is not retried", replies: []reply{{status: 422, body: validation}, ok}, policy: fast,
+			wantAttempts: 1, wantStatus: 422,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON422 },
+		},
+		{
+			name: "501 is not retried", replies: []reply{jsonError(501, "Not Implemented"), ok}, policy: fast,
+			wantAttempts: 1, wantStatus: 501,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSONDefault },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlannr(t, tt.replies...)
+			c := newClient(t, p.url, WithRetryPolicy(tt.policy))
+			start := time.Now()
+			resp, err := c.UpdateOAuthConnectionWithResponse(t.Context(), testID, label)
+			elapsed := time.Since(start)
+			if err != nil {
+				t.Fatalf("err = %v, want the last response", err)
+			}
+			if resp.StatusCode() != tt.wantStatus {
+				t.Errorf("status = %d, want %d", resp.StatusCode(), tt.wantStatus)
+			}
+			if reflect.ValueOf(tt.typed(resp)).IsNil() {
+				t.Errorf("gen did not type the %d response: %+v", resp.StatusCode(), resp)
+			}
+			reqs := p.received()
+			if len(reqs) != tt.wantAttempts {
+				t.Errorf("attempts = %d, want %d", len(reqs), tt.wantAttempts)
+			}
+			// Every retry must send the whole body again.
+			for i, r := range reqs {
+				if strings.TrimSpace(r.body) != `{"label":"Fundment"}` {
+					t.Errorf("attempt %d sent body %q", i+1, r.body)
+				}
+			}
+			maxElapsed := cmp.Or(tt.maxElapsed, tt.minElapsed+time.Second)
+			if elapsed < tt.minElapsed || elapsed > maxElapsed {
+				t.Errorf("took %v, want %v to %v", elapsed, tt.minElapsed, maxElapsed)
+			}
+		})
+	}
+}
+
+// countingTransport counts attempts that never reach a handler.
+type countingTransport struct{ n atomic.Int32 }
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestNoAnswerIsRetriedThenFails(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	tests := []struct {
+		name         string
+		baseURL      func(*testing.T) string
+		timeout      time.Duration
+		maxRetries   int
+		wantAttempts int32
+	}{
+		{name: "connection refused", baseURL: func(*testing.T) string { return closed.URL }, maxRetries: 2, wantAttempts: 3},
+		{name: "connection refused, no retries", baseURL: func(*testing.T) string { return closed.URL }, maxRetries: 0, wantAttempts: 1},
+		{
+			name:    "per-attempt timeout",
+			baseURL: func(t *testing.T) string { return newPlannr(t, reply{hang: true}).url },
+			timeout: 50 * time.Millisecond, maxRetries: 1, wantAttempts: 2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			transport := &countingTransport{}
+			c := newClient(t, tt.baseURL(t),
+				WithHTTPClient(&http.Client{Transport: transport, Timeout: tt.timeout}),
+				WithRetryPolicy(RetryPolicy{MaxRetries: tt.maxRetries, MinWait: time.Millisecond}))
+			resp, err := Check(c.ListOAuthConnectionsWithResponse(t.Context()))
+			if resp != nil || err == nil {
+				t.Fatalf("got (%v, %v), want no response and an error", resp, err)
+			}
+			if want := fmt.Sprintf("giving up after %d attempt(s)", tt.wantAttempts); !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want it to say %q", err, want)
+			}
+			if errors.As(err, new(*APIError)) {
+				t.Errorf("err = %v is an *APIError; there was no answer", err)
+			}
+			if n := transport.n.Load(); n != tt.wantAttempts {
+				t.Errorf("attempts = %d, want %d", n, tt.wantAttempts)
+			}
+		})
+	}
+}
+
+func TestCancellingStopsRetrying(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		reply reply
+	}{
+		{name: "during an attempt", reply: reply{hang: true}},
+		{name: "while waiting out a Retry-After", reply: reply{status: 503, retryAfter: "30", body: `{"message":"Service Unavailable"}`}},
+		{name: "while backing off", reply: jsonError(500, "Server Error")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlannr(t, tt.reply)
+			// MinWait far beyond the test: only the cancellation can end it.
+			c := newClient(t, p.url, WithRetryPolicy(RetryPolicy{MaxRetries: 4, MinWait: time.Minute}))
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := c.DeleteOAuthConnectionWithResponse(ctx, testID)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("err = %v, want context.DeadlineExceeded", err)
+			}
+			if elapsed := time.Since(start); elapsed > time.Second {
+				t.Errorf("took %v to stop after the context ended", elapsed)
+			}
+			if n := len(p.received()); n != 1 {
+				t.Errorf("attempts = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		reply reply
+		call  op
+		want  *APIError // nil: no error
+	}{
+		{name: "200 list", reply: reply{status: 200, body: `{"data":[` + connection + `]}`}, call: list},
+		{name: "200 update", reply: reply{status: 200, body: connection}, call: update},
+		{name: "204 delete", reply: reply{status: 204}, call: remove},
+		{name: "401", reply: jsonError(401, "Unauthenticated."), call: list, want: &APIError{StatusCode: 401, Message: "Unauthenticated."}},
+		{name: "404", reply: jsonError(404, "OAuth2 connection not found."), call: remove, want: &APIError{StatusCode: 404, Message: "OAuth2 connection not found."}},
+		{
+			name: "422 with field errors", reply: reply{status: 422, body: validation}, call: update,
+			want: &APIError{
+				StatusCode: 422, Message: "The label field must not be greater than 255 characters.",
+				Errors: map[string][]string{"label": {"The label field must not be greater than 255 characters."}},
+			},
+		},
+		{name: "503 without a body", reply: reply{status: 503, contentType: "text/plain"}, call: list, want: &APIError{StatusCode: 503, Message: "Service Unavailable"}},
+		{name: "502 in HTML", reply: reply{status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>"}, call: update, want: &APIError{StatusCode: 502, Message: "Bad Gateway"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlannr(t, tt.reply)
+			err := tt.call(t.Context(), newClient(t, p.url, WithRetryPolicy(RetryPolicy{MaxRetries: 0})))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("err = %v, want nil", err)
+				}
+				return
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v (%T), want an *APIError", err, err)
+			}
+			if !reflect.DeepEqual(apiErr, tt.want) {
+				t.Errorf("got %+v, want %+v", apiErr, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPIErrorString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  APIError
+		want string
+	}{
+		{APIError{StatusCode: 404, Message: "OAuth2 connection not found."}, "plannr: HTTP 404: OAuth2 connection not found."},
+		{
+			APIError{StatusCode: 422, Message: "Bad label (and 1 more error)", Errors: map[string][]string{"label": {"Too long.", "Not a string."}, "body": {"Bad."}}},
+			"plannr: HTTP 422: Bad label (and 1 more error) (body: Bad.; label: Too long. Not a string.)",
+		},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestWait(t *testing.T) {
+	t.Parallel()
+	p := RetryPolicy{MinWait: 100 * time.Millisecond, MaxWait: time.Second}.withDefaults()
+	withRetryAfter := func(status int, v string) *http.Response {
+		return &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {v}}}
+	}
+	tests := []struct {
+		name     string
+		retry    int
+		resp     *http.Response
+		min, max time.Duration
+	}{
+		{name: "first retry", retry: 0, min: 100 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "third retry, jittered", retry: 2, min: 200 * time.Millisecond, max: 400 * time.Millisecond},
+		{name: "capped at MaxWait", retry: 10, min: 500 * time.Millisecond, max: time.Second},
+		{name: "no overflow", retry: 200, min: 500 * time.Millisecond, max: time.Second},
+		{name: "connection error", retry: 1, resp: nil, min: 100 * time.Millisecond, max: 200 * time.Millisecond},
+		{name: "429 Retry-After seconds, past MaxWait", resp: withRetryAfter(429, "5"), min: 5 * time.Second, max: 5 * time.Second},
+		{name: "503 Retry-After date", resp: withRetryAfter(503, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)), min: 59 * time.Minute, max: time.Hour},
+		{name: "Retry-After 0: MinWait", resp: withRetryAfter(429, "0"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "Retry-After in the past: MinWait", resp: withRetryAfter(429, "Fri, 31 Dec 1999 23:59:59 GMT"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "Retry-After on a 500 is ignored", retry: 0, resp: withRetryAfter(500, "5"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "unreadable Retry-After", retry: 0, resp: withRetryAfter(429, "soon"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		// Enough draws that a jitter outside the bounds would show.
+		for range 100 {
+			if got := p.wait(tt.retry, tt.resp); got < tt.min || got > tt.max {
+				t.Errorf("%s: wait = %v, want %v to %v", tt.name, got, tt.min, tt.max)
+				break
+			}
+		}
+	}
+}
+
+func TestNewRejectsMisconfiguration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, token, baseURL string
+	}{
+		{name: "empty token", baseURL: DefaultBaseURL},
+		{name: "base URL without scheme", token: testToken, baseURL: "api.plannrcrm.com"},
+		{name: "base URL of another scheme", token: testToken, baseURL: "ftp://api.plannrcrm.com"},
+		{name: "unparsable base URL", token: testToken, baseURL: "https://api.plannrcrm.com/%zz"},
+	}
+	for _, tt := range tests {
+		if _, err := New(tt.token, WithBaseURL(tt.baseURL)); err == nil {
+			t.Errorf("%s: New succeeded, want an error", tt.name)
+		}
+	}
+}
+
+func TestWithLogger(t *testing.T) {
+	t.Parallel()
+	p := newPlannr(t, jsonError(503, "Service Unavailable"), reply{status: 204})
+	var buf bytes.Buffer
+	// slog's handlers are safe for concurrent use; the buffer is read only
+	// after the call.
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := remove(t.Context(), newClient(t, p.url, WithLogger(logger), WithRetryPolicy(fast))); err != nil {
+		t.Fatal(err)
+	}
+	logs := buf.String()
+	if !strings.Contains(logs, "retrying request") || !strings.Contains(logs, "status: 503") {
+		t.Errorf("logs do not show the retry of the 503:\n%s", logs)
+	}
+	if strings.Contains(logs, testToken) {
+		t.Errorf("logs show the token:\n%s", logs)
+	}
+}

@@ -1,0 +1,186 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// The defaults of RetryPolicy. Four retries with waits of up to 1, 2, 4 and
+// 8 s ride out a restart or a short outage; 2 minutes is past Plannr's
+// one-minute rate-limit window, so a 429 can be waited out once.
+const (
+	DefaultMaxRetries = 4
+	DefaultMinWait    = time.Second
+	DefaultMaxWait    = 30 * time.Second
+	DefaultMaxElapsed = 2 * time.Minute
+)
+
+// RetryPolicy says when a call that got a 429, a 500, 502, 503 or 504, or no
+// answer at all is tried again. Zero durations take the defaults above;
+// MaxRetries is taken as given, so 0 disables retries.
+type RetryPolicy struct {
+	// MaxRetries is how many times a call is retried after its first attempt.
+	MaxRetries int
+	// MinWait and MaxWait bound the exponential back-off: the n-th retry
+	// waits a random time between half of MinWait·2ⁿ⁻¹ and all of it, capped
+	// at MaxWait and never below MinWait. A Retry-After on a 429 or 503 is
+	// honoured instead, and not capped by MaxWait, because retrying sooner
+	// than the server asked only earns another 429.
+	MinWait, MaxWait time.Duration
+	// MaxElapsed is the budget of a call: a retry whose wait would end later
+	// than MaxElapsed after the call started is not made, and the call
+	// returns what its last attempt got. The last attempt itself may run up
+	// to its own timeout past the budget.
+	MaxElapsed time.Duration
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	p.MaxRetries = max(p.MaxRetries, 0)
+	if p.MinWait <= 0 {
+		p.MinWait = DefaultMinWait
+	}
+	if p.MaxWait <= 0 {
+		p.MaxWait = DefaultMaxWait
+	}
+	// The jitter below needs MinWait <= MaxWait.
+	p.MaxWait = max(p.MaxWait, p.MinWait)
+	if p.MaxElapsed <= 0 {
+		p.MaxElapsed = DefaultMaxElapsed
+	}
+	return p
+}
+
+// wait is how long to wait before retry number retry+1, after resp (nil
+// when the attempt got no answer).
+func (p RetryPolicy) wait(retry int, resp *http.Response) time.Duration {
+	if d, ok := retryAfter(resp); ok {
+		return max(d, p.MinWait)
+	}
+	// DefaultBackoff with no response is plain exponential back-off capped
+	// at MaxWait, with its overflow guard. "Equal jitter" on top keeps
+	// clients that failed together from retrying together, while keeping at
+	// least half of the back-off.
+	d := retryablehttp.DefaultBackoff(p.MinWait, p.MaxWait, retry, nil)
+	lo := max(d/2, p.MinWait)
+	return lo + rand.N(d-lo+1)
+}
+
+// retryAfter reads the Retry-After of a 429 or 503, in seconds or as an HTTP
+// date. retryablehttp parses it too, but does not say whether it did, and
+// jitter must apply only when it did not.
+func retryAfter(resp *http.Response) (time.Duration, bool) {
+	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
+		return 0, false
+	}
+	v := resp.Header.Get("Retry-After")
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t), true
+	}
+	return 0, false
+}
+
+// retryableStatus lists the answers worth another try. 501 and the rarer 5xx
+// mean the request itself will never work; every 4xx but 429 is the caller's
+// to fix.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryingDoer is the gen.HttpRequestDoer that New installs. Retrying every
+// request is safe because every operation of this API is idempotent.
+type retryingDoer struct {
+	httpClient *http.Client
+	policy     RetryPolicy
+	logger     *slog.Logger
+}
+
+// Do runs req through a retryablehttp.Client made for this call alone,
+// because the total-time budget belongs to the call: retryablehttp's hooks
+// are told the attempt number but not when the call started.
+func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
+	rreq, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	c := &call{policy: d.policy, deadline: time.Now().Add(d.policy.MaxElapsed), logger: d.logger}
+	rc := &retryablehttp.Client{
+		HTTPClient: d.httpClient,
+		RetryMax:   d.policy.MaxRetries,
+		CheckRetry: c.checkRetry,
+		// checkRetry has already decided the wait; see call.
+		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return c.wait },
+		ErrorHandler: lastResponse,
+	}
+	// retryablehttp logs only when Logger is non-nil, and a nil
+	// *slog.Logger in it would not be; *slog.Logger is already a
+	// retryablehttp.LeveledLogger.
+	if d.logger != nil {
+		rc.Logger = d.logger
+	}
+	return rc.Do(rreq)
+}
+
+// call is the retry state of one call. retryablehttp asks CheckRetry whether
+// to retry, then Backoff how long to wait. The total-time budget is enforced
+// in checkRetry, which computes the wait and refuses a retry whose wait would
+// end past the deadline: only refusing there keeps the last response for the
+// caller (Backoff cannot refuse, and a context deadline would turn a 429 the
+// caller could read into a bare context error, after sleeping to no
+// purpose). Backoff then returns the wait checkRetry chose.
+type call struct {
+	policy   RetryPolicy
+	deadline time.Time
+	logger   *slog.Logger
+	attempts int
+	wait     time.Duration
+}
+
+func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	c.attempts++
+	// DefaultRetryPolicy stops on a cancelled or expired context, returning
+	// its error, and retries connection errors but not those no retry can
+	// fix (TLS verification, a bad URL scheme, too many redirects).
+	retry, err := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	if !retry || err != nil || (resp != nil && !retryableStatus(resp.StatusCode)) {
+		return false, err
+	}
+	c.wait = c.policy.wait(c.attempts-1, resp)
+	if time.Now().Add(c.wait).After(c.deadline) {
+		if c.logger != nil {
+			c.logger.Debug("not retrying: the wait would end past the budget", "wait", c.wait, "max_elapsed", c.policy.MaxElapsed)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// lastResponse is the ErrorHandler retryablehttp calls when it gives up.
+// When the last attempt got an answer (a 429 or 5xx) it returns that answer,
+// unread, so that gen parses it into its typed response and the caller sees
+// the status, body and headers; retryablehttp's default would discard it for
+// a "giving up" error. With no answer, or a cancelled context, the error
+// stays an error.
+func lastResponse(resp *http.Response, err error, attempts int) (*http.Response, error) {
+	if err == nil {
+		return resp, nil
+	}
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	return nil, fmt.Errorf("giving up after %d attempt(s): %w", attempts, err)
+}
