@@ -1,0 +1,4 @@
+package store
+
+// SchemaVersion is the user_version a database has once OpenSQLite migrated it.
+var SchemaVersion = len(migrations)

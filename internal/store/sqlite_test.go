@@ -1,0 +1,113 @@
+package store_test
+
+import (
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
+)
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openSQLite(t, filepath.Join(t.TempDir(), "test.db")) })
+}
+
+func BenchmarkSQLite(b *testing.B) {
+	storetest.Benchmark(b, func(b *testing.B) store.Store { return openSQLite(b, filepath.Join(b.TempDir(), "bench.db")) })
+}
+
+func TestSQLitePersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "persist.db")
+	ctx := t.Context()
+	label := "Kept"
+	updated := time.Date(2025, 7, 1, 9, 0, 0, 123456789, time.UTC)
+	kept := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
+	gone := uuid.MustParse("2f1c0a4e-5d3b-4f6a-9c8e-7b1d2e3f4a5b")
+	seed := store.Seed{
+		Providers: []store.Provider{{Name: "fundment", Label: "Fundment", LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}},
+		Users: []store.SeedUser{{TokenHash: store.HashToken("alice"), Location: time.UTC, Connections: []store.SeedConnection{
+			{UUID: kept, Provider: "fundment", CreatedAt: updated.Add(-time.Hour), UpdatedAt: updated.Add(-time.Hour)},
+			{UUID: gone, Provider: "fundment", CreatedAt: updated, UpdatedAt: updated},
+		}}},
+	}
+
+	s := openSQLite(t, path)
+	if err := s.Seed(ctx, seed); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UserByToken(ctx, store.HashToken("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label}, updated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteConnection(ctx, u.ID, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = openSQLite(t, path)
+	if err := s.Seed(ctx, seed); err != nil { // as a restart with the same fixtures does
+		t.Fatal(err)
+	}
+	got, err := s.ListConnections(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].UUID != kept || got[0].Label == nil || *got[0].Label != label ||
+		got[0].UpdatedAt.Format(time.RFC3339Nano) != want.UpdatedAt.Format(time.RFC3339Nano) {
+		t.Errorf("after reopening, ListConnections = %+v, want only %+v", got, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var integrity string
+	if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
+		t.Errorf("integrity_check = %q, %v; want ok", integrity, err)
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != store.SchemaVersion {
+		t.Errorf("user_version = %d, %v; want %d", version, err, store.SchemaVersion)
+	}
+}
+
+func TestSQLiteRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "newer.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(t.Context(), `PRAGMA user_version = 1000`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := store.OpenSQLite(t.Context(), path); err == nil {
+		s.Close()
+		t.Fatal("OpenSQLite of a database from a newer program: no error")
+	}
+}
+
+func openSQLite(tb testing.TB, path string) *store.SQLite {
+	tb.Helper()
+	s, err := store.OpenSQLite(tb.Context(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}

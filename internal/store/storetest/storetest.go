@@ -1,0 +1,540 @@
+// Package storetest is the conformance suite every store.Store passes, so that the
+// in-memory store stands in for SQLite without surprises.
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// Run runs the suite; open returns an empty store for one test, which Run closes.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s store.Store)
+	}{
+		{"UserByToken", testUserByToken},
+		{"SeedAdds", testSeedAdds},
+		{"SeedKeepsChanges", testSeedKeepsChanges},
+		{"SeedAddsToKnownUser", testSeedAddsToKnownUser},
+		{"SeedAllOrNothing", testSeedAllOrNothing},
+		{"SeedRefusesUnnamedZone", testSeedRefusesUnnamedZone},
+		{"SeedCopies", testSeedCopies},
+		{"ListOwnerOnlyOldestFirst", testList},
+		{"UpdateLabel", testUpdateLabel},
+		{"UpdateLabelNotFound", testUpdateLabelNotFound},
+		{"DeleteConnection", testDeleteConnection},
+		{"ReturnsCopies", testReturnsCopies},
+		{"Empty", testEmpty},
+		{"ConcurrentUpdateLabel", testConcurrentUpdateLabel},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tc.run(t, s)
+		})
+	}
+}
+
+// The suite's data. alice's connections are seeded out of time order, across the
+// October clock change and with a tie, so that "oldest first" is tested for real.
+var (
+	fundment = store.Provider{
+		Name:             "fundment",
+		Label:            "Fundment",
+		LogoURL:          "https://api.plannrcrm.com/imgs/fundment-banner.png",
+		AuthorizationURL: "https://api.plannrcrm.com/oauth/fundment/authorize",
+	}
+	acme = store.Provider{
+		Name:             "acme",
+		Label:            "Acme",
+		LogoURL:          "https://acme.example/logo.png",
+		AuthorizationURL: "https://acme.example/authorize",
+	}
+
+	alice, bob = store.HashToken("alice-token"), store.HashToken("bob-token")
+	london     = mustZone("Europe/London")
+
+	// aliceSummer is the Plannr documentation's example, verbatim.
+	aliceSummer = store.SeedConnection{
+		UUID:                  uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
+		Provider:              "fundment",
+		Label:                 ptr("My Fundment Account 1"),
+		CreatedAt:             at("2025-06-25T15:10:48+01:00"),
+		UpdatedAt:             at("2025-06-25T15:10:48+01:00"),
+		AccessTokenExpiresAt:  ptr(at("2025-06-25T18:10:48.890172Z")),
+		RefreshTokenExpiresAt: ptr(at("2026-06-25T14:10:48.890222Z")),
+	}
+	// aliceAfterBST was created 40 minutes after aliceBeforeBST, but its text sorts first.
+	aliceAfterBST = store.SeedConnection{
+		UUID:      uuid.MustParse("2f1c0a4e-5d3b-4f6a-9c8e-7b1d2e3f4a5b"),
+		Provider:  "acme",
+		CreatedAt: at("2025-10-26T01:10:00+00:00"),
+		UpdatedAt: at("2025-11-01T09:00:00.5Z"),
+	}
+	aliceBeforeBST = store.SeedConnection{
+		UUID:                 uuid.MustParse("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
+		Provider:             "fundment",
+		Label:                ptr(""),
+		CreatedAt:            at("2025-10-26T01:30:00+01:00"),
+		UpdatedAt:            at("2025-10-26T01:30:00+01:00"),
+		AccessTokenExpiresAt: ptr(at("2025-10-26T02:30:00.000000001Z")),
+	}
+	// aliceTie was created at the same instant as aliceSummer and added after it.
+	aliceTie = store.SeedConnection{
+		UUID:      uuid.MustParse("0b5e2c1d-8f7a-4e6b-a5c4-d3e2f1a0b9c8"),
+		Provider:  "acme",
+		Label:     ptr("Tie"),
+		CreatedAt: at("2025-06-25T14:10:48Z"),
+		UpdatedAt: at("2025-06-25T14:10:48Z"),
+	}
+	bobOnly = store.SeedConnection{
+		UUID:                  uuid.MustParse("c0ffee00-1234-4abc-8def-0123456789ab"),
+		Provider:              "fundment",
+		Label:                 ptr("Bob's"),
+		CreatedAt:             at("2024-01-02T03:04:05.123456789Z"),
+		UpdatedAt:             at("2024-02-03T04:05:06Z"),
+		RefreshTokenExpiresAt: ptr(at("2027-01-01T00:00:00Z")),
+	}
+)
+
+func seed() store.Seed {
+	return store.Seed{
+		Providers: []store.Provider{fundment, acme},
+		Users: []store.SeedUser{
+			{TokenHash: alice, Location: london, Connections: []store.SeedConnection{aliceSummer, aliceAfterBST, aliceBeforeBST, aliceTie}},
+			{TokenHash: bob, Connections: []store.SeedConnection{bobOnly}},
+		},
+	}
+}
+
+// Oldest first; aliceTie follows aliceSummer, its equal, because it was added later.
+var aliceWant = []view{
+	viewSeed(aliceSummer, fundment),
+	viewSeed(aliceTie, acme),
+	viewSeed(aliceBeforeBST, fundment),
+	viewSeed(aliceAfterBST, acme),
+}
+
+func testUserByToken(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	a, b := user(t, s, alice), user(t, s, bob)
+	if a.ID == b.ID {
+		t.Errorf("alice and bob are both user %d", a.ID)
+	}
+	if again := user(t, s, alice); again.ID != a.ID {
+		t.Errorf("alice is user %d, then %d", a.ID, again.ID)
+	}
+	if got := a.Location.String(); got != "Europe/London" {
+		t.Errorf("alice's location = %q, want Europe/London", got)
+	}
+	if got := b.Location.String(); got != "UTC" {
+		t.Errorf("bob's location (seeded nil) = %q, want UTC", got)
+	}
+	_, err := s.UserByToken(t.Context(), store.HashToken("mallory-token"))
+	wantNotFound(t, "UserByToken(unknown)", err)
+}
+
+func testSeedAdds(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	wantList(t, s, user(t, s, alice).ID, aliceWant)
+	wantList(t, s, user(t, s, bob).ID, []view{viewSeed(bobOnly, fundment)})
+}
+
+func testSeedKeepsChanges(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	a := user(t, s, alice)
+	changed, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: ptr("Mine")}, at("2025-07-01T10:00:00+01:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSeed(t, s, seed())
+	if again := user(t, s, alice); again.ID != a.ID {
+		t.Errorf("after a second Seed alice is user %d, was %d", again.ID, a.ID)
+	}
+	want := slices.Clone(aliceWant)
+	want[0] = viewOf(changed)
+	wantList(t, s, a.ID, want)
+}
+
+func testSeedAddsToKnownUser(t *testing.T, s store.Store) {
+	first := seed()
+	first.Users[0].Connections = []store.SeedConnection{aliceSummer}
+	mustSeed(t, s, first)
+	// A known user with a changed location keeps the first one: Seed changes nothing it has.
+	more := seed()
+	more.Users[0].Location = time.UTC
+	mustSeed(t, s, more)
+	a := user(t, s, alice)
+	if got := a.Location.String(); got != "Europe/London" {
+		t.Errorf("alice's location = %q after a Seed naming UTC, want Europe/London", got)
+	}
+	wantList(t, s, a.ID, aliceWant)
+}
+
+func testSeedAllOrNothing(t *testing.T, s store.Store) {
+	bad := store.Seed{
+		Providers: []store.Provider{fundment},
+		Users: []store.SeedUser{
+			{TokenHash: alice, Location: london, Connections: []store.SeedConnection{aliceSummer}},
+			{TokenHash: bob, Connections: []store.SeedConnection{withProvider(bobOnly, "nope")}},
+		},
+	}
+	if err := s.Seed(t.Context(), bad); err == nil {
+		t.Fatal("Seed naming an unknown provider: no error")
+	}
+	wantEmpty(t, s, true)
+	_, err := s.UserByToken(t.Context(), alice)
+	wantNotFound(t, "UserByToken after a failed Seed", err)
+	// fundment was not added either: a Seed that only names it fails too.
+	named := store.Seed{Users: []store.SeedUser{{TokenHash: alice, Connections: []store.SeedConnection{aliceSummer}}}}
+	if err := s.Seed(t.Context(), named); err == nil {
+		t.Error("a failed Seed added its providers")
+	}
+
+	// On a store with data, a failed Seed leaves the data alone.
+	mustSeed(t, s, seed())
+	extra := store.Seed{Users: []store.SeedUser{
+		{TokenHash: alice, Connections: []store.SeedConnection{withUUID(aliceTie, "11111111-2222-4333-8444-555555555555")}},
+		{TokenHash: store.HashToken("carol-token"), Connections: []store.SeedConnection{withProvider(bobOnly, "acme"), withProvider(aliceTie, "nope")}},
+	}}
+	if err := s.Seed(t.Context(), extra); err == nil {
+		t.Fatal("Seed naming an unknown provider: no error")
+	}
+	wantList(t, s, user(t, s, alice).ID, aliceWant)
+	_, err = s.UserByToken(t.Context(), store.HashToken("carol-token"))
+	wantNotFound(t, "UserByToken(carol) after a failed Seed", err)
+}
+
+func testSeedRefusesUnnamedZone(t *testing.T, s store.Store) {
+	// A zone that cannot be loaded again by its name would not survive a restart.
+	for _, loc := range []*time.Location{time.FixedZone("", 3600), time.FixedZone("BST", 3600)} {
+		err := s.Seed(t.Context(), store.Seed{Users: []store.SeedUser{{TokenHash: alice, Location: loc}}})
+		if err == nil {
+			t.Errorf("Seed with location %q: no error", loc)
+		}
+	}
+	wantEmpty(t, s, true)
+}
+
+func testSeedCopies(t *testing.T, s store.Store) {
+	sd := seed()
+	sc := &sd.Users[0].Connections[0]
+	sc.Label, sc.AccessTokenExpiresAt = ptr(*sc.Label), ptr(*sc.AccessTokenExpiresAt)
+	mustSeed(t, s, sd)
+	*sc.Label = "changed by the caller"
+	*sc.AccessTokenExpiresAt = time.Time{}
+	wantList(t, s, user(t, s, alice).ID, aliceWant)
+}
+
+func testList(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	// testSeedAdds checks alice and bob; here an owner with no connections and
+	// one that does not exist.
+	carol := store.HashToken("carol-token")
+	mustSeed(t, s, store.Seed{Users: []store.SeedUser{{TokenHash: carol}}})
+	for _, id := range []store.UserID{user(t, s, carol).ID, 1 << 40} {
+		got, err := s.ListConnections(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == nil || len(got) != 0 {
+			t.Errorf("ListConnections(%d) = %#v, want an empty, non-nil slice", id, got)
+		}
+	}
+}
+
+func testUpdateLabel(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	a := user(t, s, alice)
+	tests := []struct {
+		name   string
+		id     uuid.UUID
+		change store.LabelUpdate
+		now    time.Time
+		want   *string
+		// wantUpdated is how UpdatedAt reads: in the owner's offset, whatever
+		// zone now is in.
+		wantUpdated string
+	}{
+		{"set", aliceSummer.UUID, store.LabelUpdate{Label: ptr("New")}, at("2025-07-01T09:00:00Z"), ptr("New"), "2025-07-01T10:00:00+01:00"},
+		{"keep", aliceSummer.UUID, store.LabelUpdate{Keep: true, Label: ptr("ignored")}, at("2025-07-01T09:00:01.25Z"), ptr("New"), "2025-07-01T10:00:01.25+01:00"},
+		{"clear", aliceSummer.UUID, store.LabelUpdate{}, at("2025-12-01T09:00:02Z"), nil, "2025-12-01T09:00:02Z"},
+		{"keep nil", aliceSummer.UUID, store.LabelUpdate{Keep: true}, at("2025-12-01T09:00:03Z"), nil, "2025-12-01T09:00:03Z"},
+		{"set empty", aliceAfterBST.UUID, store.LabelUpdate{Label: ptr("")}, time.Date(2025, 8, 1, 12, 0, 0, 0, time.FixedZone("", -5*3600)), ptr(""), "2025-08-01T18:00:00+01:00"},
+		{"monotonic clock", aliceTie.UUID, store.LabelUpdate{Label: ptr("x")}, time.Now(), ptr("x"), ""},
+	}
+	want := map[uuid.UUID]view{}
+	for _, v := range aliceWant {
+		want[v.UUID] = v
+	}
+	for _, tc := range tests {
+		got, err := s.UpdateLabel(t.Context(), a.ID, tc.id, tc.change, tc.now)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		w := want[tc.id]
+		w.Label = showLabel(tc.want)
+		w.UpdatedAt = tc.wantUpdated
+		if tc.wantUpdated == "" {
+			w.UpdatedAt = tc.now.In(london).Format(time.RFC3339Nano)
+		}
+		if v := viewOf(got); v != w {
+			t.Errorf("%s: UpdateLabel returned\n%+v, want\n%+v", tc.name, v, w)
+		}
+		if !got.UpdatedAt.Equal(tc.now) {
+			t.Errorf("%s: UpdatedAt = %v, want %v", tc.name, got.UpdatedAt, tc.now)
+		}
+		want[tc.id] = w
+	}
+	// What UpdateLabel returned is what was stored.
+	var list []view
+	for _, v := range aliceWant {
+		list = append(list, want[v.UUID])
+	}
+	wantList(t, s, a.ID, list)
+}
+
+func testUpdateLabelNotFound(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	a, b := user(t, s, alice), user(t, s, bob)
+	tests := []struct {
+		name  string
+		owner store.UserID
+		id    uuid.UUID
+	}{
+		{"another user's", a.ID, bobOnly.UUID},
+		{"unknown uuid", a.ID, uuid.MustParse("99999999-9999-4999-8999-999999999999")},
+		{"unknown owner", 1 << 40, aliceSummer.UUID},
+	}
+	for _, tc := range tests {
+		_, err := s.UpdateLabel(t.Context(), tc.owner, tc.id, store.LabelUpdate{Label: ptr("x")}, time.Now())
+		wantNotFound(t, tc.name, err)
+	}
+	wantList(t, s, a.ID, aliceWant)
+	wantList(t, s, b.ID, []view{viewSeed(bobOnly, fundment)})
+}
+
+func testDeleteConnection(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	ctx := t.Context()
+	a, b := user(t, s, alice), user(t, s, bob)
+	wantNotFound(t, "deleting another user's", s.DeleteConnection(ctx, a.ID, bobOnly.UUID))
+	wantNotFound(t, "deleting an unknown uuid", s.DeleteConnection(ctx, a.ID, uuid.MustParse("99999999-9999-4999-8999-999999999999")))
+	if err := s.DeleteConnection(ctx, a.ID, aliceBeforeBST.UUID); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.DeleteFunc(slices.Clone(aliceWant), func(v view) bool { return v.UUID == aliceBeforeBST.UUID })
+	wantList(t, s, a.ID, want)
+	wantList(t, s, b.ID, []view{viewSeed(bobOnly, fundment)})
+	wantNotFound(t, "deleting twice", s.DeleteConnection(ctx, a.ID, aliceBeforeBST.UUID))
+	_, err := s.UpdateLabel(ctx, a.ID, aliceBeforeBST.UUID, store.LabelUpdate{Label: ptr("x")}, time.Now())
+	wantNotFound(t, "updating a deleted one", err)
+	mustSeed(t, s, seed())
+	wantList(t, s, a.ID, want)
+}
+
+func testReturnsCopies(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	a := user(t, s, alice)
+	scribble := func(cs ...store.Connection) {
+		for _, c := range cs {
+			if c.UUID != aliceSummer.UUID || c.Label == nil || c.AccessTokenExpiresAt == nil || c.RefreshTokenExpiresAt == nil {
+				t.Fatalf("got %+v, want aliceSummer, which has every pointer set", viewOf(c))
+			}
+			*c.Label += " scribbled"
+			*c.AccessTokenExpiresAt = time.Time{}
+			*c.RefreshTokenExpiresAt = time.Time{}
+		}
+	}
+	list, err := s.ListConnections(t.Context(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble(list[0])
+	list[0].Provider.Name = "scribbled"
+	wantList(t, s, a.ID, aliceWant)
+
+	now := at("2025-07-01T10:00:00+01:00")
+	got, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Keep: true}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble(got)
+	want := slices.Clone(aliceWant)
+	want[0].UpdatedAt = now.Format(time.RFC3339Nano)
+	wantList(t, s, a.ID, want)
+}
+
+func testEmpty(t *testing.T, s store.Store) {
+	wantEmpty(t, s, true)
+	mustSeed(t, s, store.Seed{Providers: []store.Provider{fundment}})
+	wantEmpty(t, s, true) // providers are not users
+	mustSeed(t, s, store.Seed{Users: []store.SeedUser{{TokenHash: bob}}})
+	wantEmpty(t, s, false)
+}
+
+func testConcurrentUpdateLabel(t *testing.T, s store.Store) {
+	mustSeed(t, s, seed())
+	a := user(t, s, alice)
+	const n = 50
+	labels := make([]string, n)
+	errs := make([]error, n)
+	start := at("2025-07-01T10:00:00+01:00")
+	var wg sync.WaitGroup
+	for i := range n {
+		labels[i] = fmt.Sprintf("label %d", i)
+		wg.Go(func() {
+			_, errs[i] = s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID,
+				store.LabelUpdate{Label: &labels[i]}, start.Add(time.Duration(i)*time.Second))
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent UpdateLabel: %v", err)
+	}
+	list, err := s.ListConnections(t.Context(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(list, func(c store.Connection) bool { return c.UUID == aliceSummer.UUID })
+	if i < 0 {
+		t.Fatal("the connection is gone")
+	}
+	got := list[i]
+	if got.Label == nil {
+		t.Fatal("final label is nil")
+	}
+	i = slices.Index(labels, *got.Label)
+	if i < 0 {
+		t.Fatalf("final label %q is none of the written ones", *got.Label)
+	}
+	if !got.UpdatedAt.Equal(start.Add(time.Duration(i) * time.Second)) {
+		t.Errorf("label %q with UpdatedAt %v: they come from different writes", *got.Label, got.UpdatedAt)
+	}
+}
+
+// view is a Connection as the API shows it: every field as text, so that
+// comparing views compares instants, UTC offsets and nil-ness at once.
+type view struct {
+	UUID                                   uuid.UUID
+	Provider                               store.Provider
+	Label                                  string
+	CreatedAt, UpdatedAt                   string
+	AccessTokenExpiresAt, RefreshExpiresAt string
+}
+
+func viewOf(c store.Connection) view {
+	return view{c.UUID, c.Provider, showLabel(c.Label), showTime(&c.CreatedAt), showTime(&c.UpdatedAt),
+		showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt)}
+}
+
+func viewSeed(c store.SeedConnection, p store.Provider) view {
+	return view{c.UUID, p, showLabel(c.Label), showTime(&c.CreatedAt), showTime(&c.UpdatedAt),
+		showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt)}
+}
+
+func showLabel(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%q", *s)
+}
+
+func showTime(t *time.Time) string {
+	if t == nil {
+		return "<nil>"
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func wantList(t *testing.T, s store.Store, owner store.UserID, want []view) {
+	t.Helper()
+	list, err := s.ListConnections(t.Context(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]view, len(list))
+	for i, c := range list {
+		got[i] = viewOf(c)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ListConnections(%d):\n got %+v\nwant %+v", owner, got, want)
+	}
+}
+
+func wantNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s: error %v, want ErrNotFound", what, err)
+	}
+}
+
+func wantEmpty(t *testing.T, s store.Store, want bool) {
+	t.Helper()
+	got, err := s.Empty(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("Empty() = %v, want %v", got, want)
+	}
+}
+
+func mustSeed(t *testing.T, s store.Store, sd store.Seed) {
+	t.Helper()
+	if err := s.Seed(t.Context(), sd); err != nil {
+		t.Fatalf("Seed: %v", err)
+	}
+}
+
+func user(t *testing.T, s store.Store, h store.TokenHash) store.User {
+	t.Helper()
+	u, err := s.UserByToken(t.Context(), h)
+	if err != nil {
+		t.Fatalf("UserByToken: %v", err)
+	}
+	return u
+}
+
+func withProvider(c store.SeedConnection, p string) store.SeedConnection {
+	c.Provider = p
+	return c
+}
+
+func withUUID(c store.SeedConnection, id string) store.SeedConnection {
+	c.UUID = uuid.MustParse(id)
+	return c
+}
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func mustZone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+func ptr[T any](v T) *T { return &v }
