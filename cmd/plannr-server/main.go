@@ -1,0 +1,187 @@
+// Command plannr-server runs Plannr's OAuth2-connections API: a faithful stand-in
+// for the real service, or the start of an implementation of it.
+//
+// Every flag can also be set through the environment variable named in -h.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
+	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// DefaultDemoToken is the demo user's token when -demo-token is not given. It is
+// public, so the server refuses it on any address but loopback.
+const DefaultDemoToken = "plannr-demo-token"
+
+type config struct {
+	addr, db, fixtures, demoToken string
+	rateLimit                     int
+	shutdownTimeout               time.Duration
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = run(ctx, cfg, os.Stdout, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		stop()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "plannr-server:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("plannr-server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	env := map[string]string{}
+	str := func(p *string, name, envName, value, usage string) {
+		fs.StringVar(p, name, value, usage+" (env "+envName+")")
+		env[name] = envName
+	}
+	str(&cfg.addr, "addr", "PLANNR_ADDR", "127.0.0.1:8080", "listen address")
+	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, or :memory: for a throwaway server")
+	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
+	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests per minute per user; 0 disables (env PLANNR_RATE_LIMIT)")
+	env["rate-limit"] = "PLANNR_RATE_LIMIT"
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env PLANNR_SHUTDOWN_TIMEOUT)")
+	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
+
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for name, envName := range env {
+		if v := getenv(envName); v != "" && !set[name] {
+			if err := fs.Set(name, v); err != nil {
+				return cfg, fmt.Errorf("%s: %w", envName, err)
+			}
+		}
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return cfg, nil
+}
+
+// run serves until ctx is cancelled, then lets in-flight requests finish.
+func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	loopback := isLoopback(ln.Addr())
+
+	st, err := openStore(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	demo, err := seed(ctx, st, cfg, loopback)
+	if err != nil {
+		return err
+	}
+
+	rateLimit := cfg.rateLimit
+	if rateLimit == 0 {
+		rateLimit = -1 // httpapi: negative disables
+	}
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: rateLimit, Logger: log, Docs: docs.Handler("/openapi.yaml")})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
+	if demo {
+		fmt.Fprintf(stdout, "Demo user token: %s\nTry:\n  %s\n", cfg.demoToken, demoCurl(base, cfg.demoToken))
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func openStore(ctx context.Context, db string) (store.Store, error) {
+	if db == ":memory:" {
+		return store.NewMemory(), nil
+	}
+	return store.OpenSQLite(ctx, db)
+}
+
+// seed loads the fixtures, or the demo user into an empty store, and reports
+// whether the demo user is there to advertise.
+func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo bool, err error) {
+	if !loopback {
+		// The default demo token is printed in the README: never let it in from
+		// another machine, whether it would be seeded now or was earlier.
+		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {
+			return false, errors.New("the database has the demo user, whose token is public: listen on a loopback address, or use another database")
+		}
+	}
+	if cfg.fixtures != "" {
+		s, err := fixtures.Load(cfg.fixtures)
+		if err != nil {
+			return false, err
+		}
+		return false, st.Seed(ctx, s)
+	}
+	empty, err := st.Empty(ctx)
+	if err != nil || !empty {
+		return false, err
+	}
+	if !loopback && cfg.demoToken == DefaultDemoToken {
+		return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
+	}
+	return true, st.Seed(ctx, fixtures.Demo(cfg.demoToken))
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+func demoCurl(base, token string) string {
+	return "curl --request PUT '" + base + "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe' " +
+		`--header "Authorization: Bearer ` + token + `" --header "Accept: application/json" ` +
+		`--header "Content-Type: application/json" --data '{"label":"My Fundment Account 2"}'`
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		want    config
+		wantErr string
+	}{
+		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, shutdownTimeout: 10 * time.Second}},
+		{name: "environment", env: map[string]string{"PLANNR_ADDR": ":9000", "PLANNR_DB": ":memory:", "PLANNR_RATE_LIMIT": "0", "PLANNR_FIXTURES": "f.json"},
+			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, shutdownTimeout: 10 * time.Second}},
+		{name: "a flag beats the environment", args: []string{"-addr", ":1"}, env: map[string]string{"PLANNR_ADDR": ":9000"},
+			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, shutdownTimeout: 10 * time.Second}},
+		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseFlags(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// startServer runs run() in the background on a free loopback port and returns its
+// base URL and what it printed; stop shuts it down and waits.
+func startServer(t *testing.T, cfg config) (base string, printed []string, stop func()) {
+	t.Helper()
+	cfg.addr = "127.0.0.1:0"
+	if cfg.shutdownTimeout == 0 {
+		cfg.shutdownTimeout = 5 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, cfg, pw, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		printed = append(printed, lines.Text())
+		if f := strings.Fields(lines.Text()); base == "" && len(f) > 3 && f[1] == "listening" {
+			base = f[3]
+		}
+		if base != "" && (cfg.fixtures != "" || len(printed) >= 4) {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if base == "" {
+		cancel()
+		t.Fatalf("server did not start: %v %v", printed, <-done)
+	}
+	return base, printed, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+}
+
+func newClient(t *testing.T, base, token string) *gen.ClientWithResponses {
+	t.Helper()
+	c, err := gen.NewClientWithResponses(base, gen.WithRequestEditorFn(func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "Bearer "+token)
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestDemoServer runs the printed curl's request: the seed's example
+// connection comes back with the new label.
+func TestDemoServer(t *testing.T) {
+	base, printed, stop := startServer(t, config{db: ":memory:", demoToken: DefaultDemoToken, rateLimit: 500})
+	defer stop()
+	out := strings.Join(printed, "\n")
+	if !strings.Contains(out, "Demo user token: "+DefaultDemoToken) || !strings.Contains(out, "curl --request PUT '"+base+"/api/v1/oauth/connections/7b29add1") {
+		t.Fatalf("printed:\n%s", out)
+	}
+	c := newClient(t, base, DefaultDemoToken)
+	resp, err := c.UpdateOAuthConnectionWithResponse(context.Background(), uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
+		gen.UpdateOAuthConnectionRequest{Label: nullable.NewNullableWithValue("My Fundment Account 2")})
+	if err != nil || resp.JSON200 == nil {
+		t.Fatalf("PUT: %v %s", err, resp.Body)
+	}
+	if label, _ := resp.JSON200.Label.Get(); label != "My Fundment Account 2" || resp.JSON200.Provider.Name != "fundment" {
+		t.Errorf("got %s", resp.Body)
+	}
+}
+
+// TestRestartKeepsChanges: restarting with the same database and fixtures keeps
+// every acknowledged change, deletions included.
+func TestRestartKeepsChanges(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "internal", "fixtures", "testdata", "example.json"), rateLimit: 500}
+	seed, err := fixtures.Load(cfg.fixtures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := "alice-token"
+	first, second := seed.Users[0].Connections[0].UUID, seed.Users[0].Connections[1].UUID
+	if store.HashToken(token) != seed.Users[0].TokenHash {
+		t.Fatal("the example fixtures' first user is not alice-token")
+	}
+
+	base, _, stop := startServer(t, cfg)
+	c := newClient(t, base, token)
+	ctx := context.Background()
+	if r, err := c.UpdateOAuthConnectionWithResponse(ctx, first, gen.UpdateOAuthConnectionRequest{Label: nullable.NewNullableWithValue("changed")}); err != nil || r.StatusCode() != 200 {
+		t.Fatalf("PUT: %v %v", err, r)
+	}
+	if r, err := c.DeleteOAuthConnectionWithResponse(ctx, second); err != nil || r.StatusCode() != 204 {
+		t.Fatalf("DELETE: %v %v", err, r)
+	}
+	stop()
+
+	base, _, stop = startServer(t, cfg)
+	defer stop()
+	list, err := newClient(t, base, token).ListOAuthConnectionsWithResponse(ctx)
+	if err != nil || list.JSON200 == nil {
+		t.Fatalf("GET: %v %v", err, list)
+	}
+	labels := map[uuid.UUID]string{}
+	for _, c := range list.JSON200.Data {
+		labels[c.UUID], _ = c.Label.Get()
+	}
+	if labels[first] != "changed" {
+		t.Errorf("label after restart: %q", labels[first])
+	}
+	if _, ok := labels[second]; ok {
+		t.Error("the deleted connection came back")
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"users":[{"token":"t","connections":[{"uuid":"nope","provider":"fundment","created_at":"2025-06-25T15:10:48+01:00"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		cfg     config
+		wantErr string
+	}{
+		{"invalid fixtures", config{addr: "127.0.0.1:0", db: ":memory:", fixtures: bad}, "users[0].connections[0].uuid"},
+		{"missing fixtures", config{addr: "127.0.0.1:0", db: ":memory:", fixtures: filepath.Join(dir, "none.json")}, "none.json"},
+		{"demo token off loopback", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: DefaultDemoToken}, "non-loopback"},
+		{"bad address", config{addr: "127.0.0.1:port", db: ":memory:"}, "port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.cfg, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestDemoUserRefusedOffLoopback: a database that once got the demo user on
+// loopback is refused on another address.
+func TestDemoUserRefusedOffLoopback(t *testing.T) {
+	st := store.NewMemory()
+	if _, err := seed(context.Background(), st, config{demoToken: DefaultDemoToken}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := seed(context.Background(), st, config{demoToken: "secret"}, false); err == nil || !strings.Contains(err.Error(), "public") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,79 @@
+// Package apierror is the one renderer of error responses. Every layer (routing,
+// authentication, rate limiting, validation, parameter binding, handlers, panic
+// recovery) describes a failure as an *Error and hands it to Write, so every error
+// body has the API's JSON shape and no text/plain error leaves the server.
+package apierror
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+)
+
+// Error is a failure the client caused or must know about. Fields makes it a
+// Laravel-style validation error (422).
+type Error struct {
+	Status  int
+	Message string
+	// Fields maps a field name to its failures, for a 422.
+	Fields map[string][]string
+	// Header is set on the response, e.g. Allow for a 405 or Retry-After for a 429.
+	Header http.Header
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
+
+// New returns an Error with a status and a message.
+func New(status int, message string) *Error { return &Error{Status: status, Message: message} }
+
+// The bodies the spec fixes, word for word.
+var (
+	Unauthenticated = New(http.StatusUnauthorized, "Unauthenticated.")
+	NotFound        = New(http.StatusNotFound, "OAuth2 connection not found.")
+)
+
+// Validation returns a 422 whose message is the first failure, Laravel-style, with
+// "(and N more errors)" when there are more.
+func Validation(fields map[string][]string, order []string) *Error {
+	total := 0
+	for _, msgs := range fields {
+		total += len(msgs)
+	}
+	msg := "The given data was invalid."
+	if len(order) > 0 && len(fields[order[0]]) > 0 {
+		msg = fields[order[0]][0]
+	}
+	switch total {
+	case 0, 1:
+	case 2:
+		msg += " (and 1 more error)"
+	default:
+		msg += " (and " + strconv.Itoa(total-1) + " more errors)"
+	}
+	return &Error{Status: http.StatusUnprocessableEntity, Message: msg, Fields: fields}
+}
+
+// Write renders err as JSON. An *Error (anywhere in the chain) is the client's
+// business and is written as it is; anything else is unexpected: it is logged
+// with the request and the client sees a bare 500.
+func Write(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		slog.ErrorContext(r.Context(), "unexpected error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = New(http.StatusInternalServerError, "Server Error")
+	}
+	h := w.Header()
+	for k, v := range e.Header {
+		h[k] = v
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(e.Status)
+	body := struct {
+		Message string              `json:"message"`
+		Errors  map[string][]string `json:"errors,omitempty"`
+	}{e.Message, e.Fields}
+	_ = json.NewEncoder(w).Encode(body) // the client has gone if this fails
+}

@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// Service implements the API's operations over a store. Requests reach it
+// validated and authenticated; a missing connection is a typed 404 response, and
+// only the unexpected (a store failure) is returned as an error.
+type Service struct {
+	store store.Store
+	now   func() time.Time
+}
+
+var _ gen.StrictServerInterface = (*Service)(nil)
+
+var errNoUser = errors.New("httpapi: no authenticated user in the context")
+
+// ListOAuthConnections answers GET /api/v1/oauth/connections.
+func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
+	u, ok := auth.UserFrom(ctx)
+	if !ok {
+		return nil, errNoUser
+	}
+	conns, err := s.store.ListConnections(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]gen.OAuthConnection, len(conns))
+	for i, c := range conns {
+		data[i] = toAPI(c)
+	}
+	return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: data}}, nil
+}
+
+// UpdateOAuthConnection answers PUT /api/v1/oauth/connections/{uuid}.
+func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
+	u, ok := auth.UserFrom(ctx)
+	if !ok {
+		return nil, errNoUser
+	}
+	change := store.LabelUpdate{Keep: !req.Body.Label.IsSpecified()}
+	if label, err := req.Body.Label.Get(); err == nil {
+		change.Label = &label
+	}
+	// updated_at is written as Plannr writes it: whole seconds, the account's offset.
+	now := s.now().In(u.Location).Truncate(time.Second)
+	c, err := s.store.UpdateLabel(ctx, u.ID, req.OAuthConnectionUUID, change, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: notFound()}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gen.UpdateOAuthConnection200JSONResponse{Body: toAPI(c)}, nil
+}
+
+// DeleteOAuthConnection answers DELETE /api/v1/oauth/connections/{uuid}.
+func (s *Service) DeleteOAuthConnection(ctx context.Context, req gen.DeleteOAuthConnectionRequestObject) (gen.DeleteOAuthConnectionResponseObject, error) {
+	u, ok := auth.UserFrom(ctx)
+	if !ok {
+		return nil, errNoUser
+	}
+	err := s.store.DeleteConnection(ctx, u.ID, req.OAuthConnectionUUID)
+	if errors.Is(err, store.ErrNotFound) {
+		return gen.DeleteOAuthConnection404JSONResponse{NotFoundJSONResponse: notFound()}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return gen.DeleteOAuthConnection204Response{}, nil
+}
+
+func notFound() gen.NotFoundJSONResponse {
+	return gen.NotFoundJSONResponse{Body: gen.Error{Message: apierror.NotFound.Message}}
+}
+
+// toAPI shapes a stored connection as the spec's OAuthConnection.
+func toAPI(c store.Connection) gen.OAuthConnection {
+	refresh := c.Provider.AuthorizationURL + "/" + c.UUID.String()
+	return gen.OAuthConnection{
+		UUID:      c.UUID,
+		CreatedAt: c.CreatedAt,
+		UpdatedAt: c.UpdatedAt,
+		Provider: gen.OAuthProvider{
+			Name:             c.Provider.Name,
+			Label:            c.Provider.Label,
+			LogoURL:          c.Provider.LogoURL,
+			AuthorizationURL: c.Provider.AuthorizationURL,
+		},
+		AccessTokenExpiresAt:    nullableTime(c.AccessTokenExpiresAt),
+		RefreshTokenExpiresAt:   nullableTime(c.RefreshTokenExpiresAt),
+		RefreshAuthorizationURL: &refresh,
+		Label:                   nullableOf(c.Label),
+	}
+}
+
+func nullableOf[T any](v *T) nullable.Nullable[T] {
+	if v == nil {
+		return nullable.NewNullNullable[T]()
+	}
+	return nullable.NewNullableWithValue(*v)
+}
+
+// nullableTime writes an expiry in UTC, as Plannr does.
+func nullableTime(t *time.Time) nullable.Nullable[time.Time] {
+	if t == nil {
+		return nullable.NewNullNullable[time.Time]()
+	}
+	return nullable.NewNullableWithValue(t.UTC())
+}

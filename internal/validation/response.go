@@ -1,0 +1,70 @@
+package validation
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+)
+
+// Response checks a response the server gave to r against the spec: its status is
+// declared for the operation, its headers and body match their schemas, and every
+// body is JSON. Answers that belong to no operation (404 and 405 of the router)
+// must have the Error body. Tests and the plannrtest fake run every response
+// through it.
+func (v *Validator) Response(r *http.Request, status int, header http.Header, body []byte) error {
+	if status != http.StatusNoContent {
+		if err := isJSON(header); err != nil {
+			return err
+		}
+	}
+	m, routeErr := v.find(r)
+	if routeErr != nil {
+		if status != routeErr.Status {
+			return fmt.Errorf("%s %s belongs to no operation: got %d, want %d", r.Method, r.URL.Path, status, routeErr.Status)
+		}
+		return v.ErrorBody(header, body)
+	}
+	// The spec's `default` is for the unexpected: a status the client can act on
+	// must be declared by number.
+	if status < 500 && m.Route.Operation.Responses.Status(status) == nil {
+		return fmt.Errorf("%s %s: status %d is not declared", r.Method, m.Route.Path, status)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route},
+		Status:                 status,
+		Header:                 header,
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus:   true,
+			MultiError:              true,
+			SchemaValidationOptions: FormatOptions(),
+		},
+	}
+	in.SetBodyBytes(body)
+	return openapi3filter.ValidateResponse(r.Context(), in)
+}
+
+
+// ErrorBody checks an error response that no operation declares (a 404 or 405
+// outside the API, say): it must still be JSON with the spec's Error body.
+func (v *Validator) ErrorBody(header http.Header, body []byte) error {
+	if err := isJSON(header); err != nil {
+		return err
+	}
+	var value any
+	if err := json.Unmarshal(body, &value); err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	return v.errorSchema.VisitJSON(value, append(FormatOptions(), openapi3.MultiErrors())...)
+}
+
+func isJSON(header http.Header) error {
+	mt, _, err := mime.ParseMediaType(header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("Content-Type %q, want application/json", header.Get("Content-Type"))
+	}
+	return nil
+}

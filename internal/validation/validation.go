@@ -1,0 +1,258 @@
+package validation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+)
+
+// Validator checks requests (and, in tests, responses) against one spec.
+type Validator struct {
+	paths       []*path
+	maxBody     int64
+	errorSchema *openapi3.Schema
+	// Request options: security and parameters are checked first, with the body
+	// left out, then the body on its own (see Request).
+	params, body *openapi3filter.Options
+}
+
+// Authenticated tells kin-openapi's security check whether the request was
+// authenticated. Authentication itself happens earlier (package auth); this makes
+// the spec's security requirements enforced all the same.
+type Authenticated func(context.Context) bool
+
+// New builds a Validator for doc, refusing bodies over maxBody bytes.
+func New(doc *openapi3.T, maxBody int64, authenticated Authenticated) *Validator {
+	v := &Validator{maxBody: maxBody, errorSchema: doc.Components.Schemas["Error"].Value}
+	for template, item := range doc.Paths.Map() {
+		v.paths = append(v.paths, newPath(doc, template, item))
+	}
+	authFunc := func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
+		if !authenticated(in.RequestValidationInput.Request.Context()) {
+			return apierror.Unauthenticated
+		}
+		return nil
+	}
+	v.params = &openapi3filter.Options{
+		MultiError:              true,
+		ExcludeRequestBody:      true,
+		AuthenticationFunc:      authFunc,
+		SchemaValidationOptions: FormatOptions(),
+	}
+	v.body = &openapi3filter.Options{
+		MultiError:              true,
+		SchemaValidationOptions: FormatOptions(),
+	}
+	return v
+}
+
+// FormatOptions checks the string formats the spec uses that kin-openapi does not
+// check by itself. Per validation, not global, so that embedding this server
+// changes nothing else in the program.
+func FormatOptions() []openapi3.SchemaValidationOption {
+	return []openapi3.SchemaValidationOption{
+		openapi3.WithStringFormatValidator("uuid", openapi3.NewCallbackValidator(func(s string) error {
+			// uuid.Parse also takes braces, URNs and no dashes; the API takes the
+			// canonical 36-character form only (any letter case).
+			if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+				return errors.New("not a UUID")
+			}
+			return nil
+		})),
+		openapi3.WithStringFormatValidator("uri", openapi3.NewCallbackValidator(func(s string) error {
+			if u, err := url.Parse(s); err != nil || !u.IsAbs() {
+				return errors.New("not an absolute URI")
+			}
+			return nil
+		})),
+	}
+}
+
+// Request validates a request that the Route middleware matched and auth
+// authenticated: parameters and security first, then the body. A path parameter
+// that breaks its schema (a malformed UUID) is answered 404, like an unknown one.
+func (v *Validator) Request(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m, ok := MatchFrom(r.Context())
+		if !ok {
+			apierror.Write(w, r, errors.New("validation: request reached Request without Route"))
+			return
+		}
+		if err := v.validate(w, r, m); err != nil {
+			apierror.Write(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (v *Validator) validate(w http.ResponseWriter, r *http.Request, m Match) error {
+	ctx := r.Context()
+	// kin-openapi's security step reads and re-buffers the whole body before it
+	// asks AuthenticationFunc; a copy of the request without one spares that.
+	bodiless := *r
+	bodiless.Body = http.NoBody
+	in := &openapi3filter.RequestValidationInput{Request: &bodiless, PathParams: m.PathParams, Route: m.Route, Options: v.params}
+	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+		return paramsError(err)
+	}
+	rb := m.Route.Operation.RequestBody
+	if rb == nil {
+		return nil
+	}
+	data, err := v.readBody(w, r, rb.Value)
+	if err != nil {
+		return err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	in = &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route, Options: v.body}
+	if err := openapi3filter.ValidateRequestBody(ctx, in, rb.Value); err != nil {
+		return bodyError(err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data)) // for the handler's own decoding
+	return nil
+}
+
+// readBody enforces what the schema cannot: the media type (415), the size (413)
+// and well-formed JSON with nothing after it (400).
+func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi3.RequestBody) ([]byte, error) {
+	if rb.Content.Get(r.Header.Get("Content-Type")) == nil {
+		return nil, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json.")
+	}
+	tooLarge := apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody))
+	if r.ContentLength > v.maxBody {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v.maxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, tooLarge
+	case err != nil:
+		return nil, apierror.New(http.StatusBadRequest, "The request body could not be read.")
+	case len(bytes.TrimSpace(data)) == 0 && rb.Required:
+		return nil, apierror.New(http.StatusBadRequest, "The request body is missing.")
+	case !json.Valid(data):
+		return nil, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+	}
+	return data, nil
+}
+
+// paramsError maps a failure of the security or parameter checks.
+func paramsError(err error) error {
+	var sre *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &sre) {
+		return apierror.Unauthenticated
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) && re.Parameter != nil && re.Parameter.In == openapi3.ParameterInPath {
+		return apierror.NotFound
+	}
+	return apierror.New(http.StatusBadRequest, "The request is invalid.")
+}
+
+// bodyError maps a failure of the body check: schema failures become a 422 that
+// lists every failure by field.
+func bodyError(err error) error {
+	var fields map[string][]string
+	var order []string
+	for _, se := range schemaErrors(err) {
+		field := strings.Join(se.JSONPointer(), ".")
+		if field == "" {
+			field = "body"
+		}
+		if fields == nil {
+			fields = map[string][]string{}
+		}
+		if _, seen := fields[field]; !seen {
+			order = append(order, field)
+		}
+		fields[field] = append(fields[field], fieldMessage(field, se))
+	}
+	if fields == nil {
+		return apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+	}
+	return apierror.Validation(fields, order)
+}
+
+// schemaErrors flattens kin-openapi's error tree (MultiErrors inside
+// RequestErrors inside MultiErrors) into its schema failures.
+func schemaErrors(err error) []*openapi3.SchemaError {
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		var out []*openapi3.SchemaError
+		for _, e := range me {
+			out = append(out, schemaErrors(e)...)
+		}
+		return out
+	}
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		// A SchemaError may itself wrap the MultiError of a nested value.
+		if nested := schemaErrors(se.Origin); len(nested) > 0 {
+			return nested
+		}
+		return []*openapi3.SchemaError{se}
+	}
+	return nil
+}
+
+// fieldMessage words a schema failure as Laravel does, without repeating the
+// submitted value.
+func fieldMessage(field string, se *openapi3.SchemaError) string {
+	subject := "The " + field + " field"
+	if field == "body" {
+		subject = "The request body"
+	}
+	s := se.Schema
+	switch se.SchemaField {
+	case "type":
+		if s.Type.Is(openapi3.TypeObject) && field == "body" {
+			return "The request body must be a JSON object."
+		}
+		return subject + " must be " + typeName(s.Type) + "."
+	case "nullable":
+		return subject + " must not be null."
+	case "maxLength":
+		return fmt.Sprintf("%s must not be greater than %d characters.", subject, *s.MaxLength)
+	case "minLength":
+		return fmt.Sprintf("%s must be at least %d characters.", subject, s.MinLength)
+	case "required":
+		return subject + " is required."
+	case "format":
+		return subject + " must be a valid " + s.Format + "."
+	case "enum":
+		return "The selected " + field + " is invalid."
+	}
+	return subject + " is invalid."
+}
+
+func typeName(t *openapi3.Types) string {
+	switch {
+	case t.Is(openapi3.TypeString):
+		return "a string"
+	case t.Is(openapi3.TypeInteger):
+		return "an integer"
+	case t.Is(openapi3.TypeNumber):
+		return "a number"
+	case t.Is(openapi3.TypeBoolean):
+		return "true or false"
+	case t.Is(openapi3.TypeArray):
+		return "an array"
+	case t.Is(openapi3.TypeObject):
+		return "an object"
+	}
+	return "of another type"
+}
