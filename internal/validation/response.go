@@ -47,7 +47,6 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 	return openapi3filter.ValidateResponse(r.Context(), in)
 }
 
-
 // ErrorBody checks an error response that no operation declares (a 404 or 405
 // outside the API, say): it must still be JSON with the spec's Error body.
 func (v *Validator) ErrorBody(header http.Header, body []byte) error {
