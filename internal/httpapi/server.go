@@ -116,9 +116,13 @@ func NewHandler(cfg Config) (*Handler, error) {
 			_, _ = w.Write(api.Spec)
 		}),
 	}
+	var docs http.Handler
+	if cfg.Docs != nil {
+		docs = jsonErrors(cfg.Docs)
+	}
 	extra := func(path string) http.Handler {
-		if cfg.Docs != nil && (path == "/docs" || strings.HasPrefix(path, "/docs/")) {
-			return cfg.Docs
+		if docs != nil && (path == "/docs" || strings.HasPrefix(path, "/docs/")) {
+			return docs
 		}
 		return extras[path]
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
 	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
@@ -177,12 +178,13 @@ func TestRequests(t *testing.T) {
 		{"trailing slash", request{method: "GET", path: "/api/v1/oauth/connections/", token: aliceToken}, 404, `{"message":"The route could not be found."}`, nil},
 		{"unclean path", request{method: "GET", path: "/api//v1/oauth/connections", token: aliceToken}, 404, `{"message":"The route could not be found."}`, nil},
 		{"health", request{method: "GET", path: "/healthz"}, 200, `{"status":"ok"}`, nil},
+		{"unknown page of the docs", request{method: "GET", path: "/docs/nope.js"}, 404, `{"message":"Not Found"}`, nil},
 		{"health with the wrong method", request{method: "POST", path: "/healthz"}, 405,
 			`{"message":"This method is not supported for this route. Supported methods: GET, HEAD."}`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t, httpapi.Config{})
+			s := newServer(t, httpapi.Config{Docs: docs.Handler("/openapi.yaml")})
 			before := s.state(t)
 			got := s.do(t, tt.req)
 			if got.status != tt.wantStatus {
