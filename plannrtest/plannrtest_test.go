@@ -1,0 +1,568 @@
+package plannrtest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/plannr-toolkit/plannr-oauth/client"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
+)
+
+const tooLong = "The label field must not be greater than 255 characters."
+
+// fixedNow is the server's clock where a test expects exact timestamps: in
+// summer, when Plannr writes them in British Summer Time.
+var fixedNow = time.Date(2026, 7, 4, 5, 6, 7, 0, time.UTC)
+
+func fixedClock() time.Time { return fixedNow }
+
+// TestUpdate is the issue's acceptance scenario for labels: a program using
+// package client changes a label, and reads a refusal as an *client.APIError.
+func TestUpdate(t *testing.T) {
+	t.Parallel()
+	const other = "other-token"
+	original := "My Fundment Account 1"
+	tests := []struct {
+		name      string
+		token     string // the default user's when empty
+		id        uuid.UUID
+		label     nullable.Nullable[string]
+		wantCode  int
+		wantField []string // the 422's errors["label"]
+		wantLabel *string  // in the store afterwards
+	}{
+		{name: "new label", label: nullable.NewNullableWithValue("Pension"), wantCode: 200, wantLabel: new("Pension")},
+		{name: "255 characters", label: nullable.NewNullableWithValue(strings.Repeat("é", 255)), wantCode: 200, wantLabel: new(strings.Repeat("é", 255))},
+		{name: "null clears", label: nullable.NewNullNullable[string](), wantCode: 200},
+		{name: "absent keeps", wantCode: 200, wantLabel: &original},
+		{name: "256 characters", label: nullable.NewNullableWithValue(strings.Repeat("x", 256)), wantCode: 422, wantField: []string{tooLong}, wantLabel: &original},
+		{name: "unknown connection", id: uuid.New(), label: nullable.NewNullableWithValue("x"), wantCode: 404, wantLabel: &original},
+		{name: "another user's connection", token: other, label: nullable.NewNullableWithValue("x"), wantCode: 404, wantLabel: &original},
+		{name: "unknown token", token: "nobody", label: nullable.NewNullableWithValue("x"), wantCode: 401, wantLabel: &original},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := plannrtest.NewServer(t, plannrtest.WithClock(fixedClock), plannrtest.WithUser(other))
+			token := srv.Token
+			if tt.token != "" {
+				token = tt.token
+			}
+			id := tt.id
+			if id == uuid.Nil {
+				id = plannrtest.DefaultConnectionID
+			}
+			body := gen.UpdateOAuthConnectionRequest{Label: tt.label}
+			resp, err := client.Check(srv.ClientFor(token).UpdateOAuthConnectionWithResponse(t.Context(), id, body))
+
+			var apiErr *client.APIError
+			switch {
+			case tt.wantCode == 200 && err != nil:
+				t.Fatalf("err = %v", err)
+			case tt.wantCode == 200:
+				if want := `"updated_at":"2026-07-04T06:06:07+01:00"`; !strings.Contains(string(resp.Body), want) {
+					t.Errorf("body %s, want %s", resp.Body, want)
+				}
+			case !errors.As(err, &apiErr):
+				t.Fatalf("err = %v, want an *client.APIError", err)
+			case apiErr.StatusCode != tt.wantCode || !slices.Equal(apiErr.Errors["label"], tt.wantField):
+				t.Errorf("got HTTP %d with label errors %q, want %d with %q", apiErr.StatusCode, apiErr.Errors["label"], tt.wantCode, tt.wantField)
+			}
+			stored := srv.Connections(srv.Token)
+			if len(stored) != 1 || !equalPtr(stored[0].Label, tt.wantLabel) {
+				t.Errorf("stored connections %+v, want one labelled %v", stored, deref(tt.wantLabel))
+			}
+		})
+	}
+}
+
+// TestRateLimit is the issue's acceptance scenario for 429: past a low limit,
+// the client waits out Retry-After and gets its request through.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	log := &statusLog{}
+	srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(2, time.Second), plannrtest.WithLogger(slog.New(log)))
+	ctx := t.Context()
+
+	// A client that never retries sees the limit: two answers, then a 429.
+	once := srv.Client(client.WithRetryPolicy(client.RetryPolicy{}))
+	for range 2 {
+		if _, err := client.Check(once.ListOAuthConnectionsWithResponse(ctx)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	limited, err := client.Check(once.ListOAuthConnectionsWithResponse(ctx))
+	if !isStatus(err, http.StatusTooManyRequests) || limited.Headers429 == nil || limited.Headers429.RetryAfter == nil {
+		t.Fatalf("third request: err = %v, want a 429 with Retry-After", err)
+	}
+	wait := time.Duration(*limited.Headers429.RetryAfter) * time.Second
+
+	// The retrying client runs into the same window and waits it out.
+	start := time.Now()
+	resp, err := client.Check(srv.Client().ListOAuthConnectionsWithResponse(ctx))
+	if err != nil {
+		t.Fatalf("retrying client: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed < wait {
+		t.Errorf("got through after %v, before the Retry-After of %v", elapsed, wait)
+	}
+	if len(resp.JSON200.Data) != 1 {
+		t.Errorf("listed %d connections, want 1", len(resp.JSON200.Data))
+	}
+	if got := log.count(http.StatusTooManyRequests); got != 2 {
+		t.Errorf("the server sent %d 429s, want 2: one to each client", got)
+	}
+}
+
+// TestRetriesStop is the issue's acceptance scenario for retries that must end:
+// at the context's end, and at the policy's bounds, with the 429 in hand.
+func TestRetriesStop(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		window  time.Duration // of a limit of one request
+		policy  *client.RetryPolicy
+		timeout time.Duration // of the call's context, if any
+		want    func(error) bool
+	}{
+		{
+			name: "context ends during the wait", window: time.Minute,
+			policy: &client.RetryPolicy{MaxRetries: 4, MaxElapsed: 3 * time.Minute}, timeout: 100 * time.Millisecond,
+			want: func(err error) bool { return errors.Is(err, context.DeadlineExceeded) },
+		},
+		{
+			// plannrtest's client has a budget of 5 s: a minute's Retry-After is
+			// past it, so the client does not wait at all.
+			name: "Retry-After past the budget", window: time.Minute,
+			want: func(err error) bool { return isStatus(err, http.StatusTooManyRequests) },
+		},
+		{
+			name: "no retries allowed", window: time.Second, policy: &client.RetryPolicy{},
+			want: func(err error) bool { return isStatus(err, http.StatusTooManyRequests) },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			log := &statusLog{}
+			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(1, tt.window), plannrtest.WithLogger(slog.New(log)))
+			var opts []client.Option
+			if tt.policy != nil {
+				opts = append(opts, client.WithRetryPolicy(*tt.policy))
+			}
+			c := srv.Client(opts...)
+			if _, err := client.Check(c.ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			start := time.Now()
+			_, err := client.Check(c.ListOAuthConnectionsWithResponse(ctx))
+			if !tt.want(err) {
+				t.Errorf("err = %v", err)
+			}
+			if elapsed := time.Since(start); elapsed > 900*time.Millisecond {
+				t.Errorf("took %v to stop", elapsed)
+			}
+			if got := log.count(http.StatusTooManyRequests); got != 1 {
+				t.Errorf("the server sent %d 429s, want 1: no retry", got)
+			}
+		})
+	}
+}
+
+// TestOwnHTTPClient sends requests a generated client never would, through a
+// plain http.Client: the server checks its answers against the spec all the
+// same (a violation would fail this test), and answers as Plannr.
+func TestOwnHTTPClient(t *testing.T) {
+	t.Parallel()
+	srv := plannrtest.NewServer(t)
+	conn := "/api/v1/oauth/connections/" + plannrtest.DefaultConnectionID.String()
+	tests := []struct {
+		method, path, contentType, body string
+		noAuth                          bool
+		want                            int
+	}{
+		{method: "GET", path: "/api/v1/oauth/connections", want: 200},
+		{method: "GET", path: "/api/v1/oauth/connections", noAuth: true, want: 401},
+		{method: "POST", path: "/api/v1/oauth/connections", want: 405},
+		{method: "GET", path: "/nowhere", want: 404},
+		{method: "DELETE", path: "/api/v1/oauth/connections/not-a-uuid", want: 404},
+		{method: "PUT", path: conn, contentType: "application/json", body: "{", want: 400},
+		{method: "PUT", path: conn, contentType: "text/plain", body: `{"label":"x"}`, want: 415},
+		{method: "PUT", path: conn, contentType: "application/json", body: `{"label":7}`, want: 422},
+		{method: "GET", path: "/healthz", want: 200},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.contentType != "" {
+			req.Header.Set("Content-Type", tt.contentType)
+		}
+		if !tt.noAuth {
+			req.Header.Set("Authorization", "Bearer "+srv.Token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s %s: %d, want %d", tt.method, tt.path, resp.StatusCode, tt.want)
+		}
+	}
+}
+
+// TestCheckResponses feeds the wrapper that NewServer puts around the server
+// answers that break the spec, and checks that each fails the test while the
+// client still receives the answer unchanged.
+func TestCheckResponses(t *testing.T) {
+	t.Parallel()
+	h, err := httpapi.NewHandler(httpapi.Config{Store: store.NewMemory(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const list = `{"data":[]}`
+	tests := []struct {
+		name, path  string
+		status      int
+		contentType string
+		body        string
+		wantError   string // in the failure; none if empty
+	}{
+		{name: "valid list", path: "/api/v1/oauth/connections", status: 200, contentType: "application/json", body: list},
+		{name: "valid 404 off the API", path: "/nowhere", status: 404, contentType: "application/json", body: `{"message":"Not Found"}`},
+		{name: "list of the wrong shape", path: "/api/v1/oauth/connections", status: 200, contentType: "application/json", body: `{"data":"none"}`, wantError: "response 200 violates the spec"},
+		{name: "not JSON", path: "/api/v1/oauth/connections", status: 200, contentType: "text/plain", body: list, wantError: "Content-Type"},
+		{name: "undeclared status", path: "/api/v1/oauth/connections", status: 418, contentType: "application/json", body: `{"message":"teapot"}`, wantError: "not declared"},
+		{name: "nothing written", path: "/api/v1/oauth/connections", wantError: "response 200 violates the spec"},
+		{name: "404 off the API without the Error body", path: "/nowhere", status: 404, contentType: "application/json", body: `{}`, wantError: "message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.status == 0 {
+					return
+				}
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(tt.status)
+				// Too late: neither the check nor the client may see it.
+				w.Header().Set("X-After", "1")
+				_, _ = io.WriteString(w, tt.body)
+			})
+			fake := &fakeTB{TB: t}
+			rec := httptest.NewRecorder()
+			plannrtest.CheckResponses(answer, h.CheckResponse, fake.Errorf).ServeHTTP(rec, httptest.NewRequest("GET", tt.path, nil))
+
+			errs, _ := fake.reports()
+			switch {
+			case tt.wantError == "" && len(errs) != 0:
+				t.Errorf("reported %q, want nothing", errs)
+			case tt.wantError != "" && (len(errs) != 1 || !strings.Contains(errs[0], tt.wantError)):
+				t.Errorf("reported %q, want one failure about %q", errs, tt.wantError)
+			}
+			if got, want := rec.Code, max(tt.status, 200); got != want {
+				t.Errorf("client got %d, want %d", got, want)
+			}
+			if rec.Body.String() != tt.body || rec.Header().Get("Content-Type") != tt.contentType || rec.Header().Get("X-After") != "" {
+				t.Errorf("client got %v %q, want the handler's answer", rec.Header(), rec.Body)
+			}
+		})
+	}
+}
+
+// TestSeeding covers the options and helpers that put users and connections in
+// the server, and the store as Connections reads it back.
+func TestSeeding(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	expiry := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	given := plannrtest.Connection{
+		UUID: uuid.MustParse("0d6c1a54-3f0e-4b8e-9a57-2f1c8e9b1d11"), Label: new("ISA"),
+		CreatedAt: created, UpdatedAt: created.Add(time.Hour), AccessTokenExpiresAt: &expiry,
+	}
+	withProvider := given
+	withProvider.Provider = plannrtest.DefaultProvider
+
+	fixtures := filepath.Join(t.TempDir(), "fixtures.json")
+	if err := os.WriteFile(fixtures, []byte(`{"users":[{"token":"fixture-token","connections":[
+		{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe","provider":"fundment","created_at":"2025-06-25T15:10:48+01:00"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		opts      []plannrtest.Option
+		add       func(*plannrtest.Server) // run after start
+		token     string
+		wantToken string // Server.Token
+		want      []plannrtest.Connection
+	}{
+		{
+			name: "default user", token: plannrtest.DefaultToken, wantToken: plannrtest.DefaultToken,
+			want: []plannrtest.Connection{{UUID: plannrtest.DefaultConnectionID, Provider: "fundment", Label: new("My Fundment Account 1")}},
+		},
+		{
+			name: "WithUser", opts: []plannrtest.Option{plannrtest.WithUser("alice", given)},
+			token: "alice", wantToken: plannrtest.DefaultToken, want: []plannrtest.Connection{withProvider},
+		},
+		{
+			name: "AddUser", opts: []plannrtest.Option{plannrtest.WithoutDefaultUser()},
+			add:   func(s *plannrtest.Server) { s.AddUser("bob", given) },
+			token: "bob", want: []plannrtest.Connection{withProvider},
+		},
+		{
+			name:  "AddUser to an existing user",
+			add:   func(s *plannrtest.Server) { s.AddUser(plannrtest.DefaultToken, given) },
+			token: plannrtest.DefaultToken, wantToken: plannrtest.DefaultToken,
+			want: []plannrtest.Connection{withProvider, {UUID: plannrtest.DefaultConnectionID, Provider: "fundment", Label: new("My Fundment Account 1")}},
+		},
+		{
+			name: "user without connections", opts: []plannrtest.Option{plannrtest.WithUser("carol")},
+			token: "carol", wantToken: plannrtest.DefaultToken, want: []plannrtest.Connection{},
+		},
+		{
+			name: "WithFixtures replaces the default user", opts: []plannrtest.Option{plannrtest.WithFixtures(fixtures)},
+			token: "fixture-token", want: []plannrtest.Connection{{UUID: plannrtest.DefaultConnectionID, Provider: "fundment"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := plannrtest.NewServer(t, tt.opts...)
+			if srv.Token != tt.wantToken {
+				t.Errorf("Token = %q, want %q", srv.Token, tt.wantToken)
+			}
+			if tt.add != nil {
+				tt.add(srv)
+			}
+			got := srv.Connections(tt.token)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d connections, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i, c := range got {
+				w := tt.want[i]
+				if c.UUID != w.UUID || c.Provider != w.Provider || !equalPtr(c.Label, w.Label) {
+					t.Errorf("connection %d = %+v, want %+v", i, c, w)
+				}
+				if w.CreatedAt.IsZero() {
+					continue
+				}
+				if !c.CreatedAt.Equal(w.CreatedAt) || !c.UpdatedAt.Equal(w.UpdatedAt) || !equalTime(c.AccessTokenExpiresAt, w.AccessTokenExpiresAt) || c.RefreshTokenExpiresAt != nil {
+					t.Errorf("connection %d times = %+v, want %+v", i, c, w)
+				}
+			}
+			// What the store holds is what the API lists.
+			resp, err := client.Check(srv.ClientFor(tt.token).ListOAuthConnectionsWithResponse(t.Context()))
+			if err != nil || len(resp.JSON200.Data) != len(tt.want) {
+				t.Errorf("the API lists %v (err %v), want %d connections", resp.JSON200, err, len(tt.want))
+			}
+		})
+	}
+}
+
+// TestAddUserDefaults checks what AddUser fills in a Connection left empty.
+func TestAddUserDefaults(t *testing.T) {
+	t.Parallel()
+	srv := plannrtest.NewServer(t, plannrtest.WithClock(func() time.Time { return fixedNow.Add(123 * time.Millisecond) }))
+	added := srv.AddUser("dave", plannrtest.Connection{}, plannrtest.Connection{})
+	got := srv.Connections("dave")
+	if len(added) != 2 || len(got) != 2 {
+		t.Fatalf("added %d, stored %d, want 2", len(added), len(got))
+	}
+	if added[0].UUID == added[1].UUID || added[0].UUID == uuid.Nil {
+		t.Errorf("UUIDs %v and %v, want two random ones", added[0].UUID, added[1].UUID)
+	}
+	for i, c := range got {
+		if c.UUID != added[i].UUID || c.Provider != plannrtest.DefaultProvider || c.Label != nil {
+			t.Errorf("stored %+v, want %+v", c, added[i])
+		}
+		// Whole seconds in the user's zone, as the API writes created_at.
+		if !c.CreatedAt.Equal(fixedNow) || !c.UpdatedAt.Equal(fixedNow) || c.CreatedAt.Location().String() != "Europe/London" {
+			t.Errorf("created_at %v, updated_at %v, want %v in Europe/London", c.CreatedAt, c.UpdatedAt, fixedNow)
+		}
+	}
+}
+
+// TestMisuseFailsTheTest checks that a mistake in a test's setup fails the test
+// at the call that made it, with a message naming it.
+func TestMisuseFailsTheTest(t *testing.T) {
+	t.Parallel()
+	twice := plannrtest.Connection{UUID: uuid.New()}
+	tests := []struct {
+		name  string
+		opts  []plannrtest.Option
+		use   func(*plannrtest.Server)
+		fatal string
+	}{
+		{name: "fixtures file missing", opts: []plannrtest.Option{plannrtest.WithFixtures("/nonexistent/fixtures.json")}, fatal: "no such file"},
+		{name: "WithUser of a bad token", opts: []plannrtest.Option{plannrtest.WithUser("two words")}, fatal: "cannot be sent as a bearer token"},
+		{name: "unknown provider", use: func(s *plannrtest.Server) { s.AddUser("eve", plannrtest.Connection{Provider: "acme"}) }, fatal: `unknown provider "acme"`},
+		{name: "UUID added twice", use: func(s *plannrtest.Server) { s.AddUser("eve", twice, twice) }, fatal: "was added before"},
+		{name: "UUID of the default user", use: func(s *plannrtest.Server) {
+			s.AddUser("eve", plannrtest.Connection{UUID: plannrtest.DefaultConnectionID})
+		}, fatal: "was added before"},
+		{name: "Connections of an unknown token", use: func(s *plannrtest.Server) { s.Connections("nobody") }, fatal: "no user has token"},
+		{name: "Client without a default user", opts: []plannrtest.Option{plannrtest.WithoutDefaultUser()}, use: func(s *plannrtest.Server) { s.Client() }, fatal: "empty token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := &fakeTB{TB: t}
+			fake.run(func() {
+				srv := plannrtest.NewServer(fake, tt.opts...)
+				if tt.use != nil {
+					tt.use(srv)
+				}
+			})
+			errs, fatals := fake.reports()
+			if len(errs) != 0 || len(fatals) != 1 || !strings.Contains(fatals[0], tt.fatal) {
+				t.Errorf("errors %q, fatal %q; want one fatal about %q", errs, fatals, tt.fatal)
+			}
+		})
+	}
+}
+
+// TestStart runs the server outside a test's control: Close reports no
+// violation, and a misuse panics rather than failing a test there is none of.
+func TestStart(t *testing.T) {
+	t.Parallel()
+	srv, err := plannrtest.Start(plannrtest.WithUser("frank"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Check(srv.ClientFor("frank").ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+		t.Error(err)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p == nil || !strings.Contains(p.(string), "no user has token") {
+				t.Errorf("Connections of an unknown token: recovered %v, want a panic", p)
+			}
+		}()
+		srv.Connections("nobody")
+	}()
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if _, err := plannrtest.Start(plannrtest.WithFixtures("/nonexistent")); err == nil || !strings.HasPrefix(err.Error(), "plannrtest: ") {
+		t.Errorf("Start with a missing fixtures file: err = %v", err)
+	}
+}
+
+// fakeTB records what a Server reports instead of failing the test; like
+// testing, it ends the goroutine on Fatalf.
+type fakeTB struct {
+	testing.TB
+	mu           sync.Mutex
+	errs, fatals []string
+}
+
+func (f *fakeTB) Errorf(format string, args ...any) { f.record(&f.errs, format, args) }
+
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.record(&f.fatals, format, args)
+	runtime.Goexit()
+}
+
+func (f *fakeTB) record(to *[]string, format string, args []any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*to = append(*to, fmt.Sprintf(format, args...))
+}
+
+// run calls fn on a goroutine of its own, which Fatalf may end.
+func (f *fakeTB) run(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
+}
+
+func (f *fakeTB) reports() (errs, fatals []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.errs), slices.Clone(f.fatals)
+}
+
+// statusLog is a slog.Handler that counts the server's answers by status.
+type statusLog struct {
+	mu sync.Mutex
+	n  map[int64]int
+}
+
+func (l *statusLog) Enabled(context.Context, slog.Level) bool { return true }
+
+func (l *statusLog) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "status" {
+			return true
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.n == nil {
+			l.n = map[int64]int{}
+		}
+		l.n[a.Value.Int64()]++
+		return false
+	})
+	return nil
+}
+
+func (l *statusLog) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *statusLog) WithGroup(string) slog.Handler      { return l }
+
+func (l *statusLog) count(status int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[int64(status)]
+}
+
+func isStatus(err error, status int) bool {
+	var apiErr *client.APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == status
+}
+
+func equalPtr[T comparable](a, b *T) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
+
+func equalTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
+
+func deref(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
