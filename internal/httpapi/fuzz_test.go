@@ -1,0 +1,195 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
+	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// swappable is a Store whose backing store the fuzz target replaces before
+// every input: building a Handler parses the spec, far slower than seeding a
+// Memory, so one Handler serves a whole fuzzing process while each input still
+// starts from the same state (which keeps the coverage of an input
+// reproducible).
+type swappable struct{ store.Store }
+
+// FuzzServer sends arbitrary requests through the whole HTTP stack, in-process,
+// and checks what every layer promises whatever the input: no panic, no 5xx, an
+// answer the spec allows (JSON errors, 204 without a body), the security
+// headers, one log line without a token, and no change to stored data by a
+// request that was refused.
+func FuzzServer(f *testing.F) {
+	seedRequest, err := os.ReadFile("../../api/testdata/seed-request.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	seedResponse, err := os.ReadFile("../../api/testdata/seed-response.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	alice, bob := "Bearer "+aliceToken, "Bearer "+bobToken
+	const jsonType = "application/json"
+	// The bad requests of TestRequests, and the good ones they are variations of.
+	for _, in := range []struct {
+		method, target, authorization, contentType string
+		body                                       []byte
+	}{
+		{"PUT", connPath + aliceConn, alice, jsonType, seedRequest},
+		{"PUT", connPath + aliceConn, alice, jsonType, seedResponse},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":null}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"colour":"red"}`)},
+		{"PUT", connPath + aliceConn, "bearer " + aliceToken, jsonType, []byte(`{}`)},
+		{"PUT", connPath + strings.ToUpper(aliceConn), alice, jsonType, []byte(`{}`)},
+		{"PUT", connPath + aliceConn, alice, "application/json; charset=utf-8", []byte(`{}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"` + strings.Repeat("a", 256) + `"}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":42}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`["label"]`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{} {}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, nil},
+		{"PUT", connPath + aliceConn, alice, "text/plain", []byte(`label=x`)},
+		{"PUT", connPath + aliceConn, alice, "", []byte(`{}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"` + strings.Repeat("a", 70<<10) + `"}`)},
+		{"PUT", connPath + aliceConn, "", jsonType, []byte(`{}`)},
+		{"PUT", connPath + aliceConn, "", jsonType, []byte(`{"label":`)},
+		{"GET", "/api/v1/oauth/connections", "Bearer nobody", "", nil},
+		{"GET", "/api/v1/oauth/connections", "Basic YTpi", "", nil},
+		{"GET", "/api/v1/oauth/connections", bob, "", nil},
+		{"PUT", connPath + "00000000-0000-4000-8000-000000000000", alice, jsonType, []byte(`{}`)},
+		{"PUT", connPath + "not-a-uuid", alice, jsonType, []byte(`{}`)},
+		{"PUT", connPath + strings.ReplaceAll(aliceConn, "-", ""), alice, jsonType, []byte(`{}`)},
+		{"PUT", connPath + bobConn, alice, jsonType, []byte(`{"label":"mine now"}`)},
+		{"DELETE", connPath + bobConn, alice, "", nil},
+		{"DELETE", connPath + aliceConn, alice, "", nil},
+		{"PATCH", connPath + aliceConn, alice, "", nil},
+		{"POST", "/api/v1/oauth/connections", "", "", nil},
+		{"GET", "/api/v1/nope", "", "", nil},
+		{"GET", "/api/v1/oauth/connections/", alice, "", nil},
+		{"GET", "/api//v1/oauth/connections", alice, "", nil},
+		{"GET", "/api/v1/oauth/connections?page=2#top", alice, "", nil},
+		{"GET", "/healthz", "", "", nil},
+		{"HEAD", "/openapi.yaml", "", "", nil},
+		{"GET", "/docs/", "", "", nil},
+		{"GET", "/docs/nope.js", "", "", nil},
+		{"POST", "/healthz", "", "", nil},
+	} {
+		f.Add(in.method, in.target, in.authorization, in.contentType, in.body)
+	}
+
+	st := &swappable{}
+	var logs bytes.Buffer
+	h, err := httpapi.NewHandler(httpapi.Config{
+		Store: st,
+		// High enough never to answer 429 (which would hide every layer behind
+		// it from the fuzzer), yet on, so that its headers are checked too.
+		RateLimit:  1 << 30,
+		RateWindow: time.Hour,
+		Logger:     slogTo(&logs),
+		Now:        func() time.Time { return fixedNow },
+		Docs:       docs.Handler("/openapi.yaml"),
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, method, target, authorization, contentType string, body []byte) {
+		req, ok := wireRequest(method, target, authorization, contentType, body)
+		if !ok {
+			t.Skip("net/http refuses this request before any handler")
+		}
+		st.Store = seededMemory(t)
+		logs.Reset()
+		// state needs only the store of a testServer.
+		state := (&testServer{store: st}).state
+		before := state(t)
+
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		status, header, got := rec.Code, rec.Header(), rec.Body.Bytes()
+
+		if status >= 500 {
+			t.Fatalf("status %d: %s\nlog: %s", status, got, &logs)
+		}
+		if err := h.CheckResponse(req, status, header, got); err != nil {
+			t.Fatalf("response %d violates the spec: %v\nbody: %s", status, err, got)
+		}
+		if status == http.StatusNoContent && len(got) != 0 {
+			t.Fatalf("204 with a body: %q", got)
+		}
+		if header.Get("Cache-Control") != "no-store" || header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("security headers missing: %v", header)
+		}
+		if status >= 400 {
+			if after := state(t); after != before {
+				t.Fatalf("refused with %d, yet the store changed:\nbefore %s\nafter  %s", status, before, after)
+			}
+		}
+		if n := strings.Count(logs.String(), "\n"); n != 1 {
+			t.Fatalf("%d log lines, want 1:\n%s", n, &logs)
+		}
+		// The method is logged as sent; only a token hidden in it may show.
+		for _, token := range []string{aliceToken, bobToken} {
+			if strings.Contains(logs.String(), token) && !strings.Contains(method, token) {
+				t.Fatalf("the log holds a token:\n%s", &logs)
+			}
+		}
+	})
+}
+
+// wireRequest builds the request as the server would read it off the wire, so
+// that the path is parsed as a request target and not as a URL. It reports false
+// for inputs that are not one HTTP request (a line break would make a different
+// one) or that net/http's parser refuses itself.
+func wireRequest(method, target, authorization, contentType string, body []byte) (*http.Request, bool) {
+	if strings.ContainsAny(method+target+authorization+contentType, "\r\n") {
+		return nil, false
+	}
+	var b strings.Builder
+	b.WriteString(method + " " + target + " HTTP/1.1\r\nHost: plannr.test\r\n")
+	if authorization != "" {
+		b.WriteString("Authorization: " + authorization + "\r\n")
+	}
+	if contentType != "" {
+		b.WriteString("Content-Type: " + contentType + "\r\n")
+	}
+	if len(body) > 0 {
+		b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n")
+	}
+	b.WriteString("\r\n")
+	b.Write(body)
+	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(b.String())))
+	if err != nil {
+		return nil, false
+	}
+	req.RemoteAddr = "127.0.0.1:1234"
+	return req, true
+}
+
+// seededMemory is a fresh store with alice (the seed's example connection) and
+// bob, who has a connection of his own.
+func seededMemory(t *testing.T) store.Store {
+	t.Helper()
+	st := store.NewMemory()
+	seed := fixtures.Demo(aliceToken)
+	bobs := fixtures.Demo(bobToken)
+	bobs.Users[0].Connections[0].UUID = uuid.MustParse(bobConn)
+	seed.Users = append(seed.Users, bobs.Users...)
+	if err := st.Seed(context.Background(), seed); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
