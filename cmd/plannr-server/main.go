@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
 	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
@@ -30,9 +32,37 @@ const DefaultDemoToken = "plannr-demo-token"
 
 type config struct {
 	addr, db, fixtures, demoToken string
-	rateLimit                     int
+	rateLimit, maxConns           int
 	shutdownTimeout               time.Duration
+	// limits is not a flag: tests shorten it; the zero value means defaultLimits.
+	limits limits
 }
+
+// limits are the http.Server's defences against slow and greedy clients.
+type limits struct {
+	// readHeader cuts off a client that sends its headers slowly (slowloris), or
+	// a connection that sends nothing at all.
+	readHeader time.Duration
+	// read bounds the whole request, so a body sent slowly cannot hold a
+	// connection for longer.
+	read  time.Duration
+	write time.Duration
+	// idle closes a kept-alive connection that sends no next request.
+	idle           time.Duration
+	maxHeaderBytes int
+}
+
+var defaultLimits = limits{
+	readHeader:     5 * time.Second,
+	read:           15 * time.Second,
+	write:          30 * time.Second,
+	idle:           60 * time.Second,
+	maxHeaderBytes: 16 << 10,
+}
+
+// DefaultMaxConns bounds the connections served at once, so that a flood of
+// them cannot use up the process's file descriptors (SQLite needs some too).
+const DefaultMaxConns = 1024
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
@@ -65,6 +95,10 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
 	fs.IntVar(&cfg.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests per minute per user; 0 disables (env PLANNR_RATE_LIMIT)")
 	env["rate-limit"] = "PLANNR_RATE_LIMIT"
+	fs.IntVar(&cfg.maxConns, "max-conns", DefaultMaxConns, fmt.Sprintf("connections served at once; more wait in the listen backlog "+
+		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit (env PLANNR_MAX_CONNS)",
+		defaultLimits.readHeader, defaultLimits.idle))
+	env["max-conns"] = "PLANNR_MAX_CONNS"
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env PLANNR_SHUTDOWN_TIMEOUT)")
 	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
 
@@ -113,21 +147,19 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if cfg.limits == (limits{}) {
+		cfg.limits = defaultLimits
 	}
+	srv := newHTTPServer(h, log, cfg.limits)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
 		fmt.Fprintf(stdout, "Demo user token: %s\nTry:\n  %s\n", cfg.demoToken, demoCurl(base, cfg.demoToken))
 	}
 
+	if cfg.maxConns > 0 {
+		ln = netutil.LimitListener(ln, cfg.maxConns)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -139,6 +171,20 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// newHTTPServer is the http.Server run serves h with, bounded by l.
+func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.readHeader,
+		ReadTimeout:       l.read,
+		WriteTimeout:      l.write,
+		IdleTimeout:       l.idle,
+		// A larger header block is answered 431 by net/http itself.
+		MaxHeaderBytes: l.maxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func openStore(ctx context.Context, db string) (store.Store, error) {
