@@ -1,0 +1,347 @@
+// Package cli is the plannr command: the client of package client for a person
+// at a terminal, or a script. cmd/plannr only wires it to the process, so that
+// everything here runs in tests against plannrtest.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/plannr-toolkit/plannr-oauth/client"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitAPI   = 1 // the API refused, failed or did not answer
+	exitUsage = 2 // the command line is wrong; nothing was sent
+)
+
+// DefaultTimeout bounds a whole command, retries included.
+const DefaultTimeout = time.Minute
+
+const usage = `Usage: plannr [flags] connections <command> [UUID] [flags]
+
+Manage the OAuth2 connections of your Plannr CRM account.
+
+Commands:
+  connections list                         list your OAuth2 connections
+  connections update UUID --label TEXT     change the label of a connection
+  connections update UUID --clear-label    remove the label of a connection
+  connections delete UUID                  delete a connection
+  help                                     print this help
+
+Flags, before or after the command (-flag works as well as --flag):
+  --token TOKEN        your Plannr API token (default: $PLANNR_TOKEN, which
+                       other users cannot read from the process list)
+  --base-url URL       the API's address (default: $PLANNR_BASE_URL, else
+                       https://api.plannrcrm.com)
+  --json               print the API's JSON answer, for scripts; delete prints
+                       nothing
+  --timeout DURATION   give up after this long, retries included (default 1m)
+  --label TEXT         update: the new label, at most 255 characters
+  --clear-label        update: remove the label
+
+Environment:
+  PLANNR_TOKEN         the token, when --token is not given
+  PLANNR_BASE_URL      the API's address, when --base-url is not given
+
+Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error.
+`
+
+// errHelp asks for the usage on stdout and a zero exit.
+var errHelp = errors.New("help")
+
+// Run runs the plannr command with args (os.Args[1:]) and returns its exit
+// status. getenv is os.Getenv in the program and a map in tests.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	inv, err := parse(args, getenv)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "plannr: %v\nRun 'plannr help' for usage.\n", err)
+		return exitUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, inv.timeout)
+	defer cancel()
+	if err := inv.cmd.run(ctx, inv, stdout); err != nil {
+		printError(stderr, err, inv.timeout)
+		return exitAPI
+	}
+	return exitOK
+}
+
+// invocation is a parsed, checked command line.
+type invocation struct {
+	cmd     command
+	client  *gen.ClientWithResponses
+	id      uuid.UUID
+	label   nullable.Nullable[string] // update: the new label, or null
+	json    bool
+	timeout time.Duration
+}
+
+// command is one of the connections commands.
+type command struct {
+	takesID bool
+	// flags are the command's own flags; the global ones go with every command.
+	flags []string
+	run   func(context.Context, invocation, io.Writer) error
+}
+
+var commands = map[string]command{
+	"list":   {run: list},
+	"update": {takesID: true, flags: []string{"label", "clear-label"}, run: update},
+	"delete": {takesID: true, run: remove},
+}
+
+func parse(args []string, getenv func(string) string) (invocation, error) {
+	inv := invocation{}
+	fs := flag.NewFlagSet("plannr", flag.ContinueOnError)
+	// Errors and help are printed by Run, in its own words.
+	fs.SetOutput(io.Discard)
+	token := fs.String("token", "", "")
+	baseURL := fs.String("base-url", "", "")
+	fs.BoolVar(&inv.json, "json", false, "")
+	fs.DurationVar(&inv.timeout, "timeout", DefaultTimeout, "")
+	label := fs.String("label", "", "")
+	clearLabel := fs.Bool("clear-label", false, "")
+
+	words, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) || len(words) > 0 && words[0] == "help" {
+		return inv, errHelp
+	}
+	if err != nil {
+		return inv, err
+	}
+	switch {
+	case len(words) == 0:
+		return inv, errors.New("missing command")
+	case words[0] != "connections":
+		return inv, fmt.Errorf("unknown command %q", words[0])
+	case len(words) == 1:
+		return inv, errors.New("connections: missing command: list, update or delete")
+	}
+	name := "connections " + words[1]
+	cmd, ok := commands[words[1]]
+	if !ok {
+		return inv, fmt.Errorf("unknown command %q", name)
+	}
+	inv.cmd = cmd
+	args = words[2:]
+	if cmd.takesID {
+		if len(args) == 0 {
+			return inv, fmt.Errorf("%s: missing the connection's UUID", name)
+		}
+		if inv.id, err = uuid.Parse(args[0]); err != nil {
+			return inv, fmt.Errorf("%s: %q is not a UUID", name, args[0])
+		}
+		args = args[1:]
+	}
+	if len(args) > 0 {
+		return inv, fmt.Errorf("%s: unexpected arguments %q", name, args)
+	}
+	var refused error
+	fs.Visit(func(f *flag.Flag) {
+		if !slices.Contains(globalFlags, f.Name) && !slices.Contains(cmd.flags, f.Name) && refused == nil {
+			refused = fmt.Errorf("%s does not take --%s", name, f.Name)
+		}
+	})
+	if refused != nil {
+		return inv, refused
+	}
+	if words[1] == "update" {
+		labelSet := isSet(fs, "label")
+		if labelSet == *clearLabel {
+			return inv, errors.New("connections update: give exactly one of --label TEXT and --clear-label")
+		}
+		inv.label = nullable.NewNullNullable[string]()
+		if labelSet {
+			inv.label = nullable.NewNullableWithValue(*label)
+		}
+	}
+	if inv.timeout <= 0 {
+		return inv, fmt.Errorf("--timeout %v is not positive", inv.timeout)
+	}
+	inv.client, err = newClient(fromEnv(*token, getenv("PLANNR_TOKEN")), fromEnv(*baseURL, getenv("PLANNR_BASE_URL")), inv.timeout)
+	return inv, err
+}
+
+// globalFlags go with every command.
+var globalFlags = []string{"token", "base-url", "json", "timeout"}
+
+// parseInterspersed parses the flags of args wherever they are, as in
+// "connections update UUID --label TEXT", and returns the other words in order.
+// Everything after "--" is a word.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return words, nil
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(words, rest...), nil
+		}
+		words = append(words, rest[0])
+		args = rest[1:]
+	}
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// fromEnv is a flag's value, or else its environment variable's.
+func fromEnv(flagValue, envValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return envValue
+}
+
+func newClient(token, baseURL string, timeout time.Duration) (*gen.ClientWithResponses, error) {
+	if token == "" {
+		return nil, errors.New("no token: pass --token or set PLANNR_TOKEN")
+	}
+	if baseURL == "" {
+		baseURL = client.DefaultBaseURL
+	}
+	// Retries stop within the timeout, so that a long Retry-After ends the
+	// command with the API's 429 rather than a bare timeout.
+	policy := client.RetryPolicy{MaxRetries: client.DefaultMaxRetries, MaxElapsed: timeout}
+	return client.New(token, client.WithBaseURL(baseURL), client.WithRetryPolicy(policy), client.WithUserAgent("plannr-cli"))
+}
+
+func list(ctx context.Context, inv invocation, stdout io.Writer) error {
+	resp, err := client.Check(inv.client.ListOAuthConnectionsWithResponse(ctx))
+	if err != nil {
+		return err
+	}
+	if inv.json {
+		return writeJSON(stdout, resp.Body)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "UUID\tPROVIDER\tLABEL\tUPDATED")
+	for _, c := range resp.JSON200.Data {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.UUID, printable(c.Provider.Name), label(c.Label), c.UpdatedAt.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
+
+func update(ctx context.Context, inv invocation, stdout io.Writer) error {
+	resp, err := client.Check(inv.client.UpdateOAuthConnectionWithResponse(ctx, inv.id, gen.UpdateOAuthConnectionRequest{Label: inv.label}))
+	if err != nil {
+		return err
+	}
+	if inv.json {
+		return writeJSON(stdout, resp.Body)
+	}
+	c := resp.JSON200
+	tw := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', 0)
+	for _, kv := range [][2]string{
+		{"uuid", c.UUID.String()},
+		{"provider", printable(c.Provider.Name)},
+		{"label", label(c.Label)},
+		{"created_at", c.CreatedAt.Format(time.RFC3339)},
+		{"updated_at", c.UpdatedAt.Format(time.RFC3339)},
+		{"access_token_expires_at", expiry(c.AccessTokenExpiresAt)},
+		{"refresh_token_expires_at", expiry(c.RefreshTokenExpiresAt)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+	}
+	return tw.Flush()
+}
+
+func remove(ctx context.Context, inv invocation, stdout io.Writer) error {
+	if _, err := client.Check(inv.client.DeleteOAuthConnectionWithResponse(ctx, inv.id)); err != nil {
+		return err
+	}
+	if !inv.json {
+		fmt.Fprintf(stdout, "deleted %s\n", inv.id)
+	}
+	return nil
+}
+
+// writeJSON prints an answer's body as it came, on a line of its own.
+func writeJSON(w io.Writer, body []byte) error {
+	if _, err := w.Write(body); err != nil {
+		return err
+	}
+	if !strings.HasSuffix(string(body), "\n") {
+		_, err := io.WriteString(w, "\n")
+		return err
+	}
+	return nil
+}
+
+// label shows a label, "<none>" when it is null.
+func label(l nullable.Nullable[string]) string {
+	if v, err := l.Get(); err == nil {
+		return printable(v)
+	}
+	return "<none>"
+}
+
+// expiry shows an expiry, which null makes never.
+func expiry(t nullable.Nullable[time.Time]) string {
+	if v, err := t.Get(); err == nil {
+		return v.Format(time.RFC3339Nano)
+	}
+	return "never"
+}
+
+// printable quotes text a server sent when it is empty or holds a character
+// that a terminal would act on or a table would break at (a tab, a newline, an
+// escape sequence), so that what is printed is what is stored.
+func printable(s string) string {
+	if s == "" || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// printError explains on stderr why a command failed.
+func printError(w io.Writer, err error, timeout time.Duration) {
+	var apiErr *client.APIError
+	switch {
+	case errors.As(err, &apiErr):
+		fmt.Fprintf(w, "plannr: %s (HTTP %d)\n", printable(apiErr.Message), apiErr.StatusCode)
+		for _, field := range slices.Sorted(maps.Keys(apiErr.Errors)) {
+			for _, msg := range apiErr.Errors[field] {
+				fmt.Fprintf(w, "  %s: %s\n", printable(field), printable(msg))
+			}
+		}
+		if apiErr.StatusCode == http.StatusUnauthorized {
+			fmt.Fprintln(w, "  check --token or PLANNR_TOKEN")
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", timeout)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(w, "plannr: interrupted")
+	default:
+		fmt.Fprintf(w, "plannr: %v\n", err)
+	}
+}

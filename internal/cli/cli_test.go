@@ -1,0 +1,275 @@
+package cli
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
+)
+
+// fixedNow is the fake's clock: in summer, so updated_at is written in BST.
+var fixedNow = time.Date(2026, 7, 4, 5, 6, 7, 0, time.UTC)
+
+var demoID = plannrtest.DefaultConnectionID.String()
+
+const (
+	tooLong = "The label field must not be greater than 255 characters."
+
+	demoTable = "" +
+		"UUID                                  PROVIDER  LABEL                  UPDATED\n" +
+		"7b29add1-9028-4c1e-a87b-3c80a2e495fe  fundment  My Fundment Account 1  2025-06-25T15:10:48+01:00\n"
+
+	// updated is what update prints of the demo connection with a label of %s.
+	updated = "" +
+		"uuid:                     7b29add1-9028-4c1e-a87b-3c80a2e495fe\n" +
+		"provider:                 fundment\n" +
+		"label:                    %s\n" +
+		"created_at:               2025-06-25T15:10:48+01:00\n" +
+		"updated_at:               2026-07-04T06:06:07+01:00\n" +
+		"access_token_expires_at:  2025-06-25T18:10:48.890172Z\n" +
+		"refresh_token_expires_at: 2026-06-25T14:10:48.890222Z\n"
+
+	usageHint = "Run 'plannr help' for usage.\n"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// args may hold {url}, the fake's base URL.
+		args []string
+		// env overrides the defaults: PLANNR_BASE_URL is the fake's URL and
+		// PLANNR_TOKEN its default user's token.
+		env   map[string]string
+		opts  []plannrtest.Option
+		setup func(*testing.T, *plannrtest.Server)
+		code  int
+		// stdout is compared whole; stderr must contain wantErr, or be empty.
+		stdout, stderr string
+		// label is the demo connection's label afterwards; "" means unchanged,
+		// "<none>" null, "<deleted>" gone.
+		label string
+	}{
+		{name: "list", args: []string{"connections", "list"}, stdout: demoTable},
+		{
+			name: "list a label a terminal would act on",
+			args: []string{"connections", "list"}, opts: []plannrtest.Option{plannrtest.WithClock(func() time.Time { return fixedNow })},
+			setup: func(t *testing.T, s *plannrtest.Server) {
+				s.AddUser(s.Token, plannrtest.Connection{UUID: uuid.MustParse("0d6c1a54-3f0e-4b8e-9a57-2f1c8e9b1d11"), Label: new("a\tb\x1b[2J")})
+			},
+			stdout: demoTable + "0d6c1a54-3f0e-4b8e-9a57-2f1c8e9b1d11  fundment  \"a\\tb\\x1b[2J\"          2026-07-04T06:06:07+01:00\n",
+		},
+		{name: "update", args: []string{"connections", "update", demoID, "--label", "Pension"}, stdout: fmt.Sprintf(updated, "Pension"), label: "Pension"},
+		{name: "update, flags first", args: []string{"--label=Pension", "connections", "update", demoID}, stdout: fmt.Sprintf(updated, "Pension"), label: "Pension"},
+		{name: "update to an empty label", args: []string{"connections", "update", demoID, "--label", ""}, stdout: fmt.Sprintf(updated, `""`), label: `""`},
+		{name: "clear the label", args: []string{"connections", "update", demoID, "--clear-label"}, stdout: fmt.Sprintf(updated, "<none>"), label: "<none>"},
+		{name: "delete", args: []string{"connections", "delete", demoID}, stdout: "deleted " + demoID + "\n", label: "<deleted>"},
+		{name: "delete --json prints nothing", args: []string{"connections", "delete", demoID, "--json"}, label: "<deleted>"},
+		{name: "everything after -- is an argument", args: []string{"connections", "update", "--label", "x", "--", demoID}, stdout: fmt.Sprintf(updated, "x"), label: "x"},
+
+		// The API says no.
+		{
+			name: "label too long", args: []string{"connections", "update", demoID, "--label", strings.Repeat("x", 256)},
+			code: 1, stderr: "plannr: " + tooLong + " (HTTP 422)\n  label: " + tooLong + "\n",
+		},
+		{
+			name: "unknown connection", args: []string{"connections", "delete", "0d6c1a54-3f0e-4b8e-9a57-2f1c8e9b1d11"},
+			code: 1, stderr: "plannr: OAuth2 connection not found. (HTTP 404)\n",
+		},
+		{
+			name: "wrong token", args: []string{"connections", "list", "--token", "wrong"},
+			code: 1, stderr: "plannr: Unauthenticated. (HTTP 401)\n  check --token or PLANNR_TOKEN\n",
+		},
+		{
+			// The minute's Retry-After is past the timeout: the command ends
+			// at once with the 429 rather than waiting out the timeout.
+			name: "rate limited past the timeout", args: []string{"connections", "list", "--timeout", "5s"},
+			opts:  []plannrtest.Option{plannrtest.WithRateLimit(1, time.Minute)},
+			setup: func(t *testing.T, s *plannrtest.Server) { listOnce(t, s) },
+			code:  1, stderr: "plannr: Too Many Attempts. (HTTP 429)\n",
+		},
+		{
+			name: "no server", args: []string{"connections", "list", "--base-url", "http://127.0.0.1:1", "--timeout", "100ms"},
+			code: 1, stderr: "plannr: ",
+		},
+
+		// Environment variables.
+		{name: "token from the flag over the environment", args: []string{"--token", plannrtest.DefaultToken, "connections", "list"}, env: map[string]string{"PLANNR_TOKEN": "wrong"}, stdout: demoTable},
+		{name: "base URL from the flag", args: []string{"connections", "list", "--base-url", "{url}"}, env: map[string]string{"PLANNR_BASE_URL": ""}, stdout: demoTable},
+		{
+			name: "base URL from the flag over the environment", args: []string{"connections", "list", "--base-url", "{url}"},
+			env: map[string]string{"PLANNR_BASE_URL": "http://127.0.0.1:1"}, stdout: demoTable,
+		},
+		{name: "missing token", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_TOKEN": ""}, code: 2, stderr: "plannr: no token: pass --token or set PLANNR_TOKEN\n" + usageHint},
+
+		// Usage errors, caught before any request.
+		{name: "no command", code: 2, stderr: "plannr: missing command\n" + usageHint},
+		{name: "unknown command", args: []string{"users"}, code: 2, stderr: `unknown command "users"`},
+		{name: "unknown connections command", args: []string{"connections", "show"}, code: 2, stderr: `unknown command "connections show"`},
+		{name: "connections alone", args: []string{"connections"}, code: 2, stderr: "missing command: list, update or delete"},
+		{name: "bad UUID", args: []string{"connections", "delete", "7b29add1"}, code: 2, stderr: `connections delete: "7b29add1" is not a UUID`},
+		{name: "missing UUID", args: []string{"connections", "update", "--clear-label"}, code: 2, stderr: "connections update: missing the connection's UUID"},
+		{name: "extra argument", args: []string{"connections", "list", "everything"}, code: 2, stderr: `unexpected arguments ["everything"]`},
+		{name: "label and clear-label", args: []string{"connections", "update", demoID, "--label", "x", "--clear-label"}, code: 2, stderr: "exactly one of --label TEXT and --clear-label"},
+		{name: "neither label nor clear-label", args: []string{"connections", "update", demoID}, code: 2, stderr: "exactly one of --label TEXT and --clear-label"},
+		{name: "label on delete", args: []string{"connections", "delete", demoID, "--label", "x"}, code: 2, stderr: "connections delete does not take --label"},
+		{name: "unknown flag", args: []string{"connections", "list", "--verbose"}, code: 2, stderr: "flag provided but not defined: -verbose"},
+		{name: "flag without its value", args: []string{"connections", "list", "--token"}, code: 2, stderr: "flag needs an argument: -token"},
+		{name: "zero timeout", args: []string{"connections", "list", "--timeout", "0s"}, code: 2, stderr: "--timeout 0s is not positive"},
+		{name: "base URL not http", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_BASE_URL": "ftp://example.com"}, code: 2, stderr: "is not an absolute http(s) URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			requests := &requestCount{}
+			opts := append([]plannrtest.Option{plannrtest.WithClock(func() time.Time { return fixedNow }), plannrtest.WithLogger(slog.New(requests))}, tt.opts...)
+			srv := plannrtest.NewServer(t, opts...)
+			if tt.setup != nil {
+				tt.setup(t, srv)
+			}
+			before := requests.n.Load()
+			env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": srv.Token}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			args := make([]string, len(tt.args))
+			for i, a := range tt.args {
+				args[i] = strings.ReplaceAll(a, "{url}", srv.URL)
+			}
+
+			var stdout, stderr bytes.Buffer
+			code := Run(t.Context(), args, &stdout, &stderr, func(k string) string { return env[k] })
+
+			if code != tt.code {
+				t.Errorf("exit status %d, want %d; stderr: %s", code, tt.code, stderr.String())
+			}
+			if stdout.String() != tt.stdout {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout.String(), tt.stdout)
+			}
+			if tt.stderr == "" && stderr.Len() > 0 || !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr:\n%s\nwant it to hold:\n%s", stderr.String(), tt.stderr)
+			}
+			if sent := requests.n.Load() - before; code == 2 && sent != 0 {
+				t.Errorf("a usage error sent %d requests", sent)
+			}
+			if got, want := demoLabel(t, srv), cmp.Or(tt.label, "My Fundment Account 1"); got != want {
+				t.Errorf("label afterwards %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestJSON checks that --json prints the API's answer as it came, whether the
+// flag is given before or after the command.
+func TestJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string // of the connection
+	}{
+		{args: []string{"--json", "connections", "list"}, want: "My Fundment Account 1"},
+		{args: []string{"connections", "list", "--json"}, want: "My Fundment Account 1"},
+		{args: []string{"connections", "update", demoID, "--label", "Pension", "--json"}, want: "Pension"},
+	}
+	for _, tt := range tests {
+		srv := plannrtest.NewServer(t)
+		var stdout, stderr bytes.Buffer
+		env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": srv.Token}
+		if code := Run(t.Context(), tt.args, &stdout, &stderr, func(k string) string { return env[k] }); code != 0 {
+			t.Fatalf("%q: exit status %d: %s", tt.args, code, stderr.String())
+		}
+		type connection struct {
+			UUID  string `json:"uuid"`
+			Label string `json:"label"`
+		}
+		var got struct {
+			connection
+			Data []connection `json:"data"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || !strings.HasSuffix(stdout.String(), "}\n") {
+			t.Fatalf("%q: stdout is not one JSON object and a newline (%v): %s", tt.args, err, stdout.String())
+		}
+		if len(got.Data) == 1 {
+			got.connection = got.Data[0]
+		}
+		if got.UUID != demoID || got.Label != tt.want {
+			t.Errorf("%q: printed %+v, want the connection labelled %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+// TestHelp checks that every way of asking for help prints the usage, and that
+// the usage names every flag and environment variable there is.
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"connections", "update", "-h"}, {"help", "connections"}} {
+		var stdout, stderr bytes.Buffer
+		if code := Run(context.Background(), args, &stdout, &stderr, func(string) string { return "" }); code != 0 || stdout.String() != usage || stderr.Len() != 0 {
+			t.Errorf("%q: exit status %d, stdout %q, stderr %q; want the usage", args, code, stdout.String(), stderr.String())
+		}
+	}
+	flags := slices.Clone(globalFlags)
+	for _, cmd := range commands {
+		flags = append(flags, cmd.flags...)
+	}
+	for _, name := range flags {
+		if !strings.Contains(usage, "--"+name+" ") {
+			t.Errorf("the usage does not document --%s", name)
+		}
+	}
+	for name := range commands {
+		if !strings.Contains(usage, "connections "+name) {
+			t.Errorf("the usage does not document connections %s", name)
+		}
+	}
+	for _, env := range []string{"PLANNR_TOKEN", "PLANNR_BASE_URL"} {
+		if !strings.Contains(usage, env) {
+			t.Errorf("the usage does not document %s", env)
+		}
+	}
+}
+
+func listOnce(t *testing.T, s *plannrtest.Server) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{"PLANNR_BASE_URL": s.URL, "PLANNR_TOKEN": s.Token}
+	if code := Run(t.Context(), []string{"connections", "list"}, &stdout, &stderr, func(k string) string { return env[k] }); code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr.String())
+	}
+}
+
+// demoLabel is the demo connection's label as stored, in the notation of
+// TestRun's label.
+func demoLabel(t *testing.T, s *plannrtest.Server) string {
+	for _, c := range s.Connections(plannrtest.DefaultToken) {
+		if c.UUID == plannrtest.DefaultConnectionID {
+			if c.Label == nil {
+				return "<none>"
+			}
+			return printable(*c.Label)
+		}
+	}
+	return "<deleted>"
+}
+
+// requestCount is a slog.Handler that counts the server's request lines.
+type requestCount struct{ n atomic.Int64 }
+
+func (c *requestCount) Enabled(context.Context, slog.Level) bool { return true }
+func (c *requestCount) Handle(context.Context, slog.Record) error {
+	c.n.Add(1)
+	return nil
+}
+func (c *requestCount) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *requestCount) WithGroup(string) slog.Handler      { return c }
