@@ -44,3 +44,9 @@ run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the d
 .PHONY: build
 build: ## Build the binaries into bin/
 	$(GO) build -o bin/ ./cmd/...
+
+BENCH_COUNT ?= 10
+
+.PHONY: bench
+bench: ## In-process benchmarks, the server beside its hand-written baseline (BENCHMARKS.md)
+	scripts/bench.sh $(BENCH_COUNT)

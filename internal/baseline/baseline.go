@@ -1,0 +1,198 @@
+// Package baseline is the yardstick of the benchmarks (BENCHMARKS.md), not part
+// of the product: the API's list and update written by hand on net/http, with the
+// checks the spec implies coded by hand, over the same store. It does what the
+// real server does for these two operations (bearer token, user by token hash,
+// Content-Type, JSON decoding, the label's rules, the store, the same JSON
+// answers and error bodies) and nothing else: no log line, no request ID, no
+// rate limit, no spec. The real server must come close to it without giving up
+// any of those.
+package baseline
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// MaxBody is the largest body accepted, as the real server's default.
+const MaxBody = 64 << 10
+
+// maxLabel is the spec's maxLength of a label, in characters.
+const maxLabel = 255
+
+// Handler serves GET /api/v1/oauth/connections and PUT
+// /api/v1/oauth/connections/{uuid} from st; now is the clock of updated_at.
+func Handler(st store.Store, now func() time.Time) http.Handler {
+	h := &handler{store: st, now: now}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/oauth/connections", h.list)
+	mux.HandleFunc("PUT /api/v1/oauth/connections/{uuid}", h.update)
+	return mux
+}
+
+type handler struct {
+	store store.Store
+	now   func() time.Time
+}
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.user(w, r)
+	if !ok {
+		return
+	}
+	conns, err := h.store.ListConnections(r.Context(), u.ID)
+	if err != nil {
+		apierror.Write(w, r, err)
+		return
+	}
+	out := connectionList{Data: make([]connection, len(conns))}
+	for i, c := range conns {
+		out.Data[i] = toJSON(c)
+	}
+	writeJSON(w, out)
+}
+
+func (h *handler) update(w http.ResponseWriter, r *http.Request) {
+	u, ok := h.user(w, r)
+	if !ok {
+		return
+	}
+	raw := r.PathValue("uuid")
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		apierror.Write(w, r, apierror.NotFound)
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		apierror.Write(w, r, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json."))
+		return
+	}
+	change, bad := decodeUpdate(w, r)
+	if bad != nil {
+		apierror.Write(w, r, bad)
+		return
+	}
+	now := h.now().In(u.Location).Truncate(time.Second)
+	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change, now)
+	if errors.Is(err, store.ErrNotFound) {
+		apierror.Write(w, r, apierror.NotFound)
+		return
+	}
+	if err != nil {
+		apierror.Write(w, r, err)
+		return
+	}
+	writeJSON(w, toJSON(c))
+}
+
+// decodeUpdate reads the body of a PUT and applies the label's rules by hand:
+// absent keeps it, null clears it, a string of at most 255 characters sets it.
+func decodeUpdate(w http.ResponseWriter, r *http.Request) (store.LabelUpdate, *apierror.Error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return store.LabelUpdate{}, apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
+	case err != nil:
+		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, "The request body could not be read.")
+	case len(bytes.TrimSpace(data)) == 0:
+		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, "The request body is missing.")
+	}
+	var body struct {
+		Label json.RawMessage `json:"label"`
+	}
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(data, &body); errors.As(err, &typeErr) {
+		return store.LabelUpdate{}, invalid("body", "The request body must be a JSON object.")
+	} else if err != nil {
+		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+	}
+	change := store.LabelUpdate{Keep: body.Label == nil}
+	if change.Keep || string(body.Label) == "null" {
+		return change, nil
+	}
+	var label string
+	if err := json.Unmarshal(body.Label, &label); err != nil {
+		return change, invalid("label", "The label field must be a string.")
+	}
+	if utf8.RuneCountInString(label) > maxLabel {
+		return change, invalid("label", fmt.Sprintf("The label field must not be greater than %d characters.", maxLabel))
+	}
+	change.Label = &label
+	return change, nil
+}
+
+func invalid(field, message string) *apierror.Error {
+	return apierror.Validation(map[string][]string{field: {message}}, []string{field})
+}
+
+// user authenticates r, or answers 401 and reports false.
+func (h *handler) user(w http.ResponseWriter, r *http.Request) (store.User, bool) {
+	if token, ok := auth.BearerToken(r.Header.Get("Authorization")); ok {
+		u, err := h.store.UserByToken(r.Context(), store.HashToken(token))
+		if err == nil {
+			return u, true
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			apierror.Write(w, r, err)
+			return store.User{}, false
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
+	apierror.Write(w, r, apierror.Unauthenticated)
+	return store.User{}, false
+}
+
+// connection is the spec's OAuthConnection, as a hand-written handler would
+// declare it: plain pointers for what may be null.
+type connection struct {
+	UUID                    uuid.UUID  `json:"uuid"`
+	Label                   *string    `json:"label"`
+	Provider                provider   `json:"provider"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
+	AccessTokenExpiresAt    *time.Time `json:"access_token_expires_at"`
+	RefreshTokenExpiresAt   *time.Time `json:"refresh_token_expires_at"`
+	RefreshAuthorizationURL string     `json:"refresh_authorization_url"`
+}
+
+type provider struct {
+	Name             string `json:"name"`
+	Label            string `json:"label"`
+	LogoURL          string `json:"logo_url"`
+	AuthorizationURL string `json:"authorization_url"`
+}
+
+type connectionList struct {
+	Data []connection `json:"data"`
+}
+
+func toJSON(c store.Connection) connection {
+	return connection{
+		UUID:                    c.UUID,
+		Label:                   c.Label,
+		Provider:                provider(c.Provider),
+		CreatedAt:               c.CreatedAt,
+		UpdatedAt:               c.UpdatedAt,
+		AccessTokenExpiresAt:    c.AccessTokenExpiresAt,
+		RefreshTokenExpiresAt:   c.RefreshTokenExpiresAt,
+		RefreshAuthorizationURL: c.Provider.AuthorizationURL + "/" + c.UUID.String(),
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v) // the client has gone if this fails
+}
