@@ -32,8 +32,8 @@ const (
 	exitUsage = 2 // the command line is wrong; nothing was sent
 )
 
-// DefaultTimeout bounds a whole command, retries included.
-const DefaultTimeout = time.Minute
+// defaultTimeout bounds a whole command, retries included.
+const defaultTimeout = time.Minute
 
 const usage = `Usage: plannr [flags] connections <command> [UUID] [flags]
 
@@ -120,8 +120,8 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 	token := fs.String("token", "", "")
 	baseURL := fs.String("base-url", "", "")
 	fs.BoolVar(&inv.json, "json", false, "")
-	fs.DurationVar(&inv.timeout, "timeout", DefaultTimeout, "")
-	label := fs.String("label", "", "")
+	fs.DurationVar(&inv.timeout, "timeout", defaultTimeout, "")
+	newLabel := fs.String("label", "", "")
 	clearLabel := fs.Bool("clear-label", false, "")
 
 	words, err := parseInterspersed(fs, args)
@@ -174,7 +174,7 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 		}
 		inv.label = nullable.NewNullNullable[string]()
 		if labelSet {
-			inv.label = nullable.NewNullableWithValue(*label)
+			inv.label = nullable.NewNullableWithValue(*newLabel)
 		}
 	}
 	if inv.timeout <= 0 {
