@@ -23,9 +23,10 @@ type Validator struct {
 	paths       []*path
 	maxBody     int64
 	errorSchema *openapi3.Schema
-	// Request options: security and parameters are checked first, with the body
-	// left out, then the body on its own (see Request).
-	params, body *openapi3filter.Options
+	// Security and parameters are checked first, with the body left out, then
+	// the body on its own (see Request).
+	params *openapi3filter.Options
+	body   []openapi3.SchemaValidationOption
 }
 
 // Authenticated tells kin-openapi's security check whether the request was
@@ -51,9 +52,16 @@ func New(doc *openapi3.T, maxBody int64, authenticated Authenticated) *Validator
 		AuthenticationFunc:      authFunc,
 		SchemaValidationOptions: FormatOptions(),
 	}
-	v.body = &openapi3filter.Options{
-		MultiError:              true,
-		SchemaValidationOptions: FormatOptions(),
+	// What openapi3filter.ValidateRequestBody would pass for a JSON body. The
+	// defaults the schema sets are written into the decoded value, which is what
+	// the handler gets (see validatedBody).
+	v.body = append([]openapi3.SchemaValidationOption{
+		openapi3.VisitAsRequest(),
+		openapi3.MultiErrors(),
+		openapi3.DefaultsSet(func() {}),
+	}, FormatOptions()...)
+	if doc.IsOpenAPI31OrLater() {
+		v.body = append(v.body, openapi3.EnableJSONSchema2020())
 	}
 	return v
 }
@@ -112,42 +120,72 @@ func (v *Validator) validate(w http.ResponseWriter, r *http.Request, m Match) er
 	if rb == nil {
 		return nil
 	}
-	data, err := v.readBody(w, r, rb.Value)
+	media, data, err := v.readBody(w, r, rb.Value)
 	if err != nil {
 		return err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(data))
-	in = &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route, Options: v.body}
-	if err := openapi3filter.ValidateRequestBody(ctx, in, rb.Value); err != nil {
+	// The body is decoded once, by kin-openapi's own JSON decoder, and that value
+	// is both what the schema checks and what the handler gets.
+	// openapi3filter.ValidateRequestBody would read and copy the body again and
+	// leave the handler to decode it a second time, with encoding/json matching
+	// member names case-insensitively: {"Label": ...} would then have passed
+	// the schema as an unknown property and still set the label.
+	body := &validatedBody{}
+	body.Reset(data)
+	value, err := openapi3filter.JSONBodyDecoder(body, r.Header, media.Schema, nil)
+	if err != nil {
 		return bodyError(err)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(data)) // for the handler's own decoding
+	if media.Schema != nil {
+		if err := media.Schema.Value.VisitJSON(value, v.body...); err != nil {
+			return bodyError(err)
+		}
+	}
+	body.Reset(data)
+	body.value = value
+	r.Body = body
 	return nil
 }
 
+// validatedBody is the body a validated request goes on with: its bytes, and
+// the value that was validated. oapi-codegen's runtime.BindJSONBody (which the
+// generated strict handler calls) binds that value instead of decoding the
+// bytes: it looks for kin-openapi's ValidatedValue method, as
+// openapi3filter.Options.KeepValidatedValue provides it.
+type validatedBody struct {
+	bytes.Reader
+	value any
+}
+
+func (b *validatedBody) Close() error { return nil }
+
+// ValidatedValue returns the body as decoded and validated, defaults included.
+func (b *validatedBody) ValidatedValue() any { return b.value }
+
 // readBody enforces what the schema cannot: the media type (415), the size (413)
 // and well-formed JSON with nothing after it (400).
-func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi3.RequestBody) ([]byte, error) {
-	if rb.Content.Get(r.Header.Get("Content-Type")) == nil {
-		return nil, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json.")
+func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi3.RequestBody) (*openapi3.MediaType, []byte, error) {
+	media := rb.Content.Get(r.Header.Get("Content-Type"))
+	if media == nil {
+		return nil, nil, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json.")
 	}
 	tooLarge := apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody))
 	if r.ContentLength > v.maxBody {
-		return nil, tooLarge
+		return nil, nil, tooLarge
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v.maxBody))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, tooLarge
+		return nil, nil, tooLarge
 	case err != nil:
-		return nil, apierror.New(http.StatusBadRequest, "The request body could not be read.")
+		return nil, nil, apierror.New(http.StatusBadRequest, "The request body could not be read.")
 	case len(bytes.TrimSpace(data)) == 0 && rb.Required:
-		return nil, apierror.New(http.StatusBadRequest, "The request body is missing.")
+		return nil, nil, apierror.New(http.StatusBadRequest, "The request body is missing.")
 	case !json.Valid(data):
-		return nil, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+		return nil, nil, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
 	}
-	return data, nil
+	return media, data, nil
 }
 
 // paramsError maps a failure of the security or parameter checks.
