@@ -14,7 +14,9 @@ import (
 )
 
 // capture is a strict server that keeps the body of the last update it got.
-type capture struct{ body *gen.UpdateOAuthConnectionRequest }
+type capture struct {
+	body *gen.UpdateOAuthConnectionRequest
+}
 
 func (capture) ListOAuthConnections(context.Context, gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
 	return gen.ListOAuthConnections200JSONResponse{}, nil
