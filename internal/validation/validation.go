@@ -22,6 +22,7 @@ import (
 type Validator struct {
 	paths       []*path
 	maxBody     int64
+	tooLarge    *apierror.Error // the 413, the same for every request
 	errorSchema *openapi3.Schema
 	// Security and parameters are checked first, with the body left out, then
 	// the body on its own (see Request).
@@ -36,7 +37,11 @@ type Authenticated func(context.Context) bool
 
 // New builds a Validator for doc, refusing bodies over maxBody bytes.
 func New(doc *openapi3.T, maxBody int64, authenticated Authenticated) *Validator {
-	v := &Validator{maxBody: maxBody, errorSchema: doc.Components.Schemas["Error"].Value}
+	v := &Validator{
+		maxBody:     maxBody,
+		tooLarge:    apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", maxBody)),
+		errorSchema: doc.Components.Schemas["Error"].Value,
+	}
 	for template, item := range doc.Paths.Map() {
 		v.paths = append(v.paths, newPath(doc, template, item))
 	}
@@ -70,23 +75,28 @@ func New(doc *openapi3.T, maxBody int64, authenticated Authenticated) *Validator
 // check by itself. Per validation, not global, so that embedding this server
 // changes nothing else in the program.
 func FormatOptions() []openapi3.SchemaValidationOption {
-	return []openapi3.SchemaValidationOption{
-		openapi3.WithStringFormatValidator("uuid", openapi3.NewCallbackValidator(func(s string) error {
-			// uuid.Parse also takes braces, URNs and no dashes; the API takes the
-			// canonical 36-character form only (any letter case).
-			if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
-				return errors.New("not a UUID")
-			}
-			return nil
-		})),
-		openapi3.WithStringFormatValidator("uri", openapi3.NewCallbackValidator(func(s string) error {
-			if u, err := url.Parse(s); err != nil || !u.IsAbs() {
-				return errors.New("not an absolute URI")
-			}
-			return nil
-		})),
-	}
+	return []openapi3.SchemaValidationOption{formats}
 }
+
+// formats is one map for every validation: WithStringFormatValidator would make
+// a new map in each validation it is applied to. No option after it may add to
+// the map, which is shared.
+var formats = openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
+	"uuid": openapi3.NewCallbackValidator(func(s string) error {
+		// uuid.Parse also takes braces, URNs and no dashes; the API takes the
+		// canonical 36-character form only (any letter case).
+		if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
+			return errors.New("not a UUID")
+		}
+		return nil
+	}),
+	"uri": openapi3.NewCallbackValidator(func(s string) error {
+		if u, err := url.Parse(s); err != nil || !u.IsAbs() {
+			return errors.New("not an absolute URI")
+		}
+		return nil
+	}),
+})
 
 // Request validates a request that the Route middleware matched and auth
 // authenticated: parameters and security first, then the body. A path parameter
@@ -169,15 +179,14 @@ func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi
 	if media == nil {
 		return nil, nil, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json.")
 	}
-	tooLarge := apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", v.maxBody))
 	if r.ContentLength > v.maxBody {
-		return nil, nil, tooLarge
+		return nil, nil, v.tooLarge
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v.maxBody))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return nil, nil, tooLarge
+		return nil, nil, v.tooLarge
 	case err != nil:
 		return nil, nil, apierror.New(http.StatusBadRequest, "The request body could not be read.")
 	case len(bytes.TrimSpace(data)) == 0 && rb.Required:
