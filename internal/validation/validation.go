@@ -119,11 +119,15 @@ func (v *Validator) Request(next http.Handler) http.Handler {
 func (v *Validator) validate(w http.ResponseWriter, r *http.Request, m Match) error {
 	ctx := r.Context()
 	// kin-openapi's security step reads and re-buffers the whole body before it
-	// asks AuthenticationFunc; a copy of the request without one spares that.
-	bodiless := *r
-	bodiless.Body = http.NoBody
-	in := &openapi3filter.RequestValidationInput{Request: &bodiless, PathParams: m.PathParams, Route: m.Route, Options: v.params}
-	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+	// asks AuthenticationFunc (5 allocations a PUT); with the body set aside for
+	// that step it reads nothing. Setting it aside in place, rather than in a
+	// copy of the request, spares the copy.
+	unread := r.Body
+	r.Body = http.NoBody
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route, Options: v.params}
+	err := openapi3filter.ValidateRequest(ctx, in)
+	r.Body = unread
+	if err != nil {
 		return paramsError(err)
 	}
 	rb := m.Route.Operation.RequestBody
