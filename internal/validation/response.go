@@ -21,7 +21,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 			return err
 		}
 	}
-	m, routeErr := v.find(r)
+	m, routeErr := v.find(r, true)
 	if routeErr != nil {
 		if status != routeErr.Status {
 			return fmt.Errorf("%s %s belongs to no operation: got %d, want %d", r.Method, r.URL.Path, status, routeErr.Status)

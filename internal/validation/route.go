@@ -11,7 +11,6 @@
 package validation
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -50,14 +49,13 @@ func newPath(doc *openapi3.T, template string, item *openapi3.PathItem) *path {
 	return p
 }
 
-// match reports whether urlPath fits the template, and the parameter values. A
-// parameter matches one non-empty segment.
-func (p *path) match(urlPath string) (map[string]string, bool) {
+// match reports whether urlPath fits the template, appending the parameter
+// values to values. A parameter matches one non-empty segment.
+func (p *path) match(urlPath string, values []string) ([]string, bool) {
 	rest, ok := strings.CutPrefix(urlPath, "/")
 	if !ok {
 		return nil, false
 	}
-	var values []string
 	for i, want := range p.segments {
 		seg, tail, more := strings.Cut(rest, "/")
 		if more != (i < len(p.segments)-1) {
@@ -73,15 +71,12 @@ func (p *path) match(urlPath string) (map[string]string, bool) {
 		}
 		rest = tail
 	}
-	if len(values) == 0 {
-		return nil, true
-	}
-	params := make(map[string]string, len(values))
-	for i, v := range values {
-		params[p.params[i]] = v
-	}
-	return params, true
+	return values, true
 }
+
+// maxParams is how many path parameters the callers of match have room for on
+// their stack; a template with more still works, on the heap.
+const maxParams = 4
 
 // Match is the operation a request is for.
 type Match struct {
@@ -89,18 +84,12 @@ type Match struct {
 	PathParams map[string]string
 }
 
-type matchKey struct{}
-
-// MatchFrom returns the Match that the Route middleware stored in ctx.
-func MatchFrom(ctx context.Context) (Match, bool) {
-	m, ok := ctx.Value(matchKey{}).(Match)
-	return m, ok
-}
-
-// find returns the operation for r, or a 404 or 405.
-func (v *Validator) find(r *http.Request) (Match, *apierror.Error) {
+// find returns the operation for r, or a 404 or 405. Its PathParams are made
+// only if params is set: the Route middleware needs the operation alone.
+func (v *Validator) find(r *http.Request, params bool) (Match, *apierror.Error) {
+	var buf [maxParams]string
 	for _, p := range v.paths {
-		params, ok := p.match(r.URL.Path)
+		values, ok := p.match(r.URL.Path, buf[:0])
 		if !ok {
 			continue
 		}
@@ -111,30 +100,39 @@ func (v *Validator) find(r *http.Request) (Match, *apierror.Error) {
 			e.Header = http.Header{"Allow": {p.allow}}
 			return Match{}, e
 		}
-		return Match{Route: route, PathParams: params}, nil
+		m := Match{Route: route}
+		if params && len(values) > 0 {
+			m.PathParams = make(map[string]string, len(values))
+			for i, value := range values {
+				m.PathParams[p.params[i]] = value
+			}
+		}
+		return m, nil
 	}
 	return Match{}, apierror.New(http.StatusNotFound, "The route could not be found.")
 }
 
-// Route answers 404 or 405 to a request that is for no operation of the spec, and
-// otherwise passes it on with its Match in the context. It looks at the method and
-// path only, so it can run before authentication.
+// Route answers 404 or 405 to a request that is for no operation of the spec,
+// and passes the others on as they are. It looks at the method and path only,
+// so it can run before authentication. Request finds the operation again, which
+// costs less than carrying it in the request's context (a context, a copy of
+// the request and the Match on the heap).
 func (v *Validator) Route(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, err := v.find(r)
-		if err != nil {
+		if _, err := v.find(r, false); err != nil {
 			apierror.Write(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), matchKey{}, m)))
+		next.ServeHTTP(w, r)
 	})
 }
 
 // Template returns the spec path that r is for, or "" if none: a low-cardinality
 // name for logs and metrics.
 func (v *Validator) Template(r *http.Request) string {
+	var buf [maxParams]string
 	for _, p := range v.paths {
-		if _, ok := p.match(r.URL.Path); ok {
+		if _, ok := p.match(r.URL.Path, buf[:0]); ok {
 			return p.template
 		}
 	}

@@ -103,9 +103,9 @@ var formats = openapi3.WithStringFormatValidators(map[string]openapi3.StringForm
 // that breaks its schema (a malformed UUID) is answered 404, like an unknown one.
 func (v *Validator) Request(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, ok := MatchFrom(r.Context())
-		if !ok {
-			apierror.Write(w, r, errors.New("validation: request reached Request without Route"))
+		m, routeErr := v.find(r, true)
+		if routeErr != nil {
+			apierror.Write(w, r, routeErr)
 			return
 		}
 		if err := v.validate(w, r, m); err != nil {
