@@ -88,6 +88,9 @@ func startProcess(t *testing.T, args ...string) *process {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Whatever way the test ends, it leaves no server behind (killing one that
+	// has exited is a harmless error).
+	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
 	go func() { p.waited <- p.cmd.Wait(); pw.Close() }()
 	listening := make(chan string, 1)
 	go func() {
@@ -104,7 +107,6 @@ func startProcess(t *testing.T, args ...string) *process {
 	case err := <-p.waited:
 		t.Fatalf("the server exited before listening: %v\n%s", err, &p.stderr)
 	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
 		t.Fatalf("the server did not listen within 10s")
 	}
 	return nil
@@ -117,7 +119,6 @@ func (p *process) wait(t *testing.T) error {
 	case err := <-p.waited:
 		return err
 	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
 		t.Fatal("the server did not exit within 10s")
 		return nil
 	}
