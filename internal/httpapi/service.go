@@ -39,7 +39,7 @@ func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConne
 	for i, c := range conns {
 		data[i] = toAPI(c)
 	}
-	return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: data}}, nil
+	return connectionListResponse{Data: data}, nil
 }
 
 // UpdateOAuthConnection answers PUT /api/v1/oauth/connections/{uuid}.
@@ -61,7 +61,7 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 	if err != nil {
 		return nil, err
 	}
-	return gen.UpdateOAuthConnection200JSONResponse{Body: toAPI(c)}, nil
+	return connectionResponse(toAPI(c)), nil
 }
 
 // DeleteOAuthConnection answers DELETE /api/v1/oauth/connections/{uuid}.
