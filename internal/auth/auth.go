@@ -14,16 +14,35 @@ import (
 
 type userKey struct{}
 
+// userContext carries the authenticated user in one allocation, where
+// context.WithValue would take two: the context, and the User boxed in an any.
+type userContext struct {
+	context.Context
+	user store.User
+}
+
+// Value answers userKey with the userContext itself, which a pointer holds
+// without boxing.
+func (c *userContext) Value(key any) any {
+	if key == (userKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
 // WithUser returns a context that carries the authenticated user.
 func WithUser(ctx context.Context, u store.User) context.Context {
-	return context.WithValue(ctx, userKey{}, u)
+	return &userContext{Context: ctx, user: u}
 }
 
 // UserFrom returns the user that authenticated the request, if any. Handlers read
 // the caller from here and never look at the Authorization header again.
 func UserFrom(ctx context.Context) (store.User, bool) {
-	u, ok := ctx.Value(userKey{}).(store.User)
-	return u, ok
+	c, ok := ctx.Value(userKey{}).(*userContext)
+	if !ok {
+		return store.User{}, false
+	}
+	return c.user, true
 }
 
 // Middleware answers 401 to a request without a valid bearer token before
