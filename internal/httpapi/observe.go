@@ -46,13 +46,21 @@ func observe(log *slog.Logger, routeOf func(*http.Request) string, next http.Han
 			if rec.status >= 500 {
 				level = slog.LevelError
 			}
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("method", r.Method),
-				slog.String("route", routeOf(r)),
-				slog.Int("status", rec.status),
-				slog.Duration("duration", time.Since(start)),
-				slog.String("request_id", id),
-			)
+			// What Logger.LogAttrs does, but for the caller's PC: its walk of the
+			// stack (runtime.Callers) was a fifth of the line's cost, and would
+			// only ever name this function as the source.
+			h := log.Handler()
+			if ctx := r.Context(); h.Enabled(ctx, level) {
+				line := slog.NewRecord(time.Now(), level, "request", 0)
+				line.AddAttrs(
+					slog.String("method", r.Method),
+					slog.String("route", routeOf(r)),
+					slog.Int("status", rec.status),
+					slog.Duration("duration", time.Since(start)),
+					slog.String("request_id", id),
+				)
+				_ = h.Handle(ctx, line)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
