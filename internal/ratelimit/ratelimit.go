@@ -56,10 +56,28 @@ func (l *Limiter) Allow(user store.UserID) (remaining int, retryAfter time.Durat
 	return l.limit - w.count, 0, true
 }
 
+// The headers' keys in canonical form, which Header.Set would otherwise make
+// anew on every call (X-RateLimit-Limit is not canonical: X-Ratelimit-Limit is).
+var (
+	limitKey     = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	remainingKey = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+)
+
+// maxCached is the largest count of remaining requests whose header value is
+// made once, in Middleware, rather than on each request.
+const maxCached = 1000
+
 // Middleware limits the user that auth.Middleware put in the context; it must
 // run after it. Requests without a user are passed on untouched.
 func (l *Limiter) Middleware(next http.Handler) http.Handler {
-	limit := strconv.Itoa(l.limit)
+	// The header values are made here and shared by every answer, which is safe
+	// because no one writes into a header's slice: Set and Del replace it, and
+	// Add appends to a full one, which copies it.
+	limit := []string{strconv.Itoa(l.limit)}
+	remainingValues := make([][]string, min(l.limit, maxCached)+1)
+	for n := range remainingValues {
+		remainingValues[n] = []string{strconv.Itoa(n)}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok := auth.UserFrom(r.Context())
 		if !ok {
@@ -68,8 +86,12 @@ func (l *Limiter) Middleware(next http.Handler) http.Handler {
 		}
 		remaining, wait, ok := l.Allow(u.ID)
 		h := w.Header()
-		h.Set("X-RateLimit-Limit", limit)
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h[limitKey] = limit
+		if remaining < len(remainingValues) {
+			h[remainingKey] = remainingValues[remaining]
+		} else {
+			h[remainingKey] = []string{strconv.Itoa(remaining)}
+		}
 		if !ok {
 			// Whole seconds, rounded up: waiting the advertised time always suffices.
 			secs := int((wait + time.Second - 1) / time.Second)
