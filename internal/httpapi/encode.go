@@ -40,6 +40,10 @@ func (l connectionListResponse) VisitListOAuthConnectionsResponse(w http.Respons
 
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
+// jsonType is the Content-Type of every 200, shared as observe shares its
+// headers' values.
+var jsonType = []string{"application/json"}
+
 // maxPooled is the largest buffer kept for the next response: a rare huge list
 // must not pin its memory for good.
 const maxPooled = 64 << 10
@@ -51,7 +55,7 @@ func writeJSON(w http.ResponseWriter, encode func([]byte) ([]byte, error)) error
 	p := buffers.Get().(*[]byte)
 	b, err := encode((*p)[:0])
 	if err == nil {
-		w.Header().Set("Content-Type", "application/json")
+		w.Header()["Content-Type"] = jsonType
 		w.WriteHeader(http.StatusOK)
 		_, err = w.Write(append(b, '\n'))
 	}
