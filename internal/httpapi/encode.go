@@ -8,45 +8,57 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/oapi-codegen/nullable"
 
-	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
 // The 200 answers are written here rather than by the generated Visit methods.
-// Those encode with a new json.Encoder into a new bytes.Buffer, and through
-// nullable.Nullable's MarshalJSON (a json.Marshal each) and time.Time's: about
-// twenty allocations a connection. The body is still the generated type; it is
-// appended, as encoding/json would encode it byte for byte (encode_test.go
-// holds it to that), to a pooled buffer.
+// Those would take the connection as the generated gen.OAuthConnection, whose
+// nullable.Nullable fields are maps (two allocations each), and encode it with a
+// new json.Encoder into a new bytes.Buffer, through Nullable's MarshalJSON (a
+// json.Marshal each) and time.Time's: about thirty allocations a connection.
+// Here the stored connection is appended to a pooled buffer as exactly the
+// bytes encoding/json writes for the generated type: encode_test.go holds the
+// two to that, header and status too, and fails when the spec gives
+// OAuthConnection a field that appendConnection does not write.
 
 // connectionResponse is the 200 of an update.
-type connectionResponse gen.OAuthConnection
+type connectionResponse store.Connection
 
 func (c connectionResponse) VisitUpdateOAuthConnectionResponse(w http.ResponseWriter) error {
 	return writeJSON(w, func(b []byte) ([]byte, error) {
-		return appendConnection(b, (*gen.OAuthConnection)(&c))
+		return appendConnection(b, (*store.Connection)(&c))
 	})
 }
 
 // connectionListResponse is the 200 of a list.
-type connectionListResponse gen.OAuthConnectionList
+type connectionListResponse []store.Connection
 
 func (l connectionListResponse) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error {
 	return writeJSON(w, func(b []byte) ([]byte, error) {
-		return appendConnectionList(b, (*gen.OAuthConnectionList)(&l))
+		b = append(b, `{"data":[`...)
+		for i := range l {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendConnection(b, &l[i]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, "]}"...), nil
 	})
 }
 
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// jsonType is the Content-Type of every 200, shared as observe shares its
-// headers' values.
-var jsonType = []string{"application/json"}
-
 // maxPooled is the largest buffer kept for the next response: a rare huge list
 // must not pin its memory for good.
 const maxPooled = 64 << 10
+
+// jsonType is the Content-Type of every 200, shared as observe shares its
+// headers' values.
+var jsonType = []string{"application/json"}
 
 // writeJSON answers 200 with what encode appends, and a newline, as the
 // generated Visit methods do. If encode fails nothing is written, so that the
@@ -66,44 +78,25 @@ func writeJSON(w http.ResponseWriter, encode func([]byte) ([]byte, error)) error
 	return err
 }
 
-func appendConnectionList(b []byte, l *gen.OAuthConnectionList) ([]byte, error) {
-	b = append(b, `{"data":`...)
-	if l.Data == nil {
-		return append(b, "null}"...), nil
-	}
-	b = append(b, '[')
-	for i := range l.Data {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		var err error
-		if b, err = appendConnection(b, &l.Data[i]); err != nil {
-			return nil, err
-		}
-	}
-	return append(b, "]}"...), nil
-}
-
-// appendConnection follows the generated struct: its fields in their order, and
-// nullable.Nullable's rules (omitempty drops an unset one; without omitempty an
-// unset one is the zero value, as its MarshalJSON writes it).
-func appendConnection(b []byte, c *gen.OAuthConnection) ([]byte, error) {
+// appendConnection writes c as the spec's OAuthConnection, with the generated
+// struct's fields in their order: a missing label or expiry is null, expiries
+// are in UTC, and the refresh URL is the provider's authorization URL followed
+// by /<uuid>.
+func appendConnection(b []byte, c *store.Connection) ([]byte, error) {
 	var err error
 	b = append(b, `{"access_token_expires_at":`...)
-	if b, err = appendNullableTime(b, c.AccessTokenExpiresAt); err != nil {
+	if b, err = appendExpiry(b, c.AccessTokenExpiresAt); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"created_at":`...)
 	if b, err = appendTime(b, c.CreatedAt); err != nil {
 		return nil, err
 	}
-	if c.Label.IsSpecified() {
-		b = append(b, `,"label":`...)
-		if c.Label.IsNull() {
-			b = append(b, "null"...)
-		} else {
-			b = appendString(b, c.Label[true])
-		}
+	b = append(b, `,"label":`...)
+	if c.Label == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, *c.Label)
 	}
 	b = append(b, `,"provider":{"authorization_url":`...)
 	b = appendString(b, c.Provider.AuthorizationURL)
@@ -113,29 +106,30 @@ func appendConnection(b []byte, c *gen.OAuthConnection) ([]byte, error) {
 	b = appendString(b, c.Provider.LogoURL)
 	b = append(b, `,"name":`...)
 	b = appendString(b, c.Provider.Name)
-	b = append(b, '}')
-	if c.RefreshAuthorizationURL != nil {
-		b = append(b, `,"refresh_authorization_url":`...)
-		b = appendString(b, *c.RefreshAuthorizationURL)
-	}
-	b = append(b, `,"refresh_token_expires_at":`...)
-	if b, err = appendNullableTime(b, c.RefreshTokenExpiresAt); err != nil {
+	b = append(b, `},"refresh_authorization_url":"`...)
+	b = appendEscaped(b, c.Provider.AuthorizationURL)
+	b = append(b, '/')
+	b = appendUUID(b, c.UUID)
+	b = append(b, `","refresh_token_expires_at":`...)
+	if b, err = appendExpiry(b, c.RefreshTokenExpiresAt); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"updated_at":`...)
 	if b, err = appendTime(b, c.UpdatedAt); err != nil {
 		return nil, err
 	}
-	b = append(b, `,"uuid":`...)
+	b = append(b, `,"uuid":"`...)
 	b = appendUUID(b, c.UUID)
-	return append(b, '}'), nil
+	return append(b, `"}`...), nil
 }
 
-func appendNullableTime(b []byte, t nullable.Nullable[time.Time]) ([]byte, error) {
-	if t.IsNull() {
+// appendExpiry writes an expiry in UTC, as Plannr does, or null for one that
+// never comes.
+func appendExpiry(b []byte, t *time.Time) ([]byte, error) {
+	if t == nil {
 		return append(b, "null"...), nil
 	}
-	return appendTime(b, t[true])
+	return appendTime(b, t.UTC())
 }
 
 // appendTime writes what time.Time's MarshalJSON does (AppendText's RFC 3339,
@@ -149,23 +143,30 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 	return append(b, '"'), nil
 }
 
-// appendUUID writes what uuid.UUID's MarshalText does, quoted.
+// appendUUID writes what uuid.UUID's String does, which needs no escaping.
 func appendUUID(b []byte, u uuid.UUID) []byte {
-	b = append(b, '"')
 	for i, part := range [][]byte{u[:4], u[4:6], u[6:8], u[8:10], u[10:]} {
 		if i > 0 {
 			b = append(b, '-')
 		}
 		b = hex.AppendEncode(b, part)
 	}
+	return b
+}
+
+// appendString quotes s as encoding/json does by default.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendEscaped(b, s)
 	return append(b, '"')
 }
 
-// appendString quotes s as encoding/json does by default: <, > and & escaped
-// for HTML, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
+// appendEscaped writes s escaped as encoding/json escapes a string: <, > and &
+// for HTML, control characters, invalid UTF-8 as U+FFFD, U+2028 and U+2029.
+// A string escaped in pieces is the whole escaped, provided no piece splits a
+// UTF-8 sequence.
+func appendEscaped(b []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
@@ -209,6 +210,5 @@ func appendString(b []byte, s string) []byte {
 		i += size
 		start = i
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, s[start:]...)
 }

@@ -14,31 +14,68 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
-// full is a connection with every field of the generated struct set, so that a
-// field the spec adds cannot go unnoticed (see TestAppendCoversEveryField).
-func full() gen.OAuthConnection {
-	london, _ := time.LoadLocation("Europe/London")
-	refresh := "https://x.example/authorize/7b29add1-9028-4c1e-a87b-3c80a2e495fe?a=1&b=<2>"
-	return gen.OAuthConnection{
-		UUID:                    uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
-		Label:                   nullable.NewNullableWithValue(`My "Fundment" <Account> & co.`),
-		CreatedAt:               time.Date(2025, 6, 25, 15, 10, 48, 0, london),
-		UpdatedAt:               time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -(9*3600+30*60))),
-		AccessTokenExpiresAt:    nullable.NewNullableWithValue(time.Date(2025, 6, 25, 18, 10, 48, 890172000, time.UTC)),
-		RefreshTokenExpiresAt:   nullable.NewNullableWithValue(time.Date(2026, 6, 25, 14, 10, 48, 890222000, time.UTC)),
+// toAPI is the reference appendConnection is held to: a stored connection as
+// the spec's generated OAuthConnection, which encoding/json then encodes as the
+// generated Visit methods would.
+func toAPI(c store.Connection) gen.OAuthConnection {
+	refresh := c.Provider.AuthorizationURL + "/" + c.UUID.String()
+	api := gen.OAuthConnection{
+		UUID:      c.UUID,
+		CreatedAt: c.CreatedAt,
+		UpdatedAt: c.UpdatedAt,
+		Provider: gen.OAuthProvider{
+			Name:             c.Provider.Name,
+			Label:            c.Provider.Label,
+			LogoURL:          c.Provider.LogoURL,
+			AuthorizationURL: c.Provider.AuthorizationURL,
+		},
+		AccessTokenExpiresAt:    nullable.NewNullNullable[time.Time](),
+		RefreshTokenExpiresAt:   nullable.NewNullNullable[time.Time](),
 		RefreshAuthorizationURL: &refresh,
-		Provider:                gen.OAuthProvider{Name: "fundment", Label: "Fundment", LogoURL: "https://x.example/l.png", AuthorizationURL: "https://x.example/authorize"},
+		Label:                   nullable.NewNullNullable[string](),
+	}
+	if c.AccessTokenExpiresAt != nil {
+		api.AccessTokenExpiresAt.Set(c.AccessTokenExpiresAt.UTC())
+	}
+	if c.RefreshTokenExpiresAt != nil {
+		api.RefreshTokenExpiresAt.Set(c.RefreshTokenExpiresAt.UTC())
+	}
+	if c.Label != nil {
+		api.Label.Set(*c.Label)
+	}
+	return api
+}
+
+// full is a connection with every optional field set.
+func full() store.Connection {
+	london, _ := time.LoadLocation("Europe/London")
+	label := `My "Fundment" <Account> & co.`
+	access := time.Date(2025, 6, 25, 18, 10, 48, 890172000, time.UTC)
+	refresh := time.Date(2026, 6, 25, 14, 10, 48, 890222000, london) // written in UTC
+	return store.Connection{
+		UUID:                  uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
+		Label:                 &label,
+		CreatedAt:             time.Date(2025, 6, 25, 15, 10, 48, 0, london),
+		UpdatedAt:             time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -(9*3600+30*60))),
+		AccessTokenExpiresAt:  &access,
+		RefreshTokenExpiresAt: &refresh,
+		Provider:              store.Provider{Name: "fundment", Label: "Fundment", LogoURL: "https://x.example/l.png", AuthorizationURL: "https://x.example/a?b=1&c=<2>"},
 	}
 }
 
+// TestAppendCoversEveryField fails when the spec gives OAuthConnection a field
+// that toAPI leaves unset: set it there, and appendConnection will be held to
+// writing it.
 func TestAppendCoversEveryField(t *testing.T) {
-	for _, v := range []any{full(), full().Provider} {
+	api := toAPI(full())
+	for _, v := range []any{api, api.Provider} {
 		rv := reflect.ValueOf(v)
 		for i := range rv.NumField() {
 			if rv.Field(i).IsZero() {
-				t.Errorf("full() leaves %s.%s unset: set it, and teach appendConnection to write it", rv.Type().Name(), rv.Type().Field(i).Name)
+				t.Errorf("toAPI(full()) leaves %s.%s unset", rv.Type().Name(), rv.Type().Field(i).Name)
 			}
 		}
 	}
@@ -47,18 +84,15 @@ func TestAppendCoversEveryField(t *testing.T) {
 // TestAppendMatchesEncodingJSON holds the hand-written encoding to what the
 // generated Visit methods would send: encoding/json's bytes, exactly.
 func TestAppendMatchesEncodingJSON(t *testing.T) {
-	variants := map[string]func(*gen.OAuthConnection){
-		"every field":    func(*gen.OAuthConnection) {},
-		"null label":     func(c *gen.OAuthConnection) { c.Label = nullable.NewNullNullable[string]() },
-		"unset label":    func(c *gen.OAuthConnection) { c.Label = nil },
-		"no refresh URL": func(c *gen.OAuthConnection) { c.RefreshAuthorizationURL = nil },
-		"null expiries": func(c *gen.OAuthConnection) {
-			c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt = nullable.NewNullNullable[time.Time](), nil
-		},
-		"zero times":         func(c *gen.OAuthConnection) { c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{} },
-		"year 9999":          func(c *gen.OAuthConnection) { c.UpdatedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC) },
-		"zero value":         func(c *gen.OAuthConnection) { *c = gen.OAuthConnection{} },
-		"escapes everywhere": func(c *gen.OAuthConnection) { c.Provider.Name = "\x00\x1f\t\n\r\b\f\\\"\u2028\u2029\xff\xfe<>&é😀" },
+	variants := map[string]func(*store.Connection){
+		"every field":    func(*store.Connection) {},
+		"no label":       func(c *store.Connection) { c.Label = nil },
+		"no expiries":    func(c *store.Connection) { c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt = nil, nil },
+		"zero times":     func(c *store.Connection) { c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{} },
+		"year 9999":      func(c *store.Connection) { c.UpdatedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC) },
+		"zero value":     func(c *store.Connection) { *c = store.Connection{} },
+		"escapes":        func(c *store.Connection) { c.Provider.Name = "\x00\x1f\t\n\r\b\f\\\"\u2028\u2029\xff\xfe<>&é😀" },
+		"URL cut in two": func(c *store.Connection) { c.Provider.AuthorizationURL = "https://x.example/\xe2\x80" },
 	}
 	for name, change := range variants {
 		c := full()
@@ -73,15 +107,16 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 		for range rnd.IntN(12) {
 			sb.WriteString(alphabet[rnd.IntN(len(alphabet))])
 		}
+		label := sb.String()
 		c := full()
-		c.Label = nullable.NewNullableWithValue(sb.String())
+		c.Label = &label
 		assertSameJSON(t, "random label", c)
 	}
 }
 
-func assertSameJSON(t *testing.T, name string, c gen.OAuthConnection) {
+func assertSameJSON(t *testing.T, name string, c store.Connection) {
 	t.Helper()
-	want, err := json.Marshal(c)
+	want, err := json.Marshal(toAPI(c))
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -96,7 +131,7 @@ func assertSameJSON(t *testing.T, name string, c gen.OAuthConnection) {
 func TestAppendFailsAsEncodingJSONDoes(t *testing.T) {
 	c := full()
 	c.CreatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := json.Marshal(c); err == nil {
+	if _, err := json.Marshal(toAPI(c)); err == nil {
 		t.Fatal("encoding/json takes year 10000 now: follow it")
 	}
 	if _, err := appendConnection(nil, &c); err == nil {
@@ -104,10 +139,17 @@ func TestAppendFailsAsEncodingJSONDoes(t *testing.T) {
 	}
 }
 
-// TestResponsesMatchTheGenerated compares whole answers, header and body, with
-// the generated Visit methods'.
+// TestResponsesMatchTheGenerated compares whole answers, status, header and
+// body, with the generated Visit methods'.
 func TestResponsesMatchTheGenerated(t *testing.T) {
-	c := full()
+	c, bare := full(), store.Connection{}
+	list := func(conns ...store.Connection) gen.ListOAuthConnections200JSONResponse {
+		data := make([]gen.OAuthConnection, len(conns))
+		for i, c := range conns {
+			data[i] = toAPI(c)
+		}
+		return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: data}}
+	}
 	answers := []struct {
 		name      string
 		ours, gen func(*httptest.ResponseRecorder) error
@@ -117,29 +159,18 @@ func TestResponsesMatchTheGenerated(t *testing.T) {
 				return connectionResponse(c).VisitUpdateOAuthConnectionResponse(w)
 			},
 			func(w *httptest.ResponseRecorder) error {
-				return gen.UpdateOAuthConnection200JSONResponse{Body: c}.VisitUpdateOAuthConnectionResponse(w)
+				return gen.UpdateOAuthConnection200JSONResponse{Body: toAPI(c)}.VisitUpdateOAuthConnectionResponse(w)
 			}},
 		{"list",
 			func(w *httptest.ResponseRecorder) error {
-				return connectionListResponse{Data: []gen.OAuthConnection{c, c}}.VisitListOAuthConnectionsResponse(w)
+				return connectionListResponse{c, bare}.VisitListOAuthConnectionsResponse(w)
 			},
-			func(w *httptest.ResponseRecorder) error {
-				return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: []gen.OAuthConnection{c, c}}}.VisitListOAuthConnectionsResponse(w)
-			}},
+			func(w *httptest.ResponseRecorder) error { return list(c, bare).VisitListOAuthConnectionsResponse(w) }},
 		{"empty list",
-			func(w *httptest.ResponseRecorder) error {
-				return connectionListResponse{Data: []gen.OAuthConnection{}}.VisitListOAuthConnectionsResponse(w)
-			},
-			func(w *httptest.ResponseRecorder) error {
-				return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: []gen.OAuthConnection{}}}.VisitListOAuthConnectionsResponse(w)
-			}},
-		{"nil list",
 			func(w *httptest.ResponseRecorder) error {
 				return connectionListResponse{}.VisitListOAuthConnectionsResponse(w)
 			},
-			func(w *httptest.ResponseRecorder) error {
-				return gen.ListOAuthConnections200JSONResponse{}.VisitListOAuthConnectionsResponse(w)
-			}},
+			func(w *httptest.ResponseRecorder) error { return list().VisitListOAuthConnectionsResponse(w) }},
 	}
 	for _, a := range answers {
 		got, want := httptest.NewRecorder(), httptest.NewRecorder()

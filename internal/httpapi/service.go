@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/oapi-codegen/nullable"
-
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
@@ -35,11 +33,7 @@ func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConne
 	if err != nil {
 		return nil, err
 	}
-	data := make([]gen.OAuthConnection, len(conns))
-	for i, c := range conns {
-		data[i] = toAPI(c)
-	}
-	return connectionListResponse{Data: data}, nil
+	return connectionListResponse(conns), nil
 }
 
 // UpdateOAuthConnection answers PUT /api/v1/oauth/connections/{uuid}.
@@ -61,7 +55,7 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 	if err != nil {
 		return nil, err
 	}
-	return connectionResponse(toAPI(c)), nil
+	return connectionResponse(c), nil
 }
 
 // DeleteOAuthConnection answers DELETE /api/v1/oauth/connections/{uuid}.
@@ -82,39 +76,4 @@ func (s *Service) DeleteOAuthConnection(ctx context.Context, req gen.DeleteOAuth
 
 func notFound() gen.NotFoundJSONResponse {
 	return gen.NotFoundJSONResponse{Body: gen.Error{Message: apierror.NotFound.Message}}
-}
-
-// toAPI shapes a stored connection as the spec's OAuthConnection.
-func toAPI(c store.Connection) gen.OAuthConnection {
-	refresh := c.Provider.AuthorizationURL + "/" + c.UUID.String()
-	return gen.OAuthConnection{
-		UUID:      c.UUID,
-		CreatedAt: c.CreatedAt,
-		UpdatedAt: c.UpdatedAt,
-		Provider: gen.OAuthProvider{
-			Name:             c.Provider.Name,
-			Label:            c.Provider.Label,
-			LogoURL:          c.Provider.LogoURL,
-			AuthorizationURL: c.Provider.AuthorizationURL,
-		},
-		AccessTokenExpiresAt:    nullableTime(c.AccessTokenExpiresAt),
-		RefreshTokenExpiresAt:   nullableTime(c.RefreshTokenExpiresAt),
-		RefreshAuthorizationURL: &refresh,
-		Label:                   nullableOf(c.Label),
-	}
-}
-
-func nullableOf[T any](v *T) nullable.Nullable[T] {
-	if v == nil {
-		return nullable.NewNullNullable[T]()
-	}
-	return nullable.NewNullableWithValue(*v)
-}
-
-// nullableTime writes an expiry in UTC, as Plannr does.
-func nullableTime(t *time.Time) nullable.Nullable[time.Time] {
-	if t == nil {
-		return nullable.NewNullNullable[time.Time]()
-	}
-	return nullable.NewNullableWithValue(t.UTC())
 }
