@@ -50,3 +50,7 @@ BENCH_COUNT ?= 10
 .PHONY: bench
 bench: ## In-process benchmarks, the server beside its hand-written baseline (BENCHMARKS.md)
 	scripts/bench.sh $(BENCH_COUNT)
+
+.PHONY: bench-load
+bench-load: ## Load test on loopback with wrk: plannr-server beside the baseline, and the durable path
+	scripts/bench-load.sh
