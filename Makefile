@@ -33,6 +33,22 @@ lint: api/node_modules/.package-lock.json ## Lint the spec with Spectral and Red
 vet: ## go vet every package
 	$(GO) vet ./...
 
+.PHONY: staticcheck
+staticcheck: ## staticcheck every package (the version tools.go pins)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
+	.ci/fuzz
+
+.PHONY: prism-check
+prism-check: api/node_modules/.package-lock.json ## Prism in front of the real server: no response may break the spec
+	.ci/prism-check
+
+.PHONY: bench-smoke
+bench-smoke: ## Run every benchmark once, so that none rots (not a measurement)
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
 .PHONY: test
 test: vet ## Run every test, with the race detector
 	$(GO) test -race -count=1 ./...
