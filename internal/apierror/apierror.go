@@ -57,12 +57,12 @@ func Validation(fields map[string][]string, order []string) *Error {
 }
 
 // Write renders err as JSON. An *Error (anywhere in the chain) is the client's
-// business and is written as it is; anything else is unexpected: it is logged
-// with the request and the client sees a bare 500.
+// business and is written as it is; anything else is unexpected: the client sees
+// a bare 500 and the error goes to the request's log line (see Noter).
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		slog.ErrorContext(r.Context(), "unexpected error", "method", r.Method, "path", r.URL.Path, "err", err)
+		note(w, r, err)
 		e = New(http.StatusInternalServerError, "Server Error")
 	}
 	h := w.Header()
@@ -76,4 +76,27 @@ func Write(w http.ResponseWriter, r *http.Request, err error) {
 		Errors  map[string][]string `json:"errors,omitempty"`
 	}{e.Message, e.Fields}
 	_ = json.NewEncoder(w).Encode(body) // the client has gone if this fails
+}
+
+// Noter is a ResponseWriter that keeps an unexpected error for the request's
+// one log line, so that the line with the request ID also says what went wrong.
+type Noter interface {
+	NoteError(error)
+}
+
+// note hands err to the first Noter among w and the writers it wraps, or, with
+// none, logs it on its own.
+func note(w http.ResponseWriter, r *http.Request, err error) {
+	for {
+		if n, ok := w.(Noter); ok {
+			n.NoteError(err)
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			slog.ErrorContext(r.Context(), "unexpected error", "method", r.Method, "err", err)
+			return
+		}
+		w = u.Unwrap()
+	}
 }

@@ -59,6 +59,9 @@ func observe(log *slog.Logger, routeOf func(*http.Request) string, next http.Han
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", id),
 				)
+				if rec.err != nil {
+					line.AddAttrs(slog.String("error", rec.err.Error()))
+				}
 				_ = h.Handle(ctx, line)
 			}
 		}()
@@ -75,11 +78,15 @@ var (
 	noSniff = []string{"nosniff"}
 )
 
-// recorder remembers the status a handler sent.
+// recorder remembers the status a handler sent, and the unexpected error behind
+// a 500 (apierror.Noter).
 type recorder struct {
 	http.ResponseWriter
 	status int
+	err    error
 }
+
+func (r *recorder) NoteError(err error) { r.err = err }
 
 func (r *recorder) WriteHeader(status int) {
 	if r.status == 0 {

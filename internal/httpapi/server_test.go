@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -401,5 +402,26 @@ func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
 		if strings.Contains(s.logs.String(), secret) {
 			t.Errorf("the log holds %q:\n%s", secret, s.logs)
 		}
+	}
+}
+
+// failing is a store whose reads fail, to prove the error reaches the request's
+// log line and the client sees only a JSON 500.
+type failing struct{ store.Store }
+
+func (failing) ListConnections(context.Context, store.UserID) ([]store.Connection, error) {
+	return nil, errors.New("disk unplugged")
+}
+
+func TestStoreErrorIsLoggedOnTheRequestLine(t *testing.T) {
+	s := newServer(t, httpapi.Config{Store: failing{store.NewMemory()}})
+	got := s.do(t, request{method: "GET", path: "/api/v1/oauth/connections", token: aliceToken})
+	if got.status != 500 {
+		t.Fatalf("status %d", got.status)
+	}
+	assertJSON(t, got.body, `{"message":"Server Error"}`)
+	lines := strings.Split(strings.TrimSpace(s.logs.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "status=500") || !strings.Contains(lines[0], `error="disk unplugged"`) {
+		t.Errorf("want one line with the status and the error, got:\n%s", s.logs)
 	}
 }
