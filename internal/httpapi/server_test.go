@@ -340,25 +340,6 @@ func TestOpenAPIDocument(t *testing.T) {
 	}
 }
 
-// panicking is a store whose reads panic, to prove a panic becomes a JSON 500.
-type panicking struct{ store.Store }
-
-func (panicking) ListConnections(context.Context, store.UserID) ([]store.Connection, error) {
-	panic("disk on fire")
-}
-
-func TestPanicBecomesJSON500(t *testing.T) {
-	s := newServer(t, httpapi.Config{Store: panicking{store.NewMemory()}})
-	got := s.do(t, request{method: "GET", path: "/api/v1/oauth/connections", token: aliceToken})
-	if got.status != 500 {
-		t.Fatalf("status %d", got.status)
-	}
-	assertJSON(t, got.body, `{"message":"Server Error"}`)
-	if !strings.Contains(s.logs.String(), "disk on fire") {
-		t.Error("the panic was not logged")
-	}
-}
-
 func TestConcurrentUpdates(t *testing.T) {
 	s := newServer(t, httpapi.Config{RateLimit: -1})
 	var wg sync.WaitGroup
@@ -405,23 +386,41 @@ func TestLogsOneLinePerRequestWithoutSecrets(t *testing.T) {
 	}
 }
 
-// failing is a store whose reads fail, to prove the error reaches the request's
-// log line and the client sees only a JSON 500.
-type failing struct{ store.Store }
+// panicking and failing are stores whose reads go wrong, to prove that a panic
+// or an error becomes a JSON 500 and reaches the request's log line.
+type (
+	panicking struct{ store.Store }
+	failing   struct{ store.Store }
+)
+
+func (panicking) ListConnections(context.Context, store.UserID) ([]store.Connection, error) {
+	panic("disk on fire")
+}
 
 func (failing) ListConnections(context.Context, store.UserID) ([]store.Connection, error) {
 	return nil, errors.New("disk unplugged")
 }
 
-func TestStoreErrorIsLoggedOnTheRequestLine(t *testing.T) {
-	s := newServer(t, httpapi.Config{Store: failing{store.NewMemory()}})
-	got := s.do(t, request{method: "GET", path: "/api/v1/oauth/connections", token: aliceToken})
-	if got.status != 500 {
-		t.Fatalf("status %d", got.status)
+func TestUnexpectedFailuresAre500(t *testing.T) {
+	tests := []struct {
+		name    string
+		store   store.Store
+		wantLog string
+	}{
+		{"panic", panicking{store.NewMemory()}, "disk on fire"},
+		{"store error", failing{store.NewMemory()}, `error="disk unplugged"`},
 	}
-	assertJSON(t, got.body, `{"message":"Server Error"}`)
-	lines := strings.Split(strings.TrimSpace(s.logs.String()), "\n")
-	if len(lines) != 1 || !strings.Contains(lines[0], "status=500") || !strings.Contains(lines[0], `error="disk unplugged"`) {
-		t.Errorf("want one line with the status and the error, got:\n%s", s.logs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t, httpapi.Config{Store: tt.store})
+			got := s.do(t, request{method: "GET", path: "/api/v1/oauth/connections", token: aliceToken})
+			if got.status != 500 {
+				t.Fatalf("status %d", got.status)
+			}
+			assertJSON(t, got.body, `{"message":"Server Error"}`)
+			if logs := s.logs.String(); !strings.Contains(logs, tt.wantLog) || !strings.Contains(logs, "status=500") {
+				t.Errorf("the log lacks %q or the status:\n%s", tt.wantLog, logs)
+			}
+		})
 	}
 }
