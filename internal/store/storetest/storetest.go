@@ -448,6 +448,13 @@ func viewSeed(c store.SeedConnection, p store.Provider) view {
 		showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt)}
 }
 
+// Describe is c in one line, nil label and expiries shown as <nil>: a form for
+// tests to compare stored connections in.
+func Describe(c store.Connection) string {
+	return fmt.Sprintf("%s %s %s %s %s %s %s", c.UUID, c.Provider.Name, showLabel(c.Label),
+		showTime(&c.CreatedAt), showTime(&c.UpdatedAt), showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt))
+}
+
 func showLabel(s *string) string {
 	if s == nil {
 		return "<nil>"
