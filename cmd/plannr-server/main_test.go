@@ -106,7 +106,13 @@ func newClient(t *testing.T, base, token string) *gen.ClientWithResponses {
 // TestDemoServer runs the printed curl's request: the seed's example
 // connection comes back with the new label.
 func TestDemoServer(t *testing.T) {
-	base, printed, stop := startServer(t, config{db: ":memory:", demoToken: DefaultDemoToken, rateLimit: 500})
+	// make run's defaults: the database is plannr.db in the working directory.
+	t.Chdir(t.TempDir())
+	defaults, err := parseFlags(nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, printed, stop := startServer(t, defaults)
 	defer stop()
 	out := strings.Join(printed, "\n")
 	if !strings.Contains(out, "Demo user token: "+DefaultDemoToken) || !strings.Contains(out, "curl --request PUT '"+base+"/api/v1/oauth/connections/7b29add1") {

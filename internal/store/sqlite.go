@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -48,7 +49,13 @@ const (
 // OpenSQLite opens the database file at path, creating it if needed, and brings
 // its schema up to date. The server maps ":memory:" to NewMemory; this does not.
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
-	s, err := openSQLite(ctx, path)
+	// A file: URI holds an absolute path; a relative one (plannr.db, the
+	// server's default) would be read as the URI's host.
+	abs, err := filepath.Abs(path)
+	var s *SQLite
+	if err == nil {
+		s, err = openSQLite(ctx, abs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}

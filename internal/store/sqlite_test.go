@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -110,4 +111,26 @@ func openSQLite(tb testing.TB, path string) *store.SQLite {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+// TestSQLiteFileNames opens databases by the kinds of name people pass to -db:
+// the default, plannr.db, is relative to the working directory.
+func TestSQLiteFileNames(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, name := range []string{"plannr.db", "./sub/../rel.db", filepath.Join(dir, "abs.db"), "with ?# and space.db"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := store.OpenSQLite(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.Seed(t.Context(), store.Seed{Users: []store.SeedUser{{TokenHash: store.HashToken("t")}}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, filepath.Base(name))); err != nil {
+				t.Errorf("the database is not where its name says: %v", err)
+			}
+		})
+	}
 }
