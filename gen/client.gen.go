@@ -421,6 +421,7 @@ type ClientWithResponsesInterface interface {
 type ListOAuthConnectionsResponse200Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // ListOAuthConnectionsResponse429Headers the declared response headers of an HTTP 429 response for ListOAuthConnections
@@ -428,6 +429,7 @@ type ListOAuthConnectionsResponse429Headers struct {
 	RetryAfter          *int
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 type ListOAuthConnectionsResponse struct {
@@ -500,12 +502,14 @@ func (r ListOAuthConnectionsResponse) ContentType() string {
 type DeleteOAuthConnectionResponse204Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // DeleteOAuthConnectionResponse404Headers the declared response headers of an HTTP 404 response for DeleteOAuthConnection
 type DeleteOAuthConnectionResponse404Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // DeleteOAuthConnectionResponse429Headers the declared response headers of an HTTP 429 response for DeleteOAuthConnection
@@ -513,6 +517,7 @@ type DeleteOAuthConnectionResponse429Headers struct {
 	RetryAfter          *int
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 type DeleteOAuthConnectionResponse struct {
@@ -587,36 +592,42 @@ func (r DeleteOAuthConnectionResponse) ContentType() string {
 type UpdateOAuthConnectionResponse200Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // UpdateOAuthConnectionResponse400Headers the declared response headers of an HTTP 400 response for UpdateOAuthConnection
 type UpdateOAuthConnectionResponse400Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // UpdateOAuthConnectionResponse404Headers the declared response headers of an HTTP 404 response for UpdateOAuthConnection
 type UpdateOAuthConnectionResponse404Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // UpdateOAuthConnectionResponse413Headers the declared response headers of an HTTP 413 response for UpdateOAuthConnection
 type UpdateOAuthConnectionResponse413Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // UpdateOAuthConnectionResponse415Headers the declared response headers of an HTTP 415 response for UpdateOAuthConnection
 type UpdateOAuthConnectionResponse415Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // UpdateOAuthConnectionResponse422Headers the declared response headers of an HTTP 422 response for UpdateOAuthConnection
 type UpdateOAuthConnectionResponse422Headers struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 // UpdateOAuthConnectionResponse429Headers the declared response headers of an HTTP 429 response for UpdateOAuthConnection
@@ -624,6 +635,7 @@ type UpdateOAuthConnectionResponse429Headers struct {
 	RetryAfter          *int
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 type UpdateOAuthConnectionResponse struct {
@@ -869,6 +881,13 @@ func ParseListOAuthConnectionsResponse(rsp *http.Response) (*ListOAuthConnection
 			}
 			headers.XRateLimitRemaining = &value
 		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 429:
 		var headers ListOAuthConnectionsResponse429Headers
@@ -892,6 +911,13 @@ func ParseListOAuthConnectionsResponse(rsp *http.Response) (*ListOAuthConnection
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers429 = &headers
 	}
@@ -963,6 +989,13 @@ func ParseDeleteOAuthConnectionResponse(rsp *http.Response) (*DeleteOAuthConnect
 			}
 			headers.XRateLimitRemaining = &value
 		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
 		response.Headers204 = &headers
 	case rsp.StatusCode == 404:
 		var headers DeleteOAuthConnectionResponse404Headers
@@ -979,6 +1012,13 @@ func ParseDeleteOAuthConnectionResponse(rsp *http.Response) (*DeleteOAuthConnect
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers404 = &headers
 	case rsp.StatusCode == 429:
@@ -1003,6 +1043,13 @@ func ParseDeleteOAuthConnectionResponse(rsp *http.Response) (*DeleteOAuthConnect
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers429 = &headers
 	}
@@ -1106,6 +1153,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 			}
 			headers.XRateLimitRemaining = &value
 		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
 		response.Headers200 = &headers
 	case rsp.StatusCode == 400:
 		var headers UpdateOAuthConnectionResponse400Headers
@@ -1122,6 +1176,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers400 = &headers
 	case rsp.StatusCode == 404:
@@ -1140,6 +1201,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 			}
 			headers.XRateLimitRemaining = &value
 		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
 		response.Headers404 = &headers
 	case rsp.StatusCode == 413:
 		var headers UpdateOAuthConnectionResponse413Headers
@@ -1156,6 +1224,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers413 = &headers
 	case rsp.StatusCode == 415:
@@ -1174,6 +1249,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 			}
 			headers.XRateLimitRemaining = &value
 		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
+		}
 		response.Headers415 = &headers
 	case rsp.StatusCode == 422:
 		var headers UpdateOAuthConnectionResponse422Headers
@@ -1190,6 +1272,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers422 = &headers
 	case rsp.StatusCode == 429:
@@ -1214,6 +1303,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 				return nil, err
 			}
 			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Reset"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Reset", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitReset = &value
 		}
 		response.Headers429 = &headers
 	}

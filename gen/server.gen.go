@@ -233,6 +233,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 type BodyTooLargeResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 type BodyTooLargeJSONResponse struct {
 	Body Error
@@ -243,6 +244,7 @@ type BodyTooLargeJSONResponse struct {
 type MalformedBodyResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 type MalformedBodyJSONResponse struct {
 	Body Error
@@ -253,6 +255,7 @@ type MalformedBodyJSONResponse struct {
 type NotFoundResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 type NotFoundJSONResponse struct {
 	Body Error
@@ -264,6 +267,7 @@ type TooManyRequestsResponseHeaders struct {
 	RetryAfter          *int
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 type TooManyRequestsJSONResponse struct {
 	Body Error
@@ -278,6 +282,7 @@ type UnexpectedErrorJSONResponse Error
 type UnsupportedMediaTypeResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 type UnsupportedMediaTypeJSONResponse struct {
 	Body Error
@@ -288,6 +293,7 @@ type UnsupportedMediaTypeJSONResponse struct {
 type ValidationFailedResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 type ValidationFailedJSONResponse struct {
 	Body ValidationError
@@ -305,6 +311,7 @@ type ListOAuthConnectionsResponseObject interface {
 type ListOAuthConnections200ResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 type ListOAuthConnections200JSONResponse struct {
@@ -324,6 +331,9 @@ func (response ListOAuthConnections200JSONResponse) VisitListOAuthConnectionsRes
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
@@ -362,6 +372,9 @@ func (response ListOAuthConnections429JSONResponse) VisitListOAuthConnectionsRes
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
 	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
 	return err
@@ -395,6 +408,7 @@ type DeleteOAuthConnectionResponseObject interface {
 type DeleteOAuthConnection204ResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 type DeleteOAuthConnection204Response struct {
@@ -407,6 +421,9 @@ func (response DeleteOAuthConnection204Response) VisitDeleteOAuthConnectionRespo
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(204)
 	return nil
@@ -441,6 +458,9 @@ func (response DeleteOAuthConnection404JSONResponse) VisitDeleteOAuthConnectionR
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
 	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -463,6 +483,9 @@ func (response DeleteOAuthConnection429JSONResponse) VisitDeleteOAuthConnectionR
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)
@@ -498,6 +521,7 @@ type UpdateOAuthConnectionResponseObject interface {
 type UpdateOAuthConnection200ResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
+	XRateLimitReset     *int
 }
 
 type UpdateOAuthConnection200JSONResponse struct {
@@ -518,6 +542,9 @@ func (response UpdateOAuthConnection200JSONResponse) VisitUpdateOAuthConnectionR
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
 	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
@@ -537,6 +564,9 @@ func (response UpdateOAuthConnection400JSONResponse) VisitUpdateOAuthConnectionR
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
@@ -572,6 +602,9 @@ func (response UpdateOAuthConnection404JSONResponse) VisitUpdateOAuthConnectionR
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
 	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
 	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
@@ -591,6 +624,9 @@ func (response UpdateOAuthConnection413JSONResponse) VisitUpdateOAuthConnectionR
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
@@ -614,6 +650,9 @@ func (response UpdateOAuthConnection415JSONResponse) VisitUpdateOAuthConnectionR
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
 	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
+	}
 	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
@@ -633,6 +672,9 @@ func (response UpdateOAuthConnection422JSONResponse) VisitUpdateOAuthConnectionR
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(422)
 	_, err := buf.WriteTo(w)
@@ -656,6 +698,9 @@ func (response UpdateOAuthConnection429JSONResponse) VisitUpdateOAuthConnectionR
 	}
 	if response.Headers.XRateLimitRemaining != nil {
 		w.Header().Set("X-RateLimit-Remaining", fmt.Sprint(*response.Headers.XRateLimitRemaining))
+	}
+	if response.Headers.XRateLimitReset != nil {
+		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(429)
 	_, err := buf.WriteTo(w)

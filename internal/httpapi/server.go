@@ -22,6 +22,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/internal/ratelimit"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // Defaults, as Plannr's.
@@ -101,7 +102,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 	})
 	apiHandler = v.Request(apiHandler)
 	if cfg.RateLimit > 0 {
-		apiHandler = ratelimit.New(cfg.RateLimit, cfg.RateWindow).Middleware(apiHandler)
+		apiHandler = ratelimit.Middleware(server.NewFixedWindow(cfg.RateLimit, cfg.RateWindow), apiHandler)
 	}
 	apiHandler = auth.Middleware(cfg.Store, apiHandler)
 	apiHandler = v.Route(apiHandler)
