@@ -40,10 +40,10 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // DefaultToken is the bearer token of the user NewServer and Start seed.
@@ -127,11 +127,7 @@ func WithFixtures(path string) Option {
 // into a 429 and wait out its Retry-After quickly.
 func WithRateLimit(n int, window time.Duration) Option {
 	return func(c *config) {
-		// httpapi reads 0 as its default and a negative limit as none.
-		if n <= 0 {
-			n = -1
-		}
-		c.rateLimit = n
+		c.rateLimit = max(n, 0)
 		c.rateWindow = max(window, 0)
 	}
 }
@@ -204,6 +200,7 @@ func Start(opts ...Option) (*Server, error) {
 func newServer(t reporter, opts []Option) (*Server, error) {
 	cfg := config{
 		defaultUser: true,
+		rateLimit:   server.DefaultRateLimit,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
 	}
@@ -217,6 +214,9 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 		RateWindow: cfg.rateWindow,
 		Logger:     cfg.logger,
 		Now:        cfg.now,
+		Options: []server.Option{server.WithResponseValidation(server.ResponseValidation{
+			Report: func(_ *http.Request, err error) { t.Errorf("plannrtest: %v", err) },
+		})},
 	})
 	if err != nil {
 		return nil, err
@@ -241,7 +241,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 			return nil, fmt.Errorf("WithUser: %w", err)
 		}
 	}
-	s.srv = httptest.NewServer(checkResponses(h, h.CheckResponse, t.Errorf))
+	s.srv = httptest.NewServer(h)
 	s.URL = s.srv.URL
 	return s, nil
 }
@@ -306,7 +306,7 @@ func (s *Server) AddUser(token string, conns ...Connection) []Connection {
 }
 
 func (s *Server) addUser(token string, conns []Connection) ([]Connection, error) {
-	if _, ok := auth.BearerToken("Bearer " + token); !ok {
+	if !server.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
 	now := s.now().In(timeZone).Truncate(time.Second)

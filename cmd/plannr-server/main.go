@@ -20,10 +20,10 @@ import (
 
 	"golang.org/x/net/netutil"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
 	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // DefaultDemoToken is the demo user's token when -demo-token is not given. It is
@@ -33,7 +33,7 @@ const DefaultDemoToken = "plannr-demo-token"
 type config struct {
 	addr, db, fixtures, demoToken string
 	rateLimit, maxConns           int
-	shutdownTimeout               time.Duration
+	rateWindow, shutdownTimeout   time.Duration
 	// limits is not a flag: tests shorten it; the zero value means defaultLimits.
 	limits limits
 }
@@ -93,8 +93,10 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, or :memory: for a throwaway server")
 	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
-	fs.IntVar(&cfg.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests per minute per user; 0 disables (env PLANNR_RATE_LIMIT)")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per -rate-window per user; 0 turns rate limiting off (env PLANNR_RATE_LIMIT)")
 	env["rate-limit"] = "PLANNR_RATE_LIMIT"
+	fs.DurationVar(&cfg.rateWindow, "rate-window", server.DefaultRateWindow, "the rate limit's window, which opens with a user's first request; must be positive (env PLANNR_RATE_WINDOW)")
+	env["rate-window"] = "PLANNR_RATE_WINDOW"
 	fs.IntVar(&cfg.maxConns, "max-conns", DefaultMaxConns, fmt.Sprintf("connections served at once; more wait in the listen backlog "+
 		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit (env PLANNR_MAX_CONNS)",
 		defaultLimits.readHeader, defaultLimits.idle))
@@ -116,6 +118,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if cfg.rateLimit < 0 || cfg.rateWindow <= 0 {
+		return cfg, fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
 	}
 	return cfg, nil
 }
@@ -139,11 +144,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 
-	rateLimit := cfg.rateLimit
-	if rateLimit == 0 {
-		rateLimit = -1 // httpapi: negative disables
-	}
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: rateLimit, Logger: log, Docs: docs.Handler("/openapi.yaml")})
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true})
 	if err != nil {
 		return err
 	}
@@ -168,6 +169,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.shutdownTimeout)
+	h.Drain() // a load balancer polling /readyz stops sending new requests
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)

@@ -28,11 +28,11 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, shutdownTimeout: 10 * time.Second}},
+		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "environment", env: map[string]string{"PLANNR_ADDR": ":9000", "PLANNR_DB": ":memory:", "PLANNR_RATE_LIMIT": "0", "PLANNR_FIXTURES": "f.json"},
-			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "a flag beats the environment", args: []string{"-addr", ":1"}, env: map[string]string{"PLANNR_ADDR": ":9000"},
-			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 	}
@@ -133,7 +133,7 @@ func TestDemoServer(t *testing.T) {
 // every acknowledged change, deletions included.
 func TestRestartKeepsChanges(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "internal", "fixtures", "testdata", "example.json"), rateLimit: 500}
+	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "internal", "fixtures", "testdata", "example.json"), rateLimit: 500, rateWindow: time.Minute}
 	seed, err := fixtures.Load(cfg.fixtures)
 	if err != nil {
 		t.Fatal(err)

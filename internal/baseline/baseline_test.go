@@ -54,7 +54,7 @@ func TestSameAnswersAsTheServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			server, err := httpapi.NewHandler(httpapi.Config{Store: open(t), RateLimit: -1, Now: now,
+			server, err := httpapi.NewHandler(httpapi.Config{Store: open(t), Now: now,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatal(err)

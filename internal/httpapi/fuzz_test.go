@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
 	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
@@ -101,7 +100,7 @@ func FuzzServer(f *testing.F) {
 		RateWindow: time.Hour,
 		Logger:     slogTo(&logs),
 		Now:        func() time.Time { return fixedNow },
-		Docs:       docs.Handler("/openapi.yaml"),
+		Docs:       true,
 	})
 	if err != nil {
 		f.Fatal(err)

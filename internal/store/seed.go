@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"time"
+
 	// Embedded zone data, so that Europe/London loads on a machine without tzdata.
 	_ "time/tzdata"
 )
