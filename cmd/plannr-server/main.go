@@ -119,6 +119,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if !server.ValidToken(cfg.demoToken) {
+		return cfg, fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
+	}
 	if cfg.rateLimit < 0 || cfg.rateWindow <= 0 {
 		return cfg, fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
 	}
@@ -197,30 +200,36 @@ func openStore(ctx context.Context, db string) (store.Store, error) {
 }
 
 // seed loads the fixtures, or the demo user into an empty store, and reports
-// whether the demo user is there to advertise.
+// whether the demo user is there to advertise. Off loopback it refuses the
+// public default token, whatever brought it in: the fixtures, the demo, or an
+// earlier run on the same database.
 func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo bool, err error) {
-	if !loopback {
-		// The default demo token is printed in the README: never let it in from
-		// another machine, whether it would be seeded now or was earlier.
-		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {
-			return false, errors.New("the database has the demo user, whose token is public: listen on a loopback address, or use another database")
-		}
-	}
 	if cfg.fixtures != "" {
 		s, err := fixtures.Load(cfg.fixtures)
+		if err == nil {
+			err = st.Seed(ctx, s)
+		}
 		if err != nil {
 			return false, err
 		}
-		return false, st.Seed(ctx, s)
-	}
-	empty, err := st.Empty(ctx)
-	if err != nil || !empty {
+	} else if demo, err = st.Empty(ctx); err != nil {
 		return false, err
 	}
-	if !loopback && cfg.demoToken == DefaultDemoToken {
-		return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
+	if demo {
+		if !loopback && cfg.demoToken == DefaultDemoToken {
+			// Never written to the database, unlike a fixtures file's.
+			return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
+		}
+		if err := st.Seed(ctx, fixtures.Demo(cfg.demoToken)); err != nil {
+			return false, err
+		}
 	}
-	return true, st.Seed(ctx, fixtures.Demo(cfg.demoToken))
+	if !loopback {
+		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {
+			return false, fmt.Errorf("a user has the demo token %q, which is public: listen on a loopback address, or remove that user", DefaultDemoToken)
+		}
+	}
+	return demo, nil
 }
 
 func isLoopback(addr net.Addr) bool {

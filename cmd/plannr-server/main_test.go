@@ -35,6 +35,8 @@ func TestParseFlags(t *testing.T) {
 			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
+		{name: "no rate window", args: []string{"-rate-window", "0s"}, wantErr: "-rate-window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +181,10 @@ func TestRefusals(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"users":[{"token":"t","connections":[{"uuid":"nope","provider":"fundment","created_at":"2025-06-25T15:10:48+01:00"}]}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	publicFixtures := filepath.Join(dir, "public.json")
+	if err := os.WriteFile(publicFixtures, []byte(`{"users":[{"token":"`+DefaultDemoToken+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		cfg     config
@@ -187,6 +193,7 @@ func TestRefusals(t *testing.T) {
 		{"invalid fixtures", config{addr: "127.0.0.1:0", db: ":memory:", fixtures: bad}, "users[0].connections[0].uuid"},
 		{"missing fixtures", config{addr: "127.0.0.1:0", db: ":memory:", fixtures: filepath.Join(dir, "none.json")}, "none.json"},
 		{"demo token off loopback", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: DefaultDemoToken}, "non-loopback"},
+		{"demo token off loopback from fixtures", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: "secret", fixtures: publicFixtures}, "public"},
 		{"bad address", config{addr: "127.0.0.1:port", db: ":memory:"}, "port"},
 	}
 	for _, tt := range tests {
