@@ -43,8 +43,6 @@ type Config struct {
 	MaxBody int64
 	// Logger gets one line per request (slog.Default() if nil).
 	Logger *slog.Logger
-	// Now is the clock of updated_at (time.Now if nil).
-	Now func() time.Time
 	// Docs, if not nil, serves the API reference under /docs.
 	Docs http.Handler
 }
@@ -74,9 +72,6 @@ func NewHandler(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	doc, err := gen.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("httpapi: embedded spec: %w", err)
@@ -86,7 +81,7 @@ func NewHandler(cfg Config) (*Handler, error) {
 		return ok
 	})
 
-	strict := gen.NewStrictHandlerWithOptions(&Service{store: cfg.Store, now: cfg.Now}, nil, gen.StrictHTTPServerOptions{
+	strict := gen.NewStrictHandlerWithOptions(&Service{store: cfg.Store}, nil, gen.StrictHTTPServerOptions{
 		// The validator has checked the body, so a decoding failure here is a
 		// body the schema allows and Go cannot hold: still the client's error.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {

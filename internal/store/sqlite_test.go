@@ -14,7 +14,9 @@ import (
 )
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openSQLite(t, filepath.Join(t.TempDir(), "test.db")) })
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+		return openSQLite(t, filepath.Join(t.TempDir(), "test.db"), store.WithClock(now))
+	})
 }
 
 func BenchmarkSQLite(b *testing.B) {
@@ -44,7 +46,7 @@ func TestSQLitePersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label}, updated)
+	want, err := s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +106,9 @@ func TestSQLiteRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func openSQLite(tb testing.TB, path string) *store.SQLite {
+func openSQLite(tb testing.TB, path string, opts ...store.Option) *store.SQLite {
 	tb.Helper()
-	s, err := store.OpenSQLite(tb.Context(), path)
+	s, err := store.OpenSQLite(tb.Context(), path, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
