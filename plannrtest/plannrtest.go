@@ -207,13 +207,12 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	s := &Server{t: t, store: store.NewMemory(), now: cfg.now, seeded: map[uuid.UUID]bool{}}
+	s := &Server{t: t, store: store.NewMemory(store.WithClock(cfg.now)), now: cfg.now, seeded: map[uuid.UUID]bool{}}
 	h, err := httpapi.NewHandler(httpapi.Config{
 		Store:      s.store,
 		RateLimit:  cfg.rateLimit,
 		RateWindow: cfg.rateWindow,
 		Logger:     cfg.logger,
-		Now:        cfg.now,
 		Options: []server.Option{server.WithResponseValidation(server.ResponseValidation{
 			Report: func(_ *http.Request, err error) { t.Errorf("plannrtest: %v", err) },
 		})},
@@ -309,7 +308,8 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 	if !server.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
-	now := s.now().In(timeZone).Truncate(time.Second)
+	// A new connection is created as the store would stamp a change to it.
+	now := store.Stamp(s.now(), timeZone, time.Time{})
 	su := store.SeedUser{TokenHash: store.HashToken(token), Location: timeZone}
 	added := make([]Connection, len(conns))
 	for i, c := range conns {

@@ -34,9 +34,9 @@ const MaxBody = 64 << 10
 const maxLabel = 255
 
 // Handler serves GET /api/v1/oauth/connections and PUT
-// /api/v1/oauth/connections/{uuid} from st; now is the clock of updated_at.
-func Handler(st store.Store, now func() time.Time) http.Handler {
-	h := &handler{store: st, now: now}
+// /api/v1/oauth/connections/{uuid} from st.
+func Handler(st store.Store) http.Handler {
+	h := &handler{store: st}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/oauth/connections", h.list)
 	mux.HandleFunc("PUT /api/v1/oauth/connections/{uuid}", h.update)
@@ -45,7 +45,6 @@ func Handler(st store.Store, now func() time.Time) http.Handler {
 
 type handler struct {
 	store store.Store
-	now   func() time.Time
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -85,8 +84,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, bad)
 		return
 	}
-	now := h.now().In(u.Location).Truncate(time.Second)
-	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change, now)
+	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change)
 	if errors.Is(err, store.ErrNotFound) {
 		apierror.Write(w, r, apierror.NotFound)
 		return

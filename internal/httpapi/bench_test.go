@@ -70,7 +70,7 @@ func benchPair(b *testing.B, method, path, body string, want int) {
 		name string
 		make func(store.Store) http.Handler
 	}{
-		{"baseline", func(st store.Store) http.Handler { return baseline.Handler(st, time.Now) }},
+		{"baseline", func(st store.Store) http.Handler { return baseline.Handler(st) }},
 		{"full", func(st store.Store) http.Handler {
 			h, err := httpapi.NewHandler(httpapi.Config{
 				Store:     st,

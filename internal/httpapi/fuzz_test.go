@@ -99,7 +99,6 @@ func FuzzServer(f *testing.F) {
 		RateLimit:  1 << 30,
 		RateWindow: time.Hour,
 		Logger:     slogTo(&logs),
-		Now:        func() time.Time { return fixedNow },
 		Docs:       true,
 	})
 	if err != nil {
@@ -182,7 +181,7 @@ func wireRequest(method, target, authorization, contentType string, body []byte)
 // bob, who has a connection of his own.
 func seededMemory(t *testing.T) store.Store {
 	t.Helper()
-	st := store.NewMemory()
+	st := store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
 	seed := fixtures.Demo(aliceToken)
 	bobs := fixtures.Demo(bobToken)
 	bobs.Users[0].Connections[0].UUID = uuid.MustParse(bobConn)

@@ -31,8 +31,6 @@ type Config struct {
 	MaxBody int64
 	// Logger gets one line per request (slog.Default() if nil).
 	Logger *slog.Logger
-	// Now is the clock of updated_at (time.Now if nil).
-	Now func() time.Time
 	// Docs serves Swagger UI at /docs/.
 	Docs bool
 	// Options come after those of the fields above.
@@ -44,16 +42,11 @@ func NewHandler(cfg Config) (*server.Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("httpapi: Config.Store is required")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	opts := []server.Option{
 		server.WithAuth(authFunc(cfg.Store)),
 		server.WithRateLimiter(nil),
 	}
-	if r, ok := cfg.Store.(interface{ Ready(context.Context) error }); ok {
-		opts = append(opts, server.WithReadiness(r.Ready))
-	}
+	opts = append(opts, server.WithReadiness(cfg.Store.Ready))
 	switch {
 	case cfg.RateLimiter != nil:
 		opts = append(opts, server.WithRateLimiter(cfg.RateLimiter))
@@ -72,7 +65,7 @@ func NewHandler(cfg Config) (*server.Server, error) {
 	if cfg.Docs {
 		opts = append(opts, server.WithDocs())
 	}
-	return server.New(&Service{store: cfg.Store, now: cfg.Now}, append(opts, cfg.Options...)...)
+	return server.New(&Service{store: cfg.Store}, append(opts, cfg.Options...)...)
 }
 
 func cmp(d, fallback time.Duration) time.Duration {

@@ -45,7 +45,7 @@ type testServer struct {
 func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	t.Helper()
 	if cfg.Store == nil {
-		cfg.Store = store.NewMemory()
+		cfg.Store = store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
 	}
 	seed := fixtures.Demo(aliceToken)
 	seed.Users = append(seed.Users, store.SeedUser{
@@ -62,9 +62,6 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	logs := &bytes.Buffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slogTo(logs)
-	}
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return fixedNow }
 	}
 	// Plannr's limit unless a test says otherwise; -1 turns it off.
 	switch cfg.RateLimit {
@@ -282,7 +279,7 @@ func (s *testServer) state(t *testing.T) string {
 
 func TestUpdatedAtUsesTheAccountOffset(t *testing.T) {
 	summer := time.Date(2026, 7, 1, 12, 0, 0, 999, time.UTC)
-	s := newServer(t, httpapi.Config{Now: func() time.Time { return summer }})
+	s := newServer(t, httpapi.Config{Store: store.NewMemory(store.WithClock(func() time.Time { return summer }))})
 	got := s.do(t, put(connPath+aliceConn, `{"label":"x"}`))
 	var c struct{ CreatedAt, UpdatedAt string }
 	_ = json.Unmarshal(got.body, &struct {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
@@ -15,7 +14,6 @@ import (
 // only the unexpected (a store failure) is returned as an error.
 type Service struct {
 	store store.Store
-	now   func() time.Time
 }
 
 var _ gen.StrictServerInterface = (*Service)(nil)
@@ -45,9 +43,7 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 	if label, err := req.Body.Label.Get(); err == nil {
 		change.Label = &label
 	}
-	// updated_at is written as Plannr writes it: whole seconds, the account's offset.
-	now := s.now().In(u.Location).Truncate(time.Second)
-	c, err := s.store.UpdateLabel(ctx, u.ID, req.OAuthConnectionUUID, change, now)
+	c, err := s.store.UpdateLabel(ctx, u.ID, req.OAuthConnectionUUID, change)
 	if errors.Is(err, store.ErrNotFound) {
 		return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
 	}

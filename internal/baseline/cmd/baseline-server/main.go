@@ -42,7 +42,7 @@ func run(ctx context.Context, addr, token string) error {
 	}
 	// The same server settings as plannr-server's, so that only the handlers differ.
 	srv := &http.Server{
-		Handler:           baseline.Handler(st, time.Now),
+		Handler:           baseline.Handler(st),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -112,7 +112,7 @@ func run(ctx context.Context, path, token string, d time.Duration, workers int) 
 		if _, err := tx.ExecContext(ctx, `UPDATE connections
 			SET label = CASE WHEN ? THEN label ELSE ? END, updated_at = ?
 			WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`,
-			false, label, time.Now().In(loc).Truncate(time.Second).Format(time.RFC3339Nano), connUUID, id); err != nil {
+			false, label, store.Stamp(time.Now(), loc, time.Time{}).Format(time.RFC3339Nano), connUUID, id); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT c.uuid, p.name, p.label, p.logo_url, p.authorization_url,

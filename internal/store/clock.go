@@ -1,0 +1,48 @@
+package store
+
+import "time"
+
+// Option changes a default of NewMemory or OpenSQLite.
+type Option func(*options)
+
+type options struct {
+	now func() time.Time
+}
+
+// WithClock makes now the store's clock, which stamps UpdatedAt (see Stamp);
+// the default, and what a nil now means, is time.Now. A test passes a fixed
+// clock to expect exact timestamps.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+func newOptions(opts []Option) options {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// Stamp is the UpdatedAt of a change made at now to a connection of an
+// account in loc, whose UpdatedAt was prev: now in the account's UTC offset, as
+// Plannr writes it, in whole seconds, and never before prev, so that neither a
+// clock stepping back nor a write that waited behind a later one makes
+// updated_at go backwards. A zero prev imposes nothing. Every timestamp of an
+// account's connections follows this rule, wherever it is written; loc must not
+// be nil.
+func Stamp(now time.Time, loc *time.Location, prev time.Time) time.Time {
+	t := now.In(loc).Truncate(time.Second) // In and Truncate also drop the monotonic reading
+	if t.Before(prev) {
+		// prev's second, or the next one if prev has a fraction: whole seconds still.
+		t = prev.In(loc).Truncate(time.Second)
+		if t.Before(prev) {
+			t = t.Add(time.Second)
+		}
+	}
+	return t
+}
