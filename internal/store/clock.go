@@ -46,3 +46,7 @@ func Stamp(now time.Time, loc *time.Location, prev time.Time) time.Time {
 	}
 	return t
 }
+
+// StampExpiry is how a token's expiry is shown: in UTC, to the microsecond at
+// most, as Plannr's documented example (2025-06-25T18:10:48.890172Z).
+func StampExpiry(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
