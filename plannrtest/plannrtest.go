@@ -40,7 +40,7 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -50,7 +50,7 @@ import (
 const DefaultToken = "plannrtest-token"
 
 // demo is the default user's seed: Plannr's documented example.
-var demo = fixtures.Demo(DefaultToken)
+var demo = store.SeedOf(fixtures.Demo(DefaultToken))
 
 // DefaultConnectionID is the UUID of the default user's connection, the one of
 // Plannr's documented example (7b29add1-9028-4c1e-a87b-3c80a2e495fe).
@@ -229,7 +229,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	if cfg.fixtures != "" {
 		seed, err := fixtures.Load(cfg.fixtures)
 		if err == nil {
-			err = s.seed(seed)
+			err = s.seed(store.SeedOf(seed))
 		}
 		if err != nil {
 			return nil, err
@@ -329,7 +329,7 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 		su.Connections = append(su.Connections, store.SeedConnection(c))
 	}
 	// Fundment comes along, for a server without the default user to know it.
-	return added, s.seed(store.Seed{Providers: []store.Provider{fixtures.Fundment}, Users: []store.SeedUser{su}})
+	return added, s.seed(store.Seed{Providers: []store.Provider{store.Provider(fixtures.Fundment)}, Users: []store.SeedUser{su}})
 }
 
 // seed adds sd to the store, refusing a connection UUID the store has had.

@@ -20,7 +20,7 @@ import (
 
 	"golang.org/x/net/netutil"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -207,7 +207,7 @@ func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo 
 	if cfg.fixtures != "" {
 		s, err := fixtures.Load(cfg.fixtures)
 		if err == nil {
-			err = st.Seed(ctx, s)
+			err = st.Seed(ctx, store.SeedOf(s))
 		}
 		if err != nil {
 			return false, err
@@ -220,7 +220,7 @@ func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo 
 			// Never written to the database, unlike a fixtures file's.
 			return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
 		}
-		if err := st.Seed(ctx, fixtures.Demo(cfg.demoToken)); err != nil {
+		if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(cfg.demoToken))); err != nil {
 			return false, err
 		}
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -135,14 +135,14 @@ func TestDemoServer(t *testing.T) {
 // every acknowledged change, deletions included.
 func TestRestartKeepsChanges(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "internal", "fixtures", "testdata", "example.json"), rateLimit: 500, rateWindow: time.Minute}
+	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "fixtures", "testdata", "example.json"), rateLimit: 500, rateWindow: time.Minute}
 	seed, err := fixtures.Load(cfg.fixtures)
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := "alice-token"
 	first, second := seed.Users[0].Connections[0].UUID, seed.Users[0].Connections[1].UUID
-	if store.HashToken(token) != seed.Users[0].TokenHash {
+	if token != seed.Users[0].Token {
 		t.Fatal("the example fixtures' first user is not alice-token")
 	}
 

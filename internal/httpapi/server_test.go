@@ -15,7 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -47,7 +47,7 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	if cfg.Store == nil {
 		cfg.Store = store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
 	}
-	seed := fixtures.Demo(aliceToken)
+	seed := store.SeedOf(fixtures.Demo(aliceToken))
 	seed.Users = append(seed.Users, store.SeedUser{
 		TokenHash: store.HashToken(bobToken),
 		Location:  time.UTC,
