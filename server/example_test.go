@@ -112,7 +112,9 @@ func ExampleWithResponseValidation() {
 	h, err := server.New(broken{}, server.WithAuth(lookup), server.WithLogger(nil),
 		server.WithResponseValidation(server.ResponseValidation{
 			Refuse: true,
-			Report: func(r *http.Request, err error) { fmt.Println("violation:", strings.Contains(err.Error(), "zero time")) },
+			Report: func(r *http.Request, err error) {
+				fmt.Println("violation:", strings.Contains(err.Error(), "zero time"))
+			},
 		}))
 	if err != nil {
 		panic(err)

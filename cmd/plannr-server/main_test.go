@@ -15,8 +15,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
-	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
