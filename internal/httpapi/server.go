@@ -44,9 +44,9 @@ func NewHandler(cfg Config) (*server.Server, error) {
 	}
 	opts := []server.Option{
 		server.WithAuth(authFunc(cfg.Store)),
-		server.WithRateLimiter(nil),
+		server.WithReadiness(cfg.Store.Ready),
+		server.WithRateLimiter(nil), // unless one of the cases below
 	}
-	opts = append(opts, server.WithReadiness(cfg.Store.Ready))
 	switch {
 	case cfg.RateLimiter != nil:
 		opts = append(opts, server.WithRateLimiter(cfg.RateLimiter))
