@@ -17,7 +17,7 @@ func TestResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := validation.New(doc, 1<<16, func(context.Context) bool { return true })
+	v := validation.New(doc, 1<<16, func(context.Context) bool { return true }, true)
 	good := `{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe","provider":{"name":"f","label":"F","logo_url":"https://x/l.png","authorization_url":"https://x/a"},
 	  "created_at":"2025-06-25T15:10:48+01:00","updated_at":"2025-06-25T15:10:48+01:00","access_token_expires_at":null,"refresh_token_expires_at":null}`
 	jsonType := http.Header{"Content-Type": {"application/json"}}

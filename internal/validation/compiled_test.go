@@ -1,0 +1,132 @@
+package validation
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+)
+
+// TestEveryOperationCompiles fails when the spec gains a keyword the compiled
+// checks do not know: answers stay right (kin-openapi checks what does not
+// compile), but the operation loses the fast path, which should be a choice.
+func TestEveryOperationCompiles(t *testing.T) {
+	doc, err := gen.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := New(doc, 1<<16, func(context.Context) bool { return true }, true)
+	for _, route := range v.Routes() {
+		op := v.compiled[route]
+		if op == nil {
+			t.Errorf("%s %s: no compiled check", route.Method, route.Path)
+			continue
+		}
+		if route.Operation.RequestBody != nil && op.body == nil {
+			t.Errorf("%s %s: the body's schema does not compile", route.Method, route.Path)
+		}
+	}
+	if off := New(doc, 1<<16, nil, false); len(off.compiled) != 0 {
+		t.Errorf("compiled checks without compile: %v", off.compiled)
+	}
+}
+
+// TestCompileRefuses: a schema with a keyword beyond the compiled checks'
+// does not compile, so that kin-openapi checks it.
+func TestCompileRefuses(t *testing.T) {
+	str := func(f func(*openapi3.Schema)) *openapi3.Schema {
+		s := openapi3.NewStringSchema()
+		f(s)
+		return s
+	}
+	one := uint64(1)
+	for name, s := range map[string]*openapi3.Schema{
+		"minLength":      str(func(s *openapi3.Schema) { s.MinLength = 1 }),
+		"pattern":        str(func(s *openapi3.Schema) { s.Pattern = "^a" }),
+		"enum":           str(func(s *openapi3.Schema) { s.Enum = []any{"a"} }),
+		"default":        str(func(s *openapi3.Schema) { s.Default = "a" }),
+		"readOnly":       str(func(s *openapi3.Schema) { s.ReadOnly = true }),
+		"unknown format": str(func(s *openapi3.Schema) { s.Format = "date-time" }),
+		"allOf": str(func(s *openapi3.Schema) {
+			s.AllOf = openapi3.SchemaRefs{openapi3.NewSchemaRef("", openapi3.NewStringSchema())}
+		}),
+		"integer":              openapi3.NewIntegerSchema(),
+		"maxItems on a string": str(func(s *openapi3.Schema) { s.MaxItems = &one }),
+	} {
+		if _, ok := compileString(s); ok {
+			t.Errorf("%s: compiled", name)
+		}
+		obj := openapi3.NewObjectSchema().WithProperty("p", s)
+		if compileObject(obj) != nil {
+			t.Errorf("object with %s: compiled", name)
+		}
+	}
+	for name, obj := range map[string]*openapi3.Schema{
+		"required":                   openapi3.NewObjectSchema().WithProperty("p", openapi3.NewStringSchema()).WithRequired([]string{"p"}),
+		"additionalProperties false": openapi3.NewObjectSchema().WithoutAdditionalProperties(),
+		"maxProperties":              openapi3.NewObjectSchema().WithMaxProperties(1),
+		"nested object":              openapi3.NewObjectSchema().WithProperty("p", openapi3.NewObjectSchema()),
+	} {
+		if compileObject(obj) != nil {
+			t.Errorf("%s: compiled", name)
+		}
+	}
+	if _, ok := compileString(openapi3.NewStringSchema().WithMaxLength(3).WithNullable().WithFormat("uuid")); !ok {
+		t.Error("a nullable string with maxLength and format uuid does not compile")
+	}
+}
+
+// TestFields is the scanner of the compiled body check: the fields it finds,
+// and the bodies it leaves to kin-openapi (ok false).
+func TestFields(t *testing.T) {
+	max := uint64(5)
+	o := compileObject(openapi3.NewObjectSchema().
+		WithProperty("label", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Nullable: true, MaxLength: &max}).
+		WithProperty("id", openapi3.NewStringSchema().WithFormat("uuid")))
+	if o == nil {
+		t.Fatal("does not compile")
+	}
+	const id = "7b29add1-9028-4c1e-a87b-3c80a2e495fe"
+	tests := []struct {
+		body string
+		want []Field // nil: left to kin-openapi
+	}{
+		{`{}`, []Field{}},
+		{` { } `, []Field{}},
+		{`{"label":"abc"}`, []Field{{Name: "label", Value: "abc"}}},
+		{`{"label":null}`, []Field{{Name: "label", Null: true}}},
+		{`{"label":"  "}`, []Field{{Name: "label", Null: true}}},
+		{"{\"label\":\" \\t ab\\u00e9 \\n\"}", []Field{{Name: "label", Value: "abé"}}},
+		{`{"label":"\u0061"}`, []Field{{Name: "label", Value: "a"}}},
+		{`{"\u006cabel":"a"}`, []Field{{Name: "label", Value: "a"}}},
+		{`{"label":"a","label":"b"}`, []Field{{Name: "label", Value: "b"}}},
+		{`{"label":"12345"}`, []Field{{Name: "label", Value: "12345"}}},
+		{`{"label":"ééééé"}`, []Field{{Name: "label", Value: "ééééé"}}},
+		{`{"Label":[1,{"a":"}"}],"x":"\"","y":{"z":[]},"n":-1.5e3,"t":true,"label":"ok"}`, []Field{{Name: "label", Value: "ok"}}},
+		{`{"id":"` + id + `","label":null}`, []Field{{Name: "id", Value: id}, {Name: "label", Null: true}}},
+		{`{"label":"123456"}`, nil},
+		{`{"label":" 123456 "}`, nil},
+		{`{"label":1}`, nil},
+		{`{"label":true}`, nil},
+		{`{"label":{}}`, nil},
+		{`{"id":null}`, nil},
+		{`{"id":"  "}`, nil},
+		{`{"id":"not-a-uuid"}`, nil},
+		{`[]`, nil},
+		{`"s"`, nil},
+		{`null`, nil},
+	}
+	for _, tt := range tests {
+		got, ok := o.fields([]byte(tt.body), nil)
+		if ok != (tt.want != nil) || ok && !reflect.DeepEqual(append([]Field{}, got...), tt.want) {
+			t.Errorf("%s: got %v %v, want %v", tt.body, got, ok, tt.want)
+		}
+	}
+	if _, ok := o.fields([]byte(`{"label":"`+strings.Repeat("a", 6)+`"}`), nil); ok {
+		t.Error("maxLength not checked")
+	}
+}
