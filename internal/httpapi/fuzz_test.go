@@ -17,6 +17,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // swappable is a Store whose backing store the fuzz target replaces before
@@ -29,8 +30,9 @@ type swappable struct{ store.Store }
 // FuzzServer sends arbitrary requests through the whole HTTP stack, in-process,
 // and checks what every layer promises whatever the input: no panic, no 5xx, an
 // answer the spec allows (JSON errors, 204 without a body), the security
-// headers, one log line without a token, and no change to stored data by a
-// request that was refused.
+// headers, one log line without a token, no change to stored data by a
+// request that was refused, and the same answer, byte for byte, from a server
+// that validates with kin-openapi alone.
 func FuzzServer(f *testing.F) {
 	seedRequest, err := os.ReadFile("../../api/testdata/seed-request.json")
 	if err != nil {
@@ -100,13 +102,16 @@ func FuzzServer(f *testing.F) {
 		{"OPTIONS", connPath + aliceConn, "", "", nil},
 		{"OPTIONS", "/nope", "", "", nil},
 		{"PUT", connPath + aliceConn, alice + "\n" + bob, jsonType, []byte(`{"label":"x"}`)},
+		// What the compiled checks' scanner reads: members of any shape, escapes,
+		// a member twice, the characters the trimming removes.
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"x":{"label":[1,"}",null]},"\u006cabel":"a","label":"\ufeff b\u200e"}`)},
 	} {
 		f.Add(in.method, in.target, in.authorization, in.contentType, in.body)
 	}
 
-	st := &swappable{}
+	st, kinStore := &swappable{}, &swappable{}
 	var logs bytes.Buffer
-	h, err := httpapi.NewHandler(httpapi.Config{
+	cfg := httpapi.Config{
 		Store: st,
 		// High enough never to answer 429 (which would hide every layer behind
 		// it from the fuzzer), yet on, so that its headers are checked too.
@@ -114,7 +119,15 @@ func FuzzServer(f *testing.F) {
 		RateWindow: time.Hour,
 		Logger:     slogTo(&logs),
 		Docs:       true,
-	})
+	}
+	h, err := httpapi.NewHandler(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// The same server with kin-openapi checking every request alone: the
+	// compiled checks must answer as it does.
+	cfg.Store, cfg.Logger, cfg.Options = kinStore, nil, []server.Option{server.WithoutCompiledChecks(), server.WithLogger(nil)}
+	kin, err := httpapi.NewHandler(cfg)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -129,9 +142,17 @@ func FuzzServer(f *testing.F) {
 		state := (&testServer{store: st}).state
 		before := state(t)
 
+		kinReq, _ := wireRequest(method, target, authorization, contentType, body)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		status, header, got := rec.Code, rec.Header(), rec.Body.Bytes()
+
+		kinStore.Store = seededMemory(t)
+		kinRec := httptest.NewRecorder()
+		kin.ServeHTTP(kinRec, kinReq)
+		if diff := sameAnswer(response{status, header, got}, response{kinRec.Code, kinRec.Header(), kinRec.Body.Bytes()}); diff != "" {
+			t.Fatalf("the compiled checks answer otherwise than kin-openapi alone: %s", diff)
+		}
 
 		if status >= 500 {
 			t.Fatalf("status %d: %s\nlog: %s", status, got, &logs)

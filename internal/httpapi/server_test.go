@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -148,6 +150,11 @@ func TestRequests(t *testing.T) {
 			contentType: "application/json; charset=utf-8", body: `{}`}, 200, "", nil},
 		{"label trimmed, as Laravel's TrimStrings does", put(connPath+aliceConn, `{"label":"  Renamed \t"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05Z"), nil},
 		{"blank label clears it, as ConvertEmptyStringsToNull does", put(connPath+aliceConn, `{"label":"  "}`), 200, seedResponse(`null`, "2026-01-02T03:04:05Z"), nil},
+		{"byte-order mark, zero-width space and left-to-right mark trimmed", put(connPath+aliceConn, `{"label":"\ufeff\u200bRenamed\u200e"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05Z"), nil},
+		{"a member given twice: the last counts", put(connPath+aliceConn, `{"label":"First","label":"Renamed"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05Z"), nil},
+		{"escaped member name", put(connPath+aliceConn, `{"\u006cabel":"Renamed"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05Z"), nil},
+		{"member names are case-sensitive", put(connPath+aliceConn, `{"Label":"Renamed"}`), 200, seedResponse(`"My Fundment Account 1"`, "2026-01-02T03:04:05Z"), nil},
+		{"unknown members of any shape", put(connPath+aliceConn, `{"x":{"label":[1,"}",null]},"n":-1e3,"label":"Renamed","t":true}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05Z"), nil},
 		{"255 characters once trimmed", put(connPath+aliceConn, `{"label":" `+strings.Repeat("é", 255)+` "}`), 200, "", nil},
 		{"invalid UTF-8", put(connPath+aliceConn, "{\"label\":\"\xff\xfe\"}"), 400, `{"message":"The request body must be UTF-8 encoded JSON."}`, nil},
 		{"lone surrogate escape", put(connPath+aliceConn, `{"label":"\ud800"}`), 400, `{"message":"The request body must be UTF-8 encoded JSON."}`, nil},
@@ -203,6 +210,11 @@ func TestRequests(t *testing.T) {
 			s := newServer(t, httpapi.Config{Docs: true})
 			before := s.state(t)
 			got := s.do(t, tt.req)
+			// The same request to a server that checks it with kin-openapi alone.
+			kin := newServer(t, httpapi.Config{Docs: true, Options: []server.Option{server.WithoutCompiledChecks()}})
+			if diff := sameAnswer(got, kin.do(t, tt.req)); diff != "" {
+				t.Errorf("the compiled checks answer otherwise than kin-openapi alone: %s", diff)
+			}
 			if got.status != tt.wantStatus {
 				t.Fatalf("status %d, want %d; body %s", got.status, tt.wantStatus, got.body)
 			}
@@ -230,6 +242,28 @@ func TestRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sameAnswer describes how a and b differ, byte for byte, in status, headers
+// and body; "" if they do not. The headers that name the request or the moment
+// (Date, X-Request-Id, and X-RateLimit-Reset, which follows the clock) are
+// left out.
+func sameAnswer(a, b response) string {
+	ha, hb := a.header.Clone(), b.header.Clone()
+	for _, h := range []http.Header{ha, hb} {
+		h.Del("Date")
+		h.Del("X-Request-Id")
+		h.Del("X-RateLimit-Reset")
+	}
+	switch {
+	case a.status != b.status:
+		return fmt.Sprintf("status %d, not %d", a.status, b.status)
+	case !reflect.DeepEqual(ha, hb):
+		return fmt.Sprintf("headers %v, not %v", ha, hb)
+	case !bytes.Equal(a.body, b.body):
+		return fmt.Sprintf("body %q, not %q", a.body, b.body)
+	}
+	return ""
 }
 
 // seedResponse is the seed's example connection with label and updated_at set.
