@@ -351,3 +351,40 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("no shutdown in the log:\n%s", &p.stderr)
 	}
 }
+
+// TestLogLinesSurviveSIGTERM: the log is buffered (logWriter), yet every
+// request answered before SIGTERM has its line in the output.
+func TestLogLinesSurviveSIGTERM(t *testing.T) {
+	p := startProcess(t, "-db", ":memory:", "-fixtures", exampleFixtures, "-rate-limit", "0")
+	c := &http.Client{}
+	const n = 200
+	for i := range n {
+		req, err := http.NewRequest(http.MethodGet, p.base+connections, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+aliceToken)
+		req.Header.Set("X-Request-Id", fmt.Sprintf("sigterm-%04d", i))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	logs := p.stderr.String()
+	for i := range n {
+		if !strings.Contains(logs, fmt.Sprintf("request_id=sigterm-%04d\n", i)) {
+			t.Errorf("no log line of request %d", i)
+		}
+	}
+	if !strings.Contains(logs, "shutting down") {
+		t.Errorf("no shutdown in the log:\n%s", logs)
+	}
+}

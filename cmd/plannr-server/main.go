@@ -70,9 +70,11 @@ func main() {
 		return
 	}
 	if err == nil {
+		logs := newLogWriter(os.Stderr, logFlushInterval)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, os.Stdout, slog.New(slog.NewTextHandler(os.Stderr, nil)))
+		err = run(ctx, cfg, os.Stdout, slog.New(slog.NewTextHandler(logs, nil)))
 		stop()
+		logs.Close() // before the error below, which would otherwise come first
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plannr-server:", err)
