@@ -1,28 +1,44 @@
 #!/usr/bin/env bash
 # Load test on loopback (BENCHMARKS.md), bounded in time, servers killed on exit.
+# Every row of issue 12's tables, in one run, side by side:
 #
-# 1. plannr-server (-db :memory: -rate-limit 0) beside the hand-written baseline
-#    server, over HTTP with wrk: ROUNDS rounds of DURATION seconds each, the
-#    servers taking turns (and which goes first rotating too), PUTting the
-#    seed's label with the demo token. Prints each run, the medians of req/s and
-#    p99 latency, and the median of the ratios to the baseline's req/s in the
-#    same round. BEFORE=<git revision> adds plannr-server as built at that
-#    revision to the rotation.
-# 2. The durable path: plannr-server with -db on a file, beside sqlite-floor
+# 1. Under wrk: the hand-written bare server (baseline-server), plannr-server
+#    logging to /dev/null and to a file, and any VARIANTS, in ROUNDS rounds of
+#    DURATION seconds, each round running every server once with the order
+#    rotating. Each run prints req/s, p99, the server's CPU time per request
+#    (from /proc/PID/stat) and the load average beside it; the summary gives
+#    medians, the median of the per-round ratios to the bare server's req/s,
+#    and of the per-round differences of CPU µs per request to the bare one's.
+# 2. In-process: BenchmarkPUT's full stack beside the baseline, IN_PROCESS runs
+#    of the test binary; paired ratios as scripts/bench.sh prints them.
+# 3. The durable path: plannr-server with -db on a file, beside sqlite-floor
 #    (the same SQL, pragmas and disk, without HTTP): PUTs a second.
 #
-#   scripts/bench-load.sh   Environment: ROUNDS (5), DURATION (10, seconds),
-#                           CONNS (16), THREADS (1, wrk's), PORT (18180 and up),
-#                           DURABLE_ROUNDS (3), BEFORE (unset)
+#   scripts/bench-load.sh   Environment:
+#     ROUNDS (5), DURATION (3, seconds), CONNS (32), THREADS (2, wrk's),
+#     PORT (the first port to try, random if unset), DURABLE_ROUNDS (3),
+#     IN_PROCESS (5)
+#     VARIANTS  more plannr-servers in the rotation, space-separated, each
+#               NAME=REVISION[,VAR=VALUE...]: plannr-server as built at the git
+#               REVISION ("." for the working tree), run with those environment
+#               variables, logging to a file. E.g.
+#               VARIANTS="main=main gogc100=.,GOGC=100"
+#     BENCH_LOAD_SMOKE=1  one round of one second and one of everything else:
+#               a test that the script works (CI), not a measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ -n "${BENCH_LOAD_SMOKE:-}" ]; then
+  : "${ROUNDS:=1}" "${DURATION:=1}" "${DURABLE_ROUNDS:=1}" "${IN_PROCESS:=1}" "${BENCHTIME:=2000x}"
+fi
 rounds=${ROUNDS:-5}
-secs=${DURATION:-10}
-conns=${CONNS:-16}
-threads=${THREADS:-1}
-port=${PORT:-18180}
+secs=${DURATION:-3}
+conns=${CONNS:-32}
+threads=${THREADS:-2}
+port=${PORT:-$((20000 + RANDOM % 20000))}
 durable_rounds=${DURABLE_ROUNDS:-3}
+in_process=${IN_PROCESS:-5}
+benchtime=${BENCHTIME:-1s}
 token=plannr-demo-token # the demo user that the servers seed on loopback
 path=/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe
 
@@ -33,32 +49,55 @@ if ! command -v wrk >/dev/null; then
     { timeout 300 apt-get update -qq && timeout 300 apt-get install -y -qq wrk >/dev/null; }
 fi
 
-tmp=$(mktemp -d) # on the same disk as the repository here; the durable runs write there
+tmp=$(mktemp -d) # on the same disk as the repository here; the durable runs and the logs write there
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -d "$tmp/before-src" ]; then git worktree remove --force "$tmp/before-src" || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
 
 go build -o "$tmp/" ./cmd/plannr-server ./internal/baseline/cmd/baseline-server ./internal/baseline/cmd/sqlite-floor
-servers=(full baseline)
-if [ -n "${BEFORE:-}" ]; then
-  git worktree add -q --detach "$tmp/before-src" "$BEFORE"
-  (cd "$tmp/before-src" && go build -o "$tmp/plannr-server-before" ./cmd/plannr-server)
-  git worktree remove --force "$tmp/before-src"
-  servers+=(before)
-fi
+go test -c -o "$tmp/httpapi.test" ./internal/httpapi
 
-# start NAME PORT ARGS...: runs a server (its log, one line a request for
-# plannr-server, is still written, to /dev/null) and waits until it answers.
+# The rows under wrk: name, binary, environment (VAR=VALUE,...), log target.
+names=(bare ours-devnull ours-file)
+declare -A bin=([bare]=baseline-server [ours-devnull]=plannr-server [ours-file]=plannr-server)
+declare -A envs=() logto=([bare]=/dev/null [ours-devnull]=/dev/null [ours-file]="$tmp/ours-file.log")
+for v in ${VARIANTS:-}; do
+  name=${v%%=*}
+  spec=${v#*=}
+  rev=${spec%%,*}
+  [[ $spec == *,* ]] && envs[$name]=${spec#*,}
+  if [ "$rev" = . ]; then
+    bin[$name]=plannr-server
+  else
+    git worktree add -q --detach "$tmp/src-$name" "$rev"
+    (cd "$tmp/src-$name" && go build -o "$tmp/plannr-server-$name" ./cmd/plannr-server)
+    git worktree remove --force "$tmp/src-$name"
+    bin[$name]=plannr-server-$name
+  fi
+  logto[$name]=$tmp/$name.log
+  names+=("$name")
+done
+
+declare -A ports=() pid_of=()
+# free_port: the next port from $port on that nothing listens on.
+free_port() {
+  while (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
+  port=$((port + 1))
+}
+# start NAME PORT ARGS...: runs a server and waits until it answers.
 start() {
   local name=$1 p=$2
   shift 2
-  "$tmp/$name" -addr "127.0.0.1:$p" "$@" >/dev/null 2>&1 &
+  local -a env_args=()
+  if [ -n "${envs[$name]:-}" ]; then IFS=, read -r -a env_args <<<"${envs[$name]}"; fi
+  env "${env_args[@]}" "$tmp/${bin[$name]}" -addr "127.0.0.1:$p" "$@" >/dev/null 2>>"${logto[$name]}" &
   pids+=($!)
+  pid_of[$name]=$!
   for _ in $(seq 100); do
     if curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$p/api/v1/oauth/connections"; then
       return
@@ -87,77 +126,126 @@ request = function()
 end
 LUA
 
-# load PORT SCRIPT: one wrk run; prints "req/s p99-in-ms". Any non-2xx answer
-# fails it.
+# cpu_ticks PID: the process's user and system CPU time, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# load PORT SCRIPT [PID]: one wrk run; prints "req/s p99-in-ms CPU-µs-per-request"
+# (the last 0 without a PID). Any non-2xx answer fails it.
 load() {
-  local out=$tmp/wrk.out
+  local out=$tmp/wrk.out before=0 after=0
+  if [ -n "${3:-}" ]; then before=$(cpu_ticks "$3"); fi
   timeout $((secs + 30)) wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$tmp/$2" "http://127.0.0.1:$1" >"$out"
+  if [ -n "${3:-}" ]; then after=$(cpu_ticks "$3"); fi
   if grep -q 'Non-2xx' "$out"; then
     cat "$out" >&2
     exit 1
   fi
-  awk '
+  awk -v ticks=$((after - before)) -v hz="$hz" '
     function ms(v) {
       if (v ~ /us$/) return v / 1000
       if (v ~ /ms$/) return v + 0
       if (v ~ /s$/) return v * 1000
       return v
     }
+    / requests in / { n = $1 }
     /^Requests\/sec:/ { rps = $2 }
     $1 == "99%" { p99 = ms($2) }
-    END { printf "%.0f %.3f\n", rps, p99 }' "$out"
+    END { printf "%.0f %.3f %.1f\n", rps, p99, (n ? ticks / hz * 1e6 / n : 0) }' "$out"
 }
 
-# median: of the numbers on stdin.
+# median: of the numbers on stdin; range: "[min, max]" of them.
 median() {
-  sort -n | awk '{ v[++n] = $1 } END { print (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }'
+  sort -g | awk '{ v[++n] = $1 } END { print (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }'
 }
+range() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "[%s, %s]", lo, hi }'; }
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
 
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)"
-echo "wrk -t$threads -c$conns -d${secs}s, PUT $path, $rounds rounds"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3), $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
+echo "1. under wrk -t$threads -c$conns -d${secs}s: PUT $path, in-memory store, rate limit off, $rounds rounds"
+for name in "${names[@]}"; do
+  printf '   %-14s %s%s, logs to %s\n' "$name" "${bin[$name]}" "${envs[$name]:+ with ${envs[$name]}}" "$([ "${logto[$name]}" = /dev/null ] && echo /dev/null || echo a file)"
+done
 echo
 
-declare -A ports=([full]=$port [baseline]=$((port + 1)) [before]=$((port + 2)))
-start plannr-server "${ports[full]}" -db :memory: -rate-limit 0
-start baseline-server "${ports[baseline]}"
-if [ -n "${BEFORE:-}" ]; then start plannr-server-before "${ports[before]}" -db :memory: -rate-limit 0; fi
+for name in "${names[@]}"; do
+  ports[$name]=$(free_port)
+  port=$((ports[$name] + 1))
+  if [ "$name" = bare ]; then
+    start bare "${ports[$name]}"
+  else
+    start "$name" "${ports[$name]}" -db :memory: -rate-limit 0
+  fi
+  : >"$tmp/$name.runs" && : >"$tmp/$name.ratio" && : >"$tmp/$name.cpudiff"
+done
 
-for name in "${servers[@]}"; do : >"$tmp/$name" && : >"$tmp/$name.ratio"; done
-printf '%-6s %-9s %10s %10s\n' round server req/s p99-ms
+printf '%-6s %-14s %10s %9s %12s %6s\n' round server req/s p99-ms cpu-µs/req load
 for round in $(seq "$rounds"); do
   # Rotate who goes first, so that no server always follows the same one.
-  shift_by=$(((round - 1) % ${#servers[@]}))
-  order=("${servers[@]:shift_by}" "${servers[@]:0:shift_by}")
-  declare -A rps_of=()
+  shift_by=$(((round - 1) % ${#names[@]}))
+  order=("${names[@]:shift_by}" "${names[@]:0:shift_by}")
+  declare -A rps_of=() cpu_of=()
   for name in "${order[@]}"; do
-    read -r rps p99 < <(load "${ports[$name]}" put.lua)
-    printf '%-6s %-9s %10s %10s\n' "$round" "$name" "$rps" "$p99"
-    echo "$rps $p99" >>"$tmp/$name"
+    la=$(loadavg)
+    read -r rps p99 cpu < <(load "${ports[$name]}" put.lua "${pid_of[$name]}")
+    printf '%-6s %-14s %10s %9s %12s %6s\n' "$round" "$name" "$rps" "$p99" "$cpu" "$la"
+    echo "$rps $p99 $cpu" >>"$tmp/$name.runs"
     rps_of[$name]=$rps
+    cpu_of[$name]=$cpu
   done
-  for name in "${servers[@]}"; do
-    awk -v a="${rps_of[$name]}" -v b="${rps_of[baseline]}" 'BEGIN { printf "%.4f\n", a / b }' >>"$tmp/$name.ratio"
+  for name in "${names[@]}"; do
+    awk -v a="${rps_of[$name]}" -v b="${rps_of[bare]}" 'BEGIN { printf "%.4f\n", a / b }' >>"$tmp/$name.ratio"
+    awk -v a="${cpu_of[$name]}" -v b="${cpu_of[bare]}" 'BEGIN { printf "%.1f\n", a - b }' >>"$tmp/$name.cpudiff"
   done
+  # The logs to a file grow by megabytes a round; they are opened to append.
+  for name in "${names[@]}"; do [ "${logto[$name]}" = /dev/null ] || : >"${logto[$name]}"; done
 done
 echo
-for name in "${servers[@]}"; do
-  printf '%-9s median %8.0f req/s   p99 %6.3f ms   req/s / baseline'"'"'s in the same round: median %.3f [%s, %s]\n' "$name" \
-    "$(cut -d' ' -f1 "$tmp/$name" | median)" "$(cut -d' ' -f2 "$tmp/$name" | median)" \
-    "$(median <"$tmp/$name.ratio")" "$(sort -n "$tmp/$name.ratio" | head -1)" "$(sort -n "$tmp/$name.ratio" | tail -1)"
+printf '%-14s %9s %8s %9s   %-28s %s\n' server req/s p99-ms cpu-µs "req/s ÷ bare's, same round" "cpu-µs − bare's, same round"
+for name in "${names[@]}"; do
+  printf '%-14s %9.0f %8.3f %9.1f   %-28s %s\n' "$name" \
+    "$(cut -d' ' -f1 "$tmp/$name.runs" | median)" "$(cut -d' ' -f2 "$tmp/$name.runs" | median)" \
+    "$(cut -d' ' -f3 "$tmp/$name.runs" | median)" \
+    "$(median <"$tmp/$name.ratio") $(range <"$tmp/$name.ratio")" \
+    "$(median <"$tmp/$name.cpudiff") $(range <"$tmp/$name.cpudiff")"
 done
+for pid in "${pid_of[@]}"; do kill "$pid" 2>/dev/null || true; done
 
 echo
-echo "durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs the WAL),"
-echo "beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
-start plannr-server $((port + 3)) -db "$tmp/durable.db" -rate-limit 0
+echo "2. in-process, BenchmarkPUT (one P), full ÷ baseline in the same run, $in_process runs (load $(loadavg))"
+for _ in $(seq "$in_process"); do
+  "$tmp/httpapi.test" -test.run '^$' -test.bench '^BenchmarkPUT$' -test.benchmem -test.count 1 -test.cpu 1 -test.benchtime "$benchtime"
+done | awk '
+  /^BenchmarkPUT\// {
+    impl = $1; sub(/.*impl=/, "", impl); sub(/-[0-9]+$/, "", impl)
+    for (i = 3; i < NF; i++) {
+      if ($(i + 1) == "ns/op") ns[impl] = $i
+      if ($(i + 1) == "cpu-ns/op") cpu[impl] = $i
+      if ($(i + 1) == "allocs/op") allocs[impl] = $i
+    }
+    if (impl == "full") printf "%.3f %.3f %d %d %.0f %.0f\n", ns["full"] / ns["baseline"], cpu["full"] / cpu["baseline"], allocs["full"], allocs["baseline"], ns["full"], ns["baseline"]
+  }' >"$tmp/inproc"
+printf '   ns/op ÷ baseline %s %s   cpu-ns/op ÷ baseline %s %s\n   allocs/op %s (baseline %s)   full %s ns/op, baseline %s ns/op (medians)\n' \
+  "$(cut -d' ' -f1 "$tmp/inproc" | median)" "$(cut -d' ' -f1 "$tmp/inproc" | range)" \
+  "$(cut -d' ' -f2 "$tmp/inproc" | median)" "$(cut -d' ' -f2 "$tmp/inproc" | range)" \
+  "$(cut -d' ' -f3 "$tmp/inproc" | median)" "$(cut -d' ' -f4 "$tmp/inproc" | median)" \
+  "$(cut -d' ' -f5 "$tmp/inproc" | median)" "$(cut -d' ' -f6 "$tmp/inproc" | median)"
+
+echo
+echo "3. durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs the WAL),"
+echo "   beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
+logto[durable]=/dev/null bin[durable]=plannr-server
+ports[durable]=$(free_port)
+start durable "${ports[durable]}" -db "$tmp/durable.db" -rate-limit 0
 : >"$tmp/server-durable" && : >"$tmp/floor"
 for round in $(seq "$durable_rounds"); do
-  read -r rps p99 < <(load $((port + 3)) put-new-label.lua)
+  la=$(loadavg)
+  read -r rps p99 _ < <(load "${ports[durable]}" put-new-label.lua)
   floor=$(timeout $((secs + 30)) "$tmp/sqlite-floor" -db "$tmp/floor.db" -duration "${secs}s" -workers "$conns" | awk '{ print $(NF - 1) }')
-  printf '%-6s server %8s PUT/s (p99 %s ms)   floor %8s PUT/s\n' "$round" "$rps" "$p99" "$floor"
+  printf '%-6s server %8s PUT/s (p99 %s ms)   floor %8s PUT/s   load %s\n' "$round" "$rps" "$p99" "$floor" "$la"
   echo "$rps" >>"$tmp/server-durable"
   echo "$floor" >>"$tmp/floor"
 done
 server=$(median <"$tmp/server-durable")
 floor=$(median <"$tmp/floor")
-printf 'median: server %.0f PUT/s, floor %.0f PUT/s, server / floor %.3f\n' "$server" "$floor" "$(awk -v a="$server" -v b="$floor" 'BEGIN { print a / b }')"
+printf 'median: server %.0f PUT/s, floor %.0f PUT/s, server ÷ floor %.3f\n' "$server" "$floor" "$(awk -v a="$server" -v b="$floor" 'BEGIN { print a / b }')"
