@@ -8,7 +8,8 @@
 #    rotating. Each run prints req/s, p99, the server's CPU time per request
 #    (from /proc/PID/stat) and the load average beside it; the summary gives
 #    medians, the median of the per-round ratios to the bare server's req/s,
-#    and of the per-round differences of CPU µs per request to the bare one's.
+#    and of the per-round differences of CPU µs per request to the bare one's,
+#    and each server's peak resident memory (VmHWM).
 # 2. In-process: BenchmarkPUT's full stack beside the baseline, IN_PROCESS runs
 #    of the test binary; paired ratios as scripts/bench.sh prints them.
 # 3. The durable path: plannr-server with -db on a file, beside sqlite-floor
@@ -201,11 +202,12 @@ for round in $(seq "$rounds"); do
   for name in "${names[@]}"; do [ "${logto[$name]}" = /dev/null ] || : >"${logto[$name]}"; done
 done
 echo
-printf '%-14s %9s %8s %9s   %-28s %s\n' server req/s p99-ms cpu-µs "req/s ÷ bare's, same round" "cpu-µs − bare's, same round"
+printf '%-14s %9s %8s %9s %8s   %-28s %s\n' server req/s p99-ms cpu-µs peak-MB "req/s ÷ bare's, same round" "cpu-µs − bare's, same round"
 for name in "${names[@]}"; do
-  printf '%-14s %9.0f %8.3f %9.1f   %-28s %s\n' "$name" \
+  printf '%-14s %9.0f %8.3f %9.1f %8.0f   %-28s %s\n' "$name" \
     "$(cut -d' ' -f1 "$tmp/$name.runs" | median)" "$(cut -d' ' -f2 "$tmp/$name.runs" | median)" \
     "$(cut -d' ' -f3 "$tmp/$name.runs" | median)" \
+    "$(awk '/^VmHWM:/ { print $2 / 1024 }' "/proc/${pid_of[$name]}/status")" \
     "$(median <"$tmp/$name.ratio") $(range <"$tmp/$name.ratio")" \
     "$(median <"$tmp/$name.cpudiff") $(range <"$tmp/$name.cpudiff")"
 done
