@@ -226,12 +226,21 @@ func (o *object) fields(data []byte, fields []Field) ([]Field, bool) {
 		return fields, true
 	}
 	for {
-		key, next, ok := str(data, i)
+		key, next, escaped, ok := str(data, i)
 		if !ok {
 			return nil, false
 		}
 		i = skipSpace(data, skipSpace(data, next)+1) // past the colon
-		p := o.prop(key)
+		var p *prop
+		if escaped {
+			name, ok := unquote(key, escaped)
+			if !ok {
+				return nil, false
+			}
+			p = o.prop([]byte(name))
+		} else {
+			p = o.prop(key)
+		}
 		if p == nil {
 			i = skipValue(data, i)
 		} else {
@@ -240,9 +249,14 @@ func (o *object) fields(data []byte, fields []Field) ([]Field, bool) {
 				f.Null = true
 				i += len("null")
 			} else if data[i] == '"' {
-				if f.Value, i, ok = str(data, i); !ok {
+				raw, next, escaped, ok := str(data, i)
+				if !ok {
 					return nil, false
 				}
+				if f.Value, ok = unquote(raw, escaped); !ok {
+					return nil, false
+				}
+				i = next
 				if f.Value = strings.TrimFunc(f.Value, isTrimmed); f.Value == "" {
 					f.Null = true
 				}
@@ -262,9 +276,10 @@ func (o *object) fields(data []byte, fields []Field) ([]Field, bool) {
 	}
 }
 
-func (o *object) prop(name string) *prop {
+// prop finds a property by its name as written, without an allocation.
+func (o *object) prop(name []byte) *prop {
 	for i := range o.props {
-		if o.props[i].name == name {
+		if o.props[i].name == string(name) {
 			return &o.props[i]
 		}
 	}
@@ -290,29 +305,32 @@ func skipSpace(data []byte, i int) int {
 	return i
 }
 
-// str decodes the JSON string at data[i], returning it and the index after it.
-func str(data []byte, i int) (string, int, bool) {
+// str returns the JSON string at data[i] as it is written, between its
+// quotes, whether it has escapes, and the index after it.
+func str(data []byte, i int) (raw []byte, next int, escaped, ok bool) {
 	if data[i] != '"' {
-		return "", i, false
+		return nil, i, false, false
 	}
-	escaped := false
 	for j := i + 1; j < len(data); j++ {
 		switch data[j] {
 		case '\\':
 			escaped = true
 			j++
 		case '"':
-			if !escaped {
-				return string(data[i+1 : j]), j + 1, true
-			}
-			var s string
-			if err := json.Unmarshal(data[i:j+1], &s); err != nil {
-				return "", i, false
-			}
-			return s, j + 1, true
+			return data[i+1 : j], j + 1, escaped, true
 		}
 	}
-	return "", i, false
+	return nil, i, false, false
+}
+
+// unquote decodes a string str found, as encoding/json does.
+func unquote(raw []byte, escaped bool) (string, bool) {
+	if !escaped {
+		return string(raw), true
+	}
+	var s string
+	err := json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s)
+	return s, err == nil
 }
 
 // skipValue returns the index after the JSON value at data[i].
