@@ -99,13 +99,14 @@ start() {
   env "${env_args[@]}" "$tmp/${bin[$name]}" -addr "127.0.0.1:$p" "$@" >/dev/null 2>>"${logto[$name]}" &
   pids+=($!)
   pid_of[$name]=$!
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     if curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$p/api/v1/oauth/connections"; then
       return
     fi
     sleep 0.1
   done
   echo "$name did not start on port $p" >&2
+  if [ "${logto[$name]}" != /dev/null ]; then tail -5 "${logto[$name]}" >&2; fi
   exit 1
 }
 
@@ -236,7 +237,7 @@ printf '   ns/op ÷ baseline %s %s   cpu-ns/op ÷ baseline %s %s\n   allocs/op %
 echo
 echo "3. durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs the WAL),"
 echo "   beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
-logto[durable]=/dev/null bin[durable]=plannr-server
+logto[durable]=$tmp/durable.log bin[durable]=plannr-server
 ports[durable]=$(free_port)
 start durable "${ports[durable]}" -db "$tmp/durable.db" -rate-limit 0
 : >"$tmp/server-durable" && : >"$tmp/floor"
