@@ -83,10 +83,7 @@ func compileOperation(route *routers.Route) *operation {
 		}
 		op.needsAuth = true
 	}
-	params := append(openapi3.Parameters{}, route.PathItem.Parameters...)
-	for _, p := range route.Operation.Parameters {
-		params = append(params, p)
-	}
+	params := append(append(openapi3.Parameters{}, route.PathItem.Parameters...), route.Operation.Parameters...)
 	for _, ref := range params {
 		p := ref.Value
 		if p.In != openapi3.ParameterInPath || p.Content != nil || (p.Style != "" && p.Style != openapi3.SerializationSimple) ||
@@ -98,7 +95,7 @@ func compileOperation(route *routers.Route) *operation {
 			return nil
 		}
 		// An operation's parameter overrides the path item's of the same name.
-		op.params = slicesDeleteName(op.params, p.Name)
+		op.params = withoutParam(op.params, p.Name)
 		op.params = append(op.params, param{name: p.Name, check: check})
 	}
 	if rb := route.Operation.RequestBody; rb != nil {
@@ -109,7 +106,8 @@ func compileOperation(route *routers.Route) *operation {
 	return op
 }
 
-func slicesDeleteName(ps []param, name string) []param {
+// withoutParam returns ps without the parameter called name.
+func withoutParam(ps []param, name string) []param {
 	out := ps[:0]
 	for _, p := range ps {
 		if p.name != name {
