@@ -2,6 +2,8 @@ package validation
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -128,5 +130,42 @@ func TestFields(t *testing.T) {
 	}
 	if _, ok := o.fields([]byte(`{"label":"`+strings.Repeat("a", 6)+`"}`), nil); ok {
 		t.Error("maxLength not checked")
+	}
+}
+
+// TestValidatedValueAsKinOpenAPIs: of a body the compiled checks accepted,
+// ValidatedValue (what runtime.BindJSONBody binds for server.Wrap's handlers)
+// is the value the kin-openapi path hands on.
+func TestValidatedValueAsKinOpenAPIs(t *testing.T) {
+	doc, err := gen.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := func(context.Context) bool { return true }
+	compiled, kin := New(doc, 1<<16, yes, true), New(doc, 1<<16, yes, false)
+	value := func(v *Validator, body string) (any, bool) {
+		r := httptest.NewRequest(http.MethodPut, "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if err := v.Validate(httptest.NewRecorder(), r, v.Find(r)); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		_, accepted := CompiledFields(r)
+		return r.Body.(interface{ ValidatedValue() any }).ValidatedValue(), accepted
+	}
+	for _, body := range []string{
+		`{}`,
+		`{"label":"  a  "}`,
+		`{"label":null}`,
+		`{"label":" "}`,
+		`{"x":{"y":[1,"  z  ",null]},"n":1.50,"label":"b"}`,
+	} {
+		got, accepted := value(compiled, body)
+		want, _ := value(kin, body)
+		if !accepted {
+			t.Errorf("%s: not accepted by the compiled checks", body)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: ValidatedValue %#v, kin-openapi's %#v", body, got, want)
+		}
 	}
 }
