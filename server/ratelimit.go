@@ -159,6 +159,7 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	if rl.Allowed {
 		return true
 	}
+	s.metrics.refused()
 	// Whole seconds, rounded up: waiting the advertised time always suffices.
 	secs := int((time.Until(rl.Reset) + time.Second - 1) / time.Second)
 	e := apierror.New(http.StatusTooManyRequests, "Too Many Attempts.")
