@@ -6,8 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,10 +14,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
+	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -114,7 +111,7 @@ func TestMetricsCountTheRequestsSent(t *testing.T) {
 	durations := func(route, method string) string {
 		return `plannr_http_request_duration_seconds_count{method="` + method + `",route="` + route + `"}`
 	}
-	want := map[string]float64{
+	want := metricstest.Samples{
 		requests(listRoute, "GET", "200"):    2,
 		requests(connRoute, "PUT", "200"):    1,
 		requests(connRoute, "DELETE", "404"): 1,
@@ -139,21 +136,21 @@ func TestMetricsCountTheRequestsSent(t *testing.T) {
 		`plannr_http_requests_in_flight{}`:   0,
 		`plannr_http_rate_limited_total{}`:   1,
 	}
-	if got := scrape(t, metricsURL, "plannr_http_"); !maps.Equal(got, want) {
-		t.Errorf("HTTP metrics:\n%s\nwant:\n%s", show(got), show(want))
+	if got := metricstest.Scrape(t, metricsURL, "plannr_http_"); !maps.Equal(got, want) {
+		t.Errorf("HTTP metrics:\n%s\nwant:\n%s", got, want)
 	}
 
 	// Every request with a token was authenticated against the store, the 429
 	// too; only the rest reached the other operations.
 	calls := map[string]float64{"user_by_token": 8, "list_connections": 3, "update_label": 1, "delete_connection": 1, "ready": 1, "seed": 0, "empty": 0, "close": 0}
-	want = map[string]float64{}
+	want = metricstest.Samples{}
 	for op, n := range calls {
 		want[`plannr_store_operation_duration_seconds_count{operation="`+op+`"}`] = n
 		want[`plannr_store_operation_errors_total{operation="`+op+`"}`] = 0
 	}
 	want[`plannr_store_operation_errors_total{operation="list_connections"}`] = 1
-	if got := scrape(t, metricsURL, "plannr_store_"); !maps.Equal(got, want) {
-		t.Errorf("store metrics:\n%s\nwant:\n%s", show(got), show(want))
+	if got := metricstest.Scrape(t, metricsURL, "plannr_store_"); !maps.Equal(got, want) {
+		t.Errorf("store metrics:\n%s\nwant:\n%s", got, want)
 	}
 }
 
@@ -177,17 +174,17 @@ func TestMetricsInFlight(t *testing.T) {
 		answered <- resp.StatusCode
 	}()
 	<-st.entered
-	during := scrape(t, metricsURL, "plannr_http_")
+	during := metricstest.Scrape(t, metricsURL, "plannr_http_")
 	close(st.release)
 	if status := <-answered; status != 200 {
 		t.Fatalf("PUT: status %d", status)
 	}
-	after := scrape(t, metricsURL, "plannr_http_")
+	after := metricstest.Scrape(t, metricsURL, "plannr_http_")
 
 	done := `plannr_http_requests_total{method="PUT",route="` + connRoute + `",status="200"}`
 	for _, tt := range []struct {
 		name             string
-		got              map[string]float64
+		got              metricstest.Samples
 		inFlight, counts float64
 	}{
 		{"while the store holds it", during, 1, 0},
@@ -197,55 +194,4 @@ func TestMetricsInFlight(t *testing.T) {
 			t.Errorf("%s: in flight %v, counted %v; want %v, %v", tt.name, tt.got[`plannr_http_requests_in_flight{}`], tt.got[done], tt.inFlight, tt.counts)
 		}
 	}
-}
-
-// scrape GETs a /metrics page and returns its samples of the metrics whose
-// names start with prefix, keyed name{label="value",...} (labels in name
-// order); a histogram gives its count, as name_count.
-func scrape(t *testing.T, url, prefix string) map[string]float64 {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("scrape: status %d", resp.StatusCode)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for name, f := range families {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
-		for _, m := range f.Metric {
-			var labels []string
-			for _, l := range m.Label {
-				labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
-			}
-			series := "{" + strings.Join(labels, ",") + "}"
-			switch {
-			case m.Counter != nil:
-				got[name+series] = m.Counter.GetValue()
-			case m.Gauge != nil:
-				got[name+series] = m.Gauge.GetValue()
-			case m.Histogram != nil:
-				got[name+"_count"+series] = float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return got
-}
-
-// show lists samples one a line, sorted, for a failure message.
-func show(samples map[string]float64) string {
-	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(samples)) {
-		b.WriteString(k + " " + strconv.FormatFloat(samples[k], 'g', -1, 64) + "\n")
-	}
-	return b.String()
 }

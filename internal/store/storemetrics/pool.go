@@ -16,7 +16,7 @@ import (
 //	plannr_db_pool_empty_acquires_total                counter  those that waited because no connection was idle
 //	plannr_db_pool_empty_acquire_wait_seconds_total    counter  time those waited
 //	plannr_db_pool_canceled_acquires_total             counter  acquires given up by their context
-//	plannr_db_pool_new_connections_total               counter  connections opened
+//	plannr_db_pool_new_connections_total               counter  connections the pool set out to open
 //	plannr_db_pool_destroyed_connections_total{reason} counter  connections closed for their age: max_lifetime, max_idle
 //
 // Empty acquires that rise while acquired stays at the maximum tell of a pool
@@ -66,7 +66,7 @@ var poolMetrics = []poolMetric{
 		func(s *pgxpool.Stat) []float64 { return []float64{s.EmptyAcquireWaitTime().Seconds()} }, ""),
 	newPoolMetric("canceled_acquires_total", "Acquires from the PostgreSQL pool given up by their context.", prometheus.CounterValue,
 		count((*pgxpool.Stat).CanceledAcquireCount), ""),
-	newPoolMetric("new_connections_total", "Connections the PostgreSQL pool opened.", prometheus.CounterValue,
+	newPoolMetric("new_connections_total", "Connections the PostgreSQL pool set out to open, counted as each starts.", prometheus.CounterValue,
 		count((*pgxpool.Stat).NewConnsCount), ""),
 	newPoolMetric("destroyed_connections_total", "Connections the PostgreSQL pool closed for their age, by reason.", prometheus.CounterValue,
 		func(s *pgxpool.Stat) []float64 {
