@@ -51,11 +51,6 @@ func OpenPostgres(ctx context.Context, url string, opts ...Option) (*Postgres, e
 // when the schema was up to date already.
 func (p *Postgres) Migrated() []string { return p.applied }
 
-// Pool is the store's connection pool, for what shares the database without
-// being part of the Store: the rate limiter of package postgreslimit, pool
-// statistics.
-func (p *Postgres) Pool() *pgxpool.Pool { return p.pool }
-
 // UserByToken implements Store.
 func (p *Postgres) UserByToken(ctx context.Context, h TokenHash) (User, error) {
 	var (
