@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
 // RateLimiter counts the requests of each caller. The server asks it once per
@@ -77,4 +81,68 @@ func (l *FixedWindow) Allow(_ context.Context, key string) (RateLimit, error) {
 	w.count++
 	rl.Allowed, rl.Remaining = true, l.limit-w.count
 	return rl, nil
+}
+
+// WithRateLimiter counts each caller's requests with l instead of the default,
+// a FixedWindow of DefaultRateLimit (500) a DefaultRateWindow (minute). A nil l
+// turns rate limiting off: answers then carry no X-RateLimit-* headers.
+func WithRateLimiter(l RateLimiter) Option {
+	return func(c *config) error {
+		c.limiter = l
+		return nil
+	}
+}
+
+// The headers' keys in canonical form, which Header.Set would otherwise make
+// anew on every call (X-RateLimit-Limit is not canonical: X-Ratelimit-Limit is).
+var (
+	limitKey     = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	remainingKey = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+	resetKey     = http.CanonicalHeaderKey("X-RateLimit-Reset")
+)
+
+// maxCached is the largest count of remaining requests whose header value is
+// made once rather than on each request.
+const maxCached = 1000
+
+// cachedValues holds the decimal values 0..maxCached as shared header slices.
+// Sharing is safe because no one writes into a header's slice: Set and Del
+// replace it, and Add appends to a full one, which copies it.
+var cachedValues = func() [][]string {
+	v := make([][]string, maxCached+1)
+	for n := range v {
+		v[n] = []string{strconv.Itoa(n)}
+	}
+	return v
+}()
+
+func headerValue(n int) []string {
+	if n >= 0 && n < len(cachedValues) {
+		return cachedValues[n]
+	}
+	return []string{strconv.Itoa(n)}
+}
+
+// limit counts a request of the caller key, sets the X-RateLimit-* headers,
+// and answers 429 if the request is over the limit, reporting whether it may
+// go on.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool {
+	rl, err := s.limiter.Allow(r.Context(), key)
+	if err != nil {
+		apierror.Write(w, r, err)
+		return false
+	}
+	h := w.Header()
+	h[limitKey] = headerValue(rl.Limit)
+	h[remainingKey] = headerValue(rl.Remaining)
+	h[resetKey] = []string{strconv.FormatInt(rl.Reset.Unix(), 10)}
+	if rl.Allowed {
+		return true
+	}
+	// Whole seconds, rounded up: waiting the advertised time always suffices.
+	secs := int((time.Until(rl.Reset) + time.Second - 1) / time.Second)
+	e := apierror.New(http.StatusTooManyRequests, "Too Many Attempts.")
+	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(secs, 1))}}
+	apierror.Write(w, r, e)
+	return false
 }

@@ -14,8 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -100,7 +99,7 @@ func FuzzServer(f *testing.F) {
 		RateLimit:  1 << 30,
 		RateWindow: time.Hour,
 		Logger:     slogTo(&logs),
-		Docs:       docs.Handler("/openapi.yaml"),
+		Docs:       true,
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -183,8 +182,8 @@ func wireRequest(method, target, authorization, contentType string, body []byte)
 func seededMemory(t *testing.T) store.Store {
 	t.Helper()
 	st := store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
-	seed := fixtures.Demo(aliceToken)
-	bobs := fixtures.Demo(bobToken)
+	seed := store.SeedOf(fixtures.Demo(aliceToken))
+	bobs := store.SeedOf(fixtures.Demo(bobToken))
 	bobs.Users[0].Connections[0].UUID = uuid.MustParse(bobConn)
 	seed.Users = append(seed.Users, bobs.Users...)
 	if err := st.Seed(context.Background(), seed); err != nil {

@@ -43,3 +43,20 @@ func TestStamp(t *testing.T) {
 		}
 	}
 }
+
+func TestStampExpiry(t *testing.T) {
+	for in, want := range map[string]string{
+		"2025-06-25T18:10:48.890172Z":         "2025-06-25T18:10:48.890172Z",
+		"2025-06-25T20:10:48.890172999+02:00": "2025-06-25T18:10:48.890172Z",
+		"2025-06-25T18:10:48.0000009Z":        "2025-06-25T18:10:48Z",
+		"2025-06-25T13:10:48-05:00":           "2025-06-25T18:10:48Z",
+	} {
+		v, err := time.Parse(time.RFC3339Nano, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := store.StampExpiry(v).Format(time.RFC3339Nano); got != want {
+			t.Errorf("StampExpiry(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -26,6 +27,12 @@ type SQLite struct {
 	w   *sql.DB
 	r   *sql.DB
 	now func() time.Time
+
+	// path and file are the database file as opened: Ready checks that path
+	// still names it, since a file deleted or replaced under the server takes
+	// every later write with it.
+	path string
+	file os.FileInfo
 
 	// The statements of every request, prepared on r once: parsing the SQL was
 	// most of a list's time. Writes are bound by their fsync instead.
@@ -78,6 +85,10 @@ func openSQLite(ctx context.Context, path string, o options) (*SQLite, error) {
 	if err := migrate(ctx, w); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
+	file, err := os.Stat(path)
+	if err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
 	r, err := sql.Open("sqlite", readerDSN(path))
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
@@ -85,7 +96,7 @@ func openSQLite(ctx context.Context, path string, o options) (*SQLite, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n) // an idle connection closed is one to reopen and configure again
-	s := &SQLite{w: w, r: r, now: o.now}
+	s := &SQLite{w: w, r: r, now: o.now, path: path, file: file}
 	if s.userByToken, err = r.PrepareContext(ctx, `SELECT id, token_hash, time_zone FROM users WHERE token_hash = ?`); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -268,10 +279,19 @@ func (s *SQLite) Empty(ctx context.Context) (bool, error) {
 	return empty, nil
 }
 
-// Ready implements Store.
+// Ready implements Store: the file at the path opened is still the database
+// (same device and inode), and the writer can take the write lock, which an
+// empty transaction does without touching the disk.
 func (s *SQLite) Ready(ctx context.Context) error {
-	if err := s.w.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ready: %w", err)
+	file, err := os.Stat(s.path)
+	if err != nil {
+		return fmt.Errorf("store: not ready: the database file: %w", err)
+	}
+	if !os.SameFile(file, s.file) {
+		return fmt.Errorf("store: not ready: %s is no longer the database file opened", s.path)
+	}
+	if err := s.write(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("store: not ready: %w", err)
 	}
 	return nil
 }
