@@ -23,6 +23,13 @@ const PostgresEnv = "PLANNR_TEST_POSTGRES_URL"
 // under CI=true, where the PostgreSQL tests must run.
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
+	return NewDatabase(tb, RequirePostgres(tb))
+}
+
+// RequirePostgres returns the URL of PostgresEnv. Without it, it skips tb, or
+// fails it under CI=true.
+func RequirePostgres(tb testing.TB) string {
+	tb.Helper()
 	server := os.Getenv(PostgresEnv)
 	if server == "" {
 		if os.Getenv("CI") == "true" {
@@ -30,9 +37,16 @@ func PostgresURL(tb testing.TB) string {
 		}
 		tb.Skipf("%s is not set (.ci/postgres starts a throwaway PostgreSQL)", PostgresEnv)
 	}
+	return server
+}
+
+// NewDatabase creates a database on the PostgreSQL server of the URL server,
+// drops it when tb ends, and returns its URL.
+func NewDatabase(tb testing.TB, server string) string {
+	tb.Helper()
 	u, err := url.Parse(server)
 	if err != nil {
-		tb.Fatalf("%s: %v", PostgresEnv, err)
+		tb.Fatalf("PostgreSQL URL: %v", err)
 	}
 	name := "plannr_test_" + rand.Text()[:16]
 	// The letters of rand.Text are upper case: quoted, the name keeps them.
@@ -49,7 +63,7 @@ func admin(tb testing.TB, server, sql string) {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, server)
 	if err != nil {
-		tb.Fatalf("%s: %v", PostgresEnv, err)
+		tb.Fatalf("PostgreSQL: %v", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
