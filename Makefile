@@ -57,6 +57,10 @@ test: vet ## Run every test, with the race detector
 run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the demo user
 	$(GO) run ./cmd/plannr-server $(ARGS)
 
+.PHONY: cluster
+cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set); ARGS go to each
+	scripts/cluster.sh $(ARGS)
+
 .PHONY: build
 build: ## Build the binaries into bin/
 	$(GO) build -o bin/ ./cmd/...
