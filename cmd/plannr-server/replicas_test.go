@@ -341,7 +341,7 @@ func TestReplicasSurviveFailures(t *testing.T) {
 	for i, cl := range clients {
 		acked, sent := int(cl.acked.Load()), int(cl.sent.Load())
 		for r := range replicaCount {
-			label := clientLabel(t, hc, c.base(r), cl)
+			label := connectionLabel(t, hc, c.base(r), cl.token, cl.conn)
 			if n := labelNumber(label); n < acked || n > sent {
 				t.Errorf("client %d: replica %d shows %q; acknowledged write %d, sent %d", i, r, label, acked, sent)
 			}
@@ -404,30 +404,6 @@ func waitReady(t *testing.T, c *cluster, want int) time.Duration {
 	}
 	t.Fatalf("the replicas' /readyz did not all answer %d within 10s", want)
 	return 0
-}
-
-// clientLabel is the label of cl's connection as base lists it.
-func clientLabel(t *testing.T, hc *http.Client, base string, cl *loadClient) string {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, base+connections, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+cl.token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var list struct {
-		Data []struct {
-			Label string `json:"label"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK || len(list.Data) != 1 {
-		t.Fatalf("GET %s%s: status %d, %d connections, %v", base, connections, resp.StatusCode, len(list.Data), err)
-	}
-	return list.Data[0].Label
 }
 
 // postgresServer is a PostgreSQL server of one test, in a temporary directory.
