@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,18 +75,39 @@ func TestPostgresReplicasMigrateOnce(t *testing.T) {
 	}
 }
 
-// TestPostgresUnreachable: a database that cannot be reached is ErrUnavailable,
-// which the server answers with 503, not a 500.
-func TestPostgresUnreachable(t *testing.T) {
+// TestPostgresOpenErrors: a database that cannot be reached is ErrUnavailable,
+// which the server answers with 503, not a 500; and no error, which the server
+// prints, shows the URL's password.
+func TestPostgresOpenErrors(t *testing.T) {
 	storetest.PostgresURL(t) // the PostgreSQL tests run, or skip, together
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	closed := ln.Addr().String()
 	ln.Close() // nothing listens there now
-	_, err = store.OpenPostgres(t.Context(), "postgres://nobody@"+addr+"/none?connect_timeout=2")
-	if !errors.Is(err, store.ErrUnavailable) {
-		t.Errorf("OpenPostgres of a closed port: %v, want ErrUnavailable", err)
+	const password = "S3cretPassw0rd"
+	tests := []struct {
+		name, url   string
+		unavailable bool
+	}{
+		{"closed port", "postgres://plannr:" + password + "@" + closed + "/none?connect_timeout=2", true},
+		{"bad pool size", "postgres://plannr:" + password + "@" + closed + "/none?pool_max_conns=many", false},
+		{"bad port", "postgres://plannr:" + password + "@127.0.0.1:5432:1/none", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := store.OpenPostgres(t.Context(), tc.url)
+			if err == nil {
+				s.Close()
+				t.Fatal("no error")
+			}
+			if errors.Is(err, store.ErrUnavailable) != tc.unavailable {
+				t.Errorf("%v: errors.Is ErrUnavailable = %v, want %v", err, !tc.unavailable, tc.unavailable)
+			}
+			if strings.Contains(err.Error(), password) {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
 	}
 }
