@@ -55,7 +55,9 @@ test: vet ## Run every test, with the race detector
 
 .PHONY: run
 run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the demo user
-	$(GO) run ./cmd/plannr-server $(ARGS)
+	@# Built, then run directly: go run exits 1 when the server stops on Ctrl-C.
+	$(GO) build -o bin/plannr-server ./cmd/plannr-server
+	exec bin/plannr-server $(ARGS)
 
 .PHONY: cluster
 cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set); ARGS go to each

@@ -45,6 +45,9 @@ type FixedWindow struct {
 
 	mu      sync.Mutex
 	windows map[string]*window
+	// sweepAt is the count of windows at which closed ones are dropped, so
+	// that the map holds the callers of about one window, not of all time.
+	sweepAt int
 }
 
 type window struct {
@@ -58,7 +61,7 @@ func NewFixedWindow(limit int, per time.Duration) *FixedWindow {
 	if limit <= 0 || per <= 0 {
 		panic("server: NewFixedWindow needs a positive limit and window")
 	}
-	return &FixedWindow{limit: limit, window: per, now: time.Now, windows: map[string]*window{}}
+	return &FixedWindow{limit: limit, window: per, now: time.Now, windows: map[string]*window{}, sweepAt: minSweep}
 }
 
 // Allow implements RateLimiter; it never fails.
@@ -68,6 +71,9 @@ func (l *FixedWindow) Allow(_ context.Context, key string) (RateLimit, error) {
 	defer l.mu.Unlock()
 	w := l.windows[key]
 	if w == nil {
+		if len(l.windows) >= l.sweepAt {
+			l.sweep(now)
+		}
 		w = &window{}
 		l.windows[key] = w
 	}
@@ -81,6 +87,20 @@ func (l *FixedWindow) Allow(_ context.Context, key string) (RateLimit, error) {
 	w.count++
 	rl.Allowed, rl.Remaining = true, l.limit-w.count
 	return rl, nil
+}
+
+// minSweep is the fewest windows worth a sweep.
+const minSweep = 1024
+
+// sweep drops the windows that have closed, and sets the next sweep at twice
+// what is left, so that sweeping costs O(1) a request on average.
+func (l *FixedWindow) sweep(now time.Time) {
+	for key, w := range l.windows {
+		if now.Sub(w.opened) >= l.window {
+			delete(l.windows, key)
+		}
+	}
+	l.sweepAt = max(2*len(l.windows), minSweep)
 }
 
 // WithRateLimiter counts each caller's requests with l instead of the default,

@@ -162,7 +162,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
-		fmt.Fprintf(stdout, "Demo user token: %s\nTry:\n  %s\n", cfg.demoToken, demoCurl(base, cfg.demoToken))
+		fmt.Fprintf(stdout, "Demo user token: %s", cfg.demoToken)
+		if cfg.db != ":memory:" {
+			fmt.Fprintf(stdout, " (%s keeps every change: to start over, stop the server and delete it)", cfg.db)
+		}
+		fmt.Fprintf(stdout, "\nTry:\n  %s\n", demoCurl(base, cfg.demoToken))
 	}
 
 	if cfg.maxConns > 0 {
@@ -233,17 +237,23 @@ func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo 
 		if err != nil {
 			return false, err
 		}
-	} else if demo, err = st.Empty(ctx); err != nil {
-		return false, err
-	}
-	if demo {
-		if !loopback && cfg.demoToken == DefaultDemoToken {
-			// Never written to the database, unlike a fixtures file's.
-			return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
-		}
-		if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(cfg.demoToken))); err != nil {
+	} else {
+		empty, err := st.Empty(ctx)
+		if err != nil {
 			return false, err
 		}
+		if empty {
+			if !loopback && cfg.demoToken == DefaultDemoToken {
+				// Never written to the database, unlike a fixtures file's.
+				return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
+			}
+			if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(cfg.demoToken))); err != nil {
+				return false, err
+			}
+		}
+		// Advertised on every start while the demo user is there, not only the first.
+		_, err = st.UserByToken(ctx, store.HashToken(cfg.demoToken))
+		demo = err == nil
 	}
 	if !loopback {
 		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {

@@ -9,14 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
-	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -85,11 +86,14 @@ func startServer(t *testing.T, cfg config) (base string, printed []string, stop 
 		cancel()
 		t.Fatalf("server did not start: %v %v", printed, <-done)
 	}
+	var once sync.Once
 	return base, printed, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
 	}
 }
 
@@ -128,6 +132,14 @@ func TestDemoServer(t *testing.T) {
 	}
 	if label, _ := resp.JSON200.Label.Get(); label != "My Fundment Account 2" || resp.JSON200.Provider.Name != "fundment" {
 		t.Errorf("got %s", resp.Body)
+	}
+	stop()
+
+	// A second make run tells the demo user again, and how to start over.
+	_, printed, stop = startServer(t, defaults)
+	defer stop()
+	if out := strings.Join(printed, "\n"); !strings.Contains(out, "Demo user token: "+DefaultDemoToken) || !strings.Contains(out, "delete it") {
+		t.Fatalf("second start printed:\n%s", out)
 	}
 }
 

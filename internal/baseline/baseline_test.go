@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )

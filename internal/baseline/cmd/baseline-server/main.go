@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
