@@ -16,6 +16,7 @@ import (
 )
 
 func TestPostgres(t *testing.T) {
+	storetest.RequirePostgres(t) // skip once, not in each test of the suite
 	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
 		return openPostgres(t, storetest.PostgresURL(t), store.WithClock(now))
 	})
