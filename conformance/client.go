@@ -27,7 +27,7 @@ type client struct {
 }
 
 func newClient(t Target, budget int) *client {
-	hc := &http.Client{Timeout: 30 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second}
 	if t.HTTPClient != nil {
 		copied := *t.HTTPClient
 		hc = &copied

@@ -56,7 +56,7 @@ type Target struct {
 	// matches run. Opt-in checks (the rate-limit drive) run only when it
 	// matches them.
 	Run string
-	// HTTPClient sends the requests (nil: a client with a 30 s timeout). Its
+	// HTTPClient sends the requests (nil: a client with a 10 s timeout). Its
 	// CheckRedirect is replaced, since the kit checks redirects as answers.
 	HTTPClient *http.Client
 }
@@ -194,20 +194,35 @@ func newRunner(ctx context.Context, t Target) (*runner, error) {
 	}
 	// The users' connections, as the checks find them: a user whose list
 	// fails cannot be tested at all.
-	for _, u := range []struct {
-		token string
-		into  *[]connection
-	}{{t.Token, &r.conns}, {t.OtherToken, &r.others}} {
-		c := &C{r: r}
-		ex := c.send(request{method: http.MethodGet, path: listPath, token: u.token})
-		conns, err := decodeList(ex)
-		if err != nil {
-			return nil, fmt.Errorf("conformance: listing the connections of %s: %v (status %d, body %s)",
-				c.redact(u.token), err, ex.Status, excerpt(ex.Body))
-		}
-		*u.into = conns
+	var err1, err2 error
+	r.conns, err1 = r.setupList(t.Token)
+	r.others, err2 = r.setupList(t.OtherToken)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
 	}
 	return r, nil
+}
+
+// setupList lists the connections of token's user before the checks run.
+func (r *runner) setupList(token string) (conns []connection, err error) {
+	res := Result{Check: "setup"}
+	c := &C{r: r, res: &res}
+	defer func() {
+		if v := recover(); v != nil {
+			if _, ok := v.(stop); !ok {
+				panic(v)
+			}
+		}
+		if len(res.Failures) > 0 {
+			f := res.Failures[0]
+			err = fmt.Errorf("conformance: listing the connections of %s: expected %s", c.redact(token), f.Expected)
+			if f.Status != 0 {
+				err = fmt.Errorf("%w; got %d %s", err, f.Status, f.Body)
+			}
+		}
+	}()
+	conns, _ = c.list(token)
+	return conns, nil
 }
 
 // C is the state of one running check, passed to its function.

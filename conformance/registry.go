@@ -28,5 +28,5 @@ var registry = []*check{
 	{Check{Name: "unknown_route", Description: "an unknown path, an encoded slash included, is a JSON 404 and changes nothing"}, checkUnknownRoute},
 	{Check{Name: "ratelimit_headers", Description: "authenticated answers carry X-RateLimit-Limit, -Remaining (counting down by one) and -Reset (epoch seconds)"}, checkRateLimitHeaders},
 	{Check{Name: "use_after_free", Description: "DELETE is 204, then PUT and DELETE are 404 and the connection is gone from the list", Writes: true}, checkUseAfterFree},
-	{Check{Name: "ratelimit_drive", Description: "opt-in: the first user driven to 429 gets Retry-After and X-RateLimit-Reset; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
+	{Check{Name: "ratelimit_drive", Description: "the first user driven to 429 gets Retry-After and X-RateLimit-Reset; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
 }
