@@ -22,6 +22,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -298,10 +299,14 @@ func (c *C) skip(format string, args ...any) {
 	panic(stop{})
 }
 
-// redact names a token by its role, so that reports never show one.
+// redact names a token by its role, so that reports never show one, not even
+// in the Basic credentials the auth checks send.
 func (c *C) redact(s string) string {
-	s = strings.ReplaceAll(s, c.r.target.Token, "<token>")
-	return strings.ReplaceAll(s, c.r.target.OtherToken, "<other-token>")
+	for _, t := range []struct{ token, name string }{{c.r.target.Token, "<token>"}, {c.r.target.OtherToken, "<other-token>"}} {
+		s = strings.ReplaceAll(s, base64.StdEncoding.EncodeToString([]byte(t.token+":")), "base64("+t.name+":)")
+		s = strings.ReplaceAll(s, t.token, t.name)
+	}
+	return s
 }
 
 // excerpt is the start of a body for a report, quoted if it is not text.
