@@ -97,6 +97,13 @@ func TestOurServer(t *testing.T) {
 	}
 }
 
+// TestRun runs the checks as subtests, as an implementation's own test would.
+func TestRun(t *testing.T) {
+	target := fake(t)
+	target.Run = "^(label_(set|absent_keeps|null_clears|max_length)|tenant_isolation)$"
+	conformance.Run(t, target)
+}
+
 // TestSkips checks that checks which lack data say so rather than pass.
 func TestSkips(t *testing.T) {
 	srv := plannrtest.NewServer(t, plannrtest.WithUser(otherToken))

@@ -1,12 +1,18 @@
 package conformance
 
-import (
-	"testing"
-)
+import "testing"
 
 // Run runs the checks target selects as subtests of t, one per check: a
 // failed check fails its subtest with every failure in the log, a skipped one
-// skips it. A target that cannot be tested at all fails t.
+// skips it. A target that cannot be tested at all fails t. An implementation
+// runs the kit from its own tests so:
+//
+//	func TestConformance(t *testing.T) {
+//		srv := startMyServer(t) // with two users, the first owning two connections
+//		conformance.Run(t, conformance.Target{BaseURL: srv.URL, Token: "t1", OtherToken: "t2"})
+//	}
+//
+// and go test -run 'TestConformance/tenant_isolation' runs one check.
 func Run(t *testing.T, target Target) {
 	t.Helper()
 	r, err := newRunner(t.Context(), target)
