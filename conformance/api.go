@@ -69,7 +69,7 @@ func decodeList(ex *exchange) ([]connection, error) {
 
 // list lists the connections of token's user; anything but a list ends the
 // check.
-func (c *C) list(token string) ([]connection, *exchange) {
+func (c *probe) list(token string) ([]connection, *exchange) {
 	ex := c.send(request{method: http.MethodGet, path: listPath, token: token})
 	conns, err := decodeList(ex)
 	if err != nil {
@@ -80,7 +80,7 @@ func (c *C) list(token string) ([]connection, *exchange) {
 
 // find returns the connection of id in token's list; ok is false if it is not
 // there.
-func (c *C) find(token, id string) (connection, bool) {
+func (c *probe) find(token, id string) (connection, bool) {
 	conns, _ := c.list(token)
 	for _, conn := range conns {
 		if conn.UUID == id {
@@ -92,7 +92,7 @@ func (c *C) find(token, id string) (connection, bool) {
 
 // subject is the first user's first connection, as it is now, which the
 // label checks change. A check that changes its label puts it back.
-func (c *C) subject() connection {
+func (c *probe) subject() connection {
 	if len(c.r.conns) == 0 {
 		c.skip("the first user (-token) has no connection")
 	}
@@ -105,7 +105,7 @@ func (c *C) subject() connection {
 }
 
 // restore puts conn's label back, if it changed.
-func (c *C) restore(conn connection) {
+func (c *probe) restore(conn connection) {
 	now, ok := c.find(c.r.target.Token, conn.UUID)
 	if !ok || reflect.DeepEqual(now.Label, conn.Label) {
 		return
@@ -116,13 +116,13 @@ func (c *C) restore(conn connection) {
 	}
 }
 
-func (c *C) put(token, id string, body []byte) *exchange {
+func (c *probe) put(token, id string, body []byte) *exchange {
 	return c.send(request{method: http.MethodPut, path: connPath(id), token: token, contentType: jsonType, body: body})
 }
 
 // update PUTs body to the first user's connection and expects a 200 with the
 // connection; it returns the connection the answer shows.
-func (c *C) update(id string, body []byte) (connection, *exchange) {
+func (c *probe) update(id string, body []byte) (connection, *exchange) {
 	ex := c.put(c.r.target.Token, id, body)
 	if ex.Status != http.StatusOK {
 		c.fatal(ex, "200 with the connection")
@@ -135,7 +135,7 @@ func (c *C) update(id string, body []byte) (connection, *exchange) {
 }
 
 // expectLabel fails unless conn's label is want (nil for null).
-func (c *C) expectLabel(ex *exchange, conn connection, want *string) {
+func (c *probe) expectLabel(ex *exchange, conn connection, want *string) {
 	if !reflect.DeepEqual(conn.Label, want) {
 		c.fail(ex, "label %s, got %s", connection{Label: want}.label(), conn.label())
 	}
@@ -143,7 +143,7 @@ func (c *C) expectLabel(ex *exchange, conn connection, want *string) {
 
 // expectError fails unless ex is status with the JSON message want ("" for
 // any); it returns the decoded body.
-func (c *C) expectError(ex *exchange, status int, want string) errorBody {
+func (c *probe) expectError(ex *exchange, status int, want string) errorBody {
 	var body errorBody
 	if ex.Status != status {
 		c.fail(ex, "status %d", status)

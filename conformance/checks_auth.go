@@ -7,7 +7,7 @@ import (
 )
 
 // checkList lists both users and checks what the spec's schema cannot say.
-func checkList(c *C) {
+func checkList(c *probe) {
 	seen := map[string]string{}
 	for _, u := range []struct{ role, token string }{{"first", c.r.target.Token}, {"other", c.r.target.OtherToken}} {
 		conns, ex := c.list(u.token)
@@ -28,7 +28,7 @@ func checkList(c *C) {
 // operations are one request of each operation for the auth checks, on the
 // first user's connection (its label sent back unchanged) or, for DELETE, an
 // unknown one, so that a server that ignores authentication changes nothing.
-func (c *C) operations() []request {
+func (c *probe) operations() []request {
 	put := request{method: http.MethodPut, path: connPath(unknownUUID), contentType: jsonType, body: []byte(`{}`)}
 	if len(c.r.conns) > 0 {
 		conn := c.r.conns[0]
@@ -42,7 +42,7 @@ func (c *C) operations() []request {
 }
 
 // expectUnauthenticated fails unless ex is the 401 the contract describes.
-func (c *C) expectUnauthenticated(ex *exchange) {
+func (c *probe) expectUnauthenticated(ex *exchange) {
 	c.expectError(ex, http.StatusUnauthorized, msgUnauthenticated)
 	if ex.Status == http.StatusUnauthorized {
 		if got := ex.Header.Get("WWW-Authenticate"); got != `Bearer realm="api"` {
@@ -51,7 +51,7 @@ func (c *C) expectUnauthenticated(ex *exchange) {
 	}
 }
 
-func checkIgnoredAuth(c *C) {
+func checkIgnoredAuth(c *probe) {
 	unknown := "conformance-unknown-" + time.Now().Format("20060102150405.000000000")
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(c.r.target.Token+":"))
 	for _, auth := range [][]string{{}, {"Bearer " + unknown}, {basic}, {"Bearer"}, {"Bearer "}} {
@@ -62,7 +62,7 @@ func checkIgnoredAuth(c *C) {
 	}
 }
 
-func checkAuthBeforeBody(c *C) {
+func checkAuthBeforeBody(c *probe) {
 	id := unknownUUID
 	if len(c.r.conns) > 0 {
 		id = c.r.conns[0].UUID
@@ -82,7 +82,7 @@ func checkAuthBeforeBody(c *C) {
 	c.expectUnauthenticated(c.send(request{method: http.MethodDelete, path: connPath("not-a-uuid")}))
 }
 
-func checkDuplicateAuthorization(c *C) {
+func checkDuplicateAuthorization(c *probe) {
 	t1, t2 := "Bearer "+c.r.target.Token, "Bearer "+c.r.target.OtherToken
 	for _, auth := range [][]string{{t1, t2}, {t2, t1}, {t1, "Bearer conformance-unknown"}} {
 		for _, rq := range c.operations() {

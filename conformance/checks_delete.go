@@ -2,7 +2,7 @@ package conformance
 
 import "net/http"
 
-func checkUseAfterFree(c *C) {
+func checkUseAfterFree(c *probe) {
 	if len(c.r.conns) < 2 {
 		c.skip("the first user (-token) needs two connections, one to delete and one for the other checks; it has %d", len(c.r.conns))
 	}

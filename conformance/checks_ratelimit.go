@@ -9,7 +9,7 @@ import (
 // window is what an answer's X-RateLimit-* headers say.
 type window struct{ limit, remaining, reset int64 }
 
-func (c *C) rateLimit(ex *exchange) (window, bool) {
+func (c *probe) rateLimit(ex *exchange) (window, bool) {
 	var w window
 	for _, h := range []struct {
 		name string
@@ -33,7 +33,7 @@ func answerTime(ex *exchange) time.Time {
 	return time.Now()
 }
 
-func checkRateLimitHeaders(c *C) {
+func checkRateLimitHeaders(c *probe) {
 	token := c.r.target.Token
 	requests := []request{
 		{method: http.MethodGet, path: listPath, token: token},
@@ -70,7 +70,7 @@ func checkRateLimitHeaders(c *C) {
 	}
 }
 
-func checkRateLimitDrive(c *C) {
+func checkRateLimitDrive(c *probe) {
 	if c.r.client.interval > 0 {
 		c.skip("a request budget paces the kit below the rate limit")
 	}

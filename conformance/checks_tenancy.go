@@ -12,7 +12,7 @@ var perRequest = []string{"X-Request-Id", "Date", "X-Ratelimit-Remaining", "X-Ra
 
 // sameAnswer fails unless got answers exactly as want: status, body and every
 // header but the per-request ones, so that the answer reveals nothing.
-func (c *C) sameAnswer(got, want *exchange, what string) {
+func (c *probe) sameAnswer(got, want *exchange, what string) {
 	if got.Status != want.Status || !sameJSON(got.Body, want.Body) {
 		c.fail(got, "the answer to %s: %d %s", what, want.Status, excerpt(want.Body))
 		return
@@ -38,7 +38,7 @@ func union(a, b http.Header) map[string]bool {
 	return names
 }
 
-func checkTenantIsolation(c *C) {
+func checkTenantIsolation(c *probe) {
 	if len(c.r.others) == 0 {
 		c.skip("the other user (-other-token) has no connection")
 	}

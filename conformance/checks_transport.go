@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-func checkPathUUID(c *C) {
+func checkPathUUID(c *probe) {
 	conn := c.subject()
 	token := c.r.target.Token
 	for _, id := range []string{
@@ -36,7 +36,7 @@ func checkPathUUID(c *C) {
 
 // refused sends bodies that must be refused with status to the first user's
 // connection, and checks that none changed it.
-func (c *C) refused(status int, bodies []request) {
+func (c *probe) refused(status int, bodies []request) {
 	conn := c.subject()
 	for _, rq := range bodies {
 		rq.method, rq.path, rq.token = http.MethodPut, connPath(conn.UUID), c.r.target.Token
@@ -45,7 +45,7 @@ func (c *C) refused(status int, bodies []request) {
 	c.unchanged(conn, "a refused request")
 }
 
-func checkMediaType(c *C) {
+func checkMediaType(c *probe) {
 	c.refused(http.StatusUnsupportedMediaType, []request{
 		{contentType: "text/plain", body: []byte(`{"label":"x"}`)},
 		{contentType: "application/x-www-form-urlencoded", body: []byte(`label=x`)},
@@ -61,14 +61,14 @@ func checkMediaType(c *C) {
 	}
 }
 
-func checkBodyTooLarge(c *C) {
+func checkBodyTooLarge(c *probe) {
 	c.refused(http.StatusRequestEntityTooLarge, []request{
 		{contentType: jsonType, body: labelBody(strings.Repeat("a", 70000))},
 		{contentType: jsonType, body: []byte(`{"label":"x"}` + strings.Repeat(" ", 65536))},
 	})
 }
 
-func checkMalformedJSON(c *C) {
+func checkMalformedJSON(c *probe) {
 	c.refused(http.StatusBadRequest, []request{
 		{contentType: jsonType, body: []byte(`{"label":`)},
 		{contentType: jsonType, body: []byte(`{"label":"x"} {}`)},
@@ -97,7 +97,7 @@ func allowed(h http.Header) []string {
 }
 
 // paths are the spec's two paths, with the methods each allows.
-func (c *C) paths() []struct {
+func (c *probe) paths() []struct {
 	path  string
 	allow []string
 } {
@@ -114,7 +114,7 @@ func (c *C) paths() []struct {
 	}
 }
 
-func checkUnsupportedMethod(c *C) {
+func checkUnsupportedMethod(c *probe) {
 	for _, p := range c.paths() {
 		for _, m := range []string{http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodGet} {
 			if slices.Contains(p.allow, m) {
@@ -129,7 +129,7 @@ func checkUnsupportedMethod(c *C) {
 	}
 }
 
-func checkHead(c *C) {
+func checkHead(c *probe) {
 	token := c.r.target.Token
 	get := c.send(request{method: http.MethodGet, path: listPath, token: token})
 	head := c.send(request{method: http.MethodHead, path: listPath, token: token})
@@ -148,7 +148,7 @@ func checkHead(c *C) {
 	}
 }
 
-func checkOptions(c *C) {
+func checkOptions(c *probe) {
 	for _, p := range c.paths() {
 		ex := c.send(request{method: http.MethodOptions, path: p.path, token: c.r.target.Token})
 		if ex.Status != http.StatusNoContent || len(ex.Body) > 0 {
@@ -160,7 +160,7 @@ func checkOptions(c *C) {
 	}
 }
 
-func checkUnknownRoute(c *C) {
+func checkUnknownRoute(c *probe) {
 	token := c.r.target.Token
 	for _, rq := range []request{
 		{method: http.MethodGet, path: "/api/v1/nope"},

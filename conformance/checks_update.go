@@ -13,7 +13,7 @@ func ptr(s string) *string { return &s }
 
 // relabel PUTs body to conn and expects a 200 whose label is want, and the
 // list to show exactly the answer.
-func (c *C) relabel(conn connection, body []byte, want *string) connection {
+func (c *probe) relabel(conn connection, body []byte, want *string) connection {
 	got, ex := c.update(conn.UUID, body)
 	c.expectLabel(ex, got, want)
 	listed, lex := c.findOrFail(conn.UUID)
@@ -23,7 +23,7 @@ func (c *C) relabel(conn connection, body []byte, want *string) connection {
 	return got
 }
 
-func (c *C) findOrFail(id string) (connection, *exchange) {
+func (c *probe) findOrFail(id string) (connection, *exchange) {
 	conns, ex := c.list(c.r.target.Token)
 	for _, conn := range conns {
 		if conn.UUID == id {
@@ -36,7 +36,7 @@ func (c *C) findOrFail(id string) (connection, *exchange) {
 
 // unchanged fails unless conn is listed exactly as before: label and
 // updated_at included, since a refused request must not touch it.
-func (c *C) unchanged(before connection, after string) {
+func (c *probe) unchanged(before connection, after string) {
 	now, ex := c.findOrFail(before.UUID)
 	if !sameJSON(now.raw, before.raw) {
 		c.fail(ex, "connection %s unchanged by %s: %s", before.UUID, after, excerpt(before.raw))
@@ -47,25 +47,25 @@ func labelBody(label string) []byte { return mustJSON(map[string]string{"label":
 
 const testLabel = "plannr-conformance label"
 
-func checkLabelSet(c *C) {
+func checkLabelSet(c *probe) {
 	conn := c.subject()
 	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
 	c.relabel(conn, labelBody("Ünïcödé ✓ 😀"), ptr("Ünïcödé ✓ 😀"))
 }
 
-func checkLabelAbsent(c *C) {
+func checkLabelAbsent(c *probe) {
 	conn := c.subject()
 	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
 	c.relabel(conn, []byte(`{}`), ptr(testLabel))
 }
 
-func checkLabelNull(c *C) {
+func checkLabelNull(c *probe) {
 	conn := c.subject()
 	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
 	c.relabel(conn, []byte(`{"label":null}`), nil)
 }
 
-func checkLabelTrimmed(c *C) {
+func checkLabelTrimmed(c *probe) {
 	conn := c.subject()
 	c.relabel(conn, labelBody("  "+testLabel+"\t "), ptr(testLabel))
 	for _, blank := range []string{"", "   ", " \t "} {
@@ -78,14 +78,14 @@ func checkLabelTrimmed(c *C) {
 }
 
 // expectInvalid fails unless ex is a 422 whose errors name field.
-func (c *C) expectInvalid(ex *exchange, field string) {
+func (c *probe) expectInvalid(ex *exchange, field string) {
 	body := c.expectError(ex, http.StatusUnprocessableEntity, "")
 	if ex.Status == http.StatusUnprocessableEntity && len(body.Errors[field]) == 0 {
 		c.fail(ex, "errors.%s with at least one message", field)
 	}
 }
 
-func checkLabelMaxLength(c *C) {
+func checkLabelMaxLength(c *probe) {
 	conn := c.subject()
 	for _, unit := range []string{"x", "😀", "é"} {
 		ok := strings.Repeat(unit, 255)
@@ -108,7 +108,7 @@ var invalidBodies = []struct{ body, field string }{
 	{`42`, "body"},
 }
 
-func checkNegativeData(c *C) {
+func checkNegativeData(c *probe) {
 	conn := c.subject()
 	for _, b := range invalidBodies {
 		c.expectInvalid(c.put(c.r.target.Token, conn.UUID, []byte(b.body)), b.field)
@@ -119,7 +119,7 @@ func checkNegativeData(c *C) {
 // checkValidationMessage checks the message of each 422 that a few bodies draw,
 // among them a label that breaks two rules at once (not a string, and over
 // 255 items, as Laravel's max counts an array).
-func checkValidationMessage(c *C) {
+func checkValidationMessage(c *probe) {
 	conn := c.subject()
 	many := mustJSON(map[string][]string{"label": make([]string, 256)})
 	bodies := [][]byte{many, []byte(`{"label":42}`), labelBody(strings.Repeat("x", 256))}
@@ -183,7 +183,7 @@ func laravelMessage(body []byte) (string, error) {
 	return fmt.Sprintf("%s (and %d more errors)", first, total-1), nil
 }
 
-func checkUnknownProperties(c *C) {
+func checkUnknownProperties(c *probe) {
 	conn := c.subject()
 	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
 	c.relabel(conn, []byte(`{"Label":"caps","LABEL":"upper","name":"x","uuid":"00000000-0000-4000-8000-000000000000"}`), ptr(testLabel))
@@ -194,7 +194,7 @@ func checkUnknownProperties(c *C) {
 // set it: the two clocks may be different machines'.
 const clockSkew = time.Minute
 
-func checkTimestamps(c *C) {
+func checkTimestamps(c *probe) {
 	conn := c.subject()
 	created, err1 := parseTimestamp(conn.CreatedAt)
 	last, err2 := parseTimestamp(conn.UpdatedAt)

@@ -94,7 +94,7 @@ type exchange struct {
 
 // send makes the request and checks the answer against the spec; a broken
 // spec is a failure of the check. A transport error ends the check.
-func (c *C) send(rq request) *exchange {
+func (c *probe) send(rq request) *exchange {
 	u, err := url.Parse(c.r.client.base + rq.path)
 	if err != nil {
 		c.fatal(nil, "a valid URL from %q: %v", rq.path, err)
@@ -137,7 +137,7 @@ func (c *C) send(rq request) *exchange {
 }
 
 // describe renders ex's request for a report, tokens redacted.
-func (c *C) describe(ex *exchange) string {
+func (c *probe) describe(ex *exchange) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", ex.req.Method, ex.req.URL.EscapedPath())
 	keys := make([]string, 0, len(ex.req.Header))

@@ -1,9 +1,9 @@
 // Package conformance checks that a server implements Plannr CRM's
 // OAuth2-connections API as its contract (api/openapi.yaml) says: not only the
-// shapes that schema tools check, but the semantics too. It lets one user
-// rename another's connection? It ignores a null label, never moves updated_at,
-// answers a 404 in plain text? A named check fails and says which request, what
-// came back and what was expected.
+// shapes that schema tools check, but the semantics too. Does the server let
+// one user rename another's connection, ignore a null label, never move
+// updated_at, or answer a 404 in plain text? Then a named check fails and says
+// which request it sent, what came back and what was expected.
 //
 // Point it at any implementation with two users' tokens: Execute returns a
 // Report, Run runs the checks as subtests of a go test, and the command
@@ -150,7 +150,7 @@ func Execute(ctx context.Context, target Target) (*Report, error) {
 
 type check struct {
 	Check
-	fn func(*C)
+	fn func(*probe)
 }
 
 // runner holds what every check shares.
@@ -207,7 +207,7 @@ func newRunner(ctx context.Context, t Target) (*runner, error) {
 // setupList lists the connections of token's user before the checks run.
 func (r *runner) setupList(token string) (conns []connection, err error) {
 	res := Result{Check: "setup"}
-	c := &C{r: r, res: &res}
+	c := &probe{r: r, res: &res}
 	defer func() {
 		if v := recover(); v != nil {
 			if _, ok := v.(stop); !ok {
@@ -226,8 +226,8 @@ func (r *runner) setupList(token string) (conns []connection, err error) {
 	return conns, nil
 }
 
-// C is the state of one running check, passed to its function.
-type C struct {
+// probe is the state of one running check, passed to its function.
+type probe struct {
 	r        *runner
 	res      *Result
 	cleanups []func()
@@ -242,7 +242,7 @@ func (r *runner) run(chk *check) (res Result) {
 		res.Outcome, res.Reason = Skip, "changes data or exhausts the rate limit, and -readonly is set"
 		return res
 	}
-	c := &C{r: r, res: &res}
+	c := &probe{r: r, res: &res}
 	start, before := time.Now(), r.client.count()
 	defer func() {
 		res.Duration = time.Since(start)
@@ -266,17 +266,17 @@ func (r *runner) run(chk *check) (res Result) {
 	return res
 }
 
-func (c *C) runCleanups() {
+func (c *probe) runCleanups() {
 	for i := len(c.cleanups) - 1; i >= 0; i-- {
 		c.cleanups[i]()
 	}
 }
 
 // cleanup registers f to run when the check ends, however it ends.
-func (c *C) cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
+func (c *probe) cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
 
 // fail records a broken expectation about ex (nil when no request is at fault).
-func (c *C) fail(ex *exchange, format string, args ...any) {
+func (c *probe) fail(ex *exchange, format string, args ...any) {
 	f := Failure{Expected: fmt.Sprintf(format, args...)}
 	if ex != nil {
 		f.Request = c.describe(ex)
@@ -288,20 +288,20 @@ func (c *C) fail(ex *exchange, format string, args ...any) {
 }
 
 // fatal records a failure and ends the check.
-func (c *C) fatal(ex *exchange, format string, args ...any) {
+func (c *probe) fatal(ex *exchange, format string, args ...any) {
 	c.fail(ex, format, args...)
 	panic(stop{})
 }
 
 // skip ends the check as skipped, unless it has already failed.
-func (c *C) skip(format string, args ...any) {
+func (c *probe) skip(format string, args ...any) {
 	c.res.Outcome, c.res.Reason = Skip, fmt.Sprintf(format, args...)
 	panic(stop{})
 }
 
 // redact names a token by its role, so that reports never show one, not even
 // in the Basic credentials the auth checks send.
-func (c *C) redact(s string) string {
+func (c *probe) redact(s string) string {
 	for _, t := range []struct{ token, name string }{{c.r.target.Token, "<token>"}, {c.r.target.OtherToken, "<other-token>"}} {
 		s = strings.ReplaceAll(s, base64.StdEncoding.EncodeToString([]byte(t.token+":")), "base64("+t.name+":)")
 		s = strings.ReplaceAll(s, t.token, t.name)

@@ -241,14 +241,12 @@ func proxy(t *testing.T, base string, m mutant) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := httputil.NewSingleHostReverseProxy(u)
-	if m.request != nil {
-		director := p.Director
-		p.Director = func(r *http.Request) {
-			director(r)
-			m.request(r)
+	p := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(u)
+		if m.request != nil {
+			m.request(pr.Out)
 		}
-	}
+	}}
 	if m.response != nil {
 		p.ModifyResponse = func(resp *http.Response) error {
 			m.response(resp)

@@ -60,7 +60,7 @@ func TestRoute(t *testing.T) {
 func TestReportWriters(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPut, "http://h/api/v1/oauth/connections/x", nil)
 	req.Header.Set("Authorization", "Bearer secret-1")
-	c := &C{r: &runner{target: Target{Token: "secret-1", OtherToken: "secret-2"}}, res: &Result{}}
+	c := &probe{r: &runner{target: Target{Token: "secret-1", OtherToken: "secret-2"}}, res: &Result{}}
 	ex := &exchange{req: req, body: []byte(`{"label":null}`), Status: 200,
 		Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"label":"kept"}`)}
 	c.fail(ex, "label null, got %q", "kept")
@@ -120,7 +120,7 @@ func TestReportWriters(t *testing.T) {
 }
 
 func TestRedactBasic(t *testing.T) {
-	c := &C{r: &runner{target: Target{Token: "alice", OtherToken: "bob"}}}
+	c := &probe{r: &runner{target: Target{Token: "alice", OtherToken: "bob"}}}
 	if got := c.redact("Basic YWxpY2U6 and bob"); got != "Basic base64(<token>:) and <other-token>" {
 		t.Errorf("redact: %q", got)
 	}
