@@ -24,7 +24,7 @@ var registry = []*check{
 	{Check{Name: "malformed_json", Description: "malformed JSON, trailing data and invalid UTF-8 are 400 and change nothing"}, checkMalformedJSON},
 	{Check{Name: "unsupported_method", Description: "another method on a known path is 405 with Allow"}, checkUnsupportedMethod},
 	{Check{Name: "head_request", Description: "HEAD on the list is 200 with the GET's headers and no body"}, checkHead},
-	{Check{Name: "options_request", Description: "OPTIONS is 204 with Allow"}, checkOptions},
+	{Check{Name: "options_request", Description: "OPTIONS is 204 with Allow, with a token or without"}, checkOptions},
 	{Check{Name: "unknown_route", Description: "an unknown path, an encoded slash included, is a JSON 404 and changes nothing"}, checkUnknownRoute},
 	{Check{Name: "ratelimit_headers", Description: "authenticated answers carry X-RateLimit-Limit, -Remaining (counting down by one) and -Reset (epoch seconds)"}, checkRateLimitHeaders},
 	{Check{Name: "use_after_free", Description: "DELETE is 204, then PUT and DELETE are 404 and the connection is gone from the list", Writes: true}, checkUseAfterFree},
