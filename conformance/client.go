@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -95,17 +94,10 @@ type exchange struct {
 // send makes the request and checks the answer against the spec; a broken
 // spec is a failure of the check. A transport error ends the check.
 func (c *probe) send(rq request) *exchange {
-	u, err := url.Parse(c.r.client.base + rq.path)
+	// The path goes as written: an escaped slash stays escaped.
+	req, err := http.NewRequestWithContext(c.r.ctx, rq.method, c.r.client.base+rq.path, bytes.NewReader(rq.body))
 	if err != nil {
-		c.fatal(nil, "a valid URL from %q: %v", rq.path, err)
-	}
-	req, err := http.NewRequestWithContext(c.r.ctx, rq.method, u.String(), bytes.NewReader(rq.body))
-	if err != nil {
-		c.fatal(nil, "a valid request: %v", err)
-	}
-	req.URL = u // keeps an escaped slash as sent
-	if rq.body == nil {
-		req.Body, req.ContentLength = http.NoBody, 0
+		c.fatal(nil, "a valid request to %q: %v", rq.path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if rq.contentType != "" {
