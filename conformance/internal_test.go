@@ -125,3 +125,42 @@ func TestRedactBasic(t *testing.T) {
 		t.Errorf("redact: %q", got)
 	}
 }
+
+func TestSpecCheck(t *testing.T) {
+	sp, err := loadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := `{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe","label":null,"created_at":"2025-06-25T15:10:48+01:00","updated_at":"2025-06-25T15:10:48+01:00",` +
+		`"provider":{"name":"fundment","label":"Fundment","logo_url":"https://x.example/l.png","authorization_url":"https://x.example/a"},` +
+		`"access_token_expires_at":null,"refresh_token_expires_at":null}`
+	id := "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe"
+	jsonType := http.Header{"Content-Type": {"application/json"}}
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		header             http.Header
+		body, err          string
+	}{
+		{"a list", "GET", "/api/v1/oauth/connections", 200, jsonType, `{"data":[` + conn + `]}`, ""},
+		{"a connection", "PUT", id, 200, jsonType, conn, ""},
+		{"a 404", "PUT", id, 404, jsonType, `{"message":"OAuth2 connection not found."}`, ""},
+		{"a 204", "DELETE", id, 204, http.Header{}, ``, ""},
+		{"a 500 under default", "DELETE", id, 500, jsonType, `{"message":"Server Error"}`, ""},
+		{"HEAD", "HEAD", "/api/v1/oauth/connections", 200, jsonType, ``, ""},
+		{"an unknown path", "GET", "/nope", 404, jsonType, `{"message":"The route could not be found."}`, ""},
+		{"a 403", "PUT", id, 403, jsonType, `{"message":"This action is unauthorized."}`, "status 403 is not declared"},
+		{"a text/plain 404", "GET", "/nope", 404, http.Header{"Content-Type": {"text/plain"}}, `404 page not found`, `Content-Type "text/plain"`},
+		{"a message that is not a string", "DELETE", id, 404, jsonType, `{"message":404}`, "Error schema"},
+		{"a connection without its uuid", "PUT", id, 200, jsonType, strings.Replace(conn, `"uuid"`, `"id"`, 1), `property "uuid" is missing`},
+		{"a created_at that is not RFC 3339", "PUT", id, 200, jsonType, strings.Replace(conn, `"2025-06-25T15:10:48+01:00"`, `"25/06/2025"`, 1), `/created_at`},
+		{"a rate-limit header that is not an integer", "GET", "/api/v1/oauth/connections", 200,
+			http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Limit": {"lots"}}, `{"data":[]}`, "X-RateLimit-Limit"},
+	} {
+		req, _ := http.NewRequest(tc.method, "http://h"+tc.path, nil)
+		err := sp.check(&exchange{req: req, Status: tc.status, Header: tc.header, Body: []byte(tc.body)})
+		if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+		}
+	}
+}

@@ -57,6 +57,10 @@ var formats = openapi3.WithStringFormatValidators(map[string]openapi3.StringForm
 	}),
 })
 
+// schemaOptions keep a report short: the failing path and rule, without the
+// whole schema and value.
+var schemaOptions = []openapi3.SchemaValidationOption{formats, openapi3.DisableSchemaErrorDetails(), openapi3.MultiErrors()}
+
 // route finds the operation of method and the request's path by the spec's
 // path templates, segment by segment on the escaped path, so that an encoded
 // slash stays inside its segment. kin-openapi's routers are not used: the
@@ -119,7 +123,7 @@ func (s *spec) check(ex *exchange) error {
 		Options: &openapi3filter.Options{
 			IncludeResponseStatus:   true,
 			MultiError:              true,
-			SchemaValidationOptions: []openapi3.SchemaValidationOption{formats},
+			SchemaValidationOptions: schemaOptions,
 		},
 	}
 	in.SetBodyBytes(ex.Body)
@@ -139,7 +143,7 @@ func (s *spec) errorBody(ex *exchange) error {
 	if err := json.Unmarshal(ex.Body, &v); err != nil {
 		return fmt.Errorf("error body is not JSON: %w", err)
 	}
-	if err := s.error.VisitJSON(v, formats); err != nil {
+	if err := s.error.VisitJSON(v, schemaOptions...); err != nil {
 		return fmt.Errorf("error body is not the Error schema: %w", err)
 	}
 	return nil
