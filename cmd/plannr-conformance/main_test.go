@@ -29,16 +29,31 @@ const (
 	bob      = "conformance-bob"
 )
 
-// plannrServer builds cmd/plannr-server and runs it on SQLite with the kit's
-// fixtures, and returns its URL.
+// serverBin is cmd/plannr-server, built once by TestMain.
+var serverBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "plannr-conformance-test")
+	if err != nil {
+		panic(err)
+	}
+	serverBin = filepath.Join(dir, "plannr-server")
+	code := 1
+	if out, err := exec.Command("go", "build", "-o", serverBin, "../plannr-server").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build ../plannr-server: %v\n%s", err, out)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// plannrServer runs cmd/plannr-server on SQLite with the kit's fixtures, and
+// returns its URL.
 func plannrServer(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "plannr-server")
-	if out, err := exec.Command("go", "build", "-o", bin, "../plannr-server").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-db", filepath.Join(dir, "plannr.db"), "-fixtures", fixtures, "-addr", "127.0.0.1:0")
+	cmd := exec.Command(serverBin, "-db", filepath.Join(dir, "plannr.db"), "-fixtures", fixtures, "-addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
