@@ -204,22 +204,23 @@ func newRunner(ctx context.Context, t Target) (*runner, error) {
 	return r, nil
 }
 
-// setupList lists the connections of token's user before the checks run.
+// setupList lists the connections of token's user before the checks run. Only
+// a list it cannot read stops the run; list_connections reports the rest.
 func (r *runner) setupList(token string) (conns []connection, err error) {
 	res := Result{Check: "setup"}
 	c := &probe{r: r, res: &res}
 	defer func() {
-		if v := recover(); v != nil {
-			if _, ok := v.(stop); !ok {
-				panic(v)
-			}
+		v := recover()
+		if v == nil {
+			return
 		}
-		if len(res.Failures) > 0 {
-			f := res.Failures[0]
-			err = fmt.Errorf("conformance: listing the connections of %s: expected %s", c.redact(token), f.Expected)
-			if f.Status != 0 {
-				err = fmt.Errorf("%w; got %d %s", err, f.Status, f.Body)
-			}
+		if _, ok := v.(stop); !ok {
+			panic(v)
+		}
+		f := res.Failures[len(res.Failures)-1] // the one that stopped it
+		err = fmt.Errorf("conformance: listing the connections of %s: expected %s", c.redact(token), f.Expected)
+		if f.Status != 0 {
+			err = fmt.Errorf("%w; got %d %s", err, f.Status, f.Body)
 		}
 	}()
 	conns, _ = c.list(token)
