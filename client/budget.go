@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -79,7 +80,7 @@ func sharedBudget(key [sha256.Size]byte, window time.Duration) *budget {
 			budgets.CompareAndDelete(key, v)
 			continue
 		}
-		b := &budget{window: window, changed: make(chan struct{})}
+		b := &budget{window: window}
 		wp := weak.Make(b)
 		if _, loaded := budgets.LoadOrStore(key, wp); loaded {
 			continue
@@ -124,8 +125,10 @@ type budget struct {
 	// answered counts the window's answers that stated the limit.
 	answered int
 	inFlight int
-	// changed is closed, and replaced, whenever a waiter may now go.
-	changed chan struct{}
+	// queue holds a channel per request waiting to be let go, in the order
+	// they came: first come, first sent, so that no caller is starved.
+	// Only the head may go; a signal on its channel says it may try.
+	queue []chan struct{}
 }
 
 // ticket is a reservation: which window it counted in, and how many answers
@@ -136,39 +139,67 @@ type ticket struct {
 }
 
 // reserve waits until a request may be sent without exceeding the budget,
-// and counts it. It fails at once with ErrRateLimited when the window
-// reopens after ctx's deadline, and with ctx's error when ctx ends.
+// and counts it. Requests go in the order they came. It fails at once with
+// ErrRateLimited when the window reopens after ctx's deadline, and with
+// ctx's error when ctx ends.
 func (b *budget) reserve(ctx context.Context) (ticket, error) {
+	turn := make(chan struct{}, 1)
+	b.mu.Lock()
+	b.queue = append(b.queue, turn)
 	for {
-		b.mu.Lock()
 		if b.confirmed && !time.Now().Before(b.end) {
 			b.nextWindow()
 		}
-		if b.admits() {
+		if b.queue[0] == turn && b.admits() {
 			t := ticket{gen: b.gen, answeredBefore: b.answered}
 			b.sent++
 			b.inFlight++
 			b.probing = b.probing || (!b.confirmed && b.limit >= 0)
+			b.leave(turn)
 			b.mu.Unlock()
 			return t, nil
 		}
-		changed, spent, end := b.changed, b.confirmed, b.end
+		spent, end := b.confirmed, b.end
 		b.mu.Unlock()
 
-		// Spent: wait for the window to reopen. Otherwise a request is out
-		// to tell the window's state: wait for its answer.
+		// Spent: wait for the window to reopen. Otherwise wait for the
+		// requests ahead, or for the answer that tells the window's state.
 		var reopen <-chan time.Time // nil: never
 		if spent {
 			if deadline, ok := ctx.Deadline(); ok && end.After(deadline) {
+				b.mu.Lock()
+				b.leave(turn)
+				b.mu.Unlock()
 				return ticket{}, fmt.Errorf("%w: the window reopens at %s, after the context's deadline", ErrRateLimited, end.Format(time.RFC3339))
 			}
 			reopen = time.After(time.Until(end))
 		}
 		select {
-		case <-changed:
+		case <-turn:
 		case <-reopen:
 		case <-ctx.Done():
+			b.mu.Lock()
+			b.leave(turn)
+			b.mu.Unlock()
 			return ticket{}, ctx.Err()
+		}
+		b.mu.Lock()
+	}
+}
+
+// leave takes turn out of the queue and lets the new head try; b.mu must be
+// held.
+func (b *budget) leave(turn chan struct{}) {
+	b.queue = slices.DeleteFunc(b.queue, func(c chan struct{}) bool { return c == turn })
+	b.wake()
+}
+
+// wake lets the head of the queue try; b.mu must be held.
+func (b *budget) wake() {
+	if len(b.queue) > 0 {
+		select {
+		case b.queue[0] <- struct{}{}:
+		default: // it has a signal it has not taken yet
 		}
 	}
 }
@@ -260,12 +291,6 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
-}
-
-// wake lets every waiter check again; b.mu must be held.
-func (b *budget) wake() {
-	close(b.changed)
-	b.changed = make(chan struct{})
 }
 
 func (b *budget) state() Budget {
