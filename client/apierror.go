@@ -107,7 +107,8 @@ func unreadableError(resp *http.Response) error {
 //
 //	resp, err := client.Check(c.UpdateOAuthConnectionWithResponse(ctx, id, body))
 //
-// A transport error comes back unchanged; otherwise err is CheckResponse's.
+// An error of the call comes back unchanged (an *APIError already when the
+// answer's body was unreadable); otherwise err is CheckResponse's.
 // resp is returned either way, so that e.g. a 429's headers stay readable.
 func Check[R Response](resp R, err error) (R, error) {
 	if err != nil {

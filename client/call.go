@@ -9,13 +9,6 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
 
-// The options of one call are gen.RequestEditorFn values, which every
-// generated method takes after its other arguments:
-//
-//	resp, err := c.ListOAuthConnectionsWithResponse(ctx, client.AttemptTimeout(5*time.Second), client.CallHeader("X-Request-Id", id))
-//
-// They override, for that call only, what New set up.
-
 // callSettings are the per-call options that the transport and the retrying
 // doer read; they travel in the request's context.
 type callSettings struct {
