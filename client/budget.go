@@ -244,16 +244,17 @@ func (b *budget) answer(t ticket, resp *http.Response) {
 		b.probing = false
 		return
 	}
-	b.limit = rl.Limit
 	used := rl.Limit - rl.Remaining
-	if b.confirmed && used <= t.answeredBefore {
-		// Within one window the server's count includes every request
-		// answered before this one was sent. It does not: the window the
-		// budget counts in has ended earlier than it knew, and this answer
-		// is the first news of the next.
+	// Within one window the server's count includes every request answered
+	// before this one was sent. When it does not, the window the budget
+	// counts in has ended earlier than it knew, and this answer is the first
+	// news of the next. The first limit after answers without one starts
+	// afresh too: what was sent unpaced tells nothing of the window.
+	if b.limit < 0 || b.confirmed && used <= t.answeredBefore {
 		b.nextWindow()
 		b.sent++
 	}
+	b.limit = rl.Limit
 	if !b.confirmed {
 		b.confirmed, b.probing = true, false
 		b.end = now.Add(b.window)
@@ -275,7 +276,8 @@ func (b *budget) answer(t ticket, resp *http.Response) {
 // resetEnd is when the window of an answer surely ends by its
 // X-RateLimit-Reset, in whole seconds: by the second after. It is measured
 // from the answer's Date when there is one, so that a clock that disagrees
-// with the server's does not matter.
+// with the server's does not matter; Date being in whole seconds too, that
+// may be up to 2 s late.
 func resetEnd(resp *http.Response, rl RateLimit, now time.Time) (time.Time, bool) {
 	if rl.Reset.IsZero() {
 		return time.Time{}, false
