@@ -25,7 +25,7 @@ import (
 
 // The example fixtures: alice-token owns aliceConn, first in her list.
 const (
-	exampleFixtures = "../../internal/fixtures/testdata/example.json"
+	exampleFixtures = "../../fixtures/testdata/example.json"
 	aliceToken      = "alice-token"
 	bobToken        = "bob-token"
 	aliceConn       = "7b29add1-9028-4c1e-a87b-3c80a2e495fe"

@@ -16,14 +16,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
-	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // MaxBody is the largest body accepted, as the real server's default.
@@ -33,9 +34,9 @@ const MaxBody = 64 << 10
 const maxLabel = 255
 
 // Handler serves GET /api/v1/oauth/connections and PUT
-// /api/v1/oauth/connections/{uuid} from st; now is the clock of updated_at.
-func Handler(st store.Store, now func() time.Time) http.Handler {
-	h := &handler{store: st, now: now}
+// /api/v1/oauth/connections/{uuid} from st.
+func Handler(st store.Store) http.Handler {
+	h := &handler{store: st}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/oauth/connections", h.list)
 	mux.HandleFunc("PUT /api/v1/oauth/connections/{uuid}", h.update)
@@ -44,7 +45,6 @@ func Handler(st store.Store, now func() time.Time) http.Handler {
 
 type handler struct {
 	store store.Store
-	now   func() time.Time
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -84,8 +84,7 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, bad)
 		return
 	}
-	now := h.now().In(u.Location).Truncate(time.Second)
-	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change, now)
+	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change)
 	if errors.Is(err, store.ErrNotFound) {
 		apierror.Write(w, r, apierror.NotFound)
 		return
@@ -140,7 +139,7 @@ func invalid(field, message string) *apierror.Error {
 
 // user authenticates r, or answers 401 and reports false.
 func (h *handler) user(w http.ResponseWriter, r *http.Request) (store.User, bool) {
-	if token, ok := auth.BearerToken(r.Header.Get("Authorization")); ok {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && server.ValidToken(token) {
 		u, err := h.store.UserByToken(r.Context(), store.HashToken(token))
 		if err == nil {
 			return u, true

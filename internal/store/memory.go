@@ -13,6 +13,7 @@ import (
 // Memory is a Store that lives and dies with the process: for throwaway servers,
 // test fakes and benchmarks. Its zero value is not usable; call NewMemory.
 type Memory struct {
+	now       func() time.Time
 	mu        sync.RWMutex
 	providers map[string]Provider
 	byHash    map[TokenHash]*memUser
@@ -36,8 +37,9 @@ type memConn struct {
 }
 
 // NewMemory returns an empty in-memory store.
-func NewMemory() *Memory {
+func NewMemory(opts ...Option) *Memory {
 	return &Memory{
+		now:       newOptions(opts).now,
 		providers: make(map[string]Provider),
 		byHash:    make(map[TokenHash]*memUser),
 		conns:     make(map[uuid.UUID]*memConn),
@@ -74,21 +76,16 @@ func (m *Memory) ListConnections(_ context.Context, owner UserID) ([]Connection,
 }
 
 // UpdateLabel implements Store.
-func (m *Memory) UpdateLabel(_ context.Context, owner UserID, id uuid.UUID, change LabelUpdate, now time.Time) (Connection, error) {
+func (m *Memory) UpdateLabel(_ context.Context, owner UserID, id uuid.UUID, change LabelUpdate) (Connection, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.live(owner, id)
 	if c == nil {
 		return Connection{}, ErrNotFound
 	}
-	if !change.Keep {
-		c.hasLabel = change.Label != nil
-		c.label = ""
-		if c.hasLabel {
-			c.label = *change.Label
-		}
-	}
-	c.updatedAt = stamp(now, c.owner.loc)
+	c.relabel(change)
+	// The clock is read under the lock, so writes are stamped in the order they are made.
+	c.updatedAt = Stamp(m.now(), c.owner.loc, c.updatedAt)
 	return c.connection(), nil
 }
 
@@ -150,6 +147,9 @@ func (m *Memory) Empty(context.Context) (bool, error) {
 	defer m.mu.RUnlock()
 	return len(m.users) == 0, nil
 }
+
+// Ready implements Store: memory is always ready.
+func (m *Memory) Ready(context.Context) error { return nil }
 
 // Close implements Store; there is nothing to release.
 func (m *Memory) Close() error { return nil }

@@ -2,13 +2,14 @@ package store_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
 
 func TestMemory(t *testing.T) {
-	storetest.Run(t, func(*testing.T) store.Store { return store.NewMemory() })
+	storetest.Run(t, func(_ *testing.T, now func() time.Time) store.Store { return store.NewMemory(store.WithClock(now)) })
 }
 
 func BenchmarkMemory(b *testing.B) {

@@ -60,7 +60,13 @@ func (r *record) connectionIn(p *pointees) Connection {
 	return c
 }
 
-// stamp is the UpdatedAt of a change made at now by a user of loc: Plannr writes
-// timestamps in the account's UTC offset, whatever zone the caller's clock is in.
-// In also drops the monotonic reading, which a stored time cannot keep.
-func stamp(now time.Time, loc *time.Location) time.Time { return now.In(loc) }
+// relabel applies change to r's label.
+func (r *record) relabel(change LabelUpdate) {
+	if change.Keep {
+		return
+	}
+	r.hasLabel, r.label = change.Label != nil, ""
+	if r.hasLabel {
+		r.label = *change.Label
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -24,8 +25,15 @@ import (
 // file. Reads go through a pool of several connections, which in WAL mode see the
 // last commit without waiting for the writer.
 type SQLite struct {
-	w *sql.DB
-	r *sql.DB
+	w   *sql.DB
+	r   *sql.DB
+	now func() time.Time
+
+	// path and file are the database file as opened: Ready checks that path
+	// still names it, since a file deleted or replaced under the server takes
+	// every later write with it.
+	path string
+	file os.FileInfo
 
 	// The statements of every request, prepared on r once: parsing the SQL was
 	// most of a list's time. Writes are bound by their fsync instead.
@@ -48,13 +56,13 @@ const (
 
 // OpenSQLite opens the database file at path, creating it if needed, and brings
 // its schema up to date. The server maps ":memory:" to NewMemory; this does not.
-func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	// A file: URI holds an absolute path; a relative one (plannr.db, the
 	// server's default) would be read as the URI's host.
 	abs, err := filepath.Abs(path)
 	var s *SQLite
 	if err == nil {
-		s, err = openSQLite(ctx, abs)
+		s, err = openSQLite(ctx, abs, newOptions(opts))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
@@ -62,7 +70,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return s, nil
 }
 
-func openSQLite(ctx context.Context, path string) (*SQLite, error) {
+func openSQLite(ctx context.Context, path string, o options) (*SQLite, error) {
 	w, err := sql.Open("sqlite", writerDSN(path))
 	if err != nil {
 		return nil, err
@@ -79,6 +87,10 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err := migrate(ctx, w); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
+	file, err := os.Stat(path)
+	if err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
 	r, err := sql.Open("sqlite", readerDSN(path))
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
@@ -86,7 +98,7 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n) // an idle connection closed is one to reopen and configure again
-	s := &SQLite{w: w, r: r, zones: make(map[string]*time.Location)}
+	s := &SQLite{w: w, r: r, now: o.now, path: path, file: file, zones: make(map[string]*time.Location)}
 	if s.userByToken, err = r.PrepareContext(ctx, `SELECT id, token_hash, time_zone FROM users WHERE token_hash = ?`); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -122,10 +134,11 @@ func (s *SQLite) UserByToken(ctx context.Context, h TokenHash) (User, error) {
 	return User{ID: id, Location: loc}, nil
 }
 
-// selectConnections reads what scanRecord scans.
-const selectConnections = `SELECT c.uuid, p.name, p.label, p.logo_url, p.authorization_url,
-	c.label, c.created_at, c.updated_at, c.access_token_expires_at, c.refresh_token_expires_at
-	FROM connections c JOIN providers p ON p.name = c.provider`
+// recordColumns are what scanRecord scans, of connections c joined to providers p.
+const recordColumns = `c.uuid, p.name, p.label, p.logo_url, p.authorization_url,
+	c.label, c.created_at, c.updated_at, c.access_token_expires_at, c.refresh_token_expires_at`
+
+const selectConnections = `SELECT ` + recordColumns + ` FROM connections c JOIN providers p ON p.name = c.provider`
 
 // ListConnections implements Store.
 func (s *SQLite) ListConnections(ctx context.Context, owner UserID) ([]Connection, error) {
@@ -148,12 +161,19 @@ func (s *SQLite) ListConnections(ctx context.Context, owner UserID) ([]Connectio
 	return out, nil
 }
 
-// UpdateLabel implements Store.
-func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, change LabelUpdate, now time.Time) (Connection, error) {
+// UpdateLabel implements Store. It reads the row and its owner's zone, and
+// writes it back changed, in one transaction: the stamp needs the UpdatedAt it
+// replaces, and the single writer keeps another write from coming in between.
+func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, change LabelUpdate) (Connection, error) {
 	var r record
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var zone string
-		err := tx.QueryRowContext(ctx, `SELECT time_zone FROM users WHERE id = ?`, owner).Scan(&zone)
+		var (
+			zone string
+			err  error
+		)
+		r, err = scanRecord(tx.QueryRowContext(ctx, `SELECT `+recordColumns+`, u.time_zone
+			FROM connections c JOIN providers p ON p.name = c.provider JOIN users u ON u.id = c.user_id
+			WHERE c.uuid = ? AND c.user_id = ? AND c.deleted_at IS NULL`, id, owner), &zone)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -164,18 +184,14 @@ func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, ch
 		if err != nil {
 			return err
 		}
+		r.relabel(change)
+		r.updatedAt = Stamp(s.now(), loc, r.updatedAt)
 		var label any // NULL clears the label
-		if change.Label != nil {
-			label = *change.Label
+		if r.hasLabel {
+			label = r.label
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE connections
-			SET label = CASE WHEN ? THEN label ELSE ? END, updated_at = ?
-			WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`,
-			change.Keep, label, stamp(now, loc).Format(timeLayout), id, owner)
-		if err := oneRow(res, err); err != nil {
-			return err
-		}
-		r, err = scanRecord(tx.QueryRowContext(ctx, selectConnections+` WHERE c.uuid = ?`, id))
+		_, err = tx.ExecContext(ctx, `UPDATE connections SET label = ?, updated_at = ? WHERE uuid = ?`,
+			label, r.updatedAt.Format(timeLayout), id)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -191,7 +207,7 @@ func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, ch
 func (s *SQLite) DeleteConnection(ctx context.Context, owner UserID, id uuid.UUID) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE connections SET deleted_at = ?
 		WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`,
-		time.Now().UTC().Format(timeLayout), id, owner)
+		s.now().UTC().Format(timeLayout), id, owner)
 	err = oneRow(res, err)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("store: delete connection: %w", err)
@@ -265,6 +281,23 @@ func (s *SQLite) Empty(ctx context.Context) (bool, error) {
 	return empty, nil
 }
 
+// Ready implements Store: the file at the path opened is still the database
+// (same device and inode), and the writer can take the write lock, which an
+// empty transaction does without touching the disk.
+func (s *SQLite) Ready(ctx context.Context) error {
+	file, err := os.Stat(s.path)
+	if err != nil {
+		return fmt.Errorf("store: not ready: the database file: %w", err)
+	}
+	if !os.SameFile(file, s.file) {
+		return fmt.Errorf("store: not ready: %s is no longer the database file opened", s.path)
+	}
+	if err := s.write(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		return fmt.Errorf("store: not ready: %w", err)
+	}
+	return nil
+}
+
 // Close implements Store.
 func (s *SQLite) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
 
@@ -321,15 +354,16 @@ func expiryText(t *time.Time) any {
 	return t.UTC().Format(timeLayout)
 }
 
-// scanRecord scans a row of selectConnections.
-func scanRecord(row interface{ Scan(...any) error }) (record, error) {
+// scanRecord scans a row of recordColumns, followed by the columns of extra.
+func scanRecord(row interface{ Scan(...any) error }, extra ...any) (record, error) {
 	var (
 		r                                  record
 		label, accessExpiry, refreshExpiry sql.NullString
 		createdAt, updatedAt               string
 	)
-	if err := row.Scan(&r.uuid, &r.provider.Name, &r.provider.Label, &r.provider.LogoURL, &r.provider.AuthorizationURL,
-		&label, &createdAt, &updatedAt, &accessExpiry, &refreshExpiry); err != nil {
+	dest := append([]any{&r.uuid, &r.provider.Name, &r.provider.Label, &r.provider.LogoURL, &r.provider.AuthorizationURL,
+		&label, &createdAt, &updatedAt, &accessExpiry, &refreshExpiry}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return r, err
 	}
 	r.label, r.hasLabel = label.String, label.Valid

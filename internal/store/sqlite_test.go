@@ -14,7 +14,9 @@ import (
 )
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return openSQLite(t, filepath.Join(t.TempDir(), "test.db")) })
+	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
+		return openSQLite(t, filepath.Join(t.TempDir(), "test.db"), store.WithClock(now))
+	})
 }
 
 func BenchmarkSQLite(b *testing.B) {
@@ -44,7 +46,7 @@ func TestSQLitePersists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label}, updated)
+	want, err := s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,9 +106,9 @@ func TestSQLiteRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func openSQLite(tb testing.TB, path string) *store.SQLite {
+func openSQLite(tb testing.TB, path string, opts ...store.Option) *store.SQLite {
 	tb.Helper()
-	s, err := store.OpenSQLite(tb.Context(), path)
+	s, err := store.OpenSQLite(tb.Context(), path, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -132,5 +134,66 @@ func TestSQLiteFileNames(t *testing.T) {
 				t.Errorf("the database is not where its name says: %v", err)
 			}
 		})
+	}
+}
+
+// TestSQLiteReady: a database file deleted, moved or replaced under a running
+// store makes it not ready, since every later write would be lost with it.
+func TestSQLiteReady(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(t *testing.T, path string)
+	}{
+		{"deleted", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"moved", func(t *testing.T, path string) {
+			if err := os.Rename(path, path+".moved"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"replaced", func(t *testing.T, path string) {
+			other := filepath.Join(t.TempDir(), "other.db")
+			openSQLite(t, other).Close()
+			if err := os.Rename(other, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ready.db")
+			s := openSQLite(t, path)
+			defer s.Close()
+			if err := s.Ready(t.Context()); err != nil {
+				t.Fatalf("Ready before: %v", err)
+			}
+			tt.change(t, path)
+			if err := s.Ready(t.Context()); err == nil {
+				t.Error("Ready: nil, want an error")
+			}
+		})
+	}
+	t.Run("closed", func(t *testing.T) {
+		s := openSQLite(t, filepath.Join(t.TempDir(), "closed.db"))
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Ready(t.Context()); err == nil {
+			t.Error("Ready of a closed store: nil, want an error")
+		}
+	})
+}
+
+// BenchmarkSQLiteReady is the cost of a /readyz on SQLite.
+func BenchmarkSQLiteReady(b *testing.B) {
+	s := openSQLite(b, filepath.Join(b.TempDir(), "ready.db"))
+	defer s.Close()
+	for b.Loop() {
+		if err := s.Ready(b.Context()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -94,10 +94,9 @@ type Store interface {
 	UserByToken(ctx context.Context, h TokenHash) (User, error)
 	// ListConnections returns the owner's connections, oldest first.
 	ListConnections(ctx context.Context, owner UserID) ([]Connection, error)
-	// UpdateLabel applies change to the owner's connection id, sets UpdatedAt to
-	// now, and returns the connection as stored. ErrNotFound if the owner has no
-	// such connection.
-	UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, change LabelUpdate, now time.Time) (Connection, error)
+	// UpdateLabel applies change to the owner's connection id and stamps UpdatedAt in the same write,
+	// with the store's clock, by the rule of Stamp. ErrNotFound if the owner has no such connection.
+	UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, change LabelUpdate) (Connection, error)
 	// DeleteConnection deletes the owner's connection id for good: a later Seed
 	// naming the same UUID does not bring it back. ErrNotFound if there is none.
 	DeleteConnection(ctx context.Context, owner UserID, id uuid.UUID) error
@@ -108,5 +107,7 @@ type Store interface {
 	Seed(ctx context.Context, s Seed) error
 	// Empty reports whether the store has no users.
 	Empty(ctx context.Context) (bool, error)
+	// Ready reports whether the store can serve requests now: nil, or why not (readiness).
+	Ready(ctx context.Context) error
 	Close() error
 }

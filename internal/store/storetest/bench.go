@@ -23,7 +23,6 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 		b.Fatal(err)
 	}
 	label := "Benchmarked"
-	now := at("2025-07-01T10:00:00+01:00")
 	calls := []struct {
 		name string
 		call func() error
@@ -31,7 +30,7 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 		{"UserByToken", func() error { _, err := s.UserByToken(b.Context(), alice); return err }},
 		{"ListConnections", func() error { _, err := s.ListConnections(b.Context(), a.ID); return err }},
 		{"UpdateLabel", func() error {
-			_, err := s.UpdateLabel(b.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: &label}, now)
+			_, err := s.UpdateLabel(b.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: &label})
 			return err
 		}},
 	}

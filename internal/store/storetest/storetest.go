@@ -3,6 +3,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,11 +16,12 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
-// Run runs the suite; open returns an empty store for one test, which Run closes.
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+// Run runs the suite; open returns an empty store for one test, with now as its
+// clock (store.WithClock), and Run closes it.
+func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s store.Store)
+		run  func(t *testing.T, s store.Store, clk *clock)
 	}{
 		{"UserByToken", testUserByToken},
 		{"SeedAdds", testSeedAdds},
@@ -34,20 +36,40 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteConnection", testDeleteConnection},
 		{"ReturnsCopies", testReturnsCopies},
 		{"Empty", testEmpty},
-		{"ConcurrentUpdateLabel", testConcurrentUpdateLabel},
+		{"ConcurrentUpdateLabelNeverGoesBack", testConcurrentUpdateLabel},
+		{"Ready", testReady},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t)
+			clk := &clock{now: at("2026-01-02T03:04:05Z")}
+			s := open(t, clk.Now)
 			t.Cleanup(func() {
 				if err := s.Close(); err != nil {
 					t.Errorf("Close: %v", err)
 				}
 			})
-			tc.run(t, s)
+			tc.run(t, s, clk)
 		})
 	}
+}
+
+// clock is a test's store clock: it reads the time last set.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 // The suite's data. alice's connections are seeded out of time order, across the
@@ -130,7 +152,7 @@ var aliceWant = []view{
 	viewSeed(aliceAfterBST, acme),
 }
 
-func testUserByToken(t *testing.T, s store.Store) {
+func testUserByToken(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	a, b := user(t, s, alice), user(t, s, bob)
 	if a.ID == b.ID {
@@ -149,16 +171,17 @@ func testUserByToken(t *testing.T, s store.Store) {
 	wantNotFound(t, "UserByToken(unknown)", err)
 }
 
-func testSeedAdds(t *testing.T, s store.Store) {
+func testSeedAdds(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	wantList(t, s, user(t, s, alice).ID, aliceWant)
 	wantList(t, s, user(t, s, bob).ID, []view{viewSeed(bobOnly, fundment)})
 }
 
-func testSeedKeepsChanges(t *testing.T, s store.Store) {
+func testSeedKeepsChanges(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
-	changed, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: ptr("Mine")}, at("2025-07-01T10:00:00+01:00"))
+	clk.Set(at("2025-07-01T10:00:00+01:00"))
+	changed, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: ptr("Mine")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +194,7 @@ func testSeedKeepsChanges(t *testing.T, s store.Store) {
 	wantList(t, s, a.ID, want)
 }
 
-func testSeedAddsToKnownUser(t *testing.T, s store.Store) {
+func testSeedAddsToKnownUser(t *testing.T, s store.Store, _ *clock) {
 	first := seed()
 	first.Users[0].Connections = []store.SeedConnection{aliceSummer}
 	mustSeed(t, s, first)
@@ -186,7 +209,7 @@ func testSeedAddsToKnownUser(t *testing.T, s store.Store) {
 	wantList(t, s, a.ID, aliceWant)
 }
 
-func testSeedAllOrNothing(t *testing.T, s store.Store) {
+func testSeedAllOrNothing(t *testing.T, s store.Store, _ *clock) {
 	bad := store.Seed{
 		Providers: []store.Provider{fundment},
 		Users: []store.SeedUser{
@@ -220,7 +243,7 @@ func testSeedAllOrNothing(t *testing.T, s store.Store) {
 	wantNotFound(t, "UserByToken(carol) after a failed Seed", err)
 }
 
-func testSeedRefusesUnnamedZone(t *testing.T, s store.Store) {
+func testSeedRefusesUnnamedZone(t *testing.T, s store.Store, _ *clock) {
 	// A zone that cannot be loaded again by its name would not survive a restart.
 	for _, loc := range []*time.Location{time.FixedZone("", 3600), time.FixedZone("BST", 3600)} {
 		err := s.Seed(t.Context(), store.Seed{Users: []store.SeedUser{{TokenHash: alice, Location: loc}}})
@@ -231,7 +254,7 @@ func testSeedRefusesUnnamedZone(t *testing.T, s store.Store) {
 	wantEmpty(t, s, true)
 }
 
-func testSeedCopies(t *testing.T, s store.Store) {
+func testSeedCopies(t *testing.T, s store.Store, _ *clock) {
 	sd := seed()
 	sc := &sd.Users[0].Connections[0]
 	sc.Label, sc.AccessTokenExpiresAt = ptr(*sc.Label), ptr(*sc.AccessTokenExpiresAt)
@@ -241,7 +264,7 @@ func testSeedCopies(t *testing.T, s store.Store) {
 	wantList(t, s, user(t, s, alice).ID, aliceWant)
 }
 
-func testList(t *testing.T, s store.Store) {
+func testList(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	// testSeedAdds checks alice and bob; here an owner with no connections and
 	// one that does not exist.
@@ -258,46 +281,44 @@ func testList(t *testing.T, s store.Store) {
 	}
 }
 
-func testUpdateLabel(t *testing.T, s store.Store) {
+func testUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
+	now := time.Now()
 	tests := []struct {
 		name   string
 		id     uuid.UUID
 		change store.LabelUpdate
-		now    time.Time
+		now    time.Time // the store's clock
 		want   *string
 		// wantUpdated is how UpdatedAt reads: in the owner's offset, whatever
-		// zone now is in.
+		// zone the clock is in, in whole seconds, and never before the last.
 		wantUpdated string
 	}{
 		{"set", aliceSummer.UUID, store.LabelUpdate{Label: ptr("New")}, at("2025-07-01T09:00:00Z"), ptr("New"), "2025-07-01T10:00:00+01:00"},
-		{"keep", aliceSummer.UUID, store.LabelUpdate{Keep: true, Label: ptr("ignored")}, at("2025-07-01T09:00:01.25Z"), ptr("New"), "2025-07-01T10:00:01.25+01:00"},
+		{"keep", aliceSummer.UUID, store.LabelUpdate{Keep: true, Label: ptr("ignored")}, at("2025-07-01T09:00:01.75Z"), ptr("New"), "2025-07-01T10:00:01+01:00"},
 		{"clear", aliceSummer.UUID, store.LabelUpdate{}, at("2025-12-01T09:00:02Z"), nil, "2025-12-01T09:00:02Z"},
 		{"keep nil", aliceSummer.UUID, store.LabelUpdate{Keep: true}, at("2025-12-01T09:00:03Z"), nil, "2025-12-01T09:00:03Z"},
-		{"set empty", aliceAfterBST.UUID, store.LabelUpdate{Label: ptr("")}, time.Date(2025, 8, 1, 12, 0, 0, 0, time.FixedZone("", -5*3600)), ptr(""), "2025-08-01T18:00:00+01:00"},
-		{"monotonic clock", aliceTie.UUID, store.LabelUpdate{Label: ptr("x")}, time.Now(), ptr("x"), ""},
+		{"clock stepped back", aliceSummer.UUID, store.LabelUpdate{Label: ptr("back")}, at("2025-07-01T09:00:00Z"), ptr("back"), "2025-12-01T09:00:03Z"},
+		{"within the second of a fractional UpdatedAt", aliceAfterBST.UUID, store.LabelUpdate{Label: ptr("")}, at("2025-11-01T09:00:00.7Z"), ptr(""), "2025-11-01T09:00:01Z"},
+		{"clock in another zone", aliceTie.UUID, store.LabelUpdate{Label: ptr("x")}, time.Date(2025, 8, 1, 12, 0, 0, 0, time.FixedZone("", -5*3600)), ptr("x"), "2025-08-01T18:00:00+01:00"},
+		{"monotonic clock", aliceTie.UUID, store.LabelUpdate{Label: ptr("y")}, now, ptr("y"), now.In(london).Truncate(time.Second).Format(time.RFC3339)},
 	}
 	want := map[uuid.UUID]view{}
 	for _, v := range aliceWant {
 		want[v.UUID] = v
 	}
 	for _, tc := range tests {
-		got, err := s.UpdateLabel(t.Context(), a.ID, tc.id, tc.change, tc.now)
+		clk.Set(tc.now)
+		got, err := s.UpdateLabel(t.Context(), a.ID, tc.id, tc.change)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		w := want[tc.id]
 		w.Label = showLabel(tc.want)
 		w.UpdatedAt = tc.wantUpdated
-		if tc.wantUpdated == "" {
-			w.UpdatedAt = tc.now.In(london).Format(time.RFC3339Nano)
-		}
 		if v := viewOf(got); v != w {
 			t.Errorf("%s: UpdateLabel returned\n%+v, want\n%+v", tc.name, v, w)
-		}
-		if !got.UpdatedAt.Equal(tc.now) {
-			t.Errorf("%s: UpdatedAt = %v, want %v", tc.name, got.UpdatedAt, tc.now)
 		}
 		want[tc.id] = w
 	}
@@ -309,7 +330,7 @@ func testUpdateLabel(t *testing.T, s store.Store) {
 	wantList(t, s, a.ID, list)
 }
 
-func testUpdateLabelNotFound(t *testing.T, s store.Store) {
+func testUpdateLabelNotFound(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	a, b := user(t, s, alice), user(t, s, bob)
 	tests := []struct {
@@ -322,14 +343,14 @@ func testUpdateLabelNotFound(t *testing.T, s store.Store) {
 		{"unknown owner", 1 << 40, aliceSummer.UUID},
 	}
 	for _, tc := range tests {
-		_, err := s.UpdateLabel(t.Context(), tc.owner, tc.id, store.LabelUpdate{Label: ptr("x")}, time.Now())
+		_, err := s.UpdateLabel(t.Context(), tc.owner, tc.id, store.LabelUpdate{Label: ptr("x")})
 		wantNotFound(t, tc.name, err)
 	}
 	wantList(t, s, a.ID, aliceWant)
 	wantList(t, s, b.ID, []view{viewSeed(bobOnly, fundment)})
 }
 
-func testDeleteConnection(t *testing.T, s store.Store) {
+func testDeleteConnection(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	ctx := t.Context()
 	a, b := user(t, s, alice), user(t, s, bob)
@@ -342,13 +363,13 @@ func testDeleteConnection(t *testing.T, s store.Store) {
 	wantList(t, s, a.ID, want)
 	wantList(t, s, b.ID, []view{viewSeed(bobOnly, fundment)})
 	wantNotFound(t, "deleting twice", s.DeleteConnection(ctx, a.ID, aliceBeforeBST.UUID))
-	_, err := s.UpdateLabel(ctx, a.ID, aliceBeforeBST.UUID, store.LabelUpdate{Label: ptr("x")}, time.Now())
+	_, err := s.UpdateLabel(ctx, a.ID, aliceBeforeBST.UUID, store.LabelUpdate{Label: ptr("x")})
 	wantNotFound(t, "updating a deleted one", err)
 	mustSeed(t, s, seed())
 	wantList(t, s, a.ID, want)
 }
 
-func testReturnsCopies(t *testing.T, s store.Store) {
+func testReturnsCopies(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
 	scribble := func(cs ...store.Connection) {
@@ -370,7 +391,8 @@ func testReturnsCopies(t *testing.T, s store.Store) {
 	wantList(t, s, a.ID, aliceWant)
 
 	now := at("2025-07-01T10:00:00+01:00")
-	got, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Keep: true}, now)
+	clk.Set(now)
+	got, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Keep: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +402,7 @@ func testReturnsCopies(t *testing.T, s store.Store) {
 	wantList(t, s, a.ID, want)
 }
 
-func testEmpty(t *testing.T, s store.Store) {
+func testEmpty(t *testing.T, s store.Store, _ *clock) {
 	wantEmpty(t, s, true)
 	mustSeed(t, s, store.Seed{Providers: []store.Provider{fundment}})
 	wantEmpty(t, s, true) // providers are not users
@@ -388,43 +410,61 @@ func testEmpty(t *testing.T, s store.Store) {
 	wantEmpty(t, s, false)
 }
 
-func testConcurrentUpdateLabel(t *testing.T, s store.Store) {
+// testConcurrentUpdateLabel races writers whose clock goes back and forth:
+// what is stored in the end is what the last write returned, and no write
+// returns, or leaves, an UpdatedAt older than one already seen.
+func testConcurrentUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
 	const n = 50
-	labels := make([]string, n)
-	errs := make([]error, n)
 	start := at("2025-07-01T10:00:00+01:00")
+	returned := make([]store.Connection, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		labels[i] = fmt.Sprintf("label %d", i)
 		wg.Go(func() {
-			_, errs[i] = s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID,
-				store.LabelUpdate{Label: &labels[i]}, start.Add(time.Duration(i)*time.Second))
+			before, err := stored(t.Context(), s, a.ID, aliceSummer.UUID)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			// Each writer moves the clock, which the others' writes read too.
+			clk.Set(start.Add(time.Duration(i*7%11-5) * time.Second))
+			c, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: ptr(fmt.Sprint("label ", i))})
+			if err != nil {
+				t.Errorf("UpdateLabel: %v", err)
+				return
+			}
+			if c.UpdatedAt.Before(before.UpdatedAt) {
+				t.Errorf("UpdateLabel returned UpdatedAt %v, before the %v stored before it was called", c.UpdatedAt, before.UpdatedAt)
+			}
+			returned[i] = c
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatalf("concurrent UpdateLabel: %v", err)
+	if t.Failed() {
+		return
 	}
-	list, err := s.ListConnections(t.Context(), a.ID)
+	final, err := stored(t.Context(), s, a.ID, aliceSummer.UUID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := slices.IndexFunc(list, func(c store.Connection) bool { return c.UUID == aliceSummer.UUID })
-	if i < 0 {
-		t.Fatal("the connection is gone")
+	last := slices.IndexFunc(returned, func(c store.Connection) bool { return *c.Label == *final.Label })
+	if last < 0 {
+		t.Fatalf("final label %q is none of the written ones", *final.Label)
 	}
-	got := list[i]
-	if got.Label == nil {
-		t.Fatal("final label is nil")
+	if !returned[last].UpdatedAt.Equal(final.UpdatedAt) {
+		t.Errorf("label %q with UpdatedAt %v: they come from different writes", *final.Label, final.UpdatedAt)
 	}
-	i = slices.Index(labels, *got.Label)
-	if i < 0 {
-		t.Fatalf("final label %q is none of the written ones", *got.Label)
+	for _, c := range returned {
+		if final.UpdatedAt.Before(c.UpdatedAt) {
+			t.Errorf("stored UpdatedAt %v is before %v, which a write returned", final.UpdatedAt, c.UpdatedAt)
+		}
 	}
-	if !got.UpdatedAt.Equal(start.Add(time.Duration(i) * time.Second)) {
-		t.Errorf("label %q with UpdatedAt %v: they come from different writes", *got.Label, got.UpdatedAt)
+}
+
+func testReady(t *testing.T, s store.Store, _ *clock) {
+	if err := s.Ready(t.Context()); err != nil {
+		t.Errorf("Ready of a new store: %v", err)
 	}
 }
 
@@ -507,6 +547,19 @@ func mustSeed(t *testing.T, s store.Store, sd store.Seed) {
 	if err := s.Seed(t.Context(), sd); err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
+}
+
+// stored is the owner's connection id as the store lists it.
+func stored(ctx context.Context, s store.Store, owner store.UserID, id uuid.UUID) (store.Connection, error) {
+	list, err := s.ListConnections(ctx, owner)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	i := slices.IndexFunc(list, func(c store.Connection) bool { return c.UUID == id })
+	if i < 0 {
+		return store.Connection{}, fmt.Errorf("connection %s is not listed", id)
+	}
+	return list[i], nil
 }
 
 func user(t *testing.T, s store.Store, h store.TokenHash) store.User {

@@ -23,7 +23,7 @@ import (
 
 	_ "modernc.org/sqlite" // the driver package store uses
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -53,7 +53,7 @@ func run(ctx context.Context, path, token string, d time.Duration, workers int) 
 	if err != nil {
 		return 0, err
 	}
-	if err := st.Seed(ctx, fixtures.Demo(token)); err != nil {
+	if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(token))); err != nil {
 		return 0, err
 	}
 	if err := st.Close(); err != nil {
@@ -112,7 +112,7 @@ func run(ctx context.Context, path, token string, d time.Duration, workers int) 
 		if _, err := tx.ExecContext(ctx, `UPDATE connections
 			SET label = CASE WHEN ? THEN label ELSE ? END, updated_at = ?
 			WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`,
-			false, label, time.Now().In(loc).Truncate(time.Second).Format(time.RFC3339Nano), connUUID, id); err != nil {
+			false, label, store.Stamp(time.Now(), loc, time.Time{}).Format(time.RFC3339Nano), connUUID, id); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT c.uuid, p.name, p.label, p.logo_url, p.authorization_url,
