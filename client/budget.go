@@ -125,6 +125,8 @@ type budget struct {
 	// answered counts the window's answers that stated the limit.
 	answered int
 	inFlight int
+	// lastSent is when the window's last request went; zero before one.
+	lastSent time.Time
 	// queue holds a channel per request waiting to be let go, in the order
 	// they came: first come, first sent, so that no caller is starved.
 	// Only the head may go; a signal on its channel says it may try.
@@ -147,36 +149,44 @@ func (b *budget) reserve(ctx context.Context) (ticket, error) {
 	b.mu.Lock()
 	b.queue = append(b.queue, turn)
 	for {
-		if b.confirmed && !time.Now().Before(b.end) {
+		now := time.Now()
+		if b.confirmed && !now.Before(b.end) {
 			b.nextWindow()
 		}
-		if b.queue[0] == turn && b.admits() {
-			t := ticket{gen: b.gen, answeredBefore: b.answered}
-			b.sent++
-			b.inFlight++
-			b.probing = b.probing || (!b.confirmed && b.limit >= 0)
-			b.leave(turn)
-			b.mu.Unlock()
-			return t, nil
-		}
-		spent, end := b.confirmed, b.end
-		b.mu.Unlock()
-
-		// Spent: wait for the window to reopen. Otherwise wait for the
-		// requests ahead, or for the answer that tells the window's state.
-		var reopen <-chan time.Time // nil: never
-		if spent {
-			if deadline, ok := ctx.Deadline(); ok && end.After(deadline) {
-				b.mu.Lock()
+		head := b.queue[0] == turn
+		var until time.Time // when to try again, zero: when woken
+		if head && b.admits() {
+			if until = b.spaced(); !until.After(now) {
+				t := ticket{gen: b.gen, answeredBefore: b.answered}
+				b.sent++
+				b.inFlight++
+				b.probing = b.probing || (!b.confirmed && b.limit >= 0)
+				b.lastSent = now
 				b.leave(turn)
 				b.mu.Unlock()
-				return ticket{}, fmt.Errorf("%w: the window reopens at %s, after the context's deadline", ErrRateLimited, end.Format(time.RFC3339))
+				return t, nil
 			}
-			reopen = time.After(time.Until(end))
+		} else if b.confirmed && !b.admits() {
+			// Spent: wait for the window to reopen, or fail now if that
+			// is too late for the caller.
+			until = b.end
+			if deadline, ok := ctx.Deadline(); ok && until.After(deadline) {
+				b.leave(turn)
+				b.mu.Unlock()
+				return ticket{}, fmt.Errorf("%w: the window reopens at %s, after the context's deadline", ErrRateLimited, until.Format(time.RFC3339))
+			}
+		}
+		b.mu.Unlock()
+
+		// Otherwise wait for the requests ahead, or for the answer that
+		// tells the window's state.
+		var retry <-chan time.Time // nil: never
+		if !until.IsZero() {
+			retry = time.After(time.Until(until))
 		}
 		select {
 		case <-turn:
-		case <-reopen:
+		case <-retry:
 		case <-ctx.Done():
 			b.mu.Lock()
 			b.leave(turn)
@@ -185,6 +195,18 @@ func (b *budget) reserve(ctx context.Context) (ticket, error) {
 		}
 		b.mu.Lock()
 	}
+}
+
+// spaced is when the next request may go: at once when no other request
+// is out, else spaced so that what is left of the window is spread evenly
+// over what is left of its time. A lone caller never waits for it; callers
+// in parallel take turns, so that none gets the whole window.
+func (b *budget) spaced() time.Time {
+	left := b.limit - b.sent - b.foreign
+	if !b.confirmed || b.limit < 0 || b.inFlight == 0 || b.lastSent.IsZero() || left <= 0 {
+		return time.Time{}
+	}
+	return b.lastSent.Add(b.end.Sub(b.lastSent) / time.Duration(left))
 }
 
 // leave takes turn out of the queue and lets the new head try; b.mu must be
@@ -220,7 +242,7 @@ func (b *budget) admits() bool {
 func (b *budget) nextWindow() {
 	b.gen++
 	b.confirmed, b.probing = false, false
-	b.end = time.Time{}
+	b.end, b.lastSent = time.Time{}, time.Time{}
 	b.sent, b.foreign, b.answered = b.inFlight, 0, 0
 }
 
