@@ -102,7 +102,11 @@ func sharedBudget(key [sha256.Size]byte, window time.Duration) *budget {
 // ends no later than one window length after the first answer in it, and,
 // when the answer says X-RateLimit-Reset (whole seconds), no later than the
 // second after it. Until an answer tells the state of a window, at the start
-// and after each window ends, one request goes alone.
+// and after each window ends, one request goes alone. Requests wait in one
+// queue, first come, first sent; one that overlaps another still out goes
+// no sooner than what is left of the window's time, divided by what is left
+// of its budget, after the one before, so that callers in parallel take
+// turns rather than the quickest taking the whole window.
 type budget struct {
 	window time.Duration
 

@@ -119,3 +119,32 @@ func TestBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestBudgetSpacing: a request that overlaps another waits its turn, a
+// share of what is left of the window; once nothing is out, the next goes
+// at once.
+func TestBudgetSpacing(t *testing.T) {
+	t.Parallel()
+	b := &budget{window: time.Minute}
+	first, err := b.reserve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.answer(first, answerWith(200, 5, 4, 0))
+	out, err := b.reserve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 left for the rest of a minute: the next overlapping one waits 20 s.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.reserve(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("overlapping request: err = %v, want it to wait its turn", err)
+	}
+	b.answer(out, answerWith(200, 5, 3, 0))
+	ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := b.reserve(ctx); err != nil {
+		t.Errorf("lone request: %v, want it to go at once", err)
+	}
+}

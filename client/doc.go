@@ -26,8 +26,12 @@
 // base URL in a process, and every goroutine using them, shares one budget.
 // It learns X-RateLimit-Limit and X-RateLimit-Remaining from each answer,
 // counts each request before it is sent, and when the next one would exceed
-// what is left, holds it (first come, first sent) until the window reopens,
-// rather than send a request that would be refused. Plannr's window is fixed
+// what is left, holds it until the window reopens, rather than send a request
+// that would be refused. Requests go first come, first sent. A request that
+// overlaps another still out waits, at most, for what is left of the window's
+// time divided by what is left of its budget (120 ms for a fresh Plannr
+// window) after the one before, so that goroutines take turns and none gets
+// the whole window; a lone request goes at once. Plannr's window is fixed
 // and opens with the first request after the last one closed; the budget
 // holds it to end one window length (WithRateWindow, by default a minute)
 // after the first answer in it, or by the second after X-RateLimit-Reset
