@@ -74,7 +74,7 @@ func benchPair(b *testing.B, method, path, body string, want int) {
 		{"full", func(st store.Store) http.Handler {
 			h, err := httpapi.NewHandler(httpapi.Config{
 				Store:     st,
-				RateLimit: -1, // as plannr-server -rate-limit 0, which the load test runs
+				RateLimit: 0, // off, as plannr-server -rate-limit 0, which the load test runs
 				Logger:    discardLogger(),
 			})
 			if err != nil {
