@@ -59,6 +59,10 @@ run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the d
 	$(GO) build -o bin/plannr-server ./cmd/plannr-server
 	exec bin/plannr-server $(ARGS)
 
+.PHONY: cluster
+cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set); ARGS go to each
+	scripts/cluster.sh $(ARGS)
+
 .PHONY: build
 build: ## Build the binaries into bin/
 	$(GO) build -o bin/ ./cmd/...

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgreslimit"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -90,7 +92,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		env[name] = envName
 	}
 	str(&cfg.addr, "addr", "PLANNR_ADDR", "127.0.0.1:8080", "listen address")
-	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, or :memory: for a throwaway server")
+	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, :memory: for a throwaway server, or "+
+		"a postgres:// URL, which replicas share along with the rate limit (pool size: its pool_max_conns parameter)")
 	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
 	fs.IntVar(&cfg.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per -rate-window per user; 0 turns rate limiting off (env PLANNR_RATE_LIMIT)")
@@ -137,7 +140,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
 
-	st, err := openStore(ctx, cfg.db)
+	st, err := openStore(ctx, cfg.db, log)
 	if err != nil {
 		return err
 	}
@@ -147,7 +150,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true})
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow,
+		RateLimiter: sharedLimiter(st, cfg), Logger: log, Docs: true})
 	if err != nil {
 		return err
 	}
@@ -196,11 +200,28 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 	}
 }
 
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	if db == ":memory:" {
+func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	switch {
+	case db == ":memory:":
 		return store.NewMemory(), nil
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		pg, err := store.OpenPostgres(ctx, db)
+		if err == nil {
+			log.Info("PostgreSQL schema up to date", "migrations_applied", pg.Migrated())
+		}
+		return pg, err
 	}
 	return store.OpenSQLite(ctx, db)
+}
+
+// sharedLimiter is the rate limiter of the replicas that share st's
+// PostgreSQL database, or nil: on memory and SQLite, one process is the whole
+// server, and httpapi's in-process limiter counts for it.
+func sharedLimiter(st store.Store, cfg config) server.RateLimiter {
+	if pg, ok := st.(*store.Postgres); ok && cfg.rateLimit > 0 {
+		return postgreslimit.New(pg, cfg.rateLimit, cfg.rateWindow)
+	}
+	return nil
 }
 
 // seed loads the fixtures, or the demo user into an empty store, and reports
