@@ -278,7 +278,8 @@ func (s *Server) Client(opts ...client.Option) *gen.ClientWithResponses {
 // production client, but backs off for milliseconds rather than seconds and
 // gives up after 5 s; a Retry-After is waited out. opts come after these
 // defaults and so override them: client.WithRetryPolicy(client.RetryPolicy{})
-// makes a client that never retries and sees every 429.
+// with client.WithoutPacing() makes a client that never retries and sends
+// requests into every 429 (a paced client waits for the window instead).
 func (s *Server) ClientFor(token string, opts ...client.Option) *gen.ClientWithResponses {
 	s.t.Helper()
 	// The server's own transport, whose idle connections Close shuts.
