@@ -324,7 +324,7 @@ func TestMethodsAndPages(t *testing.T) {
 	notReady = errors.New("database is gone")
 	mu.Unlock()
 	resp, body := do(t, "GET", srv.URL+"/readyz", nil)
-	if resp.StatusCode != 503 || body != `{"message":"Not ready: database is gone"}`+"\n" {
+	if resp.StatusCode != 503 || body != `{"message":"The server is not ready."}`+"\n" {
 		t.Errorf("not ready: %d %s", resp.StatusCode, body)
 	}
 	mu.Lock()

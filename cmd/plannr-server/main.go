@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgreslimit"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -96,7 +98,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		env[name] = envName
 	}
 	str(&cfg.addr, "addr", "PLANNR_ADDR", "127.0.0.1:8080", "listen address")
-	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, or :memory: for a throwaway server")
+	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, :memory: for a throwaway server, or "+
+		"a postgres:// URL, which replicas share along with the rate limit (pool size: its pool_max_conns parameter)")
 	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
 	str(&cfg.metricsAddr, "metrics-addr", "PLANNR_METRICS_ADDR", "", "address to serve /metrics on, apart from the API; empty serves /metrics on -addr, beside the API")
@@ -144,7 +147,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
 
-	st, err := openStore(ctx, cfg.db)
+	st, err := openStore(ctx, cfg.db, log)
 	if err != nil {
 		return err
 	}
@@ -165,7 +168,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		defer metricsSrv.Close()
 	}
 	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true,
-		Metrics: reg, Options: metricsOpts})
+		RateLimiter: sharedLimiter(st, cfg), Metrics: reg, Options: metricsOpts})
 	if err != nil {
 		return err
 	}
@@ -221,11 +224,28 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 	}
 }
 
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	if db == ":memory:" {
+func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	switch {
+	case db == ":memory:":
 		return store.NewMemory(), nil
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		pg, err := store.OpenPostgres(ctx, db)
+		if err == nil {
+			log.Info("PostgreSQL schema up to date", "migrations_applied", pg.Migrated())
+		}
+		return pg, err
 	}
 	return store.OpenSQLite(ctx, db)
+}
+
+// sharedLimiter is the rate limiter of the replicas that share st's
+// PostgreSQL database, or nil: on memory and SQLite, one process is the whole
+// server, and httpapi's in-process limiter counts for it.
+func sharedLimiter(st store.Store, cfg config) server.RateLimiter {
+	if pg, ok := st.(*store.Postgres); ok && cfg.rateLimit > 0 {
+		return postgreslimit.New(pg, cfg.rateLimit, cfg.rateWindow)
+	}
+	return nil
 }
 
 // seed loads the fixtures, or the demo user into an empty store, and reports

@@ -58,15 +58,18 @@ func NewHandler(cfg Config) (*server.Server, error) {
 	}
 	opts := []server.Option{
 		server.WithAuth(authFunc(cfg.Store)),
-		server.WithRateLimiter(nil),
+		server.WithReadiness(cfg.Store.Ready),
+		server.WithRateLimiter(nil), // unless one of the cases below
 		server.WithMetrics(cfg.Metrics),
 	}
-	opts = append(opts, server.WithReadiness(cfg.Store.Ready))
 	switch {
 	case cfg.RateLimiter != nil:
 		opts = append(opts, server.WithRateLimiter(cfg.RateLimiter))
 	case cfg.RateLimit > 0:
-		window := cmp(cfg.RateWindow, server.DefaultRateWindow)
+		window := cfg.RateWindow
+		if window == 0 {
+			window = server.DefaultRateWindow
+		}
 		opts = append(opts, server.WithRateLimiter(server.NewFixedWindow(cfg.RateLimit, window)))
 	case cfg.RateLimit < 0:
 		return nil, fmt.Errorf("httpapi: negative RateLimit %d", cfg.RateLimit)
@@ -81,13 +84,6 @@ func NewHandler(cfg Config) (*server.Server, error) {
 		opts = append(opts, server.WithDocs())
 	}
 	return server.New(&Service{store: cfg.Store}, append(opts, cfg.Options...)...)
-}
-
-func cmp(d, fallback time.Duration) time.Duration {
-	if d == 0 {
-		return fallback
-	}
-	return d
 }
 
 // authFunc authenticates a token against the store's users: the caller's
