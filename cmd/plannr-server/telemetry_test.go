@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
 
 // TestMetricsAddress: /metrics is served beside the API by default, where a
@@ -75,6 +76,19 @@ func TestMetricsAddress(t *testing.T) {
 				t.Errorf("no Go runtime metrics: %v", got)
 			}
 		})
+	}
+}
+
+// TestPoolMetrics: on PostgreSQL, /metrics holds the pool's statistics.
+func TestPoolMetrics(t *testing.T) {
+	base, _, stop := startServer(t, config{db: storetest.PostgresURL(t), fixtures: exampleFixtures, rateLimit: 500, rateWindow: time.Minute})
+	defer stop()
+	if resp, err := newClient(t, base, aliceToken).ListOAuthConnectionsWithResponse(context.Background()); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("list: %v %v", err, resp)
+	}
+	got := metricstest.Scrape(t, base+"/metrics", "plannr_db_pool_")
+	if got[`plannr_db_pool_max_connections{}`] < 1 || got[`plannr_db_pool_acquires_total{}`] < 1 {
+		t.Errorf("pool metrics:\n%s", got)
 	}
 }
 

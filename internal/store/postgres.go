@@ -230,3 +230,7 @@ func (p *Postgres) Close() error {
 	p.pool.Close()
 	return nil
 }
+
+// PoolStat returns the statistics of the store's connection pool, which
+// storemetrics collects for a store that has them.
+func (p *Postgres) PoolStat() *pgxpool.Stat { return p.pool.Stat() }

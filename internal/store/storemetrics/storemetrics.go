@@ -27,8 +27,7 @@ import (
 )
 
 // Pooled is a store over a PostgreSQL connection pool, whose statistics
-// Instrument collects: a PostgreSQL store implements it by returning its
-// pgxpool.Pool's Stat().
+// Instrument collects. store.Postgres implements it.
 type Pooled interface {
 	PoolStat() *pgxpool.Stat
 }
