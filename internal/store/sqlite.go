@@ -58,7 +58,8 @@ const (
 )
 
 // OpenSQLite opens the database file at path, creating it if needed, and brings
-// its schema up to date. The server maps ":memory:" to NewMemory; this does not.
+// its schema up to date; opts may set its clock (WithClock). The server maps
+// ":memory:" to NewMemory; this does not.
 func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	// A file: URI holds an absolute path; a relative one (plannr.db, the
 	// server's default) would be read as the URI's host.
