@@ -71,8 +71,10 @@ type OAuthProvider struct {
 	Name string `json:"name"`
 }
 
-// UpdateOAuthConnectionRequest The changes to make. An absent `label` leaves the label as it is and `null`
-// clears it. Other properties are ignored.
+// UpdateOAuthConnectionRequest The changes to make. An absent `label` leaves the label as it is, and
+// `null`, `""` or white space only clears it. A label is trimmed of white
+// space at both ends before it is checked and stored. Other properties are
+// ignored.
 type UpdateOAuthConnectionRequest struct {
 	// Label The label of the OAuth2 connection
 	//

@@ -39,18 +39,18 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/plannr-toolkit/plannr-oauth/client"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // DefaultToken is the bearer token of the user NewServer and Start seed.
 const DefaultToken = "plannrtest-token"
 
 // demo is the default user's seed: Plannr's documented example.
-var demo = fixtures.Demo(DefaultToken)
+var demo = store.SeedOf(fixtures.Demo(DefaultToken))
 
 // DefaultConnectionID is the UUID of the default user's connection, the one of
 // Plannr's documented example (7b29add1-9028-4c1e-a87b-3c80a2e495fe).
@@ -127,11 +127,7 @@ func WithFixtures(path string) Option {
 // into a 429 and wait out its Retry-After quickly.
 func WithRateLimit(n int, window time.Duration) Option {
 	return func(c *config) {
-		// httpapi reads 0 as its default and a negative limit as none.
-		if n <= 0 {
-			n = -1
-		}
-		c.rateLimit = n
+		c.rateLimit = max(n, 0)
 		c.rateWindow = max(window, 0)
 	}
 }
@@ -204,6 +200,7 @@ func Start(opts ...Option) (*Server, error) {
 func newServer(t reporter, opts []Option) (*Server, error) {
 	cfg := config{
 		defaultUser: true,
+		rateLimit:   server.DefaultRateLimit,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
 	}
@@ -216,6 +213,9 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 		RateLimit:  cfg.rateLimit,
 		RateWindow: cfg.rateWindow,
 		Logger:     cfg.logger,
+		Options: []server.Option{server.WithResponseValidation(server.ResponseValidation{
+			Report: func(_ *http.Request, err error) { t.Errorf("plannrtest: %v", err) },
+		})},
 	})
 	if err != nil {
 		return nil, err
@@ -229,7 +229,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	if cfg.fixtures != "" {
 		seed, err := fixtures.Load(cfg.fixtures)
 		if err == nil {
-			err = s.seed(seed)
+			err = s.seed(store.SeedOf(seed))
 		}
 		if err != nil {
 			return nil, err
@@ -240,7 +240,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 			return nil, fmt.Errorf("WithUser: %w", err)
 		}
 	}
-	s.srv = httptest.NewServer(checkResponses(h, h.CheckResponse, t.Errorf))
+	s.srv = httptest.NewServer(h)
 	s.URL = s.srv.URL
 	return s, nil
 }
@@ -305,7 +305,7 @@ func (s *Server) AddUser(token string, conns ...Connection) []Connection {
 }
 
 func (s *Server) addUser(token string, conns []Connection) ([]Connection, error) {
-	if _, ok := auth.BearerToken("Bearer " + token); !ok {
+	if !server.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
 	// A new connection is created as the store would stamp a change to it.
@@ -329,7 +329,7 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 		su.Connections = append(su.Connections, store.SeedConnection(c))
 	}
 	// Fundment comes along, for a server without the default user to know it.
-	return added, s.seed(store.Seed{Providers: []store.Provider{fixtures.Fundment}, Users: []store.SeedUser{su}})
+	return added, s.seed(store.Seed{Providers: []store.Provider{store.Provider(fixtures.Fundment)}, Users: []store.SeedUser{su}})
 }
 
 // seed adds sd to the store, refusing a connection UUID the store has had.

@@ -13,7 +13,9 @@
 #
 #   scripts/bench-load.sh   Environment: ROUNDS (5), DURATION (10, seconds),
 #                           CONNS (16), THREADS (1, wrk's), PORT (18180 and up),
-#                           DURABLE_ROUNDS (3), BEFORE (unset)
+#                           DURABLE_ROUNDS (3), BEFORE (unset),
+#                           DURABLE_DB (the -db of the durable runs: a file in a
+#                           temporary directory; a postgres:// URL measures PostgreSQL)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -149,7 +151,7 @@ done
 echo
 echo "durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs the WAL),"
 echo "beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
-start plannr-server $((port + 3)) -db "$tmp/durable.db" -rate-limit 0
+start plannr-server $((port + 3)) -db "${DURABLE_DB:-$tmp/durable.db}" -rate-limit 0
 if [ -n "${BEFORE:-}" ]; then start plannr-server-before $((port + 4)) -db "$tmp/durable-before.db" -rate-limit 0; fi
 : >"$tmp/server-durable" && : >"$tmp/before-durable" && : >"$tmp/floor"
 for round in $(seq "$durable_rounds"); do

@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
 // RateLimiter counts the requests of each caller. The server asks it once per
@@ -41,6 +45,9 @@ type FixedWindow struct {
 
 	mu      sync.Mutex
 	windows map[string]*window
+	// sweepAt is the count of windows at which closed ones are dropped, so
+	// that the map holds the callers of about one window, not of all time.
+	sweepAt int
 }
 
 type window struct {
@@ -54,7 +61,7 @@ func NewFixedWindow(limit int, per time.Duration) *FixedWindow {
 	if limit <= 0 || per <= 0 {
 		panic("server: NewFixedWindow needs a positive limit and window")
 	}
-	return &FixedWindow{limit: limit, window: per, now: time.Now, windows: map[string]*window{}}
+	return &FixedWindow{limit: limit, window: per, now: time.Now, windows: map[string]*window{}, sweepAt: minSweep}
 }
 
 // Allow implements RateLimiter; it never fails.
@@ -64,6 +71,9 @@ func (l *FixedWindow) Allow(_ context.Context, key string) (RateLimit, error) {
 	defer l.mu.Unlock()
 	w := l.windows[key]
 	if w == nil {
+		if len(l.windows) >= l.sweepAt {
+			l.sweep(now)
+		}
 		w = &window{}
 		l.windows[key] = w
 	}
@@ -77,4 +87,82 @@ func (l *FixedWindow) Allow(_ context.Context, key string) (RateLimit, error) {
 	w.count++
 	rl.Allowed, rl.Remaining = true, l.limit-w.count
 	return rl, nil
+}
+
+// minSweep is the fewest windows worth a sweep.
+const minSweep = 1024
+
+// sweep drops the windows that have closed, and sets the next sweep at twice
+// what is left, so that sweeping costs O(1) a request on average.
+func (l *FixedWindow) sweep(now time.Time) {
+	for key, w := range l.windows {
+		if now.Sub(w.opened) >= l.window {
+			delete(l.windows, key)
+		}
+	}
+	l.sweepAt = max(2*len(l.windows), minSweep)
+}
+
+// WithRateLimiter counts each caller's requests with l instead of the default,
+// a FixedWindow of DefaultRateLimit (500) a DefaultRateWindow (minute). A nil l
+// turns rate limiting off: answers then carry no X-RateLimit-* headers.
+func WithRateLimiter(l RateLimiter) Option {
+	return func(c *config) error {
+		c.limiter = l
+		return nil
+	}
+}
+
+// The headers' keys in canonical form, which Header.Set would otherwise make
+// anew on every call (X-RateLimit-Limit is not canonical: X-Ratelimit-Limit is).
+var (
+	limitKey     = http.CanonicalHeaderKey("X-RateLimit-Limit")
+	remainingKey = http.CanonicalHeaderKey("X-RateLimit-Remaining")
+	resetKey     = http.CanonicalHeaderKey("X-RateLimit-Reset")
+)
+
+// maxCached is the largest count of remaining requests whose header value is
+// made once rather than on each request.
+const maxCached = 1000
+
+// cachedValues holds the decimal values 0..maxCached as shared header slices.
+// Sharing is safe because no one writes into a header's slice: Set and Del
+// replace it, and Add appends to a full one, which copies it.
+var cachedValues = func() [][]string {
+	v := make([][]string, maxCached+1)
+	for n := range v {
+		v[n] = []string{strconv.Itoa(n)}
+	}
+	return v
+}()
+
+func headerValue(n int) []string {
+	if n >= 0 && n < len(cachedValues) {
+		return cachedValues[n]
+	}
+	return []string{strconv.Itoa(n)}
+}
+
+// limit counts a request of the caller key, sets the X-RateLimit-* headers,
+// and answers 429 if the request is over the limit, reporting whether it may
+// go on.
+func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool {
+	rl, err := s.limiter.Allow(r.Context(), key)
+	if err != nil {
+		apierror.Write(w, r, err)
+		return false
+	}
+	h := w.Header()
+	h[limitKey] = headerValue(rl.Limit)
+	h[remainingKey] = headerValue(rl.Remaining)
+	h[resetKey] = []string{strconv.FormatInt(rl.Reset.Unix(), 10)}
+	if rl.Allowed {
+		return true
+	}
+	// Whole seconds, rounded up: waiting the advertised time always suffices.
+	secs := int((time.Until(rl.Reset) + time.Second - 1) / time.Second)
+	e := apierror.New(http.StatusTooManyRequests, "Too Many Attempts.")
+	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(secs, 1))}}
+	apierror.Write(w, r, e)
+	return false
 }

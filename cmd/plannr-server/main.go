@@ -15,15 +15,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/net/netutil"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgreslimit"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // DefaultDemoToken is the demo user's token when -demo-token is not given. It is
@@ -33,7 +35,7 @@ const DefaultDemoToken = "plannr-demo-token"
 type config struct {
 	addr, db, fixtures, demoToken string
 	rateLimit, maxConns           int
-	shutdownTimeout               time.Duration
+	rateWindow, shutdownTimeout   time.Duration
 	// limits is not a flag: tests shorten it; the zero value means defaultLimits.
 	limits limits
 }
@@ -90,11 +92,14 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		env[name] = envName
 	}
 	str(&cfg.addr, "addr", "PLANNR_ADDR", "127.0.0.1:8080", "listen address")
-	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, or :memory: for a throwaway server")
+	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, :memory: for a throwaway server, or "+
+		"a postgres:// URL, which replicas share along with the rate limit (pool size: its pool_max_conns parameter)")
 	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
-	fs.IntVar(&cfg.rateLimit, "rate-limit", httpapi.DefaultRateLimit, "requests per minute per user; 0 disables (env PLANNR_RATE_LIMIT)")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per -rate-window per user; 0 turns rate limiting off (env PLANNR_RATE_LIMIT)")
 	env["rate-limit"] = "PLANNR_RATE_LIMIT"
+	fs.DurationVar(&cfg.rateWindow, "rate-window", server.DefaultRateWindow, "the rate limit's window, which opens with a user's first request; must be positive (env PLANNR_RATE_WINDOW)")
+	env["rate-window"] = "PLANNR_RATE_WINDOW"
 	fs.IntVar(&cfg.maxConns, "max-conns", DefaultMaxConns, fmt.Sprintf("connections served at once; more wait in the listen backlog "+
 		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit (env PLANNR_MAX_CONNS)",
 		defaultLimits.readHeader, defaultLimits.idle))
@@ -117,6 +122,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if !server.ValidToken(cfg.demoToken) {
+		return cfg, fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
+	}
+	if cfg.rateLimit < 0 || cfg.rateWindow <= 0 {
+		return cfg, fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
+	}
 	return cfg, nil
 }
 
@@ -129,7 +140,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
 
-	st, err := openStore(ctx, cfg.db)
+	st, err := openStore(ctx, cfg.db, log)
 	if err != nil {
 		return err
 	}
@@ -139,11 +150,8 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 
-	rateLimit := cfg.rateLimit
-	if rateLimit == 0 {
-		rateLimit = -1 // httpapi: negative disables
-	}
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: rateLimit, Logger: log, Docs: docs.Handler("/openapi.yaml")})
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow,
+		RateLimiter: sharedLimiter(st, cfg), Logger: log, Docs: true})
 	if err != nil {
 		return err
 	}
@@ -154,7 +162,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
-		fmt.Fprintf(stdout, "Demo user token: %s\nTry:\n  %s\n", cfg.demoToken, demoCurl(base, cfg.demoToken))
+		fmt.Fprintf(stdout, "Demo user token: %s", cfg.demoToken)
+		if cfg.db != ":memory:" {
+			fmt.Fprintf(stdout, " (%s keeps every change: to start over, stop the server and delete it)", cfg.db)
+		}
+		fmt.Fprintf(stdout, "\nTry:\n  %s\n", demoCurl(base, cfg.demoToken))
 	}
 
 	if cfg.maxConns > 0 {
@@ -168,6 +180,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	case <-ctx.Done():
 	}
 	log.Info("shutting down", "timeout", cfg.shutdownTimeout)
+	h.Drain() // a load balancer polling /readyz stops sending new requests
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
@@ -187,38 +200,67 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 	}
 }
 
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	if db == ":memory:" {
+func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	switch {
+	case db == ":memory:":
 		return store.NewMemory(), nil
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		pg, err := store.OpenPostgres(ctx, db)
+		if err == nil {
+			log.Info("PostgreSQL schema up to date", "migrations_applied", pg.Migrated())
+		}
+		return pg, err
 	}
 	return store.OpenSQLite(ctx, db)
 }
 
-// seed loads the fixtures, or the demo user into an empty store, and reports
-// whether the demo user is there to advertise.
-func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo bool, err error) {
-	if !loopback {
-		// The default demo token is printed in the README: never let it in from
-		// another machine, whether it would be seeded now or was earlier.
-		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {
-			return false, errors.New("the database has the demo user, whose token is public: listen on a loopback address, or use another database")
-		}
+// sharedLimiter is the rate limiter of the replicas that share st's
+// PostgreSQL database, or nil: on memory and SQLite, one process is the whole
+// server, and httpapi's in-process limiter counts for it.
+func sharedLimiter(st store.Store, cfg config) server.RateLimiter {
+	if pg, ok := st.(*store.Postgres); ok && cfg.rateLimit > 0 {
+		return postgreslimit.New(pg, cfg.rateLimit, cfg.rateWindow)
 	}
+	return nil
+}
+
+// seed loads the fixtures, or the demo user into an empty store, and reports
+// whether the demo user is there to advertise. Off loopback it refuses the
+// public default token, whatever brought it in: the fixtures, the demo, or an
+// earlier run on the same database.
+func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo bool, err error) {
 	if cfg.fixtures != "" {
 		s, err := fixtures.Load(cfg.fixtures)
+		if err == nil {
+			err = st.Seed(ctx, store.SeedOf(s))
+		}
 		if err != nil {
 			return false, err
 		}
-		return false, st.Seed(ctx, s)
+	} else {
+		empty, err := st.Empty(ctx)
+		if err != nil {
+			return false, err
+		}
+		if empty {
+			if !loopback && cfg.demoToken == DefaultDemoToken {
+				// Never written to the database, unlike a fixtures file's.
+				return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
+			}
+			if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(cfg.demoToken))); err != nil {
+				return false, err
+			}
+		}
+		// Advertised on every start while the demo user is there, not only the first.
+		_, err = st.UserByToken(ctx, store.HashToken(cfg.demoToken))
+		demo = err == nil
 	}
-	empty, err := st.Empty(ctx)
-	if err != nil || !empty {
-		return false, err
+	if !loopback {
+		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {
+			return false, fmt.Errorf("a user has the demo token %q, which is public: listen on a loopback address, or remove that user", DefaultDemoToken)
+		}
 	}
-	if !loopback && cfg.demoToken == DefaultDemoToken {
-		return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
-	}
-	return true, st.Seed(ctx, fixtures.Demo(cfg.demoToken))
+	return demo, nil
 }
 
 func isLoopback(addr net.Addr) bool {

@@ -9,14 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -28,13 +29,15 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, shutdownTimeout: 10 * time.Second}},
+		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "environment", env: map[string]string{"PLANNR_ADDR": ":9000", "PLANNR_DB": ":memory:", "PLANNR_RATE_LIMIT": "0", "PLANNR_FIXTURES": "f.json"},
-			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "a flag beats the environment", args: []string{"-addr", ":1"}, env: map[string]string{"PLANNR_ADDR": ":9000"},
-			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
+		{name: "no rate window", args: []string{"-rate-window", "0s"}, wantErr: "-rate-window"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,11 +86,14 @@ func startServer(t *testing.T, cfg config) (base string, printed []string, stop 
 		cancel()
 		t.Fatalf("server did not start: %v %v", printed, <-done)
 	}
+	var once sync.Once
 	return base, printed, func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
 	}
 }
 
@@ -127,20 +133,28 @@ func TestDemoServer(t *testing.T) {
 	if label, _ := resp.JSON200.Label.Get(); label != "My Fundment Account 2" || resp.JSON200.Provider.Name != "fundment" {
 		t.Errorf("got %s", resp.Body)
 	}
+	stop()
+
+	// A second make run tells the demo user again, and how to start over.
+	_, printed, stop = startServer(t, defaults)
+	defer stop()
+	if out := strings.Join(printed, "\n"); !strings.Contains(out, "Demo user token: "+DefaultDemoToken) || !strings.Contains(out, "delete it") {
+		t.Fatalf("second start printed:\n%s", out)
+	}
 }
 
 // TestRestartKeepsChanges: restarting with the same database and fixtures keeps
 // every acknowledged change, deletions included.
 func TestRestartKeepsChanges(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "internal", "fixtures", "testdata", "example.json"), rateLimit: 500}
+	cfg := config{db: filepath.Join(dir, "plannr.db"), fixtures: filepath.Join("..", "..", "fixtures", "testdata", "example.json"), rateLimit: 500, rateWindow: time.Minute}
 	seed, err := fixtures.Load(cfg.fixtures)
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := "alice-token"
 	first, second := seed.Users[0].Connections[0].UUID, seed.Users[0].Connections[1].UUID
-	if store.HashToken(token) != seed.Users[0].TokenHash {
+	if token != seed.Users[0].Token {
 		t.Fatal("the example fixtures' first user is not alice-token")
 	}
 
@@ -179,6 +193,10 @@ func TestRefusals(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`{"users":[{"token":"t","connections":[{"uuid":"nope","provider":"fundment","created_at":"2025-06-25T15:10:48+01:00"}]}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	publicFixtures := filepath.Join(dir, "public.json")
+	if err := os.WriteFile(publicFixtures, []byte(`{"users":[{"token":"`+DefaultDemoToken+`"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		cfg     config
@@ -187,6 +205,7 @@ func TestRefusals(t *testing.T) {
 		{"invalid fixtures", config{addr: "127.0.0.1:0", db: ":memory:", fixtures: bad}, "users[0].connections[0].uuid"},
 		{"missing fixtures", config{addr: "127.0.0.1:0", db: ":memory:", fixtures: filepath.Join(dir, "none.json")}, "none.json"},
 		{"demo token off loopback", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: DefaultDemoToken}, "non-loopback"},
+		{"demo token off loopback from fixtures", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: "secret", fixtures: publicFixtures}, "public"},
 		{"bad address", config{addr: "127.0.0.1:port", db: ":memory:"}, "port"},
 	}
 	for _, tt := range tests {

@@ -31,8 +31,11 @@ func New(status int, message string) *Error { return &Error{Status: status, Mess
 
 // The bodies the spec fixes, word for word.
 var (
-	Unauthenticated = New(http.StatusUnauthorized, "Unauthenticated.")
-	NotFound        = New(http.StatusNotFound, "OAuth2 connection not found.")
+	// Unauthenticated names the scheme the client should use (RFC 6750 section 3).
+	Unauthenticated = &Error{Status: http.StatusUnauthorized, Message: "Unauthenticated.",
+		Header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}}}
+	NotFound    = New(http.StatusNotFound, "OAuth2 connection not found.")
+	Unavailable = New(http.StatusServiceUnavailable, "Service Unavailable")
 )
 
 // Validation returns a 422 whose message is the first failure, Laravel-style, with
@@ -56,14 +59,16 @@ func Validation(fields map[string][]string, order []string) *Error {
 	return &Error{Status: http.StatusUnprocessableEntity, Message: msg, Fields: fields}
 }
 
-// Write renders err as JSON. An *Error (anywhere in the chain) is the client's
-// business and is written as it is; anything else is unexpected: the client sees
-// a bare 500 and the error goes to the request's log line (see Noter).
+// Write renders err as JSON. An *Error (anywhere in the chain) is written as it
+// is; anything else is unexpected: the client sees a bare 500. The cause of a
+// 5xx goes to the request's log line (see Noter).
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
-		note(w, r, err)
 		e = New(http.StatusInternalServerError, "Server Error")
+	}
+	if e.Status >= 500 && err != error(e) {
+		note(w, r, err) // the cause, which the client does not see
 	}
 	h := w.Header()
 	for k, v := range e.Header {

@@ -16,14 +16,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
-	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // MaxBody is the largest body accepted, as the real server's default.
@@ -138,7 +139,7 @@ func invalid(field, message string) *apierror.Error {
 
 // user authenticates r, or answers 401 and reports false.
 func (h *handler) user(w http.ResponseWriter, r *http.Request) (store.User, bool) {
-	if token, ok := auth.BearerToken(r.Header.Get("Authorization")); ok {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && server.ValidToken(token) {
 		u, err := h.store.UserByToken(r.Context(), store.HashToken(token))
 		if err == nil {
 			return u, true

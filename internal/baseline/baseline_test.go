@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -26,7 +26,7 @@ func TestSameAnswersAsTheServer(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	open := func(t *testing.T) store.Store {
 		st := store.NewMemory(store.WithClock(now))
-		if err := st.Seed(context.Background(), fixtures.Demo(token)); err != nil {
+		if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(token))); err != nil {
 			t.Fatal(err)
 		}
 		return st
@@ -54,7 +54,7 @@ func TestSameAnswersAsTheServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			server, err := httpapi.NewHandler(httpapi.Config{Store: open(t), RateLimit: -1,
+			server, err := httpapi.NewHandler(httpapi.Config{Store: open(t),
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatal(err)

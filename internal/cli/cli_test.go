@@ -72,7 +72,7 @@ func TestRun(t *testing.T) {
 		},
 		{name: "update", args: []string{"connections", "update", demoID, "--label", "Pension"}, stdout: fmt.Sprintf(updated, "Pension"), label: "Pension"},
 		{name: "update, flags first", args: []string{"--label=Pension", "connections", "update", demoID}, stdout: fmt.Sprintf(updated, "Pension"), label: "Pension"},
-		{name: "update to an empty label", args: []string{"connections", "update", demoID, "--label", ""}, stdout: fmt.Sprintf(updated, `""`), label: `""`},
+		{name: "an empty label clears it, as Laravel's ConvertEmptyStringsToNull does", args: []string{"connections", "update", demoID, "--label", ""}, stdout: fmt.Sprintf(updated, "<none>"), label: "<none>"},
 		{name: "clear the label", args: []string{"connections", "update", demoID, "--clear-label"}, stdout: fmt.Sprintf(updated, "<none>"), label: "<none>"},
 		{name: "delete", args: []string{"connections", "delete", demoID}, stdout: "deleted " + demoID + "\n", label: "<deleted>"},
 		{name: "delete --json prints nothing", args: []string{"connections", "delete", demoID, "--json"}, label: "<deleted>"},

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -55,7 +55,7 @@ func BenchmarkPUTRejected(b *testing.B) {
 // that the limit is never reached.
 func BenchmarkPUTRateLimited(b *testing.B) {
 	st := store.NewMemory()
-	if err := st.Seed(context.Background(), fixtures.Demo(benchToken)); err != nil {
+	if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(benchToken))); err != nil {
 		b.Fatal(err)
 	}
 	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateWindow: time.Nanosecond, Logger: discardLogger()})
@@ -74,7 +74,7 @@ func benchPair(b *testing.B, method, path, body string, want int) {
 		{"full", func(st store.Store) http.Handler {
 			h, err := httpapi.NewHandler(httpapi.Config{
 				Store:     st,
-				RateLimit: -1, // as plannr-server -rate-limit 0, which the load test runs
+				RateLimit: 0, // off, as plannr-server -rate-limit 0, which the load test runs
 				Logger:    discardLogger(),
 			})
 			if err != nil {
@@ -86,7 +86,7 @@ func benchPair(b *testing.B, method, path, body string, want int) {
 	for _, hh := range handlers {
 		b.Run("impl="+hh.name, func(b *testing.B) {
 			st := store.NewMemory()
-			if err := st.Seed(context.Background(), fixtures.Demo(benchToken)); err != nil {
+			if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(benchToken))); err != nil {
 				b.Fatal(err)
 			}
 			measure(b, hh.make(st), method, path, body, want)

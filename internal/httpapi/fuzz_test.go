@@ -14,8 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -87,6 +86,20 @@ func FuzzServer(f *testing.F) {
 		{"GET", "/docs/", "", "", nil},
 		{"GET", "/docs/nope.js", "", "", nil},
 		{"POST", "/healthz", "", "", nil},
+		// Issue 10's items 1 to 4: what encoding/json would have changed, paths
+		// with encoded characters, HEAD and OPTIONS, two Authorization headers.
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte("{\"label\":\"\xff\xfe\"}")},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"\ud800"}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"\ud83d\ude00  "}`)},
+		{"PUT", connPath + aliceConn, alice, "application/json; charset=iso-8859-1", []byte("{\"label\":\"Caf\xe9\"}")},
+		{"PUT", "/api/v1/oauth/connections%2F" + aliceConn, alice, jsonType, []byte(`{}`)},
+		{"PUT", connPath + "%37" + aliceConn[1:], alice, jsonType, []byte(`{}`)},
+		{"GET", "/api/v1/oauth/%63onnections", alice, "", nil},
+		{"GET", "/api/v1/oauth/connections%", alice, "", nil},
+		{"HEAD", "/api/v1/oauth/connections", alice, "", nil},
+		{"OPTIONS", connPath + aliceConn, "", "", nil},
+		{"OPTIONS", "/nope", "", "", nil},
+		{"PUT", connPath + aliceConn, alice + "\n" + bob, jsonType, []byte(`{"label":"x"}`)},
 	} {
 		f.Add(in.method, in.target, in.authorization, in.contentType, in.body)
 	}
@@ -100,7 +113,7 @@ func FuzzServer(f *testing.F) {
 		RateLimit:  1 << 30,
 		RateWindow: time.Hour,
 		Logger:     slogTo(&logs),
-		Docs:       docs.Handler("/openapi.yaml"),
+		Docs:       true,
 	})
 	if err != nil {
 		f.Fatal(err)
@@ -154,13 +167,16 @@ func FuzzServer(f *testing.F) {
 // for inputs that are not one HTTP request (a line break would make a different
 // one) or that net/http's parser refuses itself.
 func wireRequest(method, target, authorization, contentType string, body []byte) (*http.Request, bool) {
-	if strings.ContainsAny(method+target+authorization+contentType, "\r\n") {
+	if strings.ContainsAny(method+target+contentType, "\r\n") || strings.Contains(authorization, "\r") {
 		return nil, false
 	}
 	var b strings.Builder
 	b.WriteString(method + " " + target + " HTTP/1.1\r\nHost: plannr.test\r\n")
-	if authorization != "" {
-		b.WriteString("Authorization: " + authorization + "\r\n")
+	// Lines of authorization are Authorization headers of their own.
+	for _, a := range strings.Split(authorization, "\n") {
+		if a != "" {
+			b.WriteString("Authorization: " + a + "\r\n")
+		}
 	}
 	if contentType != "" {
 		b.WriteString("Content-Type: " + contentType + "\r\n")
@@ -183,8 +199,8 @@ func wireRequest(method, target, authorization, contentType string, body []byte)
 func seededMemory(t *testing.T) store.Store {
 	t.Helper()
 	st := store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
-	seed := fixtures.Demo(aliceToken)
-	bobs := fixtures.Demo(bobToken)
+	seed := store.SeedOf(fixtures.Demo(aliceToken))
+	bobs := store.SeedOf(fixtures.Demo(bobToken))
 	bobs.Users[0].Connections[0].UUID = uuid.MustParse(bobConn)
 	seed.Users = append(seed.Users, bobs.Users...)
 	if err := st.Seed(context.Background(), seed); err != nil {

@@ -15,10 +15,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 const (
@@ -47,7 +47,7 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	if cfg.Store == nil {
 		cfg.Store = store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
 	}
-	seed := fixtures.Demo(aliceToken)
+	seed := store.SeedOf(fixtures.Demo(aliceToken))
 	seed.Users = append(seed.Users, store.SeedUser{
 		TokenHash: store.HashToken(bobToken),
 		Location:  time.UTC,
@@ -63,18 +63,23 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	if cfg.Logger == nil {
 		cfg.Logger = slogTo(logs)
 	}
+	// Plannr's limit unless a test says otherwise; -1 turns it off.
+	switch cfg.RateLimit {
+	case 0:
+		cfg.RateLimit = server.DefaultRateLimit
+	case -1:
+		cfg.RateLimit = 0
+	}
+	cfg.Options = append(cfg.Options, server.WithResponseValidation(server.ResponseValidation{
+		Report: func(_ *http.Request, err error) { t.Error(err) },
+	}))
 	h, err := httpapi.NewHandler(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testServer{
-		Server: srv,
-		store:  cfg.Store,
-		client: &http.Client{Transport: h.Checking(http.DefaultTransport, t.Errorf)},
-		logs:   logs,
-	}
+	return &testServer{Server: srv, store: cfg.Store, client: &http.Client{}, logs: logs}
 }
 
 type request struct {
@@ -141,6 +146,19 @@ func TestRequests(t *testing.T) {
 		{"upper-case UUID", put(connPath+strings.ToUpper(aliceConn), `{}`), 200, "", nil},
 		{"charset in content type", request{method: "PUT", path: connPath + aliceConn, token: aliceToken,
 			contentType: "application/json; charset=utf-8", body: `{}`}, 200, "", nil},
+		{"label trimmed, as Laravel's TrimStrings does", put(connPath+aliceConn, `{"label":"  Renamed \t"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05Z"), nil},
+		{"blank label clears it, as ConvertEmptyStringsToNull does", put(connPath+aliceConn, `{"label":"  "}`), 200, seedResponse(`null`, "2026-01-02T03:04:05Z"), nil},
+		{"255 characters once trimmed", put(connPath+aliceConn, `{"label":" `+strings.Repeat("é", 255)+` "}`), 200, "", nil},
+		{"invalid UTF-8", put(connPath+aliceConn, "{\"label\":\"\xff\xfe\"}"), 400, `{"message":"The request body must be UTF-8 encoded JSON."}`, nil},
+		{"lone surrogate escape", put(connPath+aliceConn, `{"label":"\ud800"}`), 400, `{"message":"The request body must be UTF-8 encoded JSON."}`, nil},
+		{"surrogate pair escape", put(connPath+aliceConn, `{"label":"\ud83d\ude00"}`), 200, seedResponse(`"😀"`, "2026-01-02T03:04:05Z"), nil},
+		{"charset other than UTF-8", request{method: "PUT", path: connPath + aliceConn, token: aliceToken,
+			contentType: "application/json; charset=iso-8859-1", body: "{\"label\":\"Caf\xe9\"}"}, 415,
+			`{"message":"The request body must be sent as application/json."}`, nil},
+		{"two Authorization headers", request{method: "PUT", path: connPath + aliceConn, contentType: "application/json", body: `{"label":"x"}`,
+			header: http.Header{"Authorization": {"Bearer " + aliceToken, "Bearer " + bobToken}}}, 401, `{"message":"Unauthenticated."}`, nil},
+		{"encoded slash in the path", put("/api/v1/oauth/connections%2F"+aliceConn, `{"label":"x"}`), 404, `{"message":"The route could not be found."}`, nil},
+		{"encoded characters of a UUID", put(connPath+"%37"+aliceConn[1:], `{}`), 200, "", nil},
 		{"label too long", put(connPath+aliceConn, long), 422,
 			`{"message":"The label field must not be greater than 255 characters.","errors":{"label":["The label field must not be greater than 255 characters."]}}`, nil},
 		{"numeric label", put(connPath+aliceConn, `{"label":42}`), 422,
@@ -171,7 +189,7 @@ func TestRequests(t *testing.T) {
 		{"wrong method", request{method: "PATCH", path: connPath + aliceConn, token: aliceToken}, 405,
 			`{"message":"This method is not supported for this route. Supported methods: DELETE, PUT."}`, map[string]string{"Allow": "DELETE, PUT"}},
 		{"wrong method on the list", request{method: "POST", path: "/api/v1/oauth/connections"}, 405,
-			`{"message":"This method is not supported for this route. Supported methods: GET."}`, map[string]string{"Allow": "GET"}},
+			`{"message":"This method is not supported for this route. Supported methods: GET, HEAD."}`, map[string]string{"Allow": "GET, HEAD"}},
 		{"unknown path", request{method: "GET", path: "/api/v1/nope"}, 404, `{"message":"The route could not be found."}`, nil},
 		{"trailing slash", request{method: "GET", path: "/api/v1/oauth/connections/", token: aliceToken}, 404, `{"message":"The route could not be found."}`, nil},
 		{"unclean path", request{method: "GET", path: "/api//v1/oauth/connections", token: aliceToken}, 404, `{"message":"The route could not be found."}`, nil},
@@ -182,7 +200,7 @@ func TestRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t, httpapi.Config{Docs: docs.Handler("/openapi.yaml")})
+			s := newServer(t, httpapi.Config{Docs: true})
 			before := s.state(t)
 			got := s.do(t, tt.req)
 			if got.status != tt.wantStatus {

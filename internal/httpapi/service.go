@@ -5,9 +5,8 @@ import (
 	"errors"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
-	"github.com/plannr-toolkit/plannr-oauth/internal/auth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // Service implements the API's operations over a store. Requests reach it
@@ -23,7 +22,7 @@ var errNoUser = errors.New("httpapi: no authenticated user in the context")
 
 // ListOAuthConnections answers GET /api/v1/oauth/connections.
 func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
-	u, ok := auth.UserFrom(ctx)
+	u, ok := server.PrincipalFrom[store.User](ctx)
 	if !ok {
 		return nil, errNoUser
 	}
@@ -36,7 +35,7 @@ func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConne
 
 // UpdateOAuthConnection answers PUT /api/v1/oauth/connections/{uuid}.
 func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
-	u, ok := auth.UserFrom(ctx)
+	u, ok := server.PrincipalFrom[store.User](ctx)
 	if !ok {
 		return nil, errNoUser
 	}
@@ -46,7 +45,7 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 	}
 	c, err := s.store.UpdateLabel(ctx, u.ID, req.OAuthConnectionUUID, change)
 	if errors.Is(err, store.ErrNotFound) {
-		return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: notFound()}, nil
+		return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -56,20 +55,16 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 
 // DeleteOAuthConnection answers DELETE /api/v1/oauth/connections/{uuid}.
 func (s *Service) DeleteOAuthConnection(ctx context.Context, req gen.DeleteOAuthConnectionRequestObject) (gen.DeleteOAuthConnectionResponseObject, error) {
-	u, ok := auth.UserFrom(ctx)
+	u, ok := server.PrincipalFrom[store.User](ctx)
 	if !ok {
 		return nil, errNoUser
 	}
 	err := s.store.DeleteConnection(ctx, u.ID, req.OAuthConnectionUUID)
 	if errors.Is(err, store.ErrNotFound) {
-		return gen.DeleteOAuthConnection404JSONResponse{NotFoundJSONResponse: notFound()}, nil
+		return gen.DeleteOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	return gen.DeleteOAuthConnection204Response{}, nil
-}
-
-func notFound() gen.NotFoundJSONResponse {
-	return gen.NotFoundJSONResponse{Body: gen.Error{Message: apierror.NotFound.Message}}
 }

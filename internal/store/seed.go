@@ -3,6 +3,9 @@ package store
 import (
 	"fmt"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+
 	// Embedded zone data, so that Europe/London loads on a machine without tzdata.
 	_ "time/tzdata"
 )
@@ -54,4 +57,21 @@ func zoneName(loc *time.Location) string {
 		return "UTC"
 	}
 	return loc.String()
+}
+
+// SeedOf is the Seed of fixtures data: the same providers, users (by token
+// hash) and connections.
+func SeedOf(d *fixtures.Data) Seed {
+	s := Seed{Providers: make([]Provider, len(d.Providers)), Users: make([]SeedUser, len(d.Users))}
+	for i, p := range d.Providers {
+		s.Providers[i] = Provider(p)
+	}
+	for i, u := range d.Users {
+		su := SeedUser{TokenHash: HashToken(u.Token), Location: u.Location, Connections: make([]SeedConnection, len(u.Connections))}
+		for j, c := range u.Connections {
+			su.Connections[j] = SeedConnection(c)
+		}
+		s.Users[i] = su
+	}
+	return s
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,8 +41,7 @@ type SQLite struct {
 	userByToken, listConnections              *sql.Stmt
 	connectionToUpdate, updateConnection, del *sql.Stmt
 
-	mu    sync.RWMutex
-	zones map[string]*time.Location // time.LoadLocation parses zone data every call
+	zones zones
 }
 
 var _ Store = (*SQLite)(nil)
@@ -102,7 +100,7 @@ func openSQLite(ctx context.Context, path string, o options) (*SQLite, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n) // an idle connection closed is one to reopen and configure again
-	s := &SQLite{w: w, r: r, now: o.now, path: path, file: file, zones: make(map[string]*time.Location)}
+	s := &SQLite{w: w, r: r, now: o.now, path: path, file: file}
 	if err := s.prepare(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
@@ -152,7 +150,7 @@ func (s *SQLite) UserByToken(ctx context.Context, h TokenHash) (User, error) {
 	case subtle.ConstantTimeCompare(stored, h[:]) != 1:
 		return User{}, ErrNotFound
 	}
-	loc, err := s.location(zone)
+	loc, err := s.zones.load(zone)
 	if err != nil {
 		return User{}, err
 	}
@@ -203,7 +201,7 @@ func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, ch
 		if err != nil {
 			return err
 		}
-		loc, err := s.location(zone)
+		loc, err := s.zones.load(zone)
 		if err != nil {
 			return err
 		}
@@ -326,24 +324,6 @@ func (s *SQLite) Close() error {
 		err = s.wr.close()
 	}
 	return errors.Join(err, s.r.Close(), s.w.Close())
-}
-
-// location returns the zone named name, loading it once.
-func (s *SQLite) location(name string) (*time.Location, error) {
-	s.mu.RLock()
-	loc := s.zones[name]
-	s.mu.RUnlock()
-	if loc != nil {
-		return loc, nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("store: time zone %q: %w", name, err)
-	}
-	s.mu.Lock()
-	s.zones[name] = loc
-	s.mu.Unlock()
-	return loc, nil
 }
 
 // oneRow turns an UPDATE that matched nothing into ErrNotFound.

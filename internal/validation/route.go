@@ -1,7 +1,7 @@
-// Package validation is the request validation middleware, built on kin-openapi:
-// it finds the operation a request is for in the spec, then checks the request
-// against it, so that what the spec forbids never reaches a handler. Failures
-// become *apierror.Error values in the API's own format.
+// Package validation is the request validation of the server kit, built on
+// kin-openapi: it finds the operation a request is for in the spec, then checks
+// the request against it, so that what the spec forbids never reaches a handler.
+// Failures become *apierror.Error values in the API's own format.
 //
 // It does not use kin-openapi's routers: they match with regexps and, given the
 // spec's `servers` entry with a host, refuse every request on another host. The
@@ -12,6 +12,7 @@ package validation
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -26,7 +27,7 @@ type path struct {
 	template string
 	segments []string // a literal, or "" for a {parameter}
 	params   []string // parameter names, in the order of the "" segments
-	allow    string   // the Allow header for a 405
+	allow    string   // the Allow header of a 405 or an OPTIONS answer
 	routes   map[string]*routers.Route
 }
 
@@ -44,15 +45,23 @@ func newPath(doc *openapi3.T, template string, item *openapi3.PathItem) *path {
 		methods = append(methods, method)
 		p.routes[method] = &routers.Route{Spec: doc, Path: template, PathItem: item, Method: method, Operation: op}
 	}
+	// HEAD is GET without the body (RFC 9110 section 9.3.2), as Laravel answers it.
+	if get := p.routes[http.MethodGet]; get != nil && p.routes[http.MethodHead] == nil {
+		p.routes[http.MethodHead] = get
+		methods = append(methods, http.MethodHead)
+	}
 	slices.Sort(methods)
 	p.allow = strings.Join(methods, ", ")
 	return p
 }
 
-// match reports whether urlPath fits the template, appending the parameter
-// values to values. A parameter matches one non-empty segment.
-func (p *path) match(urlPath string, values []string) ([]string, bool) {
-	rest, ok := strings.CutPrefix(urlPath, "/")
+// match reports whether the escaped path fits the template, appending the
+// unescaped parameter values to values. Segments are split before they are
+// unescaped, as net/http's ServeMux does, so an encoded slash (%2F) stays
+// inside its segment and cannot make a path that the client did not send. A
+// parameter matches one non-empty segment.
+func (p *path) match(escaped string, values []string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(escaped, "/")
 	if !ok {
 		return nil, false
 	}
@@ -60,6 +69,12 @@ func (p *path) match(urlPath string, values []string) ([]string, bool) {
 		seg, tail, more := strings.Cut(rest, "/")
 		if more != (i < len(p.segments)-1) {
 			return nil, false
+		}
+		if strings.IndexByte(seg, '%') >= 0 {
+			var err error
+			if seg, err = url.PathUnescape(seg); err != nil {
+				return nil, false
+			}
 		}
 		if want == "" {
 			if seg == "" {
@@ -78,63 +93,69 @@ func (p *path) match(urlPath string, values []string) ([]string, bool) {
 // their stack; a template with more still works, on the heap.
 const maxParams = 4
 
-// Match is the operation a request is for.
+// Match is what the spec says of a request's method and path.
 type Match struct {
-	Route      *routers.Route
+	// Template is the spec's path the request is for ("" if none): a
+	// low-cardinality name for logs and metrics.
+	Template string
+	// Allow lists the path's methods, for a 405 or an OPTIONS answer.
+	Allow string
+	// Route is the operation, nil if the path has none for the method.
+	Route *routers.Route
+	// PathParams holds the path's parameters, unescaped, by name.
 	PathParams map[string]string
 }
 
-// find returns the operation for r, or a 404 or 405. Its PathParams are made
-// only if params is set: the Route middleware needs the operation alone.
-func (v *Validator) find(r *http.Request, params bool) (Match, *apierror.Error) {
+// Find matches r's method and path against the spec, once per request: the
+// server dispatches on the Match and hands it to Validate.
+func (v *Validator) Find(r *http.Request) Match {
 	var buf [maxParams]string
+	escaped := r.URL.EscapedPath()
 	for _, p := range v.paths {
-		values, ok := p.match(r.URL.Path, buf[:0])
+		values, ok := p.match(escaped, buf[:0])
 		if !ok {
 			continue
 		}
-		route := p.routes[r.Method]
-		if route == nil {
-			e := apierror.New(http.StatusMethodNotAllowed,
-				"This method is not supported for this route. Supported methods: "+p.allow+".")
-			e.Header = http.Header{"Allow": {p.allow}}
-			return Match{}, e
-		}
-		m := Match{Route: route}
-		if params && len(values) > 0 {
+		m := Match{Template: p.template, Allow: p.allow, Route: p.routes[r.Method]}
+		if m.Route != nil && len(values) > 0 {
 			m.PathParams = make(map[string]string, len(values))
 			for i, value := range values {
 				m.PathParams[p.params[i]] = value
 			}
 		}
-		return m, nil
+		return m
 	}
-	return Match{}, apierror.New(http.StatusNotFound, "The route could not be found.")
+	return Match{}
 }
 
-// Route answers 404 or 405 to a request that is for no operation of the spec,
-// and passes the others on as they are. It looks at the method and path only,
-// so it can run before authentication. Request finds the operation again, which
-// costs less than carrying it in the request's context (a context, a copy of
-// the request and the Match on the heap).
-func (v *Validator) Route(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := v.find(r, false); err != nil {
-			apierror.Write(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// Err is the answer to a request that is for no operation: 404 for an unknown
+// path, 405 with Allow for a known path without the method; nil if m has an
+// operation.
+func (m Match) Err() *apierror.Error {
+	switch {
+	case m.Route != nil:
+		return nil
+	case m.Template == "":
+		return RouteNotFound
+	}
+	e := apierror.New(http.StatusMethodNotAllowed, "This method is not supported for this route. Supported methods: "+m.Allow+".")
+	e.Header = http.Header{"Allow": {m.Allow}}
+	return e
 }
 
-// Template returns the spec path that r is for, or "" if none: a low-cardinality
-// name for logs and metrics.
-func (v *Validator) Template(r *http.Request) string {
-	var buf [maxParams]string
+// RouteNotFound is the answer to a path that the server does not know.
+var RouteNotFound = apierror.New(http.StatusNotFound, "The route could not be found.")
+
+// Routes returns every operation of the spec, GET's once although HEAD
+// shares it.
+func (v *Validator) Routes() []*routers.Route {
+	var routes []*routers.Route
 	for _, p := range v.paths {
-		if _, ok := p.match(r.URL.Path, buf[:0]); ok {
-			return p.template
+		for method, route := range p.routes {
+			if method == route.Method {
+				routes = append(routes, route)
+			}
 		}
 	}
-	return ""
+	return routes
 }

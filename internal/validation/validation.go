@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -82,41 +83,52 @@ func FormatOptions() []openapi3.SchemaValidationOption {
 // a new map in each validation it is applied to. No option after it may add to
 // the map, which is shared.
 var formats = openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
-	"uuid": openapi3.NewCallbackValidator(func(s string) error {
+	"uuid": uuidFormat,
+	"uri":  uriFormat,
+})
+
+// responseFormats checks answers: the request formats, and date-times that are
+// not Go's zero time. "0001-01-01T00:00:00Z" is valid RFC 3339, but no
+// connection of this API was made in year 1: it is what an unset Go value
+// (a nullable.Nullable[time.Time] never set, say) looks like on the wire.
+var responseFormats = openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
+	"uuid": uuidFormat,
+	"uri":  uriFormat,
+	"date-time": openapi3.NewCallbackValidator(func(s string) error {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		switch {
+		case err != nil:
+			return errors.New("not an RFC 3339 date-time")
+		case t.Year() <= 1:
+			return errors.New("the zero time of an unset Go value, not a timestamp")
+		}
+		return nil
+	}),
+})
+
+var (
+	uuidFormat = openapi3.NewCallbackValidator(func(s string) error {
 		// uuid.Parse also takes braces, URNs and no dashes; the API takes the
 		// canonical 36-character form only (any letter case).
 		if _, err := uuid.Parse(s); err != nil || len(s) != 36 {
 			return errors.New("not a UUID")
 		}
 		return nil
-	}),
-	"uri": openapi3.NewCallbackValidator(func(s string) error {
+	})
+	uriFormat = openapi3.NewCallbackValidator(func(s string) error {
 		if u, err := url.Parse(s); err != nil || !u.IsAbs() {
 			return errors.New("not an absolute URI")
 		}
 		return nil
-	}),
-})
-
-// Request validates a request that the Route middleware matched and auth
-// authenticated: parameters and security first, then the body. A path parameter
-// that breaks its schema (a malformed UUID) is answered 404, like an unknown one.
-func (v *Validator) Request(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m, routeErr := v.find(r, true)
-		if routeErr != nil {
-			apierror.Write(w, r, routeErr)
-			return
-		}
-		if err := v.validate(w, r, m); err != nil {
-			apierror.Write(w, r, err)
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
-}
+)
 
-func (v *Validator) validate(w http.ResponseWriter, r *http.Request, m Match) error {
+// Validate checks a request that Find matched to an operation and that the
+// server authenticated: security and parameters first, then the body. A path
+// parameter that breaks its schema (a malformed UUID) is a 404, like an
+// unknown one. The returned error is an *apierror.Error. On success, r.Body is
+// the validated body, which the generated handler binds (see validatedBody).
+func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) error {
 	ctx := r.Context()
 	// kin-openapi's security step reads and re-buffers the whole body before it
 	// asks AuthenticationFunc (5 allocations a PUT); with the body set aside for
@@ -150,6 +162,7 @@ func (v *Validator) validate(w http.ResponseWriter, r *http.Request, m Match) er
 	if err != nil {
 		return bodyError(err)
 	}
+	value = normalizeStrings(value)
 	if media.Schema != nil {
 		if err := media.Schema.Value.VisitJSON(value, v.body...); err != nil {
 			return bodyError(err)
@@ -179,9 +192,10 @@ func (b *validatedBody) ValidatedValue() any { return b.value }
 // readBody enforces what the schema cannot: the media type (415), the size (413)
 // and well-formed JSON with nothing after it (400).
 func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi3.RequestBody) (*openapi3.MediaType, []byte, error) {
-	media := rb.Content.Get(r.Header.Get("Content-Type"))
-	if media == nil {
-		return nil, nil, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json.")
+	contentType := r.Header.Get("Content-Type")
+	media := rb.Content.Get(contentType)
+	if media == nil || !utf8Charset(contentType) {
+		return nil, nil, unsupportedMediaType
 	}
 	if r.ContentLength > v.maxBody {
 		return nil, nil, v.tooLarge
@@ -197,6 +211,9 @@ func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi
 		return nil, nil, apierror.New(http.StatusBadRequest, "The request body is missing.")
 	case !json.Valid(data):
 		return nil, nil, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+	case !validUnicode(data):
+		// encoding/json would quietly store U+FFFD in place of what was sent.
+		return nil, nil, apierror.New(http.StatusBadRequest, "The request body must be UTF-8 encoded JSON.")
 	}
 	return media, data, nil
 }

@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -33,7 +33,7 @@ func main() {
 
 func run(ctx context.Context, addr, token string) error {
 	st := store.NewMemory()
-	if err := st.Seed(ctx, fixtures.Demo(token)); err != nil {
+	if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(token))); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)

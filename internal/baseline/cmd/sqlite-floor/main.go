@@ -23,7 +23,7 @@ import (
 
 	_ "modernc.org/sqlite" // the driver package store uses
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
@@ -53,7 +53,7 @@ func run(ctx context.Context, path, token string, d time.Duration, workers int) 
 	if err != nil {
 		return 0, err
 	}
-	if err := st.Seed(ctx, fixtures.Demo(token)); err != nil {
+	if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(token))); err != nil {
 		return 0, err
 	}
 	if err := st.Close(); err != nil {

@@ -1,4 +1,4 @@
-package httpapi
+package server
 
 import (
 	"crypto/rand"
@@ -16,7 +16,7 @@ import (
 // observe wraps the whole server: it names the request (X-Request-Id), sets the
 // headers every answer carries, turns a panic into a logged 500 in JSON, and logs
 // one line per request. The line never holds a token, a label or a body.
-func observe(log *slog.Logger, routeOf func(*http.Request) string, next http.Handler) http.Handler {
+func observe(log *slog.Logger, next http.Handler) http.Handler {
 	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -31,7 +31,7 @@ func observe(log *slog.Logger, routeOf func(*http.Request) string, next http.Han
 		h["Cache-Control"] = noStore
 		h["X-Content-Type-Options"] = noSniff
 
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, route: unmatched}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -54,7 +54,7 @@ func observe(log *slog.Logger, routeOf func(*http.Request) string, next http.Han
 				line := slog.NewRecord(time.Now(), level, "request", 0)
 				line.AddAttrs(
 					slog.String("method", r.Method),
-					slog.String("route", routeOf(r)),
+					slog.String("route", rec.route),
 					slog.Int("status", rec.status),
 					slog.Duration("duration", time.Since(start)),
 					slog.String("request_id", id),
@@ -78,12 +78,35 @@ var (
 	noSniff = []string{"nosniff"}
 )
 
-// recorder remembers the status a handler sent, and the unexpected error behind
-// a 500 (apierror.Noter).
+// recorder remembers the route the request matched, the status a handler
+// sent, and the unexpected error behind a 5xx (apierror.Noter).
 type recorder struct {
 	http.ResponseWriter
+	route  string
 	status int
 	err    error
+}
+
+// unmatched is the route of a log line for a request that matched none: never
+// the raw path of an unknown URL, which may hold anything a client put there.
+const unmatched = "unmatched"
+
+// setRoute names the route of the request that w answers, for its log line.
+func setRoute(w http.ResponseWriter, route string) {
+	if route == "" {
+		route = unmatched
+	}
+	for {
+		if rec, ok := w.(*recorder); ok {
+			rec.route = route
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
 }
 
 func (r *recorder) NoteError(err error) { r.err = err }

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"bytes"
+	"log/slog"
+	"maps"
+	"net/http"
+	"strconv"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+)
+
+// ResponseValidation says what the server does with an answer that breaks the
+// spec: a status the operation does not declare, a missing or mistyped
+// header, a body that does not match its schema (a required field left out, a
+// nullable time never set, which Go sends as year 1), an error that is not
+// JSON.
+type ResponseValidation struct {
+	// Refuse sends a 500 {"message": "Server Error"} in place of such an
+	// answer, so that it never reaches a client: for tests and staging.
+	// Otherwise the answer goes out as it is.
+	Refuse bool
+	// Report is called with each violation; nil logs it at error level.
+	Report func(r *http.Request, err error)
+}
+
+// WithResponseValidation checks every answer against the spec before it is
+// sent, at the cost of holding each answer in memory until it is checked.
+// Off unless given.
+func WithResponseValidation(v ResponseValidation) Option {
+	return func(c *config) error {
+		c.validation = &v
+		return nil
+	}
+}
+
+type checkFunc func(r *http.Request, status int, header http.Header, body []byte) error
+
+// checkResponses runs every answer of next through check before anything of it
+// is sent, so that a report is made before the client can see the answer (and
+// a test possibly end: a report after the end of a test is lost, or panics).
+func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, log *slog.Logger) http.Handler {
+	report := v.Report
+	if report == nil {
+		report = func(r *http.Request, err error) {
+			log.ErrorContext(r.Context(), "response violates the spec", "method", r.Method, "err", err)
+		}
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &captured{ResponseWriter: w, header: http.Header{}}
+		next.ServeHTTP(rec, r)
+		// A no-op unless the handler wrote nothing, which net/http sends as a 200.
+		rec.WriteHeader(http.StatusOK)
+		body := rec.body.Bytes()
+		if err := check(r, rec.status, rec.sent, body); err != nil {
+			report(r, &violation{method: r.Method, path: r.URL.Path, status: rec.status, err: err, body: body})
+			if v.Refuse {
+				apierror.Write(w, r, err)
+				return
+			}
+		}
+		maps.Copy(w.Header(), rec.sent)
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(body)
+	})
+}
+
+// violation is an answer that breaks the spec, with what a reader needs to
+// find it.
+type violation struct {
+	method, path string
+	status       int
+	err          error
+	body         []byte
+}
+
+func (v *violation) Error() string {
+	return v.method + " " + v.path + ": response " + strconv.Itoa(v.status) + " violates the spec: " + v.err.Error() + "\nbody: " + string(v.body)
+}
+
+func (v *violation) Unwrap() error { return v.err }
+
+// captured is a ResponseWriter that keeps the whole answer. Headers set after
+// WriteHeader are not sent, as with net/http's own writer. It unwraps to the
+// writer it stands in for, for the request's log line (setRoute, NoteError).
+type captured struct {
+	http.ResponseWriter
+	header http.Header // what the handler sets
+	sent   http.Header // header as of WriteHeader
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captured) Header() http.Header { return c.header }
+
+func (c *captured) WriteHeader(status int) {
+	if c.status == 0 {
+		c.status = status
+		c.sent = c.header.Clone()
+	}
+}
+
+func (c *captured) Write(b []byte) (int, error) {
+	c.WriteHeader(http.StatusOK)
+	return c.body.Write(b)
+}
+
+func (c *captured) Unwrap() http.ResponseWriter { return c.ResponseWriter }

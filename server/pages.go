@@ -1,0 +1,211 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/plannr-toolkit/plannr-oauth/api"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
+)
+
+// The server's own pages, outside the spec: GET and HEAD only, no
+// authentication, and errors in the API's JSON all the same.
+//
+//	/healthz       liveness: the process serves HTTP
+//	/readyz        readiness: the check of WithReadiness passes, and Drain has not been called
+//	/openapi.yaml  the spec, with this server's own origin as its first server
+//	/docs/         Swagger UI (WithDocs)
+
+// WithHandler serves h at path for GET and HEAD, beside the API: a path that
+// ends in "/" serves its whole subtree (as in http.ServeMux), and other
+// methods get a JSON 405. h's error answers are rewritten to the API's JSON
+// error body. Use it for a metrics page, say.
+func WithHandler(path string, h http.Handler) Option {
+	return func(c *config) error {
+		c.pages[path] = h
+		return nil
+	}
+}
+
+// WithDocs serves Swagger UI, with every asset embedded, at /docs/, rendering
+// /openapi.yaml, whose "Try it out" sends requests to this server.
+func WithDocs() Option {
+	return func(c *config) error {
+		c.docs = true
+		return nil
+	}
+}
+
+// WithReadiness makes /readyz run check (the database answers, say): 200
+// {"status":"ok"} when it returns nil, 503 {"message": "The server is not
+// ready."} otherwise, with the error on the request's log line. Without it
+// /readyz is ready until Drain.
+func WithReadiness(check func(ctx context.Context) error) Option {
+	return func(c *config) error {
+		c.readiness = func(r *http.Request) error { return check(r.Context()) }
+		return nil
+	}
+}
+
+var notReady = apierror.New(http.StatusServiceUnavailable, "The server is not ready.")
+
+// readiness is the state behind /readyz.
+type readiness struct {
+	check    func(*http.Request) error
+	draining atomic.Bool
+}
+
+// Drain turns /readyz to 503 for good, so that a load balancer stops sending
+// new requests before the server shuts down; requests that still come are
+// served.
+func (s *Server) Drain() { s.ready.draining.Store(true) }
+
+type pages struct {
+	exact    map[string]http.Handler
+	prefixes map[string]http.Handler // by their path, which ends in "/"
+}
+
+func newPages(cfg config, ready *readiness) pages {
+	p := pages{exact: map[string]http.Handler{}, prefixes: map[string]http.Handler{}}
+	p.exact["/healthz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	p.exact["/readyz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ready.draining.Load() {
+			apierror.Write(w, r, apierror.New(http.StatusServiceUnavailable, "The server is shutting down."))
+			return
+		}
+		if ready.check != nil {
+			if err := ready.check(r); err != nil {
+				// The cause goes to the log line, not to whoever asked: it may
+				// name the database, its user or its file.
+				apierror.Write(w, r, fmt.Errorf("%w: %w", notReady, err))
+				return
+			}
+		}
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	p.exact["/openapi.yaml"] = http.HandlerFunc(serveSpec)
+	if cfg.docs {
+		h := docs.Handler("/openapi.yaml")
+		p.exact["/docs"] = h
+		p.prefixes["/docs/"] = h
+	}
+	for path, h := range cfg.pages {
+		if strings.HasSuffix(path, "/") {
+			p.prefixes[path] = h
+		} else {
+			p.exact[path] = h
+		}
+	}
+	return p
+}
+
+// find returns the page of path and its name for the log line, or nil.
+func (p pages) find(path string) (http.Handler, string) {
+	if h := p.exact[path]; h != nil {
+		return h, path
+	}
+	for prefix, h := range p.prefixes {
+		if strings.HasPrefix(path, prefix) {
+			return h, prefix
+		}
+	}
+	return nil, ""
+}
+
+func (p pages) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		e := apierror.New(http.StatusMethodNotAllowed, "This method is not supported for this route. Supported methods: GET, HEAD.")
+		e.Header = http.Header{"Allow": {"GET, HEAD"}}
+		apierror.Write(w, r, e)
+		return
+	}
+	h.ServeHTTP(&errorRewriter{ResponseWriter: w, r: r}, r)
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write([]byte(`{"status":"` + status + `"}` + "\n"))
+}
+
+// serveSpec serves the spec with the origin the request came to as its first
+// server, so that "Try it out" in /docs calls this server, not production.
+func serveSpec(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(specFor(r))
+}
+
+// specServers is where the spec's list of servers starts.
+var specServers = []byte("\nservers:\n")
+
+// specFor returns api.Spec with r's origin inserted as the first server. A
+// Host that is not a plain host[:port] (it comes from the client) is left
+// out, and the spec served as written.
+func specFor(r *http.Request) []byte {
+	if !plainHost(r.Host) {
+		return api.Spec
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	i := bytes.Index(api.Spec, specServers)
+	if i < 0 {
+		return api.Spec
+	}
+	i += len(specServers)
+	entry := "  - url: " + scheme + "://" + r.Host + "\n    description: This server\n"
+	return append(append(append([]byte{}, api.Spec[:i]...), entry...), api.Spec[i:]...)
+}
+
+func plainHost(host string) bool {
+	if host == "" || len(host) > 255 {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ':' || c == '[' || c == ']') {
+			return false
+		}
+	}
+	return true
+}
+
+// errorRewriter makes a page that is not ours (the /docs file server) answer
+// its errors in the API's JSON: whatever error body it writes is replaced by
+// {"message": <status text>}.
+type errorRewriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	replaced bool
+}
+
+func (e *errorRewriter) WriteHeader(status int) {
+	mt, _, _ := mime.ParseMediaType(e.Header().Get("Content-Type"))
+	if status < 400 || mt == "application/json" {
+		e.ResponseWriter.WriteHeader(status)
+		return
+	}
+	e.replaced = true
+	h := e.Header()
+	h.Del("Content-Length")
+	h.Del("Content-Encoding")
+	apierror.Write(e.ResponseWriter, e.r, apierror.New(status, http.StatusText(status)))
+}
+
+func (e *errorRewriter) Write(b []byte) (int, error) {
+	if e.replaced {
+		return len(b), nil // the page's own error body is dropped
+	}
+	return e.ResponseWriter.Write(b)
+}
+
+func (e *errorRewriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestFixedWindow(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewFixedWindow(2, time.Minute)
+	l.now = func() time.Time { return now }
+	steps := []struct {
+		after     time.Duration
+		key       string
+		allowed   bool
+		remaining int
+		reset     time.Duration // from the start
+	}{
+		{0, "a", true, 1, time.Minute},
+		{10 * time.Second, "a", true, 0, time.Minute},
+		{20 * time.Second, "a", false, 0, time.Minute},
+		{20 * time.Second, "b", true, 1, 80 * time.Second}, // b's window opens with b's first request
+		{time.Minute, "a", true, 1, 2 * time.Minute},       // a's window has closed: a new one opens
+	}
+	start := now
+	for i, s := range steps {
+		now = start.Add(s.after)
+		rl, err := l.Allow(context.Background(), s.key)
+		if err != nil || rl.Allowed != s.allowed || rl.Remaining != s.remaining || rl.Limit != 2 || !rl.Reset.Equal(start.Add(s.reset)) {
+			t.Errorf("step %d: %+v, %v; want allowed %v remaining %d reset +%s", i, rl, err, s.allowed, s.remaining, s.reset)
+		}
+	}
+}
+
+// TestFixedWindowForgets: the windows of callers gone quiet are dropped, so
+// that a limiter serving many callers over time does not grow without end.
+func TestFixedWindowForgets(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := NewFixedWindow(5, time.Second)
+	l.now = func() time.Time { return now }
+	for i := range 100_000 {
+		now = now.Add(time.Millisecond)
+		if _, err := l.Allow(context.Background(), strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// About a second's callers are open: 1,000, and at most twice that kept.
+	if n := len(l.windows); n > 3*minSweep {
+		t.Errorf("%d windows kept for 100,000 callers of which about 1,000 are in an open window", n)
+	}
+}

@@ -1,0 +1,340 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/server"
+)
+
+const (
+	token    = "t0ken"
+	connPath = "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe"
+)
+
+// capture is an implementation that keeps the body of the last update it got
+// and answers each operation with what its fields say.
+type capture struct {
+	mu     sync.Mutex
+	body   gen.UpdateOAuthConnectionRequest
+	update gen.UpdateOAuthConnectionResponseObject
+}
+
+func (*capture) ListOAuthConnections(context.Context, gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
+	return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: []gen.OAuthConnection{}}}, nil
+}
+
+func (*capture) DeleteOAuthConnection(context.Context, gen.DeleteOAuthConnectionRequestObject) (gen.DeleteOAuthConnectionResponseObject, error) {
+	return gen.DeleteOAuthConnection204Response{}, nil
+}
+
+func (c *capture) UpdateOAuthConnection(_ context.Context, req gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.body = *req.Body
+	if c.update != nil {
+		return c.update, nil
+	}
+	return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
+}
+
+func anyToken(_ context.Context, tok string) (server.Identity, error) {
+	if tok != token {
+		return server.Identity{}, server.ErrUnauthenticated
+	}
+	return server.Identity{ID: "1", Principal: "alice"}, nil
+}
+
+func start(t *testing.T, impl gen.StrictServerInterface, opts ...server.Option) *httptest.Server {
+	t.Helper()
+	s, err := server.New(impl, append([]server.Option{server.WithAuth(anyToken), server.WithLogger(nil)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func put(t *testing.T, url, body string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestHandlerGetsTheValidatedBody proves the generated handler binds the value
+// that was validated, not its own decoding of the bytes: encoding/json would
+// take {"Label": ...}, which the schema ignores as an unknown property, for the
+// label, and so let a label of any length through. Strings arrive trimmed, and
+// blank ones as null, as Laravel's middleware leaves them.
+func TestHandlerGetsTheValidatedBody(t *testing.T) {
+	impl := &capture{}
+	srv := start(t, impl)
+	tests := []struct {
+		body string
+		want nullable.Nullable[string]
+	}{
+		{`{"label":"x"}`, nullable.NewNullableWithValue("x")},
+		{`{"label":null}`, nullable.NewNullNullable[string]()},
+		{`{}`, nil},
+		{`{"Label":"` + strings.Repeat("a", 300) + `"}`, nil},
+		{`{"LABEL":"y","label":"x"}`, nullable.NewNullableWithValue("x")},
+		{`{"label":"  My label \t"}`, nullable.NewNullableWithValue("My label")},
+		{`{"label":" \n "}`, nullable.NewNullNullable[string]()},
+		{`{"label":""}`, nullable.NewNullNullable[string]()},
+		{`{"label":"` + strings.Repeat("a", 255) + `   "}`, nullable.NewNullableWithValue(strings.Repeat("a", 255))},
+	}
+	for _, tt := range tests {
+		resp, body := put(t, srv.URL+connPath, tt.body)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%.40s: status %d %s", tt.body, resp.StatusCode, body)
+			continue
+		}
+		got := impl.body.Label
+		if got.IsSpecified() != tt.want.IsSpecified() || got.IsNull() != tt.want.IsNull() || got.GetOrEmpty() != tt.want.GetOrEmpty() {
+			t.Errorf("%.40s: the handler got label %v, want %v", tt.body, got, tt.want)
+		}
+	}
+}
+
+// rawUpdate is an answer written by hand, as an implementation can return one.
+type rawUpdate string
+
+func (b rawUpdate) VisitUpdateOAuthConnectionResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := io.WriteString(w, string(b))
+	return err
+}
+
+// TestResponseValidation proves that an answer breaking the spec never leaves
+// silently: each is reported, and with Refuse the client gets a 500 instead.
+func TestResponseValidation(t *testing.T) {
+	when := time.Date(2025, 6, 25, 15, 10, 48, 0, time.FixedZone("", 3600))
+	valid := gen.OAuthConnection{
+		UUID:      uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
+		CreatedAt: when, UpdatedAt: when,
+		Provider: gen.OAuthProvider{Name: "fundment", Label: "Fundment",
+			LogoURL: "https://api.plannrcrm.com/imgs/fundment-banner.png", AuthorizationURL: "https://api.plannrcrm.com/oauth/fundment/authorize"},
+		AccessTokenExpiresAt:  nullable.NewNullNullable[time.Time](),
+		RefreshTokenExpiresAt: nullable.NewNullNullable[time.Time](),
+	}
+	unsetTime := valid
+	unsetTime.AccessTokenExpiresAt = nil // never set: Go sends "0001-01-01T00:00:00Z"
+	tests := []struct {
+		name   string
+		answer gen.UpdateOAuthConnectionResponseObject
+		want   string // in the report; "" for none
+	}{
+		{"valid", gen.UpdateOAuthConnection200JSONResponse{Body: valid}, ""},
+		{"unset nullable time", gen.UpdateOAuthConnection200JSONResponse{Body: unsetTime}, "zero time"},
+		{"required field left out", rawUpdate(`{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe"}`), "property \"provider\" is missing"},
+		{"undeclared status", gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: 409, Body: gen.Error{Message: "Conflict"}}, "409 is not declared"},
+	}
+	for _, refuse := range []bool{false, true} {
+		for _, tt := range tests {
+			var reports []error
+			var mu sync.Mutex
+			srv := start(t, &capture{update: tt.answer}, server.WithResponseValidation(server.ResponseValidation{
+				Refuse: refuse,
+				Report: func(_ *http.Request, err error) { mu.Lock(); reports = append(reports, err); mu.Unlock() },
+			}))
+			resp, body := put(t, srv.URL+connPath, `{}`)
+			mu.Lock()
+			switch {
+			case tt.want == "" && len(reports) > 0:
+				t.Errorf("%s: reported %v", tt.name, reports)
+			case tt.want != "" && (len(reports) != 1 || !strings.Contains(reports[0].Error(), tt.want)):
+				t.Errorf("%s: reported %v, want one report about %q", tt.name, reports, tt.want)
+			}
+			mu.Unlock()
+			if refuse && tt.want != "" && (resp.StatusCode != 500 || body != `{"message":"Server Error"}`+"\n") {
+				t.Errorf("%s, refused: the client got %d %s, want the 500", tt.name, resp.StatusCode, body)
+			}
+			if (!refuse || tt.want == "") && resp.StatusCode == 500 {
+				t.Errorf("%s: the client got %d %s, want the answer as it was", tt.name, resp.StatusCode, body)
+			}
+		}
+	}
+}
+
+// TestWrap puts the kit in front of handlers generated with the standard
+// library's ServeMux, as a program with its own router would.
+func TestWrap(t *testing.T) {
+	impl := &capture{}
+	strict := gen.NewStrictHandlerWithOptions(impl, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: server.WriteError, ResponseErrorHandlerFunc: server.WriteError,
+	})
+	s, err := server.Wrap(gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{ErrorHandlerFunc: server.WriteError}),
+		server.WithAuth(anyToken), server.WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, tt := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"label":"x"}`, 404, `{"message":"OAuth2 connection not found."}`},
+		{`{"label":42}`, 422, `{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`},
+		{`{"Label":"caps"}`, 404, `{"message":"OAuth2 connection not found."}`},
+	} {
+		resp, body := put(t, srv.URL+connPath, tt.body)
+		if resp.StatusCode != tt.status || strings.TrimSpace(body) != tt.want {
+			t.Errorf("%s: %d %s, want %d %s", tt.body, resp.StatusCode, body, tt.status, tt.want)
+		}
+	}
+	if impl.body.Label.IsSpecified() {
+		t.Errorf(`{"Label":"caps"} reached the handler as label %v`, impl.body.Label)
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	for name, opts := range map[string][]server.Option{
+		"no WithAuth":   nil,
+		"WithMaxBody 0": {server.WithAuth(anyToken), server.WithMaxBody(0)},
+	} {
+		if _, err := server.New(&capture{}, opts...); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestErrorsOfTheCallbacks: an AuthFunc or RateLimiter failure is the
+// server's (500, or 503 for ErrUnavailable), and never a 401 or a 429.
+func TestErrorsOfTheCallbacks(t *testing.T) {
+	down := errors.Join(server.ErrUnavailable, errors.New("connection refused"))
+	tests := []struct {
+		name   string
+		opts   []server.Option
+		status int
+	}{
+		{"auth fails", []server.Option{server.WithAuth(func(context.Context, string) (server.Identity, error) { return server.Identity{}, errors.New("boom") })}, 500},
+		{"auth unavailable", []server.Option{server.WithAuth(func(context.Context, string) (server.Identity, error) { return server.Identity{}, down })}, 503},
+		{"limiter unavailable", []server.Option{server.WithRateLimiter(failing{down})}, 503},
+	}
+	for _, tt := range tests {
+		srv := start(t, &capture{}, tt.opts...)
+		resp, body := put(t, srv.URL+connPath, `{}`)
+		if resp.StatusCode != tt.status || !strings.HasPrefix(body, `{"message":`) {
+			t.Errorf("%s: %d %s, want %d in JSON", tt.name, resp.StatusCode, body, tt.status)
+		}
+	}
+}
+
+type failing struct{ err error }
+
+func (f failing) Allow(context.Context, string) (server.RateLimit, error) {
+	return server.RateLimit{}, f.err
+}
+
+func do(t *testing.T, method, url string, header http.Header) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// TestMethodsAndPages covers what the kit answers beside the operations: HEAD
+// and OPTIONS, the spec, liveness and readiness.
+func TestMethodsAndPages(t *testing.T) {
+	var notReady error
+	var mu sync.Mutex
+	s, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithLogger(nil),
+		server.WithReadiness(func(context.Context) error { mu.Lock(); defer mu.Unlock(); return notReady }),
+		server.WithResponseValidation(server.ResponseValidation{Report: func(_ *http.Request, err error) { t.Error(err) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	auth := http.Header{"Authorization": {"Bearer " + token}}
+	tests := []struct {
+		name, method, path string
+		header             http.Header
+		status             int
+		body               string // exact; "*" for any
+		wantHeader         map[string]string
+	}{
+		{"HEAD is GET without the body", "HEAD", "/api/v1/oauth/connections", auth, 200, "",
+			map[string]string{"Content-Type": "application/json", "X-RateLimit-Limit": "500"}},
+		{"HEAD needs a token as GET does", "HEAD", "/api/v1/oauth/connections", nil, 401, "", nil},
+		{"OPTIONS tells the methods, without a token", "OPTIONS", connPath, nil, 204, "", map[string]string{"Allow": "DELETE, PUT"}},
+		{"OPTIONS of the list", "OPTIONS", "/api/v1/oauth/connections", nil, 204, "", map[string]string{"Allow": "GET, HEAD"}},
+		{"OPTIONS of an unknown path", "OPTIONS", "/nope", nil, 404, `{"message":"The route could not be found."}` + "\n", nil},
+		{"liveness", "GET", "/healthz", nil, 200, `{"status":"ok"}` + "\n", nil},
+		{"readiness", "GET", "/readyz", nil, 200, `{"status":"ok"}` + "\n", nil},
+		{"the spec", "GET", "/openapi.yaml", nil, 200, "*", map[string]string{"Content-Type": "application/yaml"}},
+	}
+	for _, tt := range tests {
+		resp, body := do(t, tt.method, srv.URL+tt.path, tt.header)
+		if resp.StatusCode != tt.status || (tt.body != "*" && body != tt.body) {
+			t.Errorf("%s: %d %q, want %d %q", tt.name, resp.StatusCode, body, tt.status, tt.body)
+		}
+		for k, v := range tt.wantHeader {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("%s: %s %q, want %q", tt.name, k, got, v)
+			}
+		}
+	}
+
+	// The spec offers this server first, so that "Try it out" calls it.
+	_, spec := do(t, "GET", srv.URL+"/openapi.yaml", nil)
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		t.Errorf("the served spec is not valid: %v", err)
+	}
+	if len(doc.Servers) != 2 || doc.Servers[0].URL != srv.URL || doc.Servers[1].URL != "https://api.plannrcrm.com" {
+		t.Errorf("servers %v, want %s then production", doc.Servers, srv.URL)
+	}
+
+	mu.Lock()
+	notReady = errors.New("database is gone")
+	mu.Unlock()
+	resp, body := do(t, "GET", srv.URL+"/readyz", nil)
+	if resp.StatusCode != 503 || body != `{"message":"The server is not ready."}`+"\n" {
+		t.Errorf("not ready: %d %s", resp.StatusCode, body)
+	}
+	mu.Lock()
+	notReady = nil
+	mu.Unlock()
+	s.Drain()
+	if resp, body := do(t, "GET", srv.URL+"/readyz", nil); resp.StatusCode != 503 {
+		t.Errorf("draining: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth); resp.StatusCode != 200 {
+		t.Errorf("draining: requests are still served, got %d", resp.StatusCode)
+	}
+}
