@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -305,4 +306,42 @@ func BenchmarkSQLiteConcurrentUpdateLabel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestSQLiteReadyKeepsItsDeadline: while another process holds the write lock,
+// Ready answers by its context's deadline, not busy_timeout's 5 s, for a
+// readiness probe to report within its own.
+func TestSQLiteReadyKeepsItsDeadline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s := openSQLite(t, path)
+	defer s.Close()
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	holder, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Ready(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Ready with the write lock held elsewhere: %v, want the deadline's error", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Ready took %v, past its deadline of 100ms", d)
+	}
+	if _, err := holder.ExecContext(t.Context(), `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ready(t.Context()); err != nil {
+		t.Errorf("Ready once the lock is released: %v", err)
+	}
 }

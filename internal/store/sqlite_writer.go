@@ -75,7 +75,9 @@ func (w *writer) prepare(ctx context.Context, query string) (*sql.Stmt, error) {
 // transaction is durable, or with f's error, in which case nothing f did is
 // kept. f runs on the writer's goroutine, with a context of the writer's own:
 // cancelling the statement of one write in the middle would make SQLite roll
-// back the whole batch. A ctx cancelled before f's turn skips f.
+// back the whole batch. A ctx done before f's turn skips f; done later, do
+// returns ctx's error at once, and f's outcome is unknown to the caller, as
+// with any timeout (the writer may be waiting for another process's lock).
 func (w *writer) do(ctx context.Context, f func(ctx context.Context, c *sql.Conn) error) error {
 	wr := &write{ctx: ctx, run: f, done: make(chan error, 1)}
 	select {
@@ -85,7 +87,12 @@ func (w *writer) do(ctx context.Context, f func(ctx context.Context, c *sql.Conn
 	case <-w.closing:
 		return errClosed
 	}
-	return <-wr.done
+	select {
+	case err := <-wr.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (w *writer) loop() {
