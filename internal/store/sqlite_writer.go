@@ -12,7 +12,7 @@ import (
 // connection. It commits the writes that queued up while it was busy in one
 // transaction (group commit): with synchronous=FULL every commit waits for an
 // fsync, so concurrent writers share that wait instead of taking turns at it.
-// Each write is answered only once its transaction is durable, and a SAVEPOINT
+// A write succeeds only once its transaction is durable, and a SAVEPOINT
 // around each one undoes a failed write alone.
 type writer struct {
 	conn    *sql.Conn
