@@ -45,6 +45,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
 prism-check: api/node_modules/.package-lock.json ## Prism in front of the real server: no response may break the spec
 	.ci/prism-check
 
+.PHONY: conformance
+conformance: api/node_modules/.package-lock.json ## The conformance kit against plannr-server, memstub and plannrtest; Prism's mock must fail it
+	.ci/conformance
+
 .PHONY: bench-smoke
 bench-smoke: ## Run every benchmark once, so that none rots (not a measurement)
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...

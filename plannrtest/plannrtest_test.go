@@ -100,8 +100,9 @@ func TestRateLimit(t *testing.T) {
 	srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(2, time.Second), plannrtest.WithLogger(slog.New(log)))
 	ctx := t.Context()
 
-	// A client that never retries sees the limit: two answers, then a 429.
-	once := srv.Client(client.WithRetryPolicy(client.RetryPolicy{}))
+	// A client that neither paces nor retries sees the limit: two answers,
+	// then a 429.
+	once := srv.Client(client.WithRetryPolicy(client.RetryPolicy{}), client.WithoutPacing())
 	for range 2 {
 		if _, err := client.Check(once.ListOAuthConnectionsWithResponse(ctx)); err != nil {
 			t.Fatal(err)
@@ -162,7 +163,9 @@ func TestRetriesStop(t *testing.T) {
 			t.Parallel()
 			log := &statusLog{}
 			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(1, tt.window), plannrtest.WithLogger(slog.New(log)))
-			var opts []client.Option
+			// Pacing would hold the second request back rather than send it
+			// into a 429.
+			opts := []client.Option{client.WithoutPacing()}
 			if tt.policy != nil {
 				opts = append(opts, client.WithRetryPolicy(*tt.policy))
 			}

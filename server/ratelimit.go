@@ -155,7 +155,13 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	h := w.Header()
 	h[limitKey] = headerValue(rl.Limit)
 	h[remainingKey] = headerValue(rl.Remaining)
-	h[resetKey] = []string{strconv.FormatInt(rl.Reset.Unix(), 10)}
+	// Rounded up, as Retry-After is: at the advertised second the window is
+	// open again.
+	reset := rl.Reset.Unix()
+	if rl.Reset.Nanosecond() > 0 {
+		reset++
+	}
+	h[resetKey] = []string{strconv.FormatInt(reset, 10)}
 	if rl.Allowed {
 		return true
 	}
