@@ -75,11 +75,12 @@ type Connection struct {
 	Provider string
 	// Label is nil when the user has set none.
 	Label *string
-	// CreatedAt defaults to the server's clock, in whole seconds in the
-	// user's zone (Europe/London) as Plannr shows it; UpdatedAt defaults to
-	// CreatedAt.
+	// CreatedAt defaults to the server's clock; UpdatedAt defaults to
+	// CreatedAt. Both are stored as Plannr shows them: in whole seconds, in
+	// the user's zone (Europe/London), UpdatedAt never before CreatedAt.
 	CreatedAt, UpdatedAt time.Time
-	// The expiries are nil when the token never expires.
+	// The expiries are nil when the token never expires; they are stored in
+	// UTC, to the microsecond.
 	AccessTokenExpiresAt, RefreshTokenExpiresAt *time.Time
 }
 
@@ -315,8 +316,7 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 	if !server.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
-	// A new connection is created as the store would stamp a change to it.
-	now := store.Stamp(s.now(), timeZone, time.Time{})
+	now := s.now()
 	su := store.SeedUser{TokenHash: store.HashToken(token), Location: timeZone}
 	added := make([]Connection, len(conns))
 	for i, c := range conns {
@@ -332,11 +332,24 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 		if c.UpdatedAt.IsZero() {
 			c.UpdatedAt = c.CreatedAt
 		}
+		// In the formats the API shows, as a fixtures file's are.
+		c.CreatedAt = server.Stamp(c.CreatedAt, timeZone, time.Time{})
+		c.UpdatedAt = server.Stamp(c.UpdatedAt, timeZone, c.CreatedAt)
+		c.AccessTokenExpiresAt = stampExpiry(c.AccessTokenExpiresAt)
+		c.RefreshTokenExpiresAt = stampExpiry(c.RefreshTokenExpiresAt)
 		added[i] = c
 		su.Connections = append(su.Connections, store.SeedConnection(c))
 	}
 	// Fundment comes along, for a server without the default user to know it.
 	return added, s.seed(store.Seed{Providers: []store.Provider{store.Provider(fixtures.Fundment)}, Users: []store.SeedUser{su}})
+}
+
+func stampExpiry(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	e := server.StampExpiry(*t)
+	return &e
 }
 
 // seed adds sd to the store, refusing a connection UUID the store has had.

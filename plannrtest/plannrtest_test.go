@@ -507,3 +507,22 @@ func deref(s *string) any {
 	}
 	return *s
 }
+
+// TestAddUserNormalisesTimestamps: what a test puts in is served in the
+// formats the spec promises, as a fixtures file's timestamps are.
+func TestAddUserNormalisesTimestamps(t *testing.T) {
+	t.Parallel()
+	srv := plannrtest.NewServer(t)
+	created := time.Date(2025, 6, 25, 15, 10, 48, 123456789, time.FixedZone("", 5*3600+1800))
+	expiry := time.Date(2025, 6, 25, 18, 10, 48, 890172999, time.FixedZone("", 3600))
+	got := srv.AddUser("normalised-token", plannrtest.Connection{CreatedAt: created, AccessTokenExpiresAt: &expiry})[0]
+	if s := got.CreatedAt.Format(time.RFC3339Nano); s != "2025-06-25T10:40:48+01:00" {
+		t.Errorf("created_at %s, want whole seconds in Europe/London", s)
+	}
+	if !got.UpdatedAt.Equal(got.CreatedAt) {
+		t.Errorf("updated_at %v, want created_at", got.UpdatedAt)
+	}
+	if s := got.AccessTokenExpiresAt.Format(time.RFC3339Nano); s != "2025-06-25T17:10:48.890172Z" {
+		t.Errorf("expiry %s, want UTC to the microsecond", s)
+	}
+}

@@ -7,7 +7,7 @@
 #    seed's label with the demo token. Prints each run, the medians of req/s and
 #    p99 latency, and the median of the ratios to the baseline's req/s in the
 #    same round. BEFORE=<git revision> adds plannr-server as built at that
-#    revision to the rotation.
+#    revision to the rotation, and to the durable rounds below.
 # 2. The durable path: plannr-server with -db on a file, beside sqlite-floor
 #    (the same SQL, pragmas and disk, without HTTP): PUTs a second.
 #
@@ -152,14 +152,24 @@ echo
 echo "durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs the WAL),"
 echo "beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
 start plannr-server $((port + 3)) -db "${DURABLE_DB:-$tmp/durable.db}" -rate-limit 0
-: >"$tmp/server-durable" && : >"$tmp/floor"
+if [ -n "${BEFORE:-}" ]; then start plannr-server-before $((port + 4)) -db "$tmp/durable-before.db" -rate-limit 0; fi
+: >"$tmp/server-durable" && : >"$tmp/before-durable" && : >"$tmp/floor"
 for round in $(seq "$durable_rounds"); do
   read -r rps p99 < <(load $((port + 3)) put-new-label.lua)
   floor=$(timeout $((secs + 30)) "$tmp/sqlite-floor" -db "$tmp/floor.db" -duration "${secs}s" -workers "$conns" | awk '{ print $(NF - 1) }')
   printf '%-6s server %8s PUT/s (p99 %s ms)   floor %8s PUT/s\n' "$round" "$rps" "$p99" "$floor"
   echo "$rps" >>"$tmp/server-durable"
   echo "$floor" >>"$tmp/floor"
+  if [ -n "${BEFORE:-}" ]; then
+    read -r rps p99 < <(load $((port + 4)) put-new-label.lua)
+    printf '%-6s before %8s PUT/s (p99 %s ms)\n' "$round" "$rps" "$p99"
+    echo "$rps" >>"$tmp/before-durable"
+  fi
 done
 server=$(median <"$tmp/server-durable")
 floor=$(median <"$tmp/floor")
 printf 'median: server %.0f PUT/s, floor %.0f PUT/s, server / floor %.3f\n' "$server" "$floor" "$(awk -v a="$server" -v b="$floor" 'BEGIN { print a / b }')"
+if [ -n "${BEFORE:-}" ]; then
+  before=$(median <"$tmp/before-durable")
+  printf 'median: before %.0f PUT/s, before / floor %.3f\n' "$before" "$(awk -v a="$before" -v b="$floor" 'BEGIN { print a / b }')"
+fi
