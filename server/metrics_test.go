@@ -66,7 +66,7 @@ func TestMetricsAndPattern(t *testing.T) {
 	}
 	for _, tt := range tests {
 		pattern = "stale"
-		resp, body := do(t, tt.method, srv.URL+tt.path, tt.header)
+		resp, body := do(t, tt.method, srv.URL+tt.path, tt.header, "")
 		if resp.StatusCode != tt.status || pattern != tt.pattern {
 			t.Errorf("%s %s: %d %s, Pattern %q; want %d, %q", tt.method, tt.path, resp.StatusCode, body, pattern, tt.status, tt.pattern)
 		}
@@ -94,7 +94,7 @@ func TestMetricsRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	for range 2 {
 		srv := start(t, &capture{}, server.WithMetrics(reg))
-		do(t, "GET", srv.URL+"/healthz", nil)
+		do(t, "GET", srv.URL+"/healthz", nil, "")
 	}
 	got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
 	if want := (metricstest.Samples{`plannr_http_requests_total{method="GET",route="/healthz",status="200"}`: 2}); !maps.Equal(got, want) {
