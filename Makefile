@@ -45,6 +45,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
 prism-check: api/node_modules/.package-lock.json ## Prism in front of the real server: no response may break the spec
 	.ci/prism-check
 
+.PHONY: conformance
+conformance: api/node_modules/.package-lock.json ## The conformance kit against plannr-server, memstub and plannrtest; Prism's mock must fail it
+	.ci/conformance
+
 .PHONY: bench-smoke
 bench-smoke: ## Run every benchmark once, so that none rots (not a measurement)
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
@@ -58,6 +62,10 @@ run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the d
 	@# Built, then run directly: go run exits 1 when the server stops on Ctrl-C.
 	$(GO) build -o bin/plannr-server ./cmd/plannr-server
 	exec bin/plannr-server $(ARGS)
+
+.PHONY: cluster
+cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set); ARGS go to each
+	scripts/cluster.sh $(ARGS)
 
 .PHONY: build
 build: ## Build the binaries into bin/

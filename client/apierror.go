@@ -1,12 +1,17 @@
 package client
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
 
 // APIError is a non-2xx answer from Plannr, decoded from its error body.
@@ -53,14 +58,48 @@ func CheckResponse(resp Response) error {
 	if code >= 200 && code < 300 {
 		return nil
 	}
-	var body struct {
-		Message string              `json:"message"`
-		Errors  map[string][]string `json:"errors"`
+	return errorFromBody(code, resp.GetBody())
+}
+
+// errorFromBody makes the *APIError of a non-2xx answer: the message and
+// the field errors of the body where it has them in the API's shape, and
+// the status text where it has no message (an answer from a proxy, an empty
+// body, another shape).
+func errorFromBody(code int, body []byte) *APIError {
+	e := &APIError{StatusCode: code}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) == nil {
+		_ = json.Unmarshal(fields["message"], &e.Message)
+		if json.Unmarshal(fields["errors"], &e.Errors) != nil {
+			e.Errors = nil
+		}
 	}
-	if json.Unmarshal(resp.GetBody(), &body) != nil || body.Message == "" {
-		body.Message = http.StatusText(code)
+	if e.Message == "" {
+		e.Message = cmp.Or(http.StatusText(code), "unknown status")
 	}
-	return &APIError{StatusCode: code, Message: body.Message, Errors: body.Errors}
+	return e
+}
+
+// unreadableError is the *APIError of a non-2xx answer that says it is JSON
+// but is not the API's error shape (empty, HTML, an errors array), which
+// gen would fail to decode, losing the status: the call returns this error
+// rather than gen's "unexpected end of JSON input". For any other answer it
+// is nil, and resp is left as it came.
+func unreadableError(resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	// The widest of gen's error types; the others are its fields.
+	if json.Unmarshal(body, new(gen.ValidationError)) != nil {
+		return errorFromBody(resp.StatusCode, body)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
 }
 
 // Check takes a generated call's two results as they are and adds
@@ -68,7 +107,8 @@ func CheckResponse(resp Response) error {
 //
 //	resp, err := client.Check(c.UpdateOAuthConnectionWithResponse(ctx, id, body))
 //
-// A transport error comes back unchanged; otherwise err is CheckResponse's.
+// An error of the call comes back unchanged (an *APIError already when the
+// answer's body was unreadable); otherwise err is CheckResponse's.
 // resp is returned either way, so that e.g. a 429's headers stay readable.
 func Check[R Response](resp R, err error) (R, error) {
 	if err != nil {

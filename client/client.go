@@ -54,6 +54,8 @@ type config struct {
 	policy     RetryPolicy
 	logger     *slog.Logger
 	userAgent  string
+	unpaced    bool
+	rateWindow time.Duration
 }
 
 // WithBaseURL sends requests to baseURL instead of DefaultBaseURL, e.g. a
@@ -62,9 +64,12 @@ func WithBaseURL(baseURL string) Option {
 	return func(c *config) { c.baseURL = baseURL }
 }
 
-// WithHTTPClient makes every attempt through hc, whose Transport and Timeout
-// then apply to each attempt; retries are layered on top of it. The default
-// is a client with its own connection pool and DefaultTimeout.
+// WithHTTPClient makes every attempt through hc, whose Transport, Timeout,
+// CheckRedirect and Jar then apply to each attempt; retries are layered on
+// top of it. hc itself is not changed. Its Timeout bounds each attempt once
+// the rate-limit budget lets it go, not the wait before. The token goes
+// only to the base URL's origin, whatever hc's CheckRedirect lets through.
+// The default is a client with its own connection pool and DefaultTimeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient = hc }
 }
@@ -88,6 +93,24 @@ func WithUserAgent(product string) Option {
 	return func(c *config) { c.userAgent = product + " " + userAgent }
 }
 
+// WithoutPacing turns pacing off: requests go as soon as they are made, and
+// a 429 is only retried. See the package documentation.
+func WithoutPacing() Option {
+	return func(c *config) { c.unpaced = true }
+}
+
+// WithRateWindow is the length of the server's rate-limit window, which
+// pacing assumes when an answer does not say when the window ends (Plannr
+// says it only on a 429); the default is DefaultRateWindow, Plannr's
+// minute. Pacing holds a window to end one such length after the first
+// answer in it: a length longer than the server's only makes requests wait
+// longer than they need; a shorter one makes them run into 429s. d <= 0
+// means the default. The budget keeps the window of the first client made
+// for its token and base URL.
+func WithRateWindow(d time.Duration) Option {
+	return func(c *config) { c.rateWindow = d }
+}
+
 // New returns the generated client set up to call Plannr with token: the
 // bearer token, Accept and User-Agent on every request, a per-attempt
 // timeout, and retries of 429, 5xx and connection errors as the RetryPolicy
@@ -104,22 +127,36 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 	}
 	// gen takes any string as the server and fails only at the first call,
 	// with an error about a request rather than about the configuration.
-	if u, err := url.Parse(cfg.baseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	base, err := url.Parse(cfg.baseURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
 		return nil, fmt.Errorf("client: base URL %q is not an absolute http(s) URL", cfg.baseURL)
 	}
-	if cfg.httpClient == nil {
+	hc := cfg.httpClient
+	if hc == nil {
 		// A transport of our own rather than http.DefaultTransport, because
 		// retryablehttp closes the idle connections of the client it is
 		// given whenever it gives up.
-		cfg.httpClient = cleanhttp.DefaultPooledClient()
-		cfg.httpClient.Timeout = DefaultTimeout
+		hc = cleanhttp.DefaultPooledClient()
+		hc.Timeout = DefaultTimeout
 	}
+	t := &transport{base: hc.Transport, origin: originOf(base), authorization: "Bearer " + token, timeout: hc.Timeout}
+	if t.base == nil {
+		t.base = http.DefaultTransport
+	}
+	if !cfg.unpaced {
+		window := cfg.rateWindow
+		if window <= 0 {
+			window = DefaultRateWindow
+		}
+		t.budget = sharedBudget(budgetKey(token, cfg.baseURL), window)
+	}
+	attempts := *hc
+	attempts.Transport, attempts.Timeout = t, 0
 	headers := func(_ context.Context, req *http.Request) error {
-		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", cfg.userAgent)
 		return nil
 	}
-	doer := &retryingDoer{httpClient: cfg.httpClient, policy: cfg.policy, logger: cfg.logger}
+	doer := &retryingDoer{httpClient: &attempts, policy: cfg.policy, logger: cfg.logger}
 	return gen.NewClientWithResponses(cfg.baseURL, gen.WithHTTPClient(doer), gen.WithRequestEditorFn(headers))
 }

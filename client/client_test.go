@@ -409,6 +409,18 @@ func TestCheck(t *testing.T) {
 		},
 		{name: "503 without a body", reply: reply{status: 503, contentType: "text/plain"}, call: list, want: &APIError{StatusCode: 503, Message: "Service Unavailable"}},
 		{name: "502 in HTML", reply: reply{status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>"}, call: update, want: &APIError{StatusCode: 502, Message: "Bad Gateway"}},
+		// Answers that say they are JSON and are not the API's error shape,
+		// which gen fails to decode.
+		{name: "401 said to be JSON, empty", reply: reply{status: 401}, call: list, want: &APIError{StatusCode: 401, Message: "Unauthorized"}},
+		{name: "502 said to be JSON, empty", reply: reply{status: 502}, call: update, want: &APIError{StatusCode: 502, Message: "Bad Gateway"}},
+		{name: "404 said to be JSON, in HTML", reply: reply{status: 404, body: "<h1>Not Found</h1>"}, call: remove, want: &APIError{StatusCode: 404, Message: "Not Found"}},
+		{
+			name: "422 whose errors is an array", reply: reply{status: 422, body: `{"message":"The given data was invalid.","errors":["label"]}`}, call: update,
+			want: &APIError{StatusCode: 422, Message: "The given data was invalid."},
+		},
+		{name: "500 whose message is not a string", reply: reply{status: 500, body: `{"message":{"text":"Server Error"}}`}, call: list, want: &APIError{StatusCode: 500, Message: "Internal Server Error"}},
+		{name: "400 of a JSON array", reply: reply{status: 400, body: `[]`}, call: update, want: &APIError{StatusCode: 400, Message: "Bad Request"}},
+		{name: "unknown status", reply: reply{status: 599}, call: list, want: &APIError{StatusCode: 599, Message: "unknown status"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

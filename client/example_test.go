@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/nullable"
 
@@ -45,4 +46,64 @@ func Example() {
 	// Output:
 	// 200 My Fundment Account
 	// 422 [The label field must not be greater than 255 characters.]
+}
+
+// The budget that every client of a token and base URL shares, and the rate
+// limit an answer states.
+func ExampleRateLimitOf() {
+	plannr, err := plannrtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer plannr.Close()
+	c, err := client.New(plannrtest.DefaultToken, client.WithBaseURL(plannr.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	for range 2 {
+		if b, ok := client.BudgetFor(plannrtest.DefaultToken, plannr.URL); ok {
+			// Before the first answer the limit is unknown (0), and one
+			// request goes alone.
+			fmt.Printf("the budget: %d may go now, of a limit of %d\n", b.Remaining, b.Limit)
+		}
+		resp, err := client.Check(c.ListOAuthConnectionsWithResponse(ctx))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if rl, ok := client.RateLimitOf(resp.HTTPResponse); ok {
+			fmt.Printf("the answer: %d of %d left\n", rl.Remaining, rl.Limit)
+		}
+	}
+	// Output:
+	// the budget: 1 may go now, of a limit of 0
+	// the answer: 499 of 500 left
+	// the budget: 499 may go now, of a limit of 500
+	// the answer: 498 of 500 left
+}
+
+// Options for one call: a shorter timeout for each attempt, no retries, and
+// a header of the caller's.
+func Example_perCallOptions() {
+	plannr, err := plannrtest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer plannr.Close()
+	c, err := client.New(plannrtest.DefaultToken, client.WithBaseURL(plannr.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	resp, err := client.Check(c.ListOAuthConnectionsWithResponse(context.Background(),
+		client.AttemptTimeout(5*time.Second),
+		client.CallRetryPolicy(client.RetryPolicy{MaxRetries: 0}),
+		client.CallHeader("X-Request-Id", "5f0c2a"),
+	))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode(), len(resp.JSON200.Data))
+	// Output: 200 1
 }

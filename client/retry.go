@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -117,10 +118,14 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &call{policy: d.policy, deadline: time.Now().Add(d.policy.MaxElapsed), logger: d.logger}
+	policy := d.policy
+	if p := settingsOf(req.Context()).policy; p != nil {
+		policy = *p
+	}
+	c := &call{policy: policy, deadline: time.Now().Add(policy.MaxElapsed), logger: d.logger}
 	rc := &retryablehttp.Client{
 		HTTPClient: d.httpClient,
-		RetryMax:   d.policy.MaxRetries,
+		RetryMax:   policy.MaxRetries,
 		CheckRetry: c.checkRetry,
 		// checkRetry has already decided the wait; see call.
 		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return c.wait },
@@ -132,7 +137,14 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	if d.logger != nil {
 		rc.Logger = d.logger
 	}
-	return rc.Do(rreq)
+	resp, err := rc.Do(rreq)
+	if err == nil {
+		err = unreadableError(resp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 // call is the retry state of one call. retryablehttp asks CheckRetry whether
@@ -152,6 +164,10 @@ type call struct {
 
 func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	c.attempts++
+	// Waiting for the budget again would only fail again.
+	if errors.Is(err, ErrRateLimited) {
+		return false, err
+	}
 	// DefaultRetryPolicy stops on a cancelled or expired context, returning
 	// its error, and retries connection errors but not those no retry can
 	// fix (TLS verification, a bad URL scheme, too many redirects).

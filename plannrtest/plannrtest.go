@@ -26,6 +26,7 @@
 package plannrtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -74,11 +75,12 @@ type Connection struct {
 	Provider string
 	// Label is nil when the user has set none.
 	Label *string
-	// CreatedAt defaults to the server's clock, in whole seconds in the
-	// user's zone (Europe/London) as Plannr shows it; UpdatedAt defaults to
-	// CreatedAt.
+	// CreatedAt defaults to the server's clock; UpdatedAt defaults to
+	// CreatedAt. Both are stored as Plannr shows them: in whole seconds, in
+	// the user's zone (Europe/London), UpdatedAt never before CreatedAt.
 	CreatedAt, UpdatedAt time.Time
-	// The expiries are nil when the token never expires.
+	// The expiries are nil when the token never expires; they are stored in
+	// UTC, to the microsecond.
 	AccessTokenExpiresAt, RefreshTokenExpiresAt *time.Time
 }
 
@@ -166,6 +168,8 @@ type Server struct {
 	srv   *httptest.Server
 	store *store.Memory
 	now   func() time.Time
+	// window is the rate limit's window, which the clients pace to.
+	window time.Duration
 
 	mu sync.Mutex
 	// seeded holds the UUID of every connection ever added, deleted ones too,
@@ -207,7 +211,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	s := &Server{t: t, store: store.NewMemory(store.WithClock(cfg.now)), now: cfg.now, seeded: map[uuid.UUID]bool{}}
+	s := &Server{t: t, store: store.NewMemory(store.WithClock(cfg.now)), now: cfg.now, window: cmp.Or(cfg.rateWindow, server.DefaultRateWindow), seeded: map[uuid.UUID]bool{}}
 	h, err := httpapi.NewHandler(httpapi.Config{
 		Store:      s.store,
 		RateLimit:  cfg.rateLimit,
@@ -277,13 +281,17 @@ func (s *Server) Client(opts ...client.Option) *gen.ClientWithResponses {
 // token and this server, as a program would make it. It retries like the
 // production client, but backs off for milliseconds rather than seconds and
 // gives up after 5 s; a Retry-After is waited out. opts come after these
-// defaults and so override them: client.WithRetryPolicy(client.RetryPolicy{})
-// makes a client that never retries and sees every 429.
+// defaults and so override them. The client paces itself to the server's
+// rate-limit window (client.WithRateWindow), as a program's client paces
+// itself to Plannr's minute. client.WithRetryPolicy(client.RetryPolicy{})
+// with client.WithoutPacing() makes a client that never retries and sends
+// requests into every 429 (a paced client waits for the window instead).
 func (s *Server) ClientFor(token string, opts ...client.Option) *gen.ClientWithResponses {
 	s.t.Helper()
 	// The server's own transport, whose idle connections Close shuts.
 	hc := &http.Client{Transport: s.srv.Client().Transport, Timeout: 10 * time.Second}
-	defaults := []client.Option{client.WithBaseURL(s.URL), client.WithHTTPClient(hc), client.WithRetryPolicy(testRetryPolicy)}
+	defaults := []client.Option{client.WithBaseURL(s.URL), client.WithHTTPClient(hc), client.WithRetryPolicy(testRetryPolicy),
+		client.WithRateWindow(s.window)}
 	c, err := client.New(token, append(defaults, opts...)...)
 	if err != nil {
 		s.t.Fatalf("plannrtest: ClientFor: %v", err)
@@ -308,8 +316,7 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 	if !server.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
-	// A new connection is created as the store would stamp a change to it.
-	now := store.Stamp(s.now(), timeZone, time.Time{})
+	now := s.now()
 	su := store.SeedUser{TokenHash: store.HashToken(token), Location: timeZone}
 	added := make([]Connection, len(conns))
 	for i, c := range conns {
@@ -325,11 +332,24 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 		if c.UpdatedAt.IsZero() {
 			c.UpdatedAt = c.CreatedAt
 		}
+		// In the formats the API shows, as a fixtures file's are.
+		c.CreatedAt = server.Stamp(c.CreatedAt, timeZone, time.Time{})
+		c.UpdatedAt = server.Stamp(c.UpdatedAt, timeZone, c.CreatedAt)
+		c.AccessTokenExpiresAt = stampExpiry(c.AccessTokenExpiresAt)
+		c.RefreshTokenExpiresAt = stampExpiry(c.RefreshTokenExpiresAt)
 		added[i] = c
 		su.Connections = append(su.Connections, store.SeedConnection(c))
 	}
 	// Fundment comes along, for a server without the default user to know it.
 	return added, s.seed(store.Seed{Providers: []store.Provider{store.Provider(fixtures.Fundment)}, Users: []store.SeedUser{su}})
+}
+
+func stampExpiry(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	e := server.StampExpiry(*t)
+	return &e
 }
 
 // seed adds sd to the store, refusing a connection UUID the store has had.

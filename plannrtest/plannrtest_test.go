@@ -100,8 +100,9 @@ func TestRateLimit(t *testing.T) {
 	srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(2, time.Second), plannrtest.WithLogger(slog.New(log)))
 	ctx := t.Context()
 
-	// A client that never retries sees the limit: two answers, then a 429.
-	once := srv.Client(client.WithRetryPolicy(client.RetryPolicy{}))
+	// A client that neither paces nor retries sees the limit: two answers,
+	// then a 429.
+	once := srv.Client(client.WithRetryPolicy(client.RetryPolicy{}), client.WithoutPacing())
 	for range 2 {
 		if _, err := client.Check(once.ListOAuthConnectionsWithResponse(ctx)); err != nil {
 			t.Fatal(err)
@@ -162,7 +163,9 @@ func TestRetriesStop(t *testing.T) {
 			t.Parallel()
 			log := &statusLog{}
 			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(1, tt.window), plannrtest.WithLogger(slog.New(log)))
-			var opts []client.Option
+			// Pacing would hold the second request back rather than send it
+			// into a 429.
+			opts := []client.Option{client.WithoutPacing()}
 			if tt.policy != nil {
 				opts = append(opts, client.WithRetryPolicy(*tt.policy))
 			}
@@ -503,4 +506,23 @@ func deref(s *string) any {
 		return nil
 	}
 	return *s
+}
+
+// TestAddUserNormalisesTimestamps: what a test puts in is served in the
+// formats the spec promises, as a fixtures file's timestamps are.
+func TestAddUserNormalisesTimestamps(t *testing.T) {
+	t.Parallel()
+	srv := plannrtest.NewServer(t)
+	created := time.Date(2025, 6, 25, 15, 10, 48, 123456789, time.FixedZone("", 5*3600+1800))
+	expiry := time.Date(2025, 6, 25, 18, 10, 48, 890172999, time.FixedZone("", 3600))
+	got := srv.AddUser("normalised-token", plannrtest.Connection{CreatedAt: created, AccessTokenExpiresAt: &expiry})[0]
+	if s := got.CreatedAt.Format(time.RFC3339Nano); s != "2025-06-25T10:40:48+01:00" {
+		t.Errorf("created_at %s, want whole seconds in Europe/London", s)
+	}
+	if !got.UpdatedAt.Equal(got.CreatedAt) {
+		t.Errorf("updated_at %v, want created_at", got.UpdatedAt)
+	}
+	if s := got.AccessTokenExpiresAt.Format(time.RFC3339Nano); s != "2025-06-25T17:10:48.890172Z" {
+		t.Errorf("expiry %s, want UTC to the microsecond", s)
+	}
 }

@@ -24,6 +24,10 @@
 #               REVISION ("." for the working tree), run with those environment
 #               variables, logging to a file. E.g.
 #               VARIANTS="main=main gogc100=.,GOGC=100"
+#     BEFORE    a git revision: short for VARIANTS="before=REVISION", and that
+#               server is put beside ours in the durable rounds too
+#     DURABLE_DB  the -db of the durable runs (a file in a temporary directory;
+#               a postgres:// URL measures PostgreSQL)
 #     BENCH_LOAD_SMOKE=1  one round of one second and one of everything else:
 #               a test that the script works (CI), not a measurement.
 set -euo pipefail
@@ -66,7 +70,7 @@ go test -c -o "$tmp/httpapi.test" ./internal/httpapi
 names=(bare ours-devnull ours-file)
 declare -A bin=([bare]=baseline-server [ours-devnull]=plannr-server [ours-file]=plannr-server)
 declare -A envs=() logto=([bare]=/dev/null [ours-devnull]=/dev/null [ours-file]="$tmp/ours-file.log")
-for v in ${VARIANTS:-}; do
+for v in ${VARIANTS:-} ${BEFORE:+before=$BEFORE}; do
   name=${v%%=*}
   spec=${v#*=}
   rev=${spec%%,*}
@@ -239,8 +243,13 @@ echo "3. durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs 
 echo "   beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
 logto[durable]=$tmp/durable.log bin[durable]=plannr-server
 ports[durable]=$(free_port)
-start durable "${ports[durable]}" -db "$tmp/durable.db" -rate-limit 0
-: >"$tmp/server-durable" && : >"$tmp/floor"
+start durable "${ports[durable]}" -db "${DURABLE_DB:-$tmp/durable.db}" -rate-limit 0
+if [ -n "${BEFORE:-}" ]; then
+  logto[durable-before]=$tmp/durable-before.log bin[durable-before]=plannr-server-before
+  ports[durable-before]=$(free_port)
+  start durable-before "${ports[durable-before]}" -db "$tmp/durable-before.db" -rate-limit 0
+fi
+: >"$tmp/server-durable" && : >"$tmp/before-durable" && : >"$tmp/floor"
 for round in $(seq "$durable_rounds"); do
   la=$(loadavg)
   read -r rps p99 _ < <(load "${ports[durable]}" put-new-label.lua)
@@ -248,7 +257,16 @@ for round in $(seq "$durable_rounds"); do
   printf '%-6s server %8s PUT/s (p99 %s ms)   floor %8s PUT/s   load %s\n' "$round" "$rps" "$p99" "$floor" "$la"
   echo "$rps" >>"$tmp/server-durable"
   echo "$floor" >>"$tmp/floor"
+  if [ -n "${BEFORE:-}" ]; then
+    read -r rps p99 _ < <(load "${ports[durable-before]}" put-new-label.lua)
+    printf '%-6s before %8s PUT/s (p99 %s ms)\n' "$round" "$rps" "$p99"
+    echo "$rps" >>"$tmp/before-durable"
+  fi
 done
 server=$(median <"$tmp/server-durable")
 floor=$(median <"$tmp/floor")
 printf 'median: server %.0f PUT/s, floor %.0f PUT/s, server ÷ floor %.3f\n' "$server" "$floor" "$(awk -v a="$server" -v b="$floor" 'BEGIN { print a / b }')"
+if [ -n "${BEFORE:-}" ]; then
+  before=$(median <"$tmp/before-durable")
+  printf 'median: before %.0f PUT/s, before ÷ floor %.3f\n' "$before" "$(awk -v a="$before" -v b="$floor" 'BEGIN { print a / b }')"
+fi

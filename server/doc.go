@@ -46,4 +46,9 @@
 //
 // For a program that keeps its own router and handlers, Wrap puts the same
 // path in front of any http.Handler.
+//
+// WithMetrics counts every request for Prometheus, by the route it matched,
+// never its raw path. The same route is left in the request's Pattern, as
+// http.ServeMux leaves its own, for middleware in front of the server, such
+// as OpenTelemetry's otelhttp, to name the request by.
 package server

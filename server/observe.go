@@ -16,7 +16,7 @@ import (
 // observe wraps the whole server: it names the request (X-Request-Id), sets the
 // headers every answer carries, turns a panic into a logged 500 in JSON, and logs
 // one line per request. The line never holds a token, a label or a body.
-func observe(log *slog.Logger, next http.Handler) http.Handler {
+func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -42,6 +42,7 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 					apierror.Write(rec, r, apierror.New(http.StatusInternalServerError, "Server Error"))
 				}
 			}
+			m.answered(r.Method, rec.route, rec.status, start)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -42,14 +43,17 @@ func WithDocs() Option {
 }
 
 // WithReadiness makes /readyz run check (the database answers, say): 200
-// {"status":"ok"} when it returns nil, 503 with its error in the message
-// otherwise. Without it /readyz is ready until Drain.
+// {"status":"ok"} when it returns nil, 503 {"message": "The server is not
+// ready."} otherwise, with the error on the request's log line. Without it
+// /readyz is ready until Drain.
 func WithReadiness(check func(ctx context.Context) error) Option {
 	return func(c *config) error {
 		c.readiness = func(r *http.Request) error { return check(r.Context()) }
 		return nil
 	}
 }
+
+var notReady = apierror.New(http.StatusServiceUnavailable, "The server is not ready.")
 
 // readiness is the state behind /readyz.
 type readiness struct {
@@ -79,7 +83,9 @@ func newPages(cfg config, ready *readiness) pages {
 		}
 		if ready.check != nil {
 			if err := ready.check(r); err != nil {
-				apierror.Write(w, r, apierror.New(http.StatusServiceUnavailable, "Not ready: "+err.Error()))
+				// The cause goes to the log line, not to whoever asked: it may
+				// name the database, its user or its file.
+				apierror.Write(w, r, fmt.Errorf("%w: %w", notReady, err))
 				return
 			}
 		}

@@ -155,10 +155,17 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	h := w.Header()
 	h[limitKey] = headerValue(rl.Limit)
 	h[remainingKey] = headerValue(rl.Remaining)
-	h[resetKey] = []string{strconv.FormatInt(rl.Reset.Unix(), 10)}
+	// Rounded up, as Retry-After is: at the advertised second the window is
+	// open again.
+	reset := rl.Reset.Unix()
+	if rl.Reset.Nanosecond() > 0 {
+		reset++
+	}
+	h[resetKey] = []string{strconv.FormatInt(reset, 10)}
 	if rl.Allowed {
 		return true
 	}
+	s.metrics.refused()
 	// Whole seconds, rounded up: waiting the advertised time always suffices.
 	secs := int((time.Until(rl.Reset) + time.Second - 1) / time.Second)
 	e := apierror.New(http.StatusTooManyRequests, "Too Many Attempts.")

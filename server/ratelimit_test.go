@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -49,5 +50,38 @@ func TestFixedWindowForgets(t *testing.T) {
 	// About a second's callers are open: 1,000, and at most twice that kept.
 	if n := len(l.windows); n > 3*minSweep {
 		t.Errorf("%d windows kept for 100,000 callers of which about 1,000 are in an open window", n)
+	}
+}
+
+type fixedLimit RateLimit
+
+func (f fixedLimit) Allow(context.Context, string) (RateLimit, error) { return RateLimit(f), nil }
+
+// TestRateLimitHeaders: X-RateLimit-Reset is rounded up, as Retry-After is, so
+// that a client waiting until it never runs into the same window.
+func TestRateLimitHeaders(t *testing.T) {
+	reset := time.Now().Add(90 * time.Second).Truncate(time.Second).Add(300 * time.Millisecond)
+	tests := []struct {
+		rl         RateLimit
+		wantStatus int
+		wantHeader map[string]string
+	}{
+		{RateLimit{Allowed: true, Limit: 500, Remaining: 499, Reset: reset}, 0,
+			map[string]string{"X-RateLimit-Limit": "500", "X-RateLimit-Remaining": "499", "X-RateLimit-Reset": strconv.FormatInt(reset.Unix()+1, 10)}},
+		{RateLimit{Limit: 500, Reset: reset.Truncate(time.Second)}, 429,
+			map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(reset.Unix(), 10), "Retry-After": "90"}},
+	}
+	for _, tt := range tests {
+		s := &Server{limiter: fixedLimit(tt.rl)}
+		rec := httptest.NewRecorder()
+		ok := s.limit(rec, httptest.NewRequest("GET", "/", nil), "k")
+		if ok != (tt.wantStatus == 0) || (!ok && rec.Code != tt.wantStatus) {
+			t.Errorf("%+v: went on %v, status %d", tt.rl, ok, rec.Code)
+		}
+		for k, v := range tt.wantHeader {
+			if got := rec.Header().Get(k); got != v {
+				t.Errorf("%+v: %s = %q, want %q", tt.rl, k, got, v)
+			}
+		}
 	}
 }

@@ -33,6 +33,7 @@ type Server struct {
 	pages    pages
 	handler  http.Handler
 	ready    readiness
+	metrics  *metrics
 }
 
 // Option configures New and Wrap.
@@ -47,6 +48,7 @@ type config struct {
 	docs       bool
 	readiness  func(*http.Request) error
 	validation *ResponseValidation
+	metrics    *metrics
 	// kinOnly turns the compiled checks off (WithoutCompiledChecks).
 	kinOnly bool
 }
@@ -124,6 +126,7 @@ func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Ser
 		auth:      cfg.auth,
 		limiter:   cfg.limiter,
 		dispatch:  map[*routers.Route]http.HandlerFunc{},
+		metrics:   cfg.metrics,
 	}
 	for _, route := range s.validator.Routes() {
 		h := handlerOf(route)
@@ -138,11 +141,16 @@ func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Ser
 	if cfg.validation != nil {
 		h = checkResponses(h, s.checkResponse, cfg.validation, cfg.logger)
 	}
-	s.handler = observe(cfg.logger, h)
+	s.handler = cfg.metrics.countInFlight(observe(cfg.logger, cfg.metrics, h))
 	return s, nil
 }
 
-// ServeHTTP answers one request.
+// ServeHTTP answers one request. It sets r.Pattern to the route the request
+// matched, as http.ServeMux does: the template of the spec's path, such as
+// /api/v1/oauth/connections/{oauthConnection_uuid}, or the path of the
+// server's page, and "" for no match. Middleware in front of the server can
+// name the request by it: otelhttp names its span "PUT
+// /api/v1/oauth/connections/{oauthConnection_uuid}", say.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // route is the one path of a request through the server: it is matched once,
@@ -150,11 +158,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if h, name := s.pages.find(r.URL.Path); h != nil {
 		setRoute(w, name)
+		r.Pattern = name
 		s.pages.serve(w, r, h)
 		return
 	}
 	m := s.validator.Find(r)
 	setRoute(w, m.Template)
+	r.Pattern = m.Template
 	if r.Method == http.MethodOptions && m.Template != "" {
 		// What the path allows, without authentication, as Laravel answers it.
 		w.Header().Set("Allow", m.Allow)

@@ -68,11 +68,12 @@ func start(t *testing.T, impl gen.StrictServerInterface, opts ...server.Option) 
 	return srv
 }
 
-func put(t *testing.T, url, body string) (*http.Response, string) {
+func do(t *testing.T, method, url string, header http.Header, body string) (*http.Response, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +81,12 @@ func put(t *testing.T, url, body string) (*http.Response, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// put sends a PUT of body with the known token.
+func put(t *testing.T, url, body string) (*http.Response, string) {
+	t.Helper()
+	return do(t, http.MethodPut, url, http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}, body)
 }
 
 // TestHandlerGetsTheValidatedBody proves the generated handler binds the value
@@ -249,21 +256,6 @@ func (f failing) Allow(context.Context, string) (server.RateLimit, error) {
 	return server.RateLimit{}, f.err
 }
 
-func do(t *testing.T, method, url string, header http.Header) (*http.Response, string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
-}
-
 // TestMethodsAndPages covers what the kit answers beside the operations: HEAD
 // and OPTIONS, the spec, liveness and readiness.
 func TestMethodsAndPages(t *testing.T) {
@@ -296,7 +288,7 @@ func TestMethodsAndPages(t *testing.T) {
 		{"the spec", "GET", "/openapi.yaml", nil, 200, "*", map[string]string{"Content-Type": "application/yaml"}},
 	}
 	for _, tt := range tests {
-		resp, body := do(t, tt.method, srv.URL+tt.path, tt.header)
+		resp, body := do(t, tt.method, srv.URL+tt.path, tt.header, "")
 		if resp.StatusCode != tt.status || (tt.body != "*" && body != tt.body) {
 			t.Errorf("%s: %d %q, want %d %q", tt.name, resp.StatusCode, body, tt.status, tt.body)
 		}
@@ -308,7 +300,7 @@ func TestMethodsAndPages(t *testing.T) {
 	}
 
 	// The spec offers this server first, so that "Try it out" calls it.
-	_, spec := do(t, "GET", srv.URL+"/openapi.yaml", nil)
+	_, spec := do(t, "GET", srv.URL+"/openapi.yaml", nil, "")
 	doc, err := openapi3.NewLoader().LoadFromData([]byte(spec))
 	if err != nil {
 		t.Fatal(err)
@@ -323,18 +315,18 @@ func TestMethodsAndPages(t *testing.T) {
 	mu.Lock()
 	notReady = errors.New("database is gone")
 	mu.Unlock()
-	resp, body := do(t, "GET", srv.URL+"/readyz", nil)
-	if resp.StatusCode != 503 || body != `{"message":"Not ready: database is gone"}`+"\n" {
+	resp, body := do(t, "GET", srv.URL+"/readyz", nil, "")
+	if resp.StatusCode != 503 || body != `{"message":"The server is not ready."}`+"\n" {
 		t.Errorf("not ready: %d %s", resp.StatusCode, body)
 	}
 	mu.Lock()
 	notReady = nil
 	mu.Unlock()
 	s.Drain()
-	if resp, body := do(t, "GET", srv.URL+"/readyz", nil); resp.StatusCode != 503 {
+	if resp, body := do(t, "GET", srv.URL+"/readyz", nil, ""); resp.StatusCode != 503 {
 		t.Errorf("draining: %d %s", resp.StatusCode, body)
 	}
-	if resp, _ := do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth); resp.StatusCode != 200 {
+	if resp, _ := do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth, ""); resp.StatusCode != 200 {
 		t.Errorf("draining: requests are still served, got %d", resp.StatusCode)
 	}
 }

@@ -157,11 +157,18 @@ func putLabel(c *http.Client, base, label string) (bool, error) {
 // aliceLabel is aliceConn's label as the server lists it.
 func aliceLabel(t *testing.T, c *http.Client, base string) string {
 	t.Helper()
+	return connectionLabel(t, c, base, aliceToken, aliceConn)
+}
+
+// connectionLabel is the label of the connection uuid as base lists it to the
+// user of token.
+func connectionLabel(t *testing.T, c *http.Client, base, token, uuid string) string {
+	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, base+connections, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+aliceToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -174,14 +181,14 @@ func aliceLabel(t *testing.T, c *http.Client, base string) string {
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: status %d, %v", connections, resp.StatusCode, err)
+		t.Fatalf("GET %s%s: status %d, %v", base, connections, resp.StatusCode, err)
 	}
 	for _, c := range list.Data {
-		if c.UUID == aliceConn {
+		if c.UUID == uuid {
 			return c.Label
 		}
 	}
-	t.Fatalf("%s is not in alice's list", aliceConn)
+	t.Fatalf("%s is not in the list of %s", uuid, base)
 	return ""
 }
 

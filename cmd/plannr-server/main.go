@@ -2,6 +2,10 @@
 // for the real service, or the start of an implementation of it.
 //
 // Every flag can also be set through the environment variable named in -h.
+//
+// Metrics, in Prometheus's text format, are served at /metrics: beside the API
+// on -addr, or alone on -metrics-addr. Requests are traced with OpenTelemetry,
+// exported over OTLP/HTTP, when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,6 +29,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgreslimit"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -37,6 +43,8 @@ type config struct {
 	rateWindow, shutdownTimeout   time.Duration
 	// limits is not a flag: tests shorten it; the zero value means defaultLimits.
 	limits limits
+	// metricsAddr serves /metrics alone; "" serves it beside the API on addr.
+	metricsAddr string
 }
 
 // limits are the http.Server's defences against slow and greedy clients.
@@ -108,9 +116,11 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		env[name] = envName
 	}
 	str(&cfg.addr, "addr", "PLANNR_ADDR", "127.0.0.1:8080", "listen address")
-	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, or :memory: for a throwaway server")
+	str(&cfg.db, "db", "PLANNR_DB", "plannr.db", "SQLite database file, :memory: for a throwaway server, or "+
+		"a postgres:// URL, which replicas share along with the rate limit (pool size: its pool_max_conns parameter)")
 	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
+	str(&cfg.metricsAddr, "metrics-addr", "PLANNR_METRICS_ADDR", "", "address to serve /metrics on, apart from the API; empty serves /metrics on -addr, beside the API")
 	fs.IntVar(&cfg.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per -rate-window per user; 0 turns rate limiting off (env PLANNR_RATE_LIMIT)")
 	env["rate-limit"] = "PLANNR_RATE_LIMIT"
 	fs.DurationVar(&cfg.rateWindow, "rate-window", server.DefaultRateWindow, "the rate limit's window, which opens with a user's first request; must be positive (env PLANNR_RATE_WINDOW)")
@@ -155,7 +165,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
 
-	st, err := openStore(ctx, cfg.db)
+	st, err := openStore(ctx, cfg.db, log)
 	if err != nil {
 		return err
 	}
@@ -165,14 +175,27 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true})
-	if err != nil {
-		return err
-	}
 	if cfg.limits == (limits{}) {
 		cfg.limits = defaultLimits
 	}
-	srv := newHTTPServer(h, log, cfg.limits)
+	reg, metricsOpts, metricsSrv, err := startMetrics(cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	if metricsSrv != nil {
+		defer metricsSrv.Close()
+	}
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true,
+		RateLimiter: sharedLimiter(st, cfg), Metrics: reg, Options: metricsOpts})
+	if err != nil {
+		return err
+	}
+	handler, stopTracing, err := traced(ctx, h, log, cfg.shutdownTimeout)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	srv := newHTTPServer(handler, log, cfg.limits)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
@@ -197,7 +220,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	h.Drain() // a load balancer polling /readyz stops sending new requests
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		// Last, so that the draining is seen to the end.
+		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
+	}
+	return err
 }
 
 // newHTTPServer is the http.Server run serves h with, bounded by l.
@@ -214,11 +242,28 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 	}
 }
 
-func openStore(ctx context.Context, db string) (store.Store, error) {
-	if db == ":memory:" {
+func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	switch {
+	case db == ":memory:":
 		return store.NewMemory(), nil
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		pg, err := store.OpenPostgres(ctx, db)
+		if err == nil {
+			log.Info("PostgreSQL schema up to date", "migrations_applied", pg.Migrated())
+		}
+		return pg, err
 	}
 	return store.OpenSQLite(ctx, db)
+}
+
+// sharedLimiter is the rate limiter of the replicas that share st's
+// PostgreSQL database, or nil: on memory and SQLite, one process is the whole
+// server, and httpapi's in-process limiter counts for it.
+func sharedLimiter(st store.Store, cfg config) server.RateLimiter {
+	if pg, ok := st.(*store.Postgres); ok && cfg.rateLimit > 0 {
+		return postgreslimit.New(pg, cfg.rateLimit, cfg.rateWindow)
+	}
+	return nil
 }
 
 // seed loads the fixtures, or the demo user into an empty store, and reports

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -240,6 +241,9 @@ func list(ctx context.Context, inv invocation, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if resp.JSON200 == nil {
+		return unexpectedAnswer(resp.HTTPResponse, resp.Body)
+	}
 	if inv.json {
 		return writeJSON(stdout, resp.Body)
 	}
@@ -255,6 +259,9 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 	resp, err := client.Check(inv.client.UpdateOAuthConnectionWithResponse(ctx, inv.id, gen.UpdateOAuthConnectionRequest{Label: inv.label}))
 	if err != nil {
 		return err
+	}
+	if resp.JSON200 == nil {
+		return unexpectedAnswer(resp.HTTPResponse, resp.Body)
 	}
 	if inv.json {
 		return writeJSON(stdout, resp.Body)
@@ -276,13 +283,28 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 }
 
 func remove(ctx context.Context, inv invocation, stdout io.Writer) error {
-	if _, err := client.Check(inv.client.DeleteOAuthConnectionWithResponse(ctx, inv.id)); err != nil {
+	resp, err := client.Check(inv.client.DeleteOAuthConnectionWithResponse(ctx, inv.id))
+	if err != nil {
 		return err
+	}
+	if resp.StatusCode() != http.StatusNoContent {
+		return unexpectedAnswer(resp.HTTPResponse, resp.Body)
 	}
 	if !inv.json {
 		fmt.Fprintf(stdout, "deleted %s\n", inv.id)
 	}
 	return nil
+}
+
+// unexpectedAnswer is the error of a 2xx answer unlike the API's: an HTML
+// page from a captive portal or another server, a 204 where the connection
+// should come back. Its status and type are what a person can check.
+func unexpectedAnswer(resp *http.Response, body []byte) error {
+	what := "no body"
+	if len(body) > 0 {
+		what = cmp.Or(resp.Header.Get("Content-Type"), "a body of no stated type")
+	}
+	return fmt.Errorf("the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?", resp.StatusCode, printable(what))
 }
 
 // writeJSON prints an answer's body as it came, on a line of its own.

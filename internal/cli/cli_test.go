@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 )
 
@@ -93,7 +97,8 @@ func TestRun(t *testing.T) {
 		},
 		{
 			// The minute's Retry-After is past the timeout: the command ends
-			// at once with the 429 rather than waiting out the timeout.
+			// at once with the 429 rather than waiting out the timeout. The
+			// window is spent by another process, as the CLI would meet it.
 			name: "rate limited past the timeout", args: []string{"connections", "list", "--timeout", "5s"},
 			opts:  []plannrtest.Option{plannrtest.WithRateLimit(1, time.Minute)},
 			setup: func(t *testing.T, s *plannrtest.Server) { listOnce(t, s) },
@@ -240,12 +245,12 @@ func TestHelp(t *testing.T) {
 	}
 }
 
+// listOnce lists through a client of its own, which does not pace, as
+// another process would not share this one's budget.
 func listOnce(t *testing.T, s *plannrtest.Server) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	env := map[string]string{"PLANNR_BASE_URL": s.URL, "PLANNR_TOKEN": s.Token}
-	if code := Run(t.Context(), []string{"connections", "list"}, &stdout, &stderr, func(k string) string { return env[k] }); code != 0 {
-		t.Fatalf("exit status %d: %s", code, stderr.String())
+	if _, err := client.Check(s.Client(client.WithoutPacing()).ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -273,3 +278,45 @@ func (c *requestCount) Handle(context.Context, slog.Record) error {
 }
 func (c *requestCount) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *requestCount) WithGroup(string) slog.Handler      { return c }
+
+// TestUnexpectedAnswers: a 2xx that is not the API's answer (a captive
+// portal's page, a wrong --base-url, a 204 where the connection should come
+// back) ends the command with a message and status 1, printing nothing else.
+func TestUnexpectedAnswers(t *testing.T) {
+	t.Parallel()
+	const portal = "<html><body>Log in to the Wi-Fi</body></html>"
+	tests := []struct {
+		name        string
+		args        []string
+		status      int
+		contentType string
+		body        string
+		want        string // the answer, as stderr names it
+	}{
+		{name: "list answered by a captive portal", args: []string{"connections", "list"}, status: 200, contentType: "text/html", body: portal, want: "HTTP 200 with text/html"},
+		{name: "list --json answered in HTML", args: []string{"connections", "list", "--json"}, status: 200, contentType: "text/html", body: portal, want: "HTTP 200 with text/html"},
+		{name: "update answered 204", args: []string{"connections", "update", demoID, "--label", "x"}, status: 204, want: "HTTP 204 with no body"},
+		{name: "update answered in HTML", args: []string{"connections", "update", demoID, "--clear-label"}, status: 200, contentType: "text/html; charset=utf-8", body: portal, want: "HTTP 200 with text/html; charset=utf-8"},
+		{name: "delete answered in HTML", args: []string{"connections", "delete", demoID}, status: 200, contentType: "text/html", body: portal, want: "HTTP 200 with text/html"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.contentType != "" {
+					w.Header().Set("Content-Type", tt.contentType)
+				}
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": "token"}
+			var stdout, stderr bytes.Buffer
+			code := Run(t.Context(), tt.args, &stdout, &stderr, func(k string) string { return env[k] })
+			want := "plannr: the answer, " + tt.want + ", is not one Plannr's API sends: is --base-url right?\n"
+			if code != 1 || stdout.Len() != 0 || stderr.String() != want {
+				t.Errorf("exit status %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout.String(), stderr.String(), want)
+			}
+		})
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
@@ -59,6 +61,21 @@ func BenchmarkPUTRateLimited(b *testing.B) {
 		b.Fatal(err)
 	}
 	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateWindow: time.Nanosecond, Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("impl=full", func(b *testing.B) { measure(b, h, http.MethodPut, connPath+aliceConn, benchPUT, http.StatusOK) })
+}
+
+// BenchmarkPUTMeasured is BenchmarkPUT's full stack with metrics on, as
+// plannr-server runs: the cost of counting the request and timing its store
+// calls.
+func BenchmarkPUTMeasured(b *testing.B) {
+	st := store.NewMemory()
+	if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(benchToken))); err != nil {
+		b.Fatal(err)
+	}
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, Metrics: prometheus.NewRegistry(), Logger: discardLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/storemetrics"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -33,6 +36,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Docs serves Swagger UI at /docs/.
 	Docs bool
+	// Metrics, if not nil, gets the server's metrics (server.WithMetrics) and
+	// those of every call of Store (storemetrics.Instrument). Serving them is
+	// the caller's part.
+	Metrics prometheus.Registerer
 	// Options come after those of the fields above.
 	Options []server.Option
 }
@@ -42,10 +49,18 @@ func NewHandler(cfg Config) (*server.Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("httpapi: Config.Store is required")
 	}
+	if cfg.Metrics != nil {
+		st, err := storemetrics.Instrument(cfg.Store, cfg.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("httpapi: %w", err)
+		}
+		cfg.Store = st
+	}
 	opts := []server.Option{
 		server.WithAuth(authFunc(cfg.Store)),
 		server.WithReadiness(cfg.Store.Ready),
 		server.WithRateLimiter(nil), // unless one of the cases below
+		server.WithMetrics(cfg.Metrics),
 	}
 	switch {
 	case cfg.RateLimiter != nil:

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,14 +18,16 @@ import (
 
 // SQLite is a Store in one SQLite database file.
 //
-// Writes go through a pool of one connection, so the process's writers queue in
-// Go (where a context can cancel the wait) instead of contending for SQLite's
-// lock; busy_timeout and IMMEDIATE transactions cover another process on the same
-// file. Reads go through a pool of several connections, which in WAL mode see the
-// last commit without waiting for the writer.
+// Writes go to one goroutine on the one write connection (see writer), so the
+// process's writers queue in Go (where a context can cancel the wait) instead
+// of contending for SQLite's lock, and those queued together share a commit;
+// busy_timeout and IMMEDIATE transactions cover another process on the same
+// file. Reads go through a pool of several connections, which in WAL mode see
+// the last commit without waiting for the writer.
 type SQLite struct {
 	w   *sql.DB
 	r   *sql.DB
+	wr  *writer
 	now func() time.Time
 
 	// path and file are the database file as opened: Ready checks that path
@@ -35,12 +36,12 @@ type SQLite struct {
 	path string
 	file os.FileInfo
 
-	// The statements of every request, prepared on r once: parsing the SQL was
-	// most of a list's time. Writes are bound by their fsync instead.
-	userByToken, listConnections *sql.Stmt
+	// The statements of every request, prepared once: parsing the SQL was most
+	// of a list's time. The reads' are on r, the writes' on the writer.
+	userByToken, listConnections              *sql.Stmt
+	connectionToUpdate, updateConnection, del *sql.Stmt
 
-	mu    sync.RWMutex
-	zones map[string]*time.Location // time.LoadLocation parses zone data every call
+	zones zones
 }
 
 var _ Store = (*SQLite)(nil)
@@ -55,7 +56,8 @@ const (
 )
 
 // OpenSQLite opens the database file at path, creating it if needed, and brings
-// its schema up to date. The server maps ":memory:" to NewMemory; this does not.
+// its schema up to date; opts may set its clock (WithClock). The server maps
+// ":memory:" to NewMemory; this does not.
 func OpenSQLite(ctx context.Context, path string, opts ...Option) (*SQLite, error) {
 	// A file: URI holds an absolute path; a relative one (plannr.db, the
 	// server's default) would be read as the URI's host.
@@ -98,17 +100,38 @@ func openSQLite(ctx context.Context, path string, o options) (*SQLite, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n) // an idle connection closed is one to reopen and configure again
-	s := &SQLite{w: w, r: r, now: o.now, path: path, file: file, zones: make(map[string]*time.Location)}
-	if s.userByToken, err = r.PrepareContext(ctx, `SELECT id, token_hash, time_zone FROM users WHERE token_hash = ?`); err != nil {
-		return nil, errors.Join(err, s.Close())
-	}
-	// The rowid breaks ties in the order the connections were added, as the index
-	// (user_id, created_utc) holds them.
-	if s.listConnections, err = r.PrepareContext(ctx, selectConnections+`
-		WHERE c.user_id = ? AND c.deleted_at IS NULL ORDER BY c.created_utc, c.rowid`); err != nil {
+	s := &SQLite{w: w, r: r, now: o.now, path: path, file: file}
+	if err := s.prepare(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	return s, nil
+}
+
+// prepare starts the writer and prepares the statements of every request.
+func (s *SQLite) prepare(ctx context.Context) (err error) {
+	if s.userByToken, err = s.r.PrepareContext(ctx, `SELECT id, token_hash, time_zone FROM users WHERE token_hash = ?`); err != nil {
+		return err
+	}
+	// The rowid breaks ties in the order the connections were added, as the index
+	// (user_id, created_utc) holds them.
+	if s.listConnections, err = s.r.PrepareContext(ctx, selectConnections+`
+		WHERE c.user_id = ? AND c.deleted_at IS NULL ORDER BY c.created_utc, c.rowid`); err != nil {
+		return err
+	}
+	if s.wr, err = newWriter(ctx, s.w); err != nil {
+		return err
+	}
+	if s.connectionToUpdate, err = s.wr.prepare(ctx, `SELECT `+recordColumns+`, u.time_zone
+		FROM connections c JOIN providers p ON p.name = c.provider JOIN users u ON u.id = c.user_id
+		WHERE c.uuid = ? AND c.user_id = ? AND c.deleted_at IS NULL`); err != nil {
+		return err
+	}
+	if s.updateConnection, err = s.wr.prepare(ctx, `UPDATE connections SET label = ?, updated_at = ? WHERE uuid = ?`); err != nil {
+		return err
+	}
+	s.del, err = s.wr.prepare(ctx, `UPDATE connections SET deleted_at = ?
+		WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`)
+	return err
 }
 
 // UserByToken implements Store.
@@ -127,7 +150,7 @@ func (s *SQLite) UserByToken(ctx context.Context, h TokenHash) (User, error) {
 	case subtle.ConstantTimeCompare(stored, h[:]) != 1:
 		return User{}, ErrNotFound
 	}
-	loc, err := s.location(zone)
+	loc, err := s.zones.load(zone)
 	if err != nil {
 		return User{}, err
 	}
@@ -162,25 +185,23 @@ func (s *SQLite) ListConnections(ctx context.Context, owner UserID) ([]Connectio
 }
 
 // UpdateLabel implements Store. It reads the row and its owner's zone, and
-// writes it back changed, in one transaction: the stamp needs the UpdatedAt it
-// replaces, and the single writer keeps another write from coming in between.
+// writes it back changed, in one write: the stamp needs the UpdatedAt it
+// replaces, and the writer lets no other write in between.
 func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, change LabelUpdate) (Connection, error) {
 	var r record
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.wr.do(ctx, func(ctx context.Context, _ *sql.Conn) error {
 		var (
 			zone string
 			err  error
 		)
-		r, err = scanRecord(tx.QueryRowContext(ctx, `SELECT `+recordColumns+`, u.time_zone
-			FROM connections c JOIN providers p ON p.name = c.provider JOIN users u ON u.id = c.user_id
-			WHERE c.uuid = ? AND c.user_id = ? AND c.deleted_at IS NULL`, id, owner), &zone)
+		r, err = scanRecord(s.connectionToUpdate.QueryRowContext(ctx, id, owner), &zone)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		loc, err := s.location(zone)
+		loc, err := s.zones.load(zone)
 		if err != nil {
 			return err
 		}
@@ -190,8 +211,7 @@ func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, ch
 		if r.hasLabel {
 			label = r.label
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE connections SET label = ?, updated_at = ? WHERE uuid = ?`,
-			label, r.updatedAt.Format(timeLayout), id)
+		_, err = s.updateConnection.ExecContext(ctx, label, r.updatedAt.Format(timeLayout), id)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -205,10 +225,9 @@ func (s *SQLite) UpdateLabel(ctx context.Context, owner UserID, id uuid.UUID, ch
 
 // DeleteConnection implements Store. The row stays, marked, as a tombstone.
 func (s *SQLite) DeleteConnection(ctx context.Context, owner UserID, id uuid.UUID) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE connections SET deleted_at = ?
-		WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`,
-		s.now().UTC().Format(timeLayout), id, owner)
-	err = oneRow(res, err)
+	err := s.wr.do(ctx, func(ctx context.Context, _ *sql.Conn) error {
+		return oneRow(s.del.ExecContext(ctx, s.now().UTC().Format(timeLayout), id, owner))
+	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("store: delete connection: %w", err)
 	}
@@ -217,24 +236,24 @@ func (s *SQLite) DeleteConnection(ctx context.Context, owner UserID, id uuid.UUI
 
 // Seed implements Store.
 func (s *SQLite) Seed(ctx context.Context, seed Seed) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.wr.do(ctx, func(ctx context.Context, db *sql.Conn) error {
 		err := checkSeed(seed, func(name string) (bool, error) {
 			var exists bool
-			err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM providers WHERE name = ?)`, name).Scan(&exists)
+			err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM providers WHERE name = ?)`, name).Scan(&exists)
 			return exists, err
 		})
 		if err != nil {
 			return err
 		}
 		for _, p := range seed.Providers {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO providers (name, label, logo_url, authorization_url)
+			if _, err := db.ExecContext(ctx, `INSERT INTO providers (name, label, logo_url, authorization_url)
 				VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 				p.Name, p.Label, p.LogoURL, p.AuthorizationURL); err != nil {
 				return err
 			}
 		}
 		for _, u := range seed.Users {
-			if err := seedUser(ctx, tx, u); err != nil {
+			if err := seedUser(ctx, db, u); err != nil {
 				return err
 			}
 		}
@@ -246,13 +265,13 @@ func (s *SQLite) Seed(ctx context.Context, seed Seed) error {
 	return nil
 }
 
-func seedUser(ctx context.Context, tx *sql.Tx, u SeedUser) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO users (token_hash, time_zone) VALUES (?, ?)
+func seedUser(ctx context.Context, db *sql.Conn, u SeedUser) error {
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (token_hash, time_zone) VALUES (?, ?)
 		ON CONFLICT (token_hash) DO NOTHING`, u.TokenHash[:], zoneName(u.Location)); err != nil {
 		return err
 	}
 	var id UserID
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE token_hash = ?`, u.TokenHash[:]).Scan(&id); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT id FROM users WHERE token_hash = ?`, u.TokenHash[:]).Scan(&id); err != nil {
 		return err
 	}
 	for _, c := range u.Connections {
@@ -260,7 +279,7 @@ func seedUser(ctx context.Context, tx *sql.Tx, u SeedUser) error {
 		if c.Label != nil {
 			label = *c.Label
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO connections (uuid, user_id, provider, label,
+		if _, err := db.ExecContext(ctx, `INSERT INTO connections (uuid, user_id, provider, label,
 				created_at, updated_at, created_utc, access_token_expires_at, refresh_token_expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`,
 			c.UUID, id, c.Provider, label,
@@ -283,7 +302,7 @@ func (s *SQLite) Empty(ctx context.Context) (bool, error) {
 
 // Ready implements Store: the file at the path opened is still the database
 // (same device and inode), and the writer can take the write lock, which an
-// empty transaction does without touching the disk.
+// empty write does without touching the disk (it waits for the batch in hand).
 func (s *SQLite) Ready(ctx context.Context) error {
 	file, err := os.Stat(s.path)
 	if err != nil {
@@ -292,44 +311,19 @@ func (s *SQLite) Ready(ctx context.Context) error {
 	if !os.SameFile(file, s.file) {
 		return fmt.Errorf("store: not ready: %s is no longer the database file opened", s.path)
 	}
-	if err := s.write(ctx, func(*sql.Tx) error { return nil }); err != nil {
+	if err := s.wr.do(ctx, func(context.Context, *sql.Conn) error { return nil }); err != nil {
 		return fmt.Errorf("store: not ready: %w", err)
 	}
 	return nil
 }
 
-// Close implements Store.
-func (s *SQLite) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
-
-// write runs f in a transaction on the writer and returns once it is committed,
-// which synchronous=FULL makes durable.
-func (s *SQLite) write(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+// Close implements Store. The writes already taken by the writer are answered first.
+func (s *SQLite) Close() error {
+	var err error
+	if s.wr != nil {
+		err = s.wr.close()
 	}
-	if err := f(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
-}
-
-// location returns the zone named name, loading it once.
-func (s *SQLite) location(name string) (*time.Location, error) {
-	s.mu.RLock()
-	loc := s.zones[name]
-	s.mu.RUnlock()
-	if loc != nil {
-		return loc, nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, fmt.Errorf("store: time zone %q: %w", name, err)
-	}
-	s.mu.Lock()
-	s.zones[name] = loc
-	s.mu.Unlock()
-	return loc, nil
+	return errors.Join(err, s.r.Close(), s.w.Close())
 }
 
 // oneRow turns an UPDATE that matched nothing into ErrNotFound.

@@ -1,0 +1,224 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hops records which server each request of a redirect chain reached, and
+// with which Authorization.
+type hops struct {
+	mu   sync.Mutex
+	auth map[string]string // server name to the Authorization it got
+}
+
+func (h *hops) record(server string, r *http.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.auth[server] = r.Header.Get("Authorization")
+}
+
+func (h *hops) get(server string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	auth, ok := h.auth[server]
+	return auth, ok
+}
+
+// TestTokenOnlyToTheBaseOrigin: a redirect away from the base URL's origin
+// (scheme, host and port) never carries the token, whoever made the client's
+// http.Client; a redirect within it does.
+func TestTokenOnlyToTheBaseOrigin(t *testing.T) {
+	t.Parallel()
+	allowAll := func(*http.Request, []*http.Request) error { return nil }
+	tests := []struct {
+		name string
+		tls  bool // the base URL is https
+		// target is where the base server redirects, from the other
+		// server's URL and the base's.
+		target    func(other, base *url.URL) string
+		ownClient *http.Client // nil: New's default (the TLS server's client when tls)
+		wantToken bool
+	}{
+		{
+			name: "https to http on the same host", tls: true,
+			target: func(other, _ *url.URL) string { return "http://127.0.0.1:" + other.Port() + "/landed" },
+		},
+		{
+			name:   "another port of the same host",
+			target: func(other, _ *url.URL) string { return "http://127.0.0.1:" + other.Port() + "/landed" },
+		},
+		{
+			name:      "another port, through a caller's client that follows every redirect",
+			target:    func(other, _ *url.URL) string { return "http://127.0.0.1:" + other.Port() + "/landed" },
+			ownClient: &http.Client{CheckRedirect: allowAll, Timeout: 5 * time.Second},
+		},
+		{
+			name:   "another host",
+			target: func(other, _ *url.URL) string { return "http://localhost:" + other.Port() + "/landed" },
+		},
+		{
+			name:      "the same origin",
+			target:    func(_, base *url.URL) string { return base.String() + "/landed" },
+			wantToken: true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := &hops{auth: map[string]string{}}
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				h.record("other", r)
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer other.Close()
+			otherURL, _ := url.Parse(other.URL)
+			var baseURL *url.URL
+			base := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/landed" {
+					h.record("base, after the redirect", r)
+					w.WriteHeader(http.StatusNoContent)
+					return
+				}
+				h.record("base", r)
+				http.Redirect(w, r, tt.target(otherURL, baseURL), http.StatusTemporaryRedirect)
+			}))
+			if tt.tls {
+				base.StartTLS()
+			} else {
+				base.Start()
+			}
+			defer base.Close()
+			baseURL, _ = url.Parse(base.URL)
+
+			var opts []Option
+			switch {
+			case tt.ownClient != nil:
+				opts = append(opts, WithHTTPClient(tt.ownClient))
+			case tt.tls:
+				opts = append(opts, WithHTTPClient(base.Client()))
+			}
+			if err := list(t.Context(), newClient(t, base.URL, opts...)); err != nil {
+				t.Fatal(err)
+			}
+			if auth, _ := h.get("base"); auth != "Bearer "+testToken {
+				t.Errorf("the base server got Authorization %q, want the token", auth)
+			}
+			landed := "other"
+			if tt.wantToken {
+				landed = "base, after the redirect"
+			}
+			auth, ok := h.get(landed)
+			switch {
+			case !ok:
+				t.Errorf("the redirect did not reach %s", landed)
+			case tt.wantToken && auth != "Bearer "+testToken:
+				t.Errorf("%s got Authorization %q, want the token", landed, auth)
+			case !tt.wantToken && auth != "":
+				t.Errorf("%s got Authorization %q, want none", landed, auth)
+			}
+		})
+	}
+}
+
+// TestCallOptions: per-call options change one call, not the client.
+func TestCallOptions(t *testing.T) {
+	t.Parallel()
+	ok := reply{status: http.StatusOK, body: `{"data":[]}`}
+	noRetries := WithRetryPolicy(RetryPolicy{MaxRetries: 0})
+	tests := []struct {
+		name    string
+		replies []reply
+		opts    []Option
+		call    func(context.Context, *testing.T, string, []Option) error
+		// The call's error must hold wantErr ("" for none); the server must
+		// have got wantAttempts requests, the last with wantHeader.
+		wantErr      string
+		wantAttempts int
+		wantHeader   [2]string
+	}{
+		{
+			name: "CallRetryPolicy retries where the client would not", replies: []reply{jsonError(503, "Service Unavailable"), ok}, opts: []Option{noRetries},
+			call: func(ctx context.Context, t *testing.T, url string, opts []Option) error {
+				_, err := Check(newClient(t, url, opts...).ListOAuthConnectionsWithResponse(ctx, CallRetryPolicy(fast)))
+				return err
+			},
+			wantAttempts: 2,
+		},
+		{
+			name: "AttemptTimeout bounds each attempt", replies: []reply{{hang: true}},
+			opts: []Option{WithHTTPClient(&http.Client{Timeout: time.Minute})},
+			call: func(ctx context.Context, t *testing.T, url string, opts []Option) error {
+				c := newClient(t, url, opts...)
+				start := time.Now()
+				_, err := c.ListOAuthConnectionsWithResponse(ctx, AttemptTimeout(50*time.Millisecond), CallRetryPolicy(RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond}))
+				if elapsed := time.Since(start); elapsed > 2*time.Second {
+					t.Errorf("took %v", elapsed)
+				}
+				if errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("err = %v, which says the call's context ended", err)
+				}
+				return err
+			},
+			wantErr: "giving up after 2 attempt(s)", wantAttempts: 2,
+		},
+		{
+			name: "CallHeader adds a header", replies: []reply{ok},
+			call: func(ctx context.Context, t *testing.T, url string, opts []Option) error {
+				_, err := Check(newClient(t, url, opts...).ListOAuthConnectionsWithResponse(ctx, CallHeader("X-Request-Id", "42")))
+				return err
+			},
+			wantAttempts: 1, wantHeader: [2]string{"X-Request-Id", "42"},
+		},
+		{
+			name: "CallHeader replaces New's", replies: []reply{ok},
+			call: func(ctx context.Context, t *testing.T, url string, opts []Option) error {
+				_, err := Check(newClient(t, url, opts...).ListOAuthConnectionsWithResponse(ctx, CallHeader("User-Agent", "probe/1")))
+				return err
+			},
+			wantAttempts: 1, wantHeader: [2]string{"User-Agent", "probe/1"},
+		},
+		{
+			name: "CallHeader refuses Authorization", replies: []reply{ok},
+			call: func(ctx context.Context, t *testing.T, url string, opts []Option) error {
+				_, err := newClient(t, url, opts...).ListOAuthConnectionsWithResponse(ctx, CallHeader("authorization", "Bearer other"))
+				return err
+			},
+			wantErr: "cannot set Authorization", wantAttempts: 0,
+		},
+		{
+			name: "AttemptTimeout refuses zero", replies: []reply{ok},
+			call: func(ctx context.Context, t *testing.T, url string, opts []Option) error {
+				_, err := newClient(t, url, opts...).ListOAuthConnectionsWithResponse(ctx, AttemptTimeout(0))
+				return err
+			},
+			wantErr: "must be positive", wantAttempts: 0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlannr(t, tt.replies...)
+			err := tt.call(t.Context(), t, p.url, tt.opts)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("err = %v, want %q", err, tt.wantErr)
+			}
+			reqs := p.received()
+			if len(reqs) != tt.wantAttempts {
+				t.Fatalf("attempts = %d, want %d", len(reqs), tt.wantAttempts)
+			}
+			if k := tt.wantHeader[0]; k != "" {
+				if v := reqs[len(reqs)-1].header.Get(k); v != tt.wantHeader[1] {
+					t.Errorf("%s = %q, want %q", k, v, tt.wantHeader[1])
+				}
+			}
+		})
+	}
+}

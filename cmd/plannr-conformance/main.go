@@ -1,0 +1,143 @@
+// Command plannr-conformance checks that a server implements Plannr CRM's
+// OAuth2-connections API as api/openapi.yaml says, semantics included. It
+// runs the named checks of package conformance and exits 0 only when every
+// check that ran passed.
+//
+//	plannr-conformance -base-url URL -token T1 -other-token T2 [-readonly] [-run REGEXP] [-json] [-junit FILE]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/conformance"
+)
+
+const usage = `Usage: plannr-conformance -base-url URL -token T1 -other-token T2 [flags]
+
+Checks that the server at URL implements Plannr CRM's OAuth2-connections API as
+its contract says: every answer against the embedded OpenAPI document, and the
+semantics no schema can say (tenancy, null clears a label, updated_at moves,
+errors in JSON, ...). T1 and T2 are the bearer tokens of two users: T1 needs a
+connection (two for the delete check), T2 one (for the tenancy check); their
+connections are found by listing. Checks that change a label put it back.
+
+Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
+run could not start (bad flags, an unreachable server, a token that cannot list).
+
+Against production, use -readonly: no deletes, no rate-limit drive, and at most
+-budget requests a minute (default %d).
+
+Flags (tokens may come from the environment instead, to keep them out of ps):
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("plannr-conformance", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var t conformance.Target
+	var asJSON, list bool
+	var junit string
+	timeout := 10 * time.Second
+	fs.StringVar(&t.BaseURL, "base-url", os.Getenv("PLANNR_BASE_URL"), "the server's root URL, e.g. http://127.0.0.1:8080 (env PLANNR_BASE_URL)")
+	fs.StringVar(&t.Token, "token", os.Getenv("PLANNR_TOKEN"), "the first user's bearer token (env PLANNR_TOKEN)")
+	fs.StringVar(&t.OtherToken, "other-token", os.Getenv("PLANNR_OTHER_TOKEN"), "another user's bearer token (env PLANNR_OTHER_TOKEN)")
+	fs.BoolVar(&t.ReadOnly, "readonly", false, "run only checks that leave the data as found, paced to -budget")
+	fs.IntVar(&t.Budget, "budget", 0, fmt.Sprintf("most requests a minute; 0 means %d with -readonly and no limit without; negative, no limit", conformance.DefaultBudget))
+	fs.StringVar(&t.Run, "run", "", "run only the checks whose name matches this regular expression; opt-in checks (ratelimit_drive) run only when it matches them")
+	fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
+	fs.StringVar(&junit, "junit", "", "also write the report as JUnit XML to `FILE`")
+	fs.DurationVar(&timeout, "timeout", timeout, "how long one request may take")
+	fs.BoolVar(&list, "list", false, "list the checks and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, usage, conformance.DefaultBudget)
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nChecks, in the order they run:")
+		writeChecks(stderr)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if list {
+		writeChecks(stdout)
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "plannr-conformance: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	t.HTTPClient = &http.Client{Timeout: timeout}
+	rep, err := conformance.Execute(ctx, t)
+	if err != nil {
+		fmt.Fprintf(stderr, "plannr-conformance: %v\n", err)
+		return 2
+	}
+	write := rep.WriteText
+	if asJSON {
+		write = rep.WriteJSON
+	}
+	if err := write(stdout); err != nil {
+		fmt.Fprintf(stderr, "plannr-conformance: %v\n", err)
+		return 2
+	}
+	if junit != "" {
+		if err := writeFile(junit, rep.WriteJUnit); err != nil {
+			fmt.Fprintf(stderr, "plannr-conformance: %v\n", err)
+			return 2
+		}
+	}
+	if !rep.Passed() {
+		return 1
+	}
+	return 0
+}
+
+func writeChecks(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range conformance.Checks() {
+		var notes []string
+		if c.Writes {
+			notes = append(notes, "not with -readonly")
+		}
+		if c.OptIn {
+			notes = append(notes, "opt-in")
+		}
+		note := ""
+		if len(notes) > 0 {
+			note = " [" + strings.Join(notes, ", ") + "]"
+		}
+		fmt.Fprintf(tw, "  %s\t%s%s\n", c.Name, c.Description, note)
+	}
+	tw.Flush()
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/conformance"
+)
+
+const (
+	fixtures = "../../conformance/testdata/fixtures.json"
+	alice    = "conformance-alice"
+	bob      = "conformance-bob"
+)
+
+// serverBin is cmd/plannr-server, built once by TestMain.
+var serverBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "plannr-conformance-test")
+	if err != nil {
+		panic(err)
+	}
+	serverBin = filepath.Join(dir, "plannr-server")
+	code := 1
+	if out, err := exec.Command("go", "build", "-o", serverBin, "../plannr-server").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build ../plannr-server: %v\n%s", err, out)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// plannrServer runs cmd/plannr-server on SQLite with the kit's fixtures, and
+// returns its URL.
+func plannrServer(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(serverBin, "-db", filepath.Join(dir, "plannr.db"), "-fixtures", fixtures, "-addr", "127.0.0.1:0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	})
+	lines := bufio.NewScanner(stdout)
+	listening := regexp.MustCompile(`listening on (http://\S+)`)
+	for lines.Scan() {
+		if m := listening.FindStringSubmatch(lines.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			return m[1]
+		}
+	}
+	t.Fatalf("plannr-server did not start: %v", lines.Err())
+	return ""
+}
+
+// counter is a proxy in front of a server that notes when each request came.
+type counter struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (c *counter) proxy(t *testing.T, base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.times = append(c.times, time.Now())
+		c.mu.Unlock()
+		p.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// most is the largest number of requests that came within any span of d.
+func (c *counter) most(d time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	most := 0
+	for i := range c.times {
+		n := 0
+		for _, at := range c.times[i:] {
+			if at.Sub(c.times[i]) < d {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	return most
+}
+
+// state is both users' connections, read from the server directly.
+func state(t *testing.T, base string) map[string][]map[string]any {
+	t.Helper()
+	st := map[string][]map[string]any{}
+	for _, token := range []string{alice, bob} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/oauth/connections", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list struct{ Data []map[string]any }
+		err = json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("listing %s: %d %v", token, resp.StatusCode, err)
+		}
+		st[token] = list.Data
+	}
+	return st
+}
+
+// TestReadOnly runs the whole kit with -readonly against plannr-server on
+// SQLite: it must leave the data as it found it (but the updated_at of the
+// connection whose label it changes and puts back) and keep to its budget.
+func TestReadOnly(t *testing.T) {
+	base := plannrServer(t)
+	before := state(t, base)
+	var count counter
+	const budget = 3000 // a minute: one request each 20 ms, for a quick test
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"-base-url", count.proxy(t, base), "-token", alice, "-other-token", bob,
+		"-readonly", "-budget", fmt.Sprint(budget), "-json"}, &stdout, &stderr)
+	var rep conformance.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("exit %d, report %v\n%s\n%s", code, err, stdout.Bytes(), stderr.Bytes())
+	}
+	if code != 0 || !rep.Passed() {
+		t.Errorf("exit %d, want 0; the report:\n%s", code, stdout.Bytes())
+	}
+
+	after := state(t, base)
+	subject := before[alice][0]["uuid"]
+	for _, token := range []string{alice, bob} {
+		for i, conn := range after[token] {
+			if conn["uuid"] == subject {
+				conn["updated_at"] = before[token][i]["updated_at"]
+			}
+		}
+	}
+	got, _ := json.Marshal(after)
+	want, _ := json.Marshal(before)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the data changed:\nbefore %s\nafter  %s", want, got)
+	}
+
+	ran := map[string]conformance.Outcome{}
+	for _, res := range rep.Results {
+		ran[res.Check] = res.Outcome
+	}
+	if ran["use_after_free"] != conformance.Skip {
+		t.Errorf("use_after_free: %s, want skip under -readonly", ran["use_after_free"])
+	}
+	if _, ok := ran["ratelimit_drive"]; ok {
+		t.Error("ratelimit_drive ran without -run")
+	}
+	if len(count.times) != rep.Requests {
+		t.Errorf("the server saw %d requests, the report says %d", len(count.times), rep.Requests)
+	}
+	// No second, and so no minute, holds more than its share of the budget.
+	if most, limit := count.most(time.Second), budget/60+1; most > limit {
+		t.Errorf("%d requests within a second, want at most %d", most, limit)
+	}
+	t.Logf("%d requests in %v", rep.Requests, rep.Duration)
+}
+
+// TestDefaultBudget checks that -readonly alone paces to DefaultBudget.
+func TestDefaultBudget(t *testing.T) {
+	var count counter
+	base := count.proxy(t, plannrServer(t))
+	var stdout bytes.Buffer
+	if code := run(t.Context(), []string{"-base-url", base, "-token", alice, "-other-token", bob, "-readonly", "-run", "^list_connections$"}, &stdout, io.Discard); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stdout.Bytes())
+	}
+	interval := time.Minute / conformance.DefaultBudget
+	if most := count.most(interval * 9 / 10); most != 1 {
+		t.Errorf("%d requests within %v, want 1", most, interval*9/10)
+	}
+}
+
+// credulous answers every request as a success: ignored_auth must fail it.
+func credulous(t *testing.T) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":[]}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestExitStatus(t *testing.T) {
+	good := plannrServer(t)
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // a line it must hold
+		stderr string
+	}{
+		{"help", []string{"-h"}, 0, "", "Checks, in the order they run:"},
+		{"list", []string{"-list"}, 0, "ratelimit_drive", ""},
+		{"no flags", nil, 2, "", "BaseURL, Token and OtherToken are required"},
+		{"a bad flag", []string{"-nope"}, 2, "", "flag provided but not defined: -nope"},
+		{"an argument", []string{"-base-url", good, "x"}, 2, "", `unexpected arguments ["x"]`},
+		{"an unknown token", []string{"-base-url", good, "-token", "nobody", "-other-token", bob}, 2, "", "listing the connections of <token>: expected 200 with the list of connections: status 401"},
+		{"passed", []string{"-base-url", good, "-token", alice, "-other-token", bob, "-run", "^label_null_clears$", "-junit", junit}, 0, "PASS label_null_clears", ""},
+		{"failed", []string{"-base-url", credulous(t), "-token", alice, "-other-token", bob, "-run", "^ignored_auth$"}, 1, "FAIL ignored_auth", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tc.args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stdout.String(), tc.stdout) || !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("exit %d, want %d; stdout:\n%s\nstderr:\n%s", code, tc.code, stdout.Bytes(), stderr.Bytes())
+			}
+		})
+	}
+	var suite struct {
+		Tests int `xml:"tests,attr"`
+		Cases []struct {
+			Name string `xml:"name,attr"`
+		} `xml:"testcase"`
+	}
+	b, err := os.ReadFile(junit)
+	if err == nil {
+		err = xml.Unmarshal(b, &suite)
+	}
+	if err != nil || suite.Tests != 1 || len(suite.Cases) != 1 || suite.Cases[0].Name != "label_null_clears" {
+		t.Errorf("JUnit report: %+v, %v\n%s", suite, err, b)
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
+	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
+	"github.com/plannr-toolkit/plannr-oauth/server"
+)
+
+// startMetrics makes the registry of the server's metrics, with the Go
+// runtime's and the process's, and serves it at /metrics: with
+// cfg.metricsAddr, on a server of its own, which it starts (srv, to shut down
+// after the API's); without, beside the API, through the options it returns.
+func startMetrics(cfg config, stdout io.Writer, log *slog.Logger) (reg *prometheus.Registry, opts []server.Option, srv *http.Server, err error) {
+	reg = prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	page := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if cfg.metricsAddr == "" {
+		return reg, []server.Option{server.WithHandler("/metrics", page)}, nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.metricsAddr)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("-metrics-addr: %w", err)
+	}
+	srv = newHTTPServer(metricsOnly(page), log, cfg.limits)
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", ln.Addr())
+	return reg, nil, srv, nil
+}
+
+// metricsOnly serves page at /metrics, and answers any other path 404 in the
+// API's JSON.
+func metricsOnly(page http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			apierror.Write(w, r, validation.RouteNotFound)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+}
+
+// traced returns h traced with OpenTelemetry if the environment names an
+// OTLP endpoint (tracing.FromEnv), and h itself otherwise; stop sends the
+// spans still held, within timeout.
+func traced(ctx context.Context, h http.Handler, log *slog.Logger, timeout time.Duration) (_ http.Handler, stop func(), err error) {
+	tp, err := tracing.FromEnv(ctx, "plannr-server")
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracing: %w", err)
+	}
+	if tp == nil {
+		return h, func() {}, nil
+	}
+	log.Info("tracing requests to the OTLP endpoint of the environment")
+	return tracing.Handler(h, tp), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		if err := tp.Shutdown(ctx); err != nil {
+			log.Warn("tracing: spans lost at shutdown", "error", err)
+		}
+	}, nil
+}

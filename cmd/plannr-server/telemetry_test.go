@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
+)
+
+// TestMetricsAddress: /metrics is served beside the API by default, where a
+// scrape is a request like any other, and with -metrics-addr on that address
+// alone; either counts exactly the API's requests.
+func TestMetricsAddress(t *testing.T) {
+	const listed = `plannr_http_requests_total{method="GET",route="/api/v1/oauth/connections",status="200"}`
+	const scraped = `plannr_http_requests_total{method="GET",route="/metrics",status="200"}`
+	const notThere = `plannr_http_requests_total{method="GET",route="unmatched",status="404"}`
+	tests := []struct {
+		name          string
+		metricsAddr   string
+		first, second metricstest.Samples // what two scrapes in a row find
+	}{
+		{"beside the API", "", metricstest.Samples{listed: 2}, metricstest.Samples{listed: 2, scraped: 1}},
+		// The API's server counts the GET /metrics it refused; the scrapes go elsewhere.
+		{"on an address of its own", "127.0.0.1:0", metricstest.Samples{listed: 2, notThere: 1}, metricstest.Samples{listed: 2, notThere: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, printed, stop := startServer(t, config{db: ":memory:", fixtures: exampleFixtures, rateLimit: 500, rateWindow: time.Minute, metricsAddr: tt.metricsAddr})
+			defer stop()
+			metricsURL := base + "/metrics"
+			if tt.metricsAddr != "" {
+				metricsURL = strings.TrimPrefix(printed[0], "metrics on ")
+				if !strings.HasPrefix(metricsURL, "http://127.0.0.1:") || metricsURL == base+"/metrics" {
+					t.Fatalf("printed %q", printed)
+				}
+				// The API's address serves no metrics, and the metrics' address no API.
+				for _, url := range []string{base + "/metrics", strings.TrimSuffix(metricsURL, "/metrics") + connections} {
+					resp, err := http.Get(url)
+					if err != nil {
+						t.Fatal(err)
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 404 || string(body) != `{"message":"The route could not be found."}`+"\n" {
+						t.Errorf("GET %s: %d %s", url, resp.StatusCode, body)
+					}
+				}
+			}
+			alice := newClient(t, base, aliceToken)
+			for range 2 {
+				if resp, err := alice.ListOAuthConnectionsWithResponse(context.Background()); err != nil || resp.StatusCode() != 200 {
+					t.Fatalf("list: %v %v", err, resp)
+				}
+			}
+			first := metricstest.Scrape(t, metricsURL, "plannr_http_requests_total")
+			if !maps.Equal(first, tt.first) {
+				t.Errorf("first scrape:\n%s\nwant:\n%s", first, tt.first)
+			}
+			if second := metricstest.Scrape(t, metricsURL, "plannr_http_requests_total"); !maps.Equal(second, tt.second) {
+				t.Errorf("second scrape:\n%s\nwant:\n%s", second, tt.second)
+			}
+			// The store's calls and the runtime's metrics are there too.
+			if got := metricstest.Scrape(t, metricsURL, "plannr_store_operation_duration_seconds"); got[`plannr_store_operation_duration_seconds_count{operation="list_connections"}`] != 2 {
+				t.Errorf("store metrics:\n%s", got)
+			}
+			if got := metricstest.Scrape(t, metricsURL, "go_goroutines"); len(got) != 1 {
+				t.Errorf("no Go runtime metrics: %v", got)
+			}
+		})
+	}
+}
+
+// TestPoolMetrics: on PostgreSQL, /metrics holds the pool's statistics.
+func TestPoolMetrics(t *testing.T) {
+	base, _, stop := startServer(t, config{db: storetest.PostgresURL(t), fixtures: exampleFixtures, rateLimit: 500, rateWindow: time.Minute})
+	defer stop()
+	if resp, err := newClient(t, base, aliceToken).ListOAuthConnectionsWithResponse(context.Background()); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("list: %v %v", err, resp)
+	}
+	got := metricstest.Scrape(t, base+"/metrics", "plannr_db_pool_")
+	if got[`plannr_db_pool_max_connections{}`] < 1 || got[`plannr_db_pool_acquires_total{}`] < 1 {
+		t.Errorf("pool metrics:\n%s", got)
+	}
+}
+
+// TestTracingFromTheEnvironment: with OTEL_EXPORTER_OTLP_ENDPOINT set, the
+// server's spans reach that endpoint by the time it has shut down.
+func TestTracingFromTheEnvironment(t *testing.T) {
+	var mu sync.Mutex
+	var exported []byte
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path == "/v1/traces" {
+			exported = append(exported, body...)
+		}
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+
+	base, _, stop := startServer(t, config{db: ":memory:", fixtures: exampleFixtures, rateLimit: 500, rateWindow: time.Minute})
+	if resp, err := newClient(t, base, aliceToken).ListOAuthConnectionsWithResponse(context.Background()); err != nil || resp.StatusCode() != 200 {
+		t.Fatalf("list: %v %v", err, resp)
+	}
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	// The span's name is a string of the protobuf body, as written.
+	if !bytes.Contains(exported, []byte("GET /api/v1/oauth/connections")) {
+		t.Errorf("the collector got no span of the request: %q", exported)
+	}
+}

@@ -1,0 +1,148 @@
+// Package storemetrics measures a store for Prometheus: how long each
+// operation takes and how often it fails (Instrument), and the statistics of
+// a PostgreSQL connection pool (NewPoolCollector).
+//
+//	plannr_store_operation_duration_seconds{operation}  histogram
+//	    time of each call of a store method; its _count counts the calls
+//	plannr_store_operation_errors_total{operation}      counter
+//	    calls that failed: any error but store.ErrNotFound, which is an answer
+//	    (an unknown token, another user's connection), not a failure
+//
+// operation is the method's name in snake case: user_by_token,
+// list_connections, update_label, delete_connection, seed, empty, ready,
+// close. The pool's metrics are listed at NewPoolCollector.
+package storemetrics
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// Pooled is a store over a PostgreSQL connection pool, whose statistics
+// Instrument collects. store.Postgres implements it.
+type Pooled interface {
+	PoolStat() *pgxpool.Stat
+}
+
+// Store is a store.Store that measures every call of the store it wraps.
+type Store struct {
+	next store.Store
+	ops  operations
+}
+
+var _ store.Store = (*Store)(nil)
+
+// operations holds the observers of each method, looked up once rather than
+// by label on every call.
+type operations struct {
+	userByToken, listConnections, updateLabel, deleteConnection, seed, empty, ready, close operation
+}
+
+type operation struct {
+	duration prometheus.Observer
+	errors   prometheus.Counter
+}
+
+// durationBuckets span an in-memory call (microseconds) to a slow database
+// write (seconds).
+var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
+// Instrument returns st measured into reg. If st is Pooled, the statistics of
+// its pool are registered too (NewPoolCollector). Stores instrumented into the
+// same reg count into the same metrics.
+func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
+	duration, err1 := promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "plannr_store_operation_duration_seconds",
+		Help:    "Time of each call of a store operation.",
+		Buckets: durationBuckets,
+	}, []string{"operation"}))
+	failures, err2 := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "plannr_store_operation_errors_total",
+		Help: "Calls of a store operation that failed (not found is an answer, not a failure).",
+	}, []string{"operation"}))
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	if p, ok := st.(Pooled); ok {
+		if _, err := promreg.Register(reg, NewPoolCollector(p.PoolStat)); err != nil {
+			return nil, err
+		}
+	}
+	op := func(name string) operation {
+		return operation{duration: duration.WithLabelValues(name), errors: failures.WithLabelValues(name)}
+	}
+	return &Store{next: st, ops: operations{
+		userByToken:      op("user_by_token"),
+		listConnections:  op("list_connections"),
+		updateLabel:      op("update_label"),
+		deleteConnection: op("delete_connection"),
+		seed:             op("seed"),
+		empty:            op("empty"),
+		ready:            op("ready"),
+		close:            op("close"),
+	}}, nil
+}
+
+// done measures a call that began at start and returned *err.
+func (o operation) done(start time.Time, err *error) {
+	o.duration.Observe(time.Since(start).Seconds())
+	if *err != nil && !errors.Is(*err, store.ErrNotFound) {
+		o.errors.Inc()
+	}
+}
+
+// UserByToken implements store.Store.
+func (s *Store) UserByToken(ctx context.Context, h store.TokenHash) (_ store.User, err error) {
+	defer s.ops.userByToken.done(time.Now(), &err)
+	return s.next.UserByToken(ctx, h)
+}
+
+// ListConnections implements store.Store.
+func (s *Store) ListConnections(ctx context.Context, owner store.UserID) (_ []store.Connection, err error) {
+	defer s.ops.listConnections.done(time.Now(), &err)
+	return s.next.ListConnections(ctx, owner)
+}
+
+// UpdateLabel implements store.Store.
+func (s *Store) UpdateLabel(ctx context.Context, owner store.UserID, id uuid.UUID, change store.LabelUpdate) (_ store.Connection, err error) {
+	defer s.ops.updateLabel.done(time.Now(), &err)
+	return s.next.UpdateLabel(ctx, owner, id, change)
+}
+
+// DeleteConnection implements store.Store.
+func (s *Store) DeleteConnection(ctx context.Context, owner store.UserID, id uuid.UUID) (err error) {
+	defer s.ops.deleteConnection.done(time.Now(), &err)
+	return s.next.DeleteConnection(ctx, owner, id)
+}
+
+// Seed implements store.Store.
+func (s *Store) Seed(ctx context.Context, seed store.Seed) (err error) {
+	defer s.ops.seed.done(time.Now(), &err)
+	return s.next.Seed(ctx, seed)
+}
+
+// Empty implements store.Store.
+func (s *Store) Empty(ctx context.Context) (_ bool, err error) {
+	defer s.ops.empty.done(time.Now(), &err)
+	return s.next.Empty(ctx)
+}
+
+// Ready implements store.Store.
+func (s *Store) Ready(ctx context.Context) (err error) {
+	defer s.ops.ready.done(time.Now(), &err)
+	return s.next.Ready(ctx)
+}
+
+// Close implements store.Store.
+func (s *Store) Close() (err error) {
+	defer s.ops.close.done(time.Now(), &err)
+	return s.next.Close()
+}

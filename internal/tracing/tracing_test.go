@@ -1,0 +1,182 @@
+package tracing_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
+)
+
+const (
+	token    = "demo-token"
+	connPath = "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe"
+	// A caller's span, as its traceparent header names it.
+	callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+	traceparent = "00-" + callerTrace + "-00f067aa0ba902b7-01"
+)
+
+// startTraced serves plannr-server's handler over the demo user, traced with tp.
+func startTraced(t *testing.T, tp *sdktrace.TracerProvider) string {
+	t.Helper()
+	st := store.NewMemory()
+	if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(token))); err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tracing.Handler(h, tp))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func send(t *testing.T, method, url, body string, header http.Header) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// TestSpans: each request gives one server span, named after the route the
+// server matched (never the raw path) and holding the answer's status; a
+// traceparent continues the caller's trace; probes give none.
+func TestSpans(t *testing.T) {
+	exporter := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
+	base := startTraced(t, tp)
+	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
+	withParent := http.Header{"Authorization": {"Bearer " + token}, "Traceparent": {traceparent}}
+	tests := []struct {
+		method, path, body string
+		header             http.Header
+		status             int
+		span               string // "" for none
+		parentTrace        string
+	}{
+		{"PUT", connPath, `{"label":"x"}`, auth, 200, "PUT /api/v1/oauth/connections/{oauthConnection_uuid}", ""},
+		{"GET", "/api/v1/oauth/connections", "", withParent, 200, "GET /api/v1/oauth/connections", callerTrace},
+		{"PUT", connPath, `{"label":42}`, auth, 422, "PUT /api/v1/oauth/connections/{oauthConnection_uuid}", ""},
+		{"DELETE", connPath, "", nil, 401, "DELETE /api/v1/oauth/connections/{oauthConnection_uuid}", ""},
+		{"GET", "/api/v1/" + token, "", nil, 404, "GET", ""},
+		{"GET", "/openapi.yaml", "", nil, 200, "GET /openapi.yaml", ""},
+		{"GET", "/healthz", "", nil, 200, "", ""},
+		{"GET", "/readyz", "", nil, 200, "", ""},
+	}
+	for _, tt := range tests {
+		exporter.Reset()
+		if got := send(t, tt.method, base+tt.path, tt.body, tt.header); got != tt.status {
+			t.Fatalf("%s %s: status %d, want %d", tt.method, tt.path, got, tt.status)
+		}
+		spans := exporter.GetSpans()
+		if tt.span == "" {
+			if len(spans) != 0 {
+				t.Errorf("%s %s: %d spans, want none", tt.method, tt.path, len(spans))
+			}
+			continue
+		}
+		if len(spans) != 1 {
+			t.Fatalf("%s %s: %d spans, want 1", tt.method, tt.path, len(spans))
+		}
+		s := spans[0]
+		status, _ := attr(s.Attributes, "http.response.status_code")
+		if s.Name != tt.span || status.AsInt64() != int64(tt.status) {
+			t.Errorf("%s %s: span %q status %v, want %q %d", tt.method, tt.path, s.Name, status.AsInterface(), tt.span, tt.status)
+		}
+		if parent := s.Parent.TraceID().String(); tt.parentTrace != "" && (parent != tt.parentTrace || s.SpanContext.TraceID().String() != tt.parentTrace) {
+			t.Errorf("%s %s: trace %s, parent's %s; want the caller's %s", tt.method, tt.path, s.SpanContext.TraceID(), parent, tt.parentTrace)
+		}
+		if strings.Contains(s.Name, token) {
+			t.Errorf("the span's name holds the raw path: %q", s.Name)
+		}
+	}
+}
+
+func attr(attrs []attribute.KeyValue, key string) (attribute.Value, bool) {
+	for _, a := range attrs {
+		if string(a.Key) == key {
+			return a.Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+// TestFromEnv: no endpoint, no tracing; with one, the spans reach it over
+// OTLP/HTTP, here a collector stand-in on loopback, when the provider shuts
+// down.
+func TestFromEnv(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	if tp, err := tracing.FromEnv(context.Background(), "plannr-server"); tp != nil || err != nil {
+		t.Fatalf("without an endpoint: %v, %v; want no provider", tp, err)
+	}
+
+	var mu sync.Mutex
+	var received []*collectortrace.ExportTraceServiceRequest
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var req collectortrace.ExportTraceServiceRequest
+		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
+			t.Errorf("the collector got %s %s", r.Method, r.URL.Path)
+		}
+		mu.Lock()
+		received = append(received, &req)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(nil)
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_SERVICE_NAME", "")
+	tp, err := tracing.FromEnv(context.Background(), "plannr-server")
+	if err != nil || tp == nil {
+		t.Fatalf("with an endpoint: %v, %v", tp, err)
+	}
+	base := startTraced(t, tp)
+	send(t, "GET", base+"/api/v1/oauth/connections", "", http.Header{"Authorization": {"Bearer " + token}})
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	var names, services []string
+	for _, req := range received {
+		for _, rs := range req.ResourceSpans {
+			for _, a := range rs.Resource.Attributes {
+				if a.Key == "service.name" {
+					services = append(services, a.Value.GetStringValue())
+				}
+			}
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					names = append(names, s.Name)
+				}
+			}
+		}
+	}
+	if strings.Join(names, ",") != "GET /api/v1/oauth/connections" || strings.Join(services, ",") != "plannr-server" {
+		t.Errorf("the collector got spans %q of services %q", names, services)
+	}
+}
