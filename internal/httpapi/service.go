@@ -30,7 +30,11 @@ func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConne
 	if err != nil {
 		return nil, err
 	}
-	return connectionListResponse(conns), nil
+	list := gen.OAuthConnectionList{Data: make([]gen.OAuthConnection, len(conns))}
+	for i, c := range conns {
+		list.Data[i] = toAPI(c)
+	}
+	return gen.ListOAuthConnections200JSONResponse{Body: list}, nil
 }
 
 // UpdateOAuthConnection answers PUT /api/v1/oauth/connections/{uuid}.
@@ -50,7 +54,7 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 	if err != nil {
 		return nil, err
 	}
-	return connectionResponse(c), nil
+	return gen.UpdateOAuthConnection200JSONResponse{Body: toAPI(c)}, nil
 }
 
 // DeleteOAuthConnection answers DELETE /api/v1/oauth/connections/{uuid}.
