@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -24,35 +23,6 @@ func TestLaravelMessage(t *testing.T) {
 		got, err := laravelMessage([]byte(tc.body))
 		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s: %q, %v; want %q, %q", tc.body, got, err, tc.want, tc.err)
-		}
-	}
-}
-
-func TestRoute(t *testing.T) {
-	sp, err := loadSpec()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ method, path, template, id string }{
-		{"GET", "/api/v1/oauth/connections", "/api/v1/oauth/connections", ""},
-		{"PUT", "/api/v1/oauth/connections/abc", "/api/v1/oauth/connections/{oauthConnection_uuid}", "abc"},
-		{"PUT", "/api/v1/oauth/connections/a%20b", "/api/v1/oauth/connections/{oauthConnection_uuid}", "a b"},
-		{"PATCH", "/api/v1/oauth/connections/abc", "", ""},
-		{"PUT", "/api/v1/oauth/connections%2Fabc", "", ""},
-		{"PUT", "/api/v1/oauth/connections/", "", ""},
-		{"GET", "/api/v1/oauth/connections/abc/def", "", ""},
-	} {
-		u, err := url.Parse("http://h" + tc.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		route, params := sp.route(tc.method, u)
-		template := ""
-		if route != nil {
-			template = route.Path
-		}
-		if template != tc.template || params["oauthConnection_uuid"] != tc.id {
-			t.Errorf("%s %s: %q %v, want %q %q", tc.method, tc.path, template, params, tc.template, tc.id)
 		}
 	}
 }
@@ -151,7 +121,7 @@ func TestSpecCheck(t *testing.T) {
 		{"an unknown path", "GET", "/nope", 404, jsonType, `{"message":"The route could not be found."}`, ""},
 		{"a 403", "PUT", id, 403, jsonType, `{"message":"This action is unauthorized."}`, "status 403 is not declared"},
 		{"a text/plain 404", "GET", "/nope", 404, http.Header{"Content-Type": {"text/plain"}}, `404 page not found`, `Content-Type "text/plain"`},
-		{"a message that is not a string", "DELETE", id, 404, jsonType, `{"message":404}`, "Error schema"},
+		{"a message that is not a string", "DELETE", id, 404, jsonType, `{"message":404}`, "/message\": value must be a string"},
 		{"a connection without its uuid", "PUT", id, 200, jsonType, strings.Replace(conn, `"uuid"`, `"id"`, 1), `property "uuid" is missing`},
 		{"a created_at that is not RFC 3339", "PUT", id, 200, jsonType, strings.Replace(conn, `"2025-06-25T15:10:48+01:00"`, `"25/06/2025"`, 1), `/created_at`},
 		{"a rate-limit header that is not an integer", "GET", "/api/v1/oauth/connections", 200,

@@ -43,7 +43,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 		Options: &openapi3filter.Options{
 			IncludeResponseStatus:   true,
 			MultiError:              true,
-			SchemaValidationOptions: []openapi3.SchemaValidationOption{responseFormats},
+			SchemaValidationOptions: responseOptions,
 			// A HEAD answer is a GET's without its body.
 			ExcludeResponseBody: r.Method == http.MethodHead,
 		},
@@ -62,7 +62,7 @@ func (v *Validator) ErrorBody(header http.Header, body []byte) error {
 	if err := json.Unmarshal(body, &value); err != nil {
 		return fmt.Errorf("body is not JSON: %w", err)
 	}
-	return v.errorSchema.VisitJSON(value, append(FormatOptions(), openapi3.MultiErrors())...)
+	return v.errorSchema.VisitJSON(value, append(responseOptions, openapi3.MultiErrors())...)
 }
 
 func isJSON(header http.Header) error {
@@ -72,3 +72,8 @@ func isJSON(header http.Header) error {
 	}
 	return nil
 }
+
+// responseOptions check answers with responseFormats, and word a failure by
+// where it is and what it breaks, without the whole schema and value: a
+// report is read by a person.
+var responseOptions = []openapi3.SchemaValidationOption{responseFormats, openapi3.DisableSchemaErrorDetails()}
