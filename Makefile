@@ -26,8 +26,9 @@ api/node_modules/.package-lock.json: api/package.json api/package-lock.json
 .PHONY: lint
 lint: api/node_modules/.package-lock.json ## Lint the spec with Spectral and Redocly (fails on warnings too)
 	cd api && $(LINT_ENV) npx --no-install spectral lint --fail-severity=warn openapi.yaml
-	@# Redocly exits 0 on warnings; only its all-clear line means none.
-	cd api && $(LINT_ENV) npx --no-install redocly lint openapi.yaml 2>&1 | tee /dev/stderr | grep 'Your API description is valid' >/dev/null
+	@# Redocly exits 0 on warnings; only its all-clear line means none. (Not through
+	@# tee /dev/stderr: that reopens a log file that stderr goes to, and truncates it.)
+	cd api && out=$$($(LINT_ENV) npx --no-install redocly lint openapi.yaml 2>&1) || { echo "$$out"; exit 1; }; echo "$$out"; grep -q 'Your API description is valid' <<<"$$out"
 
 .PHONY: vet
 vet: ## go vet every package
