@@ -310,8 +310,10 @@ func isLoopback(addr net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
+// demoCurl relabels the demo user's connection, the one of Plannr's example.
 func demoCurl(base, token string) string {
-	return "curl --request PUT '" + base + "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe' " +
+	id := fixtures.Demo(token).Users[0].Connections[0].UUID
+	return "curl --request PUT '" + base + "/api/v1/oauth/connections/" + id.String() + "' " +
 		`--header "Authorization: Bearer ` + token + `" --header "Accept: application/json" ` +
 		`--header "Content-Type: application/json" --data '{"label":"My Fundment Account 2"}'`
 }
