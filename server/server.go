@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,7 @@ type Server struct {
 	handler  http.Handler
 	ready    readiness
 	metrics  *metrics
+	timeout  time.Duration
 }
 
 // Option configures New and Wrap.
@@ -51,6 +53,7 @@ type config struct {
 	metrics    *metrics
 	// kinOnly turns the compiled checks off (WithoutCompiledChecks).
 	kinOnly bool
+	timeout time.Duration
 }
 
 // New returns the server of impl. What the spec forbids never reaches impl:
@@ -127,6 +130,7 @@ func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Ser
 		limiter:   cfg.limiter,
 		dispatch:  map[*routers.Route]http.HandlerFunc{},
 		metrics:   cfg.metrics,
+		timeout:   cfg.timeout,
 	}
 	for _, route := range s.validator.Routes() {
 		h := handlerOf(route)
@@ -175,12 +179,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, r, err)
 		return
 	}
+	ctx := r.Context()
+	if s.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
 	id, err := s.authenticate(r)
 	if err != nil {
 		apierror.Write(w, r, err)
 		return
 	}
-	r = r.WithContext(withIdentity(r.Context(), id))
+	r = r.WithContext(withIdentity(ctx, id))
 	if s.limiter != nil && !s.limit(w, r, id.ID) {
 		return
 	}
@@ -221,6 +232,21 @@ func WithMaxBody(n int64) Option {
 			return fmt.Errorf("WithMaxBody(%d): the limit must be positive", n)
 		}
 		c.maxBody = n
+		return nil
+	}
+}
+
+// WithTimeout bounds the time the server gives each API request, from its
+// match to its answer: the request's context ends after d, and an AuthFunc, a
+// RateLimiter or an operation that fails with the context's error then is
+// answered 503, so that a database that hangs makes answers slow, never
+// endless. Zero, the default, sets no bound; d must not be negative.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithTimeout(%s): the bound must not be negative", d)
+		}
+		c.timeout = d
 		return nil
 	}
 }

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -219,8 +220,9 @@ func TestWrap(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	for name, opts := range map[string][]server.Option{
-		"no WithAuth":   nil,
-		"WithMaxBody 0": {server.WithAuth(anyToken), server.WithMaxBody(0)},
+		"no WithAuth":    nil,
+		"WithMaxBody 0":  {server.WithAuth(anyToken), server.WithMaxBody(0)},
+		"WithTimeout -1": {server.WithAuth(anyToken), server.WithTimeout(-1)},
 	} {
 		if _, err := server.New(&capture{}, opts...); err == nil {
 			t.Errorf("%s: no error", name)
@@ -240,6 +242,12 @@ func TestErrorsOfTheCallbacks(t *testing.T) {
 		{"auth fails", []server.Option{server.WithAuth(func(context.Context, string) (server.Identity, error) { return server.Identity{}, errors.New("boom") })}, 500},
 		{"auth unavailable", []server.Option{server.WithAuth(func(context.Context, string) (server.Identity, error) { return server.Identity{}, down })}, 503},
 		{"limiter unavailable", []server.Option{server.WithRateLimiter(failing{down})}, 503},
+		{"auth hangs past the timeout", []server.Option{server.WithTimeout(50 * time.Millisecond),
+			server.WithAuth(func(ctx context.Context, _ string) (server.Identity, error) {
+				<-ctx.Done()
+				return server.Identity{}, ctx.Err()
+			})}, 503},
+		{"limiter hangs past the timeout", []server.Option{server.WithTimeout(50 * time.Millisecond), server.WithRateLimiter(hanging{})}, 503},
 	}
 	for _, tt := range tests {
 		srv := start(t, &capture{}, tt.opts...)
@@ -248,6 +256,13 @@ func TestErrorsOfTheCallbacks(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d in JSON", tt.name, resp.StatusCode, body, tt.status)
 		}
 	}
+}
+
+type hanging struct{}
+
+func (hanging) Allow(ctx context.Context, _ string) (server.RateLimit, error) {
+	<-ctx.Done()
+	return server.RateLimit{}, fmt.Errorf("limiter: %w", ctx.Err())
 }
 
 type failing struct{ err error }

@@ -38,9 +38,9 @@ import (
 const DefaultDemoToken = "plannr-demo-token"
 
 type config struct {
-	addr, db, fixtures, demoToken string
-	rateLimit, maxConns           int
-	rateWindow, shutdownTimeout   time.Duration
+	addr, db, fixtures, demoToken               string
+	rateLimit, maxConns                         int
+	rateWindow, requestTimeout, shutdownTimeout time.Duration
 	// limits is not a flag: tests shorten it; the zero value means defaultLimits.
 	limits limits
 	// metricsAddr serves /metrics alone; "" serves it beside the API on addr.
@@ -68,6 +68,11 @@ var defaultLimits = limits{
 	idle:           60 * time.Second,
 	maxHeaderBytes: 16 << 10,
 }
+
+// DefaultRequestTimeout bounds an API request's wait on the database (a
+// PostgreSQL that hangs rather than refuses): well under the write timeout, so
+// that the client gets the 503.
+const DefaultRequestTimeout = 10 * time.Second
 
 // DefaultMaxConns bounds the connections served at once, so that a flood of
 // them cannot use up the process's file descriptors (SQLite needs some too).
@@ -129,6 +134,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit (env PLANNR_MAX_CONNS)",
 		defaultLimits.readHeader, defaultLimits.idle))
 	env["max-conns"] = "PLANNR_MAX_CONNS"
+	fs.DurationVar(&cfg.requestTimeout, "request-timeout", DefaultRequestTimeout, "how long an API request may wait on the database before it is answered 503; 0 for no bound (env PLANNR_REQUEST_TIMEOUT)")
+	env["request-timeout"] = "PLANNR_REQUEST_TIMEOUT"
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env PLANNR_SHUTDOWN_TIMEOUT)")
 	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
 
@@ -149,6 +156,9 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	}
 	if !server.ValidToken(cfg.demoToken) {
 		return cfg, fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
+	}
+	if cfg.requestTimeout < 0 {
+		return cfg, fmt.Errorf("-request-timeout must not be negative, not %s", cfg.requestTimeout)
 	}
 	if cfg.rateLimit < 0 || cfg.rateWindow <= 0 {
 		return cfg, fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
@@ -186,7 +196,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		defer metricsSrv.Close()
 	}
 	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true,
-		RateLimiter: sharedLimiter(st, cfg), Metrics: reg, Options: metricsOpts})
+		RateLimiter: sharedLimiter(st, cfg), Metrics: reg, Options: append(metricsOpts, server.WithTimeout(cfg.requestTimeout))})
 	if err != nil {
 		return err
 	}

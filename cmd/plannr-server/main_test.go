@@ -29,17 +29,18 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
+		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "environment", env: map[string]string{"PLANNR_ADDR": ":9000", "PLANNR_DB": ":memory:", "PLANNR_RATE_LIMIT": "0", "PLANNR_FIXTURES": "f.json"},
-			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "a flag beats the environment", args: []string{"-addr", ":1"}, env: map[string]string{"PLANNR_ADDR": ":9000"},
-			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "metrics apart", env: map[string]string{"PLANNR_METRICS_ADDR": "127.0.0.1:9090"},
-			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, shutdownTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9090"}},
+			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9090"}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
 		{name: "no rate window", args: []string{"-rate-window", "0s"}, wantErr: "-rate-window"},
+		{name: "negative request timeout", args: []string{"-request-timeout", "-1s"}, wantErr: "-request-timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

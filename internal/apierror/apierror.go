@@ -5,6 +5,7 @@
 package apierror
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +65,13 @@ func Validation(fields map[string][]string, order []string) *Error {
 // 5xx goes to the request's log line (see Noter).
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, context.DeadlineExceeded):
+		// The request ran out of its time (server.WithTimeout) waiting on a
+		// dependency: unavailable for now, not broken.
+		e = Unavailable
+	default:
 		e = New(http.StatusInternalServerError, "Server Error")
 	}
 	if e.Status >= 500 && err != error(e) {
