@@ -86,7 +86,7 @@ func authenticated(ctx context.Context) bool {
 // authenticate returns the caller of r's bearer token. A request with more than
 // one Authorization header is refused: a proxy that reads the last one would
 // see someone else than the first, which net/http's Get returns.
-func (s *Server) authenticate(r *http.Request) (Identity, error) {
+func (s *Server) authenticate(ctx context.Context, r *http.Request) (Identity, error) {
 	values := r.Header["Authorization"]
 	if len(values) != 1 {
 		return Identity{}, apierror.Unauthenticated
@@ -95,7 +95,7 @@ func (s *Server) authenticate(r *http.Request) (Identity, error) {
 	if !ok {
 		return Identity{}, apierror.Unauthenticated
 	}
-	id, err := s.auth(r.Context(), token)
+	id, err := s.auth(ctx, token)
 	if errors.Is(err, ErrUnauthenticated) {
 		return Identity{}, apierror.Unauthenticated
 	}

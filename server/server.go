@@ -184,9 +184,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.timeout)
 		defer cancel()
-		r = r.WithContext(ctx)
 	}
-	id, err := s.authenticate(r)
+	id, err := s.authenticate(ctx, r)
 	if err != nil {
 		apierror.Write(w, r, err)
 		return
