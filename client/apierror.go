@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -100,6 +101,49 @@ func unreadableError(resp *http.Response) error {
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// UnexpectedAnswerError is a 2xx answer unlike any the API sends for the call:
+// an HTML page from a captive portal or from another server at the base URL,
+// a 204 where the connection should come back. The generated client would
+// return it as a success with a nil JSON200; every call of this package's
+// client returns this error instead.
+type UnexpectedAnswerError struct {
+	// StatusCode is the HTTP status, e.g. 200.
+	StatusCode int
+	// What describes the body: its Content-Type, "no body", or "a body of no
+	// stated type".
+	What string
+}
+
+func (e *UnexpectedAnswerError) Error() string {
+	return fmt.Sprintf("plannr: the answer, HTTP %d with %s, is not one Plannr's API sends: is the base URL right?", e.StatusCode, e.What)
+}
+
+// unexpectedSuccess is the *UnexpectedAnswerError of a 2xx answer that is not
+// the one the spec declares for the request's method (a JSON 200 for a list or
+// an update, a 204 for a delete), and nil for any other answer.
+func unexpectedSuccess(method string, resp *http.Response) error {
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return nil
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case method == http.MethodDelete && resp.StatusCode == http.StatusNoContent:
+		return nil
+	case method != http.MethodDelete && resp.StatusCode == http.StatusOK && mt == "application/json":
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1))
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	what := "no body"
+	if len(body) > 0 {
+		what = cmp.Or(resp.Header.Get("Content-Type"), "a body of no stated type")
+	}
+	return &UnexpectedAnswerError{StatusCode: resp.StatusCode, What: what}
 }
 
 // Check takes a generated call's two results as they are and adds

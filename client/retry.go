@@ -141,6 +141,9 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	if err == nil {
 		err = unreadableError(resp)
 	}
+	if err == nil {
+		err = unexpectedSuccess(req.Method, resp)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -76,7 +77,7 @@ func TestTokenOnlyToTheBaseOrigin(t *testing.T) {
 			h := &hops{auth: map[string]string{}}
 			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				h.record("other", r)
-				w.WriteHeader(http.StatusNoContent)
+				emptyList(w)
 			}))
 			defer other.Close()
 			otherURL, _ := url.Parse(other.URL)
@@ -84,7 +85,7 @@ func TestTokenOnlyToTheBaseOrigin(t *testing.T) {
 			base := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.URL.Path == "/landed" {
 					h.record("base, after the redirect", r)
-					w.WriteHeader(http.StatusNoContent)
+					emptyList(w)
 					return
 				}
 				h.record("base", r)
@@ -221,4 +222,10 @@ func TestCallOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// emptyList answers a list as the API does when there is nothing to list.
+func emptyList(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"data":[]}`)
 }

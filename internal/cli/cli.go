@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -241,9 +240,6 @@ func list(ctx context.Context, inv invocation, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if resp.JSON200 == nil {
-		return unexpectedAnswer(resp.HTTPResponse, resp.Body)
-	}
 	if inv.json {
 		return writeJSON(stdout, resp.Body)
 	}
@@ -259,9 +255,6 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 	resp, err := client.Check(inv.client.UpdateOAuthConnectionWithResponse(ctx, inv.id, gen.UpdateOAuthConnectionRequest{Label: inv.label}))
 	if err != nil {
 		return err
-	}
-	if resp.JSON200 == nil {
-		return unexpectedAnswer(resp.HTTPResponse, resp.Body)
 	}
 	if inv.json {
 		return writeJSON(stdout, resp.Body)
@@ -283,28 +276,13 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 }
 
 func remove(ctx context.Context, inv invocation, stdout io.Writer) error {
-	resp, err := client.Check(inv.client.DeleteOAuthConnectionWithResponse(ctx, inv.id))
-	if err != nil {
+	if _, err := client.Check(inv.client.DeleteOAuthConnectionWithResponse(ctx, inv.id)); err != nil {
 		return err
-	}
-	if resp.StatusCode() != http.StatusNoContent {
-		return unexpectedAnswer(resp.HTTPResponse, resp.Body)
 	}
 	if !inv.json {
 		fmt.Fprintf(stdout, "deleted %s\n", inv.id)
 	}
 	return nil
-}
-
-// unexpectedAnswer is the error of a 2xx answer unlike the API's: an HTML
-// page from a captive portal or another server, a 204 where the connection
-// should come back. Its status and type are what a person can check.
-func unexpectedAnswer(resp *http.Response, body []byte) error {
-	what := "no body"
-	if len(body) > 0 {
-		what = cmp.Or(resp.Header.Get("Content-Type"), "a body of no stated type")
-	}
-	return fmt.Errorf("the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?", resp.StatusCode, printable(what))
 }
 
 // writeJSON prints an answer's body as it came, on a line of its own.
@@ -348,6 +326,7 @@ func printable(s string) string {
 // printError explains on stderr why a command failed.
 func printError(w io.Writer, err error, timeout time.Duration) {
 	var apiErr *client.APIError
+	var unexpected *client.UnexpectedAnswerError
 	switch {
 	case errors.As(err, &apiErr):
 		fmt.Fprintf(w, "plannr: %s (HTTP %d)\n", printable(apiErr.Message), apiErr.StatusCode)
@@ -359,6 +338,10 @@ func printError(w io.Writer, err error, timeout time.Duration) {
 		if apiErr.StatusCode == http.StatusUnauthorized {
 			fmt.Fprintln(w, "  check --token or PLANNR_TOKEN")
 		}
+	case errors.As(err, &unexpected):
+		// A captive portal, or another server at the base URL.
+		fmt.Fprintf(w, "plannr: the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?\n",
+			unexpected.StatusCode, printable(unexpected.What))
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", timeout)
 	case errors.Is(err, context.Canceled):
