@@ -1,5 +1,3 @@
-// Package plannroauth is a spec-first Go toolkit for Plannr CRM's OAuth2-connections
-// API. api/openapi.yaml is the source of truth; go generate ./... turns it into gen/.
 package plannroauth
 
 //go:generate go run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config gen/models.yaml api/openapi.yaml

@@ -110,7 +110,8 @@ type ClientInterface interface {
 	// Changes the label of an OAuth2 connection and returns the connection.
 	//
 	// A `label` that is absent leaves the label as it is; `null` clears it; a
-	// string of at most 255 characters replaces it. Every successful update moves
+	// string within the schema's rules (`maxLength`, after trimming) replaces it.
+	// Every successful update moves
 	// `updated_at`, even when the label does not change; `created_at` never moves.
 	// The answer is sent only once the change is stored.
 	//
@@ -124,7 +125,8 @@ type ClientInterface interface {
 	// Changes the label of an OAuth2 connection and returns the connection.
 	//
 	// A `label` that is absent leaves the label as it is; `null` clears it; a
-	// string of at most 255 characters replaces it. Every successful update moves
+	// string within the schema's rules (`maxLength`, after trimming) replaces it.
+	// Every successful update moves
 	// `updated_at`, even when the label does not change; `created_at` never moves.
 	// The answer is sent only once the change is stored.
 	//
@@ -174,7 +176,8 @@ func (c *Client) DeleteOAuthConnection(ctx context.Context, oAuthConnectionUUID 
 // Changes the label of an OAuth2 connection and returns the connection.
 //
 // A `label` that is absent leaves the label as it is; `null` clears it; a
-// string of at most 255 characters replaces it. Every successful update moves
+// string within the schema's rules (`maxLength`, after trimming) replaces it.
+// Every successful update moves
 // `updated_at`, even when the label does not change; `created_at` never moves.
 // The answer is sent only once the change is stored.
 //
@@ -198,7 +201,8 @@ func (c *Client) UpdateOAuthConnectionWithBody(ctx context.Context, oAuthConnect
 // Changes the label of an OAuth2 connection and returns the connection.
 //
 // A `label` that is absent leaves the label as it is; `null` clears it; a
-// string of at most 255 characters replaces it. Every successful update moves
+// string within the schema's rules (`maxLength`, after trimming) replaces it.
+// Every successful update moves
 // `updated_at`, even when the label does not change; `created_at` never moves.
 // The answer is sent only once the change is stored.
 //
@@ -393,7 +397,8 @@ type ClientWithResponsesInterface interface {
 	// Changes the label of an OAuth2 connection and returns the connection.
 	//
 	// A `label` that is absent leaves the label as it is; `null` clears it; a
-	// string of at most 255 characters replaces it. Every successful update moves
+	// string within the schema's rules (`maxLength`, after trimming) replaces it.
+	// Every successful update moves
 	// `updated_at`, even when the label does not change; `created_at` never moves.
 	// The answer is sent only once the change is stored.
 	//
@@ -407,7 +412,8 @@ type ClientWithResponsesInterface interface {
 	// Changes the label of an OAuth2 connection and returns the connection.
 	//
 	// A `label` that is absent leaves the label as it is; `null` clears it; a
-	// string of at most 255 characters replaces it. Every successful update moves
+	// string within the schema's rules (`maxLength`, after trimming) replaces it.
+	// Every successful update moves
 	// `updated_at`, even when the label does not change; `created_at` never moves.
 	// The answer is sent only once the change is stored.
 	//
@@ -785,7 +791,8 @@ func (c *ClientWithResponses) DeleteOAuthConnectionWithResponse(ctx context.Cont
 // Changes the label of an OAuth2 connection and returns the connection.
 //
 // A `label` that is absent leaves the label as it is; `null` clears it; a
-// string of at most 255 characters replaces it. Every successful update moves
+// string within the schema's rules (`maxLength`, after trimming) replaces it.
+// Every successful update moves
 // `updated_at`, even when the label does not change; `created_at` never moves.
 // The answer is sent only once the change is stored.
 //
@@ -805,7 +812,8 @@ func (c *ClientWithResponses) UpdateOAuthConnectionWithBodyWithResponse(ctx cont
 // Changes the label of an OAuth2 connection and returns the connection.
 //
 // A `label` that is absent leaves the label as it is; `null` clears it; a
-// string of at most 255 characters replaces it. Every successful update moves
+// string within the schema's rules (`maxLength`, after trimming) replaces it.
+// Every successful update moves
 // `updated_at`, even when the label does not change; `created_at` never moves.
 // The answer is sent only once the change is stored.
 //

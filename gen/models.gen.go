@@ -4,10 +4,9 @@
 package gen
 
 import (
-	"time"
-
 	"github.com/oapi-codegen/nullable"
 	openapi_types "github.com/oapi-codegen/runtime/types"
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
 // Error The body of every error response but 422.
@@ -19,12 +18,14 @@ type Error struct {
 // OAuthConnection An OAuth2 connection between the user's account and a provider.
 type OAuthConnection struct {
 	// AccessTokenExpiresAt The expiry date of the access token. If blank, the access token will not
-	// expire. UTC with microseconds, e.g. `2025-06-25T18:10:48.890172Z`.
-	AccessTokenExpiresAt nullable.Nullable[time.Time] `json:"access_token_expires_at"`
+	// expire. UTC with six digits of fraction, e.g.
+	// `2025-06-25T18:10:48.890172Z`.
+	AccessTokenExpiresAt nullable.Nullable[plannroauth.Expiry] `json:"access_token_expires_at"`
 
 	// CreatedAt The timestamp of when the resource was created, in the account's UTC
-	// offset with whole seconds, e.g. `2025-06-25T15:10:48+01:00`.
-	CreatedAt time.Time `json:"created_at"`
+	// offset with whole seconds, e.g. `2025-06-25T15:10:48+01:00` (a zero
+	// offset is `+00:00`).
+	CreatedAt plannroauth.Timestamp `json:"created_at"`
 
 	// Label The user generated label for the OAuth2 connection. `null` when the user
 	// has set none; Plannr's published list examples sometimes omit it.
@@ -40,12 +41,12 @@ type OAuthConnection struct {
 	RefreshAuthorizationURL *string `json:"refresh_authorization_url,omitempty"`
 
 	// RefreshTokenExpiresAt The expiry date of the refresh token. If blank, the refresh token will
-	// not expire. UTC with microseconds.
-	RefreshTokenExpiresAt nullable.Nullable[time.Time] `json:"refresh_token_expires_at"`
+	// not expire. UTC with six digits of fraction.
+	RefreshTokenExpiresAt nullable.Nullable[plannroauth.Expiry] `json:"refresh_token_expires_at"`
 
 	// UpdatedAt The timestamp of when the resource was updated, in the account's UTC
-	// offset with whole seconds.
-	UpdatedAt time.Time `json:"updated_at"`
+	// offset with whole seconds (a zero offset is `+00:00`).
+	UpdatedAt plannroauth.Timestamp `json:"updated_at"`
 
 	// UUID The UUID of the resource.
 	UUID openapi_types.UUID `json:"uuid"`
@@ -76,7 +77,9 @@ type OAuthProvider struct {
 // space at both ends before it is checked and stored. Other properties are
 // ignored.
 type UpdateOAuthConnectionRequest struct {
-	// Label The label of the OAuth2 connection
+	// Label The label of the OAuth2 connection: at most `maxLength` characters
+	// after trimming, without NUL (U+0000).
+	//
 	//
 	// Example: My Fundment Account 1
 	Label nullable.Nullable[string] `json:"label,omitempty"`

@@ -9,14 +9,13 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
 // updateConnection is the PUT's handler: the generated one, except for a body
 // that the compiled checks accepted. That body is bound straight to the
 // generated type, and impl called as the generated strict handler calls it
-// (same request object, response visited, errors to apierror.Write), because
+// (same request object, response visited, errors to WriteError), because
 // the generated handler's runtime.BindJSONBody binds a nullable.Nullable field
 // by encoding the validated value back to JSON and decoding it again.
 func updateConnection(impl gen.StrictServerInterface, generated http.HandlerFunc) http.HandlerFunc {
@@ -38,7 +37,7 @@ func updateConnection(impl gen.StrictServerInterface, generated http.HandlerFunc
 			err = resp.VisitUpdateOAuthConnectionResponse(w)
 		}
 		if err != nil {
-			apierror.Write(w, r, err)
+			WriteError(w, r, err)
 		}
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
-
-	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
 // ResponseValidation says what the server does with an answer that breaks the
@@ -55,7 +53,7 @@ func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, l
 		if err := check(r, rec.status, rec.sent, body); err != nil {
 			report(r, &violation{method: r.Method, path: r.URL.Path, status: rec.status, err: err, body: body})
 			if v.Refuse {
-				apierror.Write(w, r, err)
+				WriteError(w, r, err)
 				return
 			}
 		}

@@ -39,7 +39,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				}
 				log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p, "stack", string(debug.Stack()))
 				if rec.status == 0 {
-					apierror.Write(rec, r, apierror.New(http.StatusInternalServerError, "Server Error"))
+					WriteError(rec, r, apierror.ServerError)
 				}
 			}
 			m.answered(r.Method, rec.route, rec.status, start)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/api"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
 )
 
@@ -53,7 +54,10 @@ func WithReadiness(check func(ctx context.Context) error) Option {
 	}
 }
 
-var notReady = apierror.New(http.StatusServiceUnavailable, "The server is not ready.")
+var (
+	notReady     = apierror.New(http.StatusServiceUnavailable, apispec.MessagesOf().NotReady)
+	shuttingDown = apierror.New(http.StatusServiceUnavailable, apispec.MessagesOf().ShuttingDown)
+)
 
 // readiness is the state behind /readyz.
 type readiness struct {
@@ -65,6 +69,9 @@ type readiness struct {
 // new requests before the server shuts down; requests that still come are
 // served.
 func (s *Server) Drain() { s.ready.draining.Store(true) }
+
+// pageMethods are the methods of every page.
+const pageMethods = "GET, HEAD"
 
 type pages struct {
 	exact    map[string]http.Handler
@@ -78,14 +85,14 @@ func newPages(cfg config, ready *readiness) pages {
 	})
 	p.exact["/readyz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ready.draining.Load() {
-			apierror.Write(w, r, apierror.New(http.StatusServiceUnavailable, "The server is shutting down."))
+			WriteError(w, r, shuttingDown)
 			return
 		}
 		if ready.check != nil {
 			if err := ready.check(r); err != nil {
 				// The cause goes to the log line, not to whoever asked: it may
 				// name the database, its user or its file.
-				apierror.Write(w, r, fmt.Errorf("%w: %w", notReady, err))
+				WriteError(w, r, fmt.Errorf("%w: %w", notReady, err))
 				return
 			}
 		}
@@ -122,9 +129,9 @@ func (p pages) find(path string) (http.Handler, string) {
 
 func (p pages) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		e := apierror.New(http.StatusMethodNotAllowed, "This method is not supported for this route. Supported methods: GET, HEAD.")
-		e.Header = http.Header{"Allow": {"GET, HEAD"}}
-		apierror.Write(w, r, e)
+		e := apierror.New(http.StatusMethodNotAllowed, apispec.Format(apispec.MessagesOf().MethodNotAllowed, "methods", pageMethods))
+		e.Header = http.Header{"Allow": {pageMethods}}
+		WriteError(w, r, e)
 		return
 	}
 	h.ServeHTTP(&errorRewriter{ResponseWriter: w, r: r}, r)
@@ -198,7 +205,7 @@ func (e *errorRewriter) WriteHeader(status int) {
 	h := e.Header()
 	h.Del("Content-Length")
 	h.Del("Content-Encoding")
-	apierror.Write(e.ResponseWriter, e.r, apierror.New(status, http.StatusText(status)))
+	WriteError(e.ResponseWriter, e.r, apierror.New(status, http.StatusText(status)))
 }
 
 func (e *errorRewriter) Write(b []byte) (int, error) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 // RateLimiter counts the requests of each caller. The server asks it once per
@@ -149,7 +150,7 @@ func headerValue(n int) []string {
 func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool {
 	rl, err := s.limiter.Allow(r.Context(), key)
 	if err != nil {
-		apierror.Write(w, r, err)
+		WriteError(w, r, err)
 		return false
 	}
 	h := w.Header()
@@ -168,8 +169,8 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	s.metrics.refused()
 	// Whole seconds, rounded up: waiting the advertised time always suffices.
 	secs := int((time.Until(rl.Reset) + time.Second - 1) / time.Second)
-	e := apierror.New(http.StatusTooManyRequests, "Too Many Attempts.")
+	e := apierror.New(http.StatusTooManyRequests, apispec.MessagesOf().TooManyAttempts)
 	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(secs, 1))}}
-	apierror.Write(w, r, e)
+	WriteError(w, r, e)
 	return false
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/getkin/kin-openapi/routers"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
@@ -69,15 +69,15 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 		// The validator has checked the body, so a decoding failure here is a
 		// body the schema allows and Go cannot hold: still the client's error.
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			apierror.Write(w, r, apierror.New(http.StatusBadRequest, "The request body is not valid JSON."))
+			WriteError(w, r, validation.InvalidJSON)
 		},
-		ResponseErrorHandlerFunc: apierror.Write,
+		ResponseErrorHandlerFunc: WriteError,
 	})
 	ops := &gen.ServerInterfaceWrapper{
 		Handler: strict,
 		// Parameters were validated already; a binding failure is a malformed UUID.
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			apierror.Write(w, r, apierror.NotFound)
+			WriteError(w, r, plannroauth.ErrNotFound)
 		},
 	}
 	// The generated handler of each operation, called once the request is
@@ -176,7 +176,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := m.Err(); err != nil {
-		apierror.Write(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	ctx := r.Context()
@@ -187,7 +187,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := s.authenticate(ctx, r)
 	if err != nil {
-		apierror.Write(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	r = r.WithContext(withIdentity(ctx, id))
@@ -195,7 +195,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.validator.Validate(w, r, m); err != nil {
-		apierror.Write(w, r, err)
+		WriteError(w, r, err)
 		return
 	}
 	for name, value := range m.PathParams {

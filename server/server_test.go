@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
@@ -140,11 +141,11 @@ func TestResponseValidation(t *testing.T) {
 	when := time.Date(2025, 6, 25, 15, 10, 48, 0, time.FixedZone("", 3600))
 	valid := gen.OAuthConnection{
 		UUID:      uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
-		CreatedAt: when, UpdatedAt: when,
+		CreatedAt: plannroauth.Timestamp{Time: when}, UpdatedAt: plannroauth.Timestamp{Time: when},
 		Provider: gen.OAuthProvider{Name: "fundment", Label: "Fundment",
 			LogoURL: "https://api.plannrcrm.com/imgs/fundment-banner.png", AuthorizationURL: "https://api.plannrcrm.com/oauth/fundment/authorize"},
-		AccessTokenExpiresAt:  nullable.NewNullNullable[time.Time](),
-		RefreshTokenExpiresAt: nullable.NewNullNullable[time.Time](),
+		AccessTokenExpiresAt:  nullable.NewNullNullable[plannroauth.Expiry](),
+		RefreshTokenExpiresAt: nullable.NewNullNullable[plannroauth.Expiry](),
 	}
 	unsetTime := valid
 	unsetTime.AccessTokenExpiresAt = nil // never set: Go sends "0001-01-01T00:00:00Z"

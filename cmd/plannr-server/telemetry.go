@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -45,7 +44,7 @@ func startMetrics(cfg config, stdout io.Writer, log *slog.Logger) (reg *promethe
 func metricsOnly(page http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/metrics" {
-			apierror.Write(w, r, validation.RouteNotFound)
+			server.WriteError(w, r, validation.RouteNotFound)
 			return
 		}
 		page.ServeHTTP(w, r)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -63,7 +64,7 @@ func (s *stub) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthCon
 	if req.Body.Label.IsSpecified() { // absent keeps the label; null clears it
 		c.Label = req.Body.Label
 	}
-	c.UpdatedAt = server.Stamp(time.Now(), u.loc, c.UpdatedAt)
+	c.UpdatedAt.Time = plannroauth.Stamp(time.Now(), u.loc, c.UpdatedAt.Time)
 	return gen.UpdateOAuthConnection200JSONResponse{Body: *c}, nil
 }
 
@@ -93,8 +94,9 @@ func load(d *fixtures.Data) map[[sha256.Size]byte]*user {
 			refresh := p.AuthorizationURL + "/" + c.UUID.String()
 			u.conns = append(u.conns, gen.OAuthConnection{
 				UUID: c.UUID, Provider: p, Label: orNull(c.Label),
-				CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, RefreshAuthorizationURL: &refresh,
-				AccessTokenExpiresAt: orNull(c.AccessTokenExpiresAt), RefreshTokenExpiresAt: orNull(c.RefreshTokenExpiresAt),
+				CreatedAt: plannroauth.Timestamp{Time: c.CreatedAt}, UpdatedAt: plannroauth.Timestamp{Time: c.UpdatedAt},
+				RefreshAuthorizationURL: &refresh,
+				AccessTokenExpiresAt:    expiry(c.AccessTokenExpiresAt), RefreshTokenExpiresAt: expiry(c.RefreshTokenExpiresAt),
 			})
 		}
 		users[sha256.Sum256([]byte(fu.Token))] = u
@@ -115,6 +117,14 @@ func orNull[T any](v *T) nullable.Nullable[T] {
 		return nullable.NewNullNullable[T]()
 	}
 	return nullable.NewNullableWithValue(*v)
+}
+
+// expiry is a token's expiry as the API writes it, null for never.
+func expiry(t *time.Time) nullable.Nullable[plannroauth.Expiry] {
+	if t == nil {
+		return nullable.NewNullNullable[plannroauth.Expiry]()
+	}
+	return nullable.NewNullableWithValue(plannroauth.Expiry{Time: *t})
 }
 
 func main() {

@@ -1,17 +1,17 @@
 // Package apierror is the one renderer of error responses. Every layer (routing,
 // authentication, rate limiting, validation, parameter binding, handlers, panic
 // recovery) describes a failure as an *Error and hands it to Write, so every error
-// body has the API's JSON shape and no text/plain error leaves the server.
+// body has the API's JSON shape and no text/plain error leaves the server. The
+// messages are the spec's (x-messages, through package apispec).
 package apierror
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 // Error is a failure the client caused or must know about. Fields makes it a
@@ -30,52 +30,40 @@ func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message
 // New returns an Error with a status and a message.
 func New(status int, message string) *Error { return &Error{Status: status, Message: message} }
 
-// The bodies the spec fixes, word for word.
+// msgs are the spec's messages.
+var msgs = apispec.MessagesOf()
+
+// The answers that are the same for every request.
 var (
 	// Unauthenticated names the scheme the client should use (RFC 6750 section 3).
-	Unauthenticated = &Error{Status: http.StatusUnauthorized, Message: "Unauthenticated.",
+	Unauthenticated = &Error{Status: http.StatusUnauthorized, Message: msgs.Unauthenticated,
 		Header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}}}
-	NotFound    = New(http.StatusNotFound, "OAuth2 connection not found.")
-	Unavailable = New(http.StatusServiceUnavailable, "Service Unavailable")
+	NotFound    = New(http.StatusNotFound, msgs.NotFound)
+	Unavailable = New(http.StatusServiceUnavailable, msgs.Unavailable)
+	ServerError = New(http.StatusInternalServerError, msgs.ServerError)
 )
 
-// Validation returns a 422 whose message is the first failure, Laravel-style, with
-// "(and N more errors)" when there are more.
+// Validation returns a 422 whose message is the first failure, followed, when
+// there are more, by their count (x-messages.validation.more). order names
+// the fields in the order they failed; it must not be empty.
 func Validation(fields map[string][]string, order []string) *Error {
 	total := 0
 	for _, msgs := range fields {
 		total += len(msgs)
 	}
-	msg := "The given data was invalid."
-	if len(order) > 0 && len(fields[order[0]]) > 0 {
-		msg = fields[order[0]][0]
-	}
-	switch total {
-	case 0, 1:
-	case 2:
-		msg += " (and 1 more error)"
-	default:
-		msg += " (and " + strconv.Itoa(total-1) + " more errors)"
+	msg := fields[order[0]][0]
+	if total > 1 {
+		msg += " " + apispec.Plural(msgs.Validation["more"], total-1)
 	}
 	return &Error{Status: http.StatusUnprocessableEntity, Message: msg, Fields: fields}
 }
 
-// Write renders err as JSON. An *Error (anywhere in the chain) is written as it
-// is; anything else is unexpected: the client sees a bare 500. The cause of a
-// 5xx goes to the request's log line (see Noter).
-func Write(w http.ResponseWriter, r *http.Request, err error) {
-	var e *Error
-	switch {
-	case errors.As(err, &e):
-	case errors.Is(err, context.DeadlineExceeded):
-		// The request ran out of its time (server.WithTimeout) waiting on a
-		// dependency: unavailable for now, not broken.
-		e = Unavailable
-	default:
-		e = New(http.StatusInternalServerError, "Server Error")
-	}
-	if e.Status >= 500 && err != error(e) {
-		note(w, r, err) // the cause, which the client does not see
+// Write renders e as JSON; cause, if not nil, is the unexpected error behind
+// a 5xx, which goes to the request's log line (see Noter) and never to the
+// client.
+func Write(w http.ResponseWriter, r *http.Request, e *Error, cause error) {
+	if cause != nil {
+		note(w, r, cause)
 	}
 	h := w.Header()
 	for k, v := range e.Header {

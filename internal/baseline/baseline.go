@@ -12,26 +12,28 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // MaxBody is the largest body accepted, as the real server's default.
-const MaxBody = 64 << 10
+var MaxBody = apispec.LimitsOf().RequestBodyBytes
 
-// maxLabel is the spec's maxLength of a label, in characters.
-const maxLabel = 255
+// msgs are the spec's messages, which the real server sends too.
+var msgs = apispec.MessagesOf()
 
 // Handler serves GET /api/v1/oauth/connections and PUT
 // /api/v1/oauth/connections/{uuid} from st.
@@ -54,7 +56,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	}
 	conns, err := h.store.ListConnections(r.Context(), u.ID)
 	if err != nil {
-		apierror.Write(w, r, err)
+		server.WriteError(w, r, err)
 		return
 	}
 	out := connectionList{Data: make([]connection, len(conns))}
@@ -72,51 +74,52 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("uuid")
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
-		apierror.Write(w, r, apierror.NotFound)
+		server.WriteError(w, r, apierror.NotFound)
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		apierror.Write(w, r, apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json."))
+		server.WriteError(w, r, apierror.New(http.StatusUnsupportedMediaType, msgs.UnsupportedMediaType))
 		return
 	}
 	change, bad := decodeUpdate(w, r)
 	if bad != nil {
-		apierror.Write(w, r, bad)
+		server.WriteError(w, r, bad)
 		return
 	}
 	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change)
 	if errors.Is(err, store.ErrNotFound) {
-		apierror.Write(w, r, apierror.NotFound)
+		server.WriteError(w, r, apierror.NotFound)
 		return
 	}
 	if err != nil {
-		apierror.Write(w, r, err)
+		server.WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, toJSON(c))
 }
 
 // decodeUpdate reads the body of a PUT and applies the label's rules by hand:
-// absent keeps it, null clears it, a string of at most 255 characters sets it.
+// absent keeps it, null clears it, a string of at most the spec's maxLength
+// sets it.
 func decodeUpdate(w http.ResponseWriter, r *http.Request) (store.LabelUpdate, *apierror.Error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return store.LabelUpdate{}, apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
+		return store.LabelUpdate{}, apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(MaxBody, 10)))
 	case err != nil:
-		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, "The request body could not be read.")
+		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, msgs.BodyUnreadable)
 	case len(bytes.TrimSpace(data)) == 0:
-		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, "The request body is missing.")
+		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, msgs.BodyMissing)
 	}
 	var body struct {
 		Label json.RawMessage `json:"label"`
 	}
 	var typeErr *json.UnmarshalTypeError
 	if err := json.Unmarshal(data, &body); errors.As(err, &typeErr) {
-		return store.LabelUpdate{}, invalid("body", "The request body must be a JSON object.")
+		return store.LabelUpdate{}, invalid("body", msgs.Validation["body"])
 	} else if err != nil {
-		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, msgs.InvalidJSON)
 	}
 	change := store.LabelUpdate{Keep: body.Label == nil}
 	if change.Keep || string(body.Label) == "null" {
@@ -124,10 +127,10 @@ func decodeUpdate(w http.ResponseWriter, r *http.Request) (store.LabelUpdate, *a
 	}
 	var label string
 	if err := json.Unmarshal(body.Label, &label); err != nil {
-		return change, invalid("label", "The label field must be a string.")
+		return change, invalid("label", apispec.Format(msgs.Validation["type.string"], "attribute", "label"))
 	}
-	if utf8.RuneCountInString(label) > maxLabel {
-		return change, invalid("label", fmt.Sprintf("The label field must not be greater than %d characters.", maxLabel))
+	if max := plannroauth.LabelMaxLength(); utf8.RuneCountInString(label) > max {
+		return change, invalid("label", apispec.Format(msgs.Validation["maxLength"], "attribute", "label", "max", strconv.Itoa(max)))
 	}
 	change.Label = &label
 	return change, nil
@@ -145,26 +148,26 @@ func (h *handler) user(w http.ResponseWriter, r *http.Request) (store.User, bool
 			return u, true
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			apierror.Write(w, r, err)
+			server.WriteError(w, r, err)
 			return store.User{}, false
 		}
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
-	apierror.Write(w, r, apierror.Unauthenticated)
+	server.WriteError(w, r, apierror.Unauthenticated)
 	return store.User{}, false
 }
 
 // connection is the spec's OAuthConnection, as a hand-written handler would
 // declare it: plain pointers for what may be null.
 type connection struct {
-	UUID                    uuid.UUID  `json:"uuid"`
-	Label                   *string    `json:"label"`
-	Provider                provider   `json:"provider"`
-	CreatedAt               time.Time  `json:"created_at"`
-	UpdatedAt               time.Time  `json:"updated_at"`
-	AccessTokenExpiresAt    *time.Time `json:"access_token_expires_at"`
-	RefreshTokenExpiresAt   *time.Time `json:"refresh_token_expires_at"`
-	RefreshAuthorizationURL string     `json:"refresh_authorization_url"`
+	UUID                    uuid.UUID             `json:"uuid"`
+	Label                   *string               `json:"label"`
+	Provider                provider              `json:"provider"`
+	CreatedAt               plannroauth.Timestamp `json:"created_at"`
+	UpdatedAt               plannroauth.Timestamp `json:"updated_at"`
+	AccessTokenExpiresAt    *plannroauth.Expiry   `json:"access_token_expires_at"`
+	RefreshTokenExpiresAt   *plannroauth.Expiry   `json:"refresh_token_expires_at"`
+	RefreshAuthorizationURL string                `json:"refresh_authorization_url"`
 }
 
 type provider struct {
@@ -183,12 +186,19 @@ func toJSON(c store.Connection) connection {
 		UUID:                    c.UUID,
 		Label:                   c.Label,
 		Provider:                provider(c.Provider),
-		CreatedAt:               c.CreatedAt,
-		UpdatedAt:               c.UpdatedAt,
-		AccessTokenExpiresAt:    c.AccessTokenExpiresAt,
-		RefreshTokenExpiresAt:   c.RefreshTokenExpiresAt,
+		CreatedAt:               plannroauth.Timestamp{Time: c.CreatedAt},
+		UpdatedAt:               plannroauth.Timestamp{Time: c.UpdatedAt},
+		AccessTokenExpiresAt:    expiry(c.AccessTokenExpiresAt),
+		RefreshTokenExpiresAt:   expiry(c.RefreshTokenExpiresAt),
 		RefreshAuthorizationURL: c.Provider.AuthorizationURL + "/" + c.UUID.String(),
 	}
+}
+
+func expiry(t *time.Time) *plannroauth.Expiry {
+	if t == nil {
+		return nil
+	}
+	return &plannroauth.Expiry{Time: *t}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
@@ -246,7 +247,7 @@ func list(ctx context.Context, inv invocation, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "UUID\tPROVIDER\tLABEL\tUPDATED")
 	for _, c := range resp.JSON200.Data {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.UUID, printable(c.Provider.Name), label(c.Label), c.UpdatedAt.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.UUID, printable(c.Provider.Name), label(c.Label), c.UpdatedAt)
 	}
 	return tw.Flush()
 }
@@ -265,8 +266,8 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 		{"uuid", c.UUID.String()},
 		{"provider", printable(c.Provider.Name)},
 		{"label", label(c.Label)},
-		{"created_at", c.CreatedAt.Format(time.RFC3339)},
-		{"updated_at", c.UpdatedAt.Format(time.RFC3339)},
+		{"created_at", c.CreatedAt.String()},
+		{"updated_at", c.UpdatedAt.String()},
 		{"access_token_expires_at", expiry(c.AccessTokenExpiresAt)},
 		{"refresh_token_expires_at", expiry(c.RefreshTokenExpiresAt)},
 	} {
@@ -305,10 +306,10 @@ func label(l nullable.Nullable[string]) string {
 	return "<none>"
 }
 
-// expiry shows an expiry, which null makes never.
-func expiry(t nullable.Nullable[time.Time]) string {
+// expiry shows an expiry as the API writes it; null makes it never.
+func expiry(t nullable.Nullable[plannroauth.Expiry]) string {
 	if v, err := t.Get(); err == nil {
-		return v.Format(time.RFC3339Nano)
+		return v.String()
 	}
 	return "never"
 }

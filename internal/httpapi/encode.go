@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -89,7 +92,7 @@ func appendConnection(b []byte, c *store.Connection) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"created_at":`...)
-	if b, err = appendTime(b, c.CreatedAt); err != nil {
+	if b, err = appendTime(b, c.CreatedAt, plannroauth.AppendTimestamp); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"label":`...)
@@ -115,7 +118,7 @@ func appendConnection(b []byte, c *store.Connection) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"updated_at":`...)
-	if b, err = appendTime(b, c.UpdatedAt); err != nil {
+	if b, err = appendTime(b, c.UpdatedAt, plannroauth.AppendTimestamp); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"uuid":"`...)
@@ -123,24 +126,22 @@ func appendConnection(b []byte, c *store.Connection) ([]byte, error) {
 	return append(b, `"}`...), nil
 }
 
-// appendExpiry writes an expiry in UTC, as Plannr does, or null for one that
-// never comes.
+// appendExpiry writes an expiry as the API does (plannroauth.AppendExpiry),
+// or null for one that never comes.
 func appendExpiry(b []byte, t *time.Time) ([]byte, error) {
 	if t == nil {
 		return append(b, "null"...), nil
 	}
-	return appendTime(b, t.UTC())
+	return appendTime(b, *t, plannroauth.AppendExpiry)
 }
 
-// appendTime writes what time.Time's MarshalJSON does (AppendText's RFC 3339,
-// quoted), and fails where it does: years outside [0,9999].
-func appendTime(b []byte, t time.Time) ([]byte, error) {
-	b = append(b, '"')
-	b, err := t.AppendText(b)
-	if err != nil {
-		return nil, err
+// appendTime writes t quoted, as format appends it, and fails where the
+// generated types' MarshalJSON fails: years outside [0,9999].
+func appendTime(b []byte, t time.Time, format func([]byte, time.Time) []byte) ([]byte, error) {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return nil, errors.New("timestamp: year outside of range [0,9999]")
 	}
-	return append(b, '"'), nil
+	return append(format(append(b, '"'), t), '"'), nil
 }
 
 // appendUUID writes what uuid.UUID's String does, which needs no escaping.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -24,24 +25,24 @@ func toAPI(c store.Connection) gen.OAuthConnection {
 	refresh := c.Provider.AuthorizationURL + "/" + c.UUID.String()
 	api := gen.OAuthConnection{
 		UUID:      c.UUID,
-		CreatedAt: c.CreatedAt,
-		UpdatedAt: c.UpdatedAt,
+		CreatedAt: plannroauth.Timestamp{Time: c.CreatedAt},
+		UpdatedAt: plannroauth.Timestamp{Time: c.UpdatedAt},
 		Provider: gen.OAuthProvider{
 			Name:             c.Provider.Name,
 			Label:            c.Provider.Label,
 			LogoURL:          c.Provider.LogoURL,
 			AuthorizationURL: c.Provider.AuthorizationURL,
 		},
-		AccessTokenExpiresAt:    nullable.NewNullNullable[time.Time](),
-		RefreshTokenExpiresAt:   nullable.NewNullNullable[time.Time](),
+		AccessTokenExpiresAt:    nullable.NewNullNullable[plannroauth.Expiry](),
+		RefreshTokenExpiresAt:   nullable.NewNullNullable[plannroauth.Expiry](),
 		RefreshAuthorizationURL: &refresh,
 		Label:                   nullable.NewNullNullable[string](),
 	}
 	if c.AccessTokenExpiresAt != nil {
-		api.AccessTokenExpiresAt.Set(c.AccessTokenExpiresAt.UTC())
+		api.AccessTokenExpiresAt.Set(plannroauth.Expiry{Time: *c.AccessTokenExpiresAt})
 	}
 	if c.RefreshTokenExpiresAt != nil {
-		api.RefreshTokenExpiresAt.Set(c.RefreshTokenExpiresAt.UTC())
+		api.RefreshTokenExpiresAt.Set(plannroauth.Expiry{Time: *c.RefreshTokenExpiresAt})
 	}
 	if c.Label != nil {
 		api.Label.Set(*c.Label)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
-	"strings"
+	"regexp"
 	"unicode/utf16"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
 // The compiled checks: the simple keywords of an operation's parameter and
@@ -23,7 +25,7 @@ import (
 // What compiles: security requirements of declared schemes; path parameters
 // of the simple style whose schema is a string; a JSON body whose schema is an
 // object of such string properties, nothing required and no default. A string
-// schema may have nullable, maxLength and a format of FormatOptions.
+// schema may have nullable, maxLength, pattern and a format of FormatOptions.
 
 // operation is the compiled check of one operation.
 type operation struct {
@@ -55,6 +57,7 @@ type prop struct {
 type stringCheck struct {
 	nullable  bool
 	maxLength int64 // -1 if none
+	pattern   *regexp.Regexp
 	format    openapi3.StringFormatValidator
 }
 
@@ -137,7 +140,7 @@ func compileObject(s *openapi3.Schema) *object {
 }
 
 // compileString compiles a string schema; false if s has a keyword other than
-// type string, nullable, maxLength and a format of FormatOptions.
+// type string, nullable, maxLength, pattern and a format of FormatOptions.
 func compileString(s *openapi3.Schema) (stringCheck, bool) {
 	check := stringCheck{nullable: s.Nullable, maxLength: -1}
 	if s.MaxLength != nil {
@@ -146,14 +149,30 @@ func compileString(s *openapi3.Schema) (stringCheck, bool) {
 		}
 		check.maxLength = int64(*s.MaxLength)
 	}
+	if s.Pattern != "" {
+		var err error
+		if check.pattern, err = regexp.Compile(kinPattern(s.Pattern)); err != nil {
+			return check, false // kin-openapi refuses it, with its own error
+		}
+	}
 	if s.Format != "" {
 		if check.format = formatValidators[s.Format]; check.format == nil {
 			return check, false
 		}
 	}
 	rest := *s
-	rest.Nullable, rest.MaxLength, rest.Format = false, nil, ""
+	rest.Nullable, rest.MaxLength, rest.Pattern, rest.Format = false, nil, "", ""
 	return check, only(rest, openapi3.TypeString)
+}
+
+// kinUnicodeEscape is the escape kin-openapi rewrites before it compiles a
+// pattern with Go's regexp: ECMA-262's \uXXXX, which Go spells \x{XXXX}.
+var kinUnicodeEscape = regexp.MustCompile(`\\u([0-9A-F]{4})`)
+
+// kinPattern is pattern as kin-openapi compiles it (openapi3's intoGoRegexp),
+// so that the compiled check matches exactly what kin-openapi matches.
+func kinPattern(pattern string) string {
+	return kinUnicodeEscape.ReplaceAllString(pattern, `\x{${1}}`)
 }
 
 // only reports whether s has the type typ and no keyword beyond those that
@@ -183,6 +202,9 @@ func (c *stringCheck) ok(value string) bool {
 		if length > c.maxLength {
 			return false
 		}
+	}
+	if c.pattern != nil && !c.pattern.MatchString(value) {
+		return false
 	}
 	return c.format == nil || c.format.Validate(value) == nil
 }
@@ -255,9 +277,9 @@ func (o *object) fields(data []byte, fields []Field) ([]Field, bool) {
 					return nil, false
 				}
 				i = next
-				if f.Value = strings.TrimFunc(f.Value, isTrimmed); f.Value == "" {
-					f.Null = true
-				}
+				var kept bool
+				f.Value, kept = plannroauth.Trim(f.Value)
+				f.Null = !kept
 			} else {
 				return nil, false
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 // path is one entry of the spec's paths, split into segments.
@@ -138,13 +139,13 @@ func (m Match) Err() *apierror.Error {
 	case m.Template == "":
 		return RouteNotFound
 	}
-	e := apierror.New(http.StatusMethodNotAllowed, "This method is not supported for this route. Supported methods: "+m.Allow+".")
+	e := apierror.New(http.StatusMethodNotAllowed, apispec.Format(apispec.MessagesOf().MethodNotAllowed, "methods", m.Allow))
 	e.Header = http.Header{"Allow": {m.Allow}}
 	return e
 }
 
 // RouteNotFound is the answer to a path that the server does not know.
-var RouteNotFound = apierror.New(http.StatusNotFound, "The route could not be found.")
+var RouteNotFound = apierror.New(http.StatusNotFound, apispec.MessagesOf().RouteNotFound)
 
 // Routes returns every operation of the spec, GET's once although HEAD
 // shares it.

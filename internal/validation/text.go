@@ -4,14 +4,14 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
-var unsupportedMediaType = apierror.New(http.StatusUnsupportedMediaType, "The request body must be sent as application/json.")
+var unsupportedMediaType = apierror.New(http.StatusUnsupportedMediaType, msgs.UnsupportedMediaType)
 
 // utf8Charset reports whether a JSON Content-Type names no charset or UTF-8:
 // JSON is UTF-8 (RFC 8259 section 8.1), and a body declared in another
@@ -79,14 +79,12 @@ func hex4(b []byte) rune {
 }
 
 // normalizeStrings does to a decoded body what Laravel's global TrimStrings
-// and ConvertEmptyStringsToNull middleware do before validation: every string
-// is trimmed of white space at both ends, and one left empty becomes null. So
-// "  My label  " is stored as "My label", a blank label clears it, and the
-// 255-character limit is checked on the trimmed text.
+// and ConvertEmptyStringsToNull middleware do before validation, to every
+// string in it: plannroauth.Trim.
 func normalizeStrings(v any) any {
 	switch v := v.(type) {
 	case string:
-		if t := strings.TrimFunc(v, isTrimmed); t != "" {
+		if t, ok := plannroauth.Trim(v); ok {
 			return t
 		}
 		return nil
@@ -100,10 +98,4 @@ func normalizeStrings(v any) any {
 		}
 	}
 	return v
-}
-
-// isTrimmed is the set Laravel's TrimStrings trims: white space, and the
-// invisible byte-order mark, zero-width space and left-to-right mark.
-func isTrimmed(r rune) bool {
-	return unicode.IsSpace(r) || r == '\uFEFF' || r == '\u200B' || r == '\u200E'
 }

@@ -5,10 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +18,15 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
+
+// msgs are the spec's messages.
+var msgs = apispec.MessagesOf()
+
+// InvalidJSON is the answer to a body that is not well-formed JSON, or that
+// the handler cannot decode.
+var InvalidJSON = apierror.New(http.StatusBadRequest, msgs.InvalidJSON)
 
 // Validator checks requests (and, in tests, responses) against one spec.
 type Validator struct {
@@ -48,7 +56,7 @@ type Authenticated func(context.Context) bool
 func New(doc *openapi3.T, maxBody int64, authenticated Authenticated, compile bool) *Validator {
 	v := &Validator{
 		maxBody:       maxBody,
-		tooLarge:      apierror.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", maxBody)),
+		tooLarge:      apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(maxBody, 10))),
 		errorSchema:   doc.Components.Schemas["Error"].Value,
 		compiled:      map[*routers.Route]*operation{},
 		authenticated: authenticated,
@@ -270,14 +278,14 @@ func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi
 	case errors.As(err, &mbe):
 		return nil, nil, v.tooLarge
 	case err != nil:
-		return nil, nil, apierror.New(http.StatusBadRequest, "The request body could not be read.")
+		return nil, nil, apierror.New(http.StatusBadRequest, msgs.BodyUnreadable)
 	case len(bytes.TrimSpace(data)) == 0 && rb.Required:
-		return nil, nil, apierror.New(http.StatusBadRequest, "The request body is missing.")
+		return nil, nil, apierror.New(http.StatusBadRequest, msgs.BodyMissing)
 	case !json.Valid(data):
-		return nil, nil, apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+		return nil, nil, InvalidJSON
 	case !validUnicode(data):
 		// encoding/json would quietly store U+FFFD in place of what was sent.
-		return nil, nil, apierror.New(http.StatusBadRequest, "The request body must be UTF-8 encoded JSON.")
+		return nil, nil, apierror.New(http.StatusBadRequest, msgs.NotUTF8)
 	}
 	return media, data, nil
 }
@@ -292,7 +300,7 @@ func paramsError(err error) error {
 	if errors.As(err, &re) && re.Parameter != nil && re.Parameter.In == openapi3.ParameterInPath {
 		return apierror.NotFound
 	}
-	return apierror.New(http.StatusBadRequest, "The request is invalid.")
+	return apierror.New(http.StatusBadRequest, msgs.InvalidRequest)
 }
 
 // bodyError maps a failure of the body check: schema failures become a 422 that
@@ -311,10 +319,10 @@ func bodyError(err error) error {
 		if _, seen := fields[field]; !seen {
 			order = append(order, field)
 		}
-		fields[field] = append(fields[field], fieldMessage(field, se))
+		fields[field] = append(fields[field], apispec.FieldMessage(field, se))
 	}
 	if fields == nil {
-		return apierror.New(http.StatusBadRequest, "The request body is not valid JSON.")
+		return InvalidJSON
 	}
 	return apierror.Validation(fields, order)
 }
@@ -339,52 +347,4 @@ func schemaErrors(err error) []*openapi3.SchemaError {
 		return []*openapi3.SchemaError{se}
 	}
 	return nil
-}
-
-// fieldMessage words a schema failure as Laravel does, without repeating the
-// submitted value.
-func fieldMessage(field string, se *openapi3.SchemaError) string {
-	subject := "The " + field + " field"
-	if field == "body" {
-		subject = "The request body"
-	}
-	s := se.Schema
-	switch se.SchemaField {
-	case "type":
-		if s.Type.Is(openapi3.TypeObject) && field == "body" {
-			return "The request body must be a JSON object."
-		}
-		return subject + " must be " + typeName(s.Type) + "."
-	case "nullable":
-		return subject + " must not be null."
-	case "maxLength":
-		return fmt.Sprintf("%s must not be greater than %d characters.", subject, *s.MaxLength)
-	case "minLength":
-		return fmt.Sprintf("%s must be at least %d characters.", subject, s.MinLength)
-	case "required":
-		return subject + " is required."
-	case "format":
-		return subject + " must be a valid " + s.Format + "."
-	case "enum":
-		return "The selected " + field + " is invalid."
-	}
-	return subject + " is invalid."
-}
-
-func typeName(t *openapi3.Types) string {
-	switch {
-	case t.Is(openapi3.TypeString):
-		return "a string"
-	case t.Is(openapi3.TypeInteger):
-		return "an integer"
-	case t.Is(openapi3.TypeNumber):
-		return "a number"
-	case t.Is(openapi3.TypeBoolean):
-		return "true or false"
-	case t.Is(openapi3.TypeArray):
-		return "an array"
-	case t.Is(openapi3.TypeObject):
-		return "an object"
-	}
-	return "of another type"
 }

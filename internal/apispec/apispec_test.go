@@ -1,0 +1,94 @@
+package apispec
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/plannr-toolkit/plannr-oauth/api"
+)
+
+func TestOperations(t *testing.T) {
+	want := []struct {
+		id, method, path string
+		success          []int
+	}{
+		{"listOAuthConnections", http.MethodGet, "/api/v1/oauth/connections", []int{200}},
+		{"deleteOAuthConnection", http.MethodDelete, "/api/v1/oauth/connections/{oauthConnection_uuid}", []int{204}},
+		{"updateOAuthConnection", http.MethodPut, "/api/v1/oauth/connections/{oauthConnection_uuid}", []int{200}},
+	}
+	for _, w := range want {
+		op, ok := OperationOf(w.method, w.path)
+		if !ok || op.ID != w.id || !slices.Equal(op.Success, w.success) {
+			t.Errorf("OperationOf(%s, %s) = %+v, %v; want %s with %v", w.method, w.path, op, ok, w.id, w.success)
+		}
+	}
+	if len(Operations()) != len(want) {
+		t.Errorf("%d operations, want %d", len(Operations()), len(want))
+	}
+}
+
+func TestAllow(t *testing.T) {
+	for path, want := range map[string][]string{
+		"/api/v1/oauth/connections":                        {"GET", "HEAD"},
+		"/api/v1/oauth/connections/{oauthConnection_uuid}": {"DELETE", "PUT"},
+		"/nope": nil,
+	} {
+		if got := Allow(path); !slices.Equal(got, want) {
+			t.Errorf("Allow(%s) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{Format("The :attribute field must not be greater than :max characters.", "attribute", "label", "max", "9"),
+			"The label field must not be greater than 9 characters."},
+		{Format("no placeholders"), "no placeholders"},
+		{Plural("(and :count more error)|(and :count more errors)", 1), "(and 1 more error)"},
+		{Plural("(and :count more error)|(and :count more errors)", 3), "(and 3 more errors)"},
+		{Plural("one form only: :count", 2), "one form only: 2"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+// TestParseRefuses: a spec whose extensions lack a message, misspell a key or
+// set a limit of zero does not load, rather than serve empty messages.
+func TestParseRefuses(t *testing.T) {
+	valid := string(api.Spec)
+	tests := map[string]struct{ old, new, want string }{
+		"missing message": {"  notFound: OAuth2 connection not found.\n", "", "x-messages.notFound is missing"},
+		"unknown key":     {"  notFound:", "  notFund:", "unknown field"},
+		"zero limit":      {"requestBodyBytes: 65536", "requestBodyBytes: 0", "must be positive"},
+		"no x-limits":     {"x-limits:", "x-limitz:", "x-limits is missing"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if !strings.Contains(valid, tt.old) {
+				t.Fatalf("the spec has no %q", tt.old)
+			}
+			_, err := parse([]byte(strings.Replace(valid, tt.old, tt.new, 1)))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("parse: %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLimitsAndLengths(t *testing.T) {
+	l := LimitsOf()
+	if l.RequestBodyBytes <= 0 || l.RateLimit <= 0 || l.RateWindow <= 0 {
+		t.Errorf("limits %+v", l)
+	}
+	if n, ok := MaxLength("UpdateOAuthConnectionRequest", "label"); !ok || n <= 0 {
+		t.Errorf("label maxLength %d, %v", n, ok)
+	}
+	if _, ok := MaxLength("UpdateOAuthConnectionRequest", "nope"); ok {
+		t.Error("a property that does not exist has a maxLength")
+	}
+}
