@@ -53,20 +53,28 @@ func (c *Connection) RefreshAuthorizationURL() string {
 }
 
 // Clone returns a copy of c that shares no memory with it, so that a store
-// never hands out what it keeps.
+// never hands out what it keeps. One allocation backs all its pointers.
 func (c Connection) Clone() Connection {
-	c.Label = clone(c.Label)
-	c.AccessTokenExpiresAt = clone(c.AccessTokenExpiresAt)
-	c.RefreshTokenExpiresAt = clone(c.RefreshTokenExpiresAt)
-	return c
-}
-
-func clone[T any](p *T) *T {
-	if p == nil {
-		return nil
+	if c.Label == nil && c.AccessTokenExpiresAt == nil && c.RefreshTokenExpiresAt == nil {
+		return c
 	}
-	v := *p
-	return &v
+	p := new(struct {
+		label           string
+		access, refresh time.Time
+	})
+	if c.Label != nil {
+		p.label = *c.Label
+		c.Label = &p.label
+	}
+	if c.AccessTokenExpiresAt != nil {
+		p.access = *c.AccessTokenExpiresAt
+		c.AccessTokenExpiresAt = &p.access
+	}
+	if c.RefreshTokenExpiresAt != nil {
+		p.refresh = *c.RefreshTokenExpiresAt
+		c.RefreshTokenExpiresAt = &p.refresh
+	}
+	return c
 }
 
 // LabelChange is what an update does to a label: Keep leaves it as it is;
@@ -82,7 +90,11 @@ type LabelChange struct {
 // change. CreatedAt never moves.
 func (c *Connection) Update(change LabelChange, now time.Time, loc *time.Location) {
 	if !change.Keep {
-		c.Label = clone(change.Label)
+		c.Label = nil
+		if change.Label != nil {
+			label := *change.Label
+			c.Label = &label
+		}
 	}
 	c.UpdatedAt = Stamp(now, loc, c.UpdatedAt)
 }
@@ -98,8 +110,17 @@ type User struct {
 	Location *time.Location
 }
 
-// Account is a user to add to a store, with the connections it owns:
-// fixtures, the demo user, a test's data.
+// Data is users and their connections to add to a store: fixtures, the demo
+// user, a test's data.
+type Data struct {
+	Providers []Provider
+	// Accounts' connections name their provider by Provider.Name: one of
+	// Providers, or one the store has.
+	Accounts []Account
+}
+
+// Account is a user to add, by the bearer token it authenticates with, with
+// the connections it owns.
 type Account struct {
 	Token string
 	// Location is the account's time zone; nil means UTC.

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 // APIError is a non-2xx answer from Plannr, decoded from its error body.
@@ -27,9 +28,9 @@ type APIError struct {
 	Errors map[string][]string
 }
 
-// Error reads e.g. `plannr: HTTP 422: The label field must not be greater
-// than 255 characters. (label: The label field must not be greater than 255
-// characters.)`, the fields in name order so the text is stable.
+// Error reads e.g. `plannr: HTTP 422: The label field must be a string.
+// (label: The label field must be a string.)`, the fields in name order so
+// the text is stable.
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("plannr: HTTP %d: %s", e.StatusCode, e.Message)
 	if len(e.Errors) == 0 {
@@ -121,17 +122,16 @@ func (e *UnexpectedAnswerError) Error() string {
 }
 
 // unexpectedSuccess is the *UnexpectedAnswerError of a 2xx answer that is not
-// the one the spec declares for the request's method (a JSON 200 for a list or
-// an update, a 204 for a delete), and nil for any other answer.
-func unexpectedSuccess(method string, resp *http.Response) error {
+// one the spec declares for the request's operation (a JSON 200 for a list or
+// an update, a 204 for a delete, as the spec says them), and nil for any
+// other answer.
+func unexpectedSuccess(req *http.Request, resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		return nil
 	}
+	op, known := apispec.OperationAt(req.Method, req.URL.Path)
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch {
-	case method == http.MethodDelete && resp.StatusCode == http.StatusNoContent:
-		return nil
-	case method != http.MethodDelete && resp.StatusCode == http.StatusOK && mt == "application/json":
+	if !known || slices.Contains(op.Success, resp.StatusCode) && (!op.JSONBody(resp.StatusCode) || mt == "application/json") {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1))

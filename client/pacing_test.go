@@ -167,7 +167,7 @@ func TestClientsShareOneBudget(t *testing.T) {
 // pacing off for their budget, once the first has come.
 func TestUnlimitedServerIsNotPaced(t *testing.T) {
 	t.Parallel()
-	srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(0, 0))
+	srv := plannrtest.NewServer(t, plannrtest.WithoutRateLimit())
 	c := srv.Client()
 	before, _ := client.BudgetFor(srv.Token, srv.URL)
 	if _, err := client.Check(c.ListOAuthConnectionsWithResponse(t.Context())); err != nil {

@@ -142,7 +142,7 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 		err = unreadableError(resp)
 	}
 	if err == nil {
-		err = unexpectedSuccess(req.Method, resp)
+		err = unexpectedSuccess(req, resp)
 	}
 	if err != nil {
 		return nil, err

@@ -39,23 +39,24 @@ import (
 
 	"github.com/google/uuid"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // DefaultToken is the bearer token of the user NewServer and Start seed.
 const DefaultToken = "plannrtest-token"
 
-// demo is the default user's seed: Plannr's documented example.
-var demo = store.SeedOf(fixtures.Demo(DefaultToken))
+// demo is the default user's data: Plannr's documented example.
+var demo = fixtures.Demo(DefaultToken)
 
 // DefaultConnectionID is the UUID of the default user's connection, the one of
 // Plannr's documented example (7b29add1-9028-4c1e-a87b-3c80a2e495fe).
-var DefaultConnectionID = demo.Users[0].Connections[0].UUID
+var DefaultConnectionID = demo.Accounts[0].Connections[0].UUID
 
 // DefaultProvider is the provider of a Connection that names none: Fundment,
 // the one Plannr documents and the only one the fake knows without fixtures.
@@ -63,9 +64,11 @@ const DefaultProvider = "fundment"
 
 // timeZone is the zone of the users AddUser and WithUser add, as of the
 // default user and of a fixtures user that names none: Plannr is a UK CRM.
-var timeZone = demo.Users[0].Location
+var timeZone = demo.Accounts[0].Location
 
-// Connection is an OAuth2 connection as the fake stores it.
+// Connection is an OAuth2 connection as a test gives it to the fake and
+// reads it back: plannroauth.Connection with its provider by name and
+// defaults for what a test leaves out.
 type Connection struct {
 	// UUID identifies the connection; AddUser and WithUser make a random one
 	// when it is zero.
@@ -91,8 +94,8 @@ type config struct {
 	defaultUser bool
 	fixtures    string
 	users       []user
-	rateLimit   int
-	rateWindow  time.Duration
+	limiter     server.Option
+	window      time.Duration // of the limiter, which the clients pace to
 	now         func() time.Time
 	logger      *slog.Logger
 }
@@ -125,12 +128,22 @@ func WithFixtures(path string) Option {
 }
 
 // WithRateLimit allows each user n requests a window instead of Plannr's 500 a
-// minute (window <= 0 means a minute); n <= 0 turns rate limiting off. A window of a second lets a test run
-// into a 429 and wait out its Retry-After quickly.
+// minute; zero or less means Plannr's, for either. A window of a second lets
+// a test run into a 429 and wait out its Retry-After quickly.
 func WithRateLimit(n int, window time.Duration) Option {
 	return func(c *config) {
-		c.rateLimit = max(n, 0)
-		c.rateWindow = max(window, 0)
+		l := server.NewFixedWindow(n, window)
+		c.limiter = server.WithRateLimiter(l)
+		c.window = cmp.Or(max(window, 0), server.DefaultRateWindow)
+	}
+}
+
+// WithoutRateLimit turns rate limiting off: answers carry no X-RateLimit-*
+// headers, and no request is refused with a 429.
+func WithoutRateLimit() Option {
+	return func(c *config) {
+		c.limiter = server.WithoutRateLimit()
+		c.window = server.DefaultRateWindow
 	}
 }
 
@@ -142,9 +155,15 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithLogger logs one line per request to l: method, route, status, duration.
-// The default is to log nothing, which keeps test output quiet.
+// The default, and what a nil l means, is to log nothing, which keeps test
+// output quiet.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
+	return func(c *config) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.logger = l
+	}
 }
 
 // reporter is what a Server needs of a test: testing.TB, or standalone for a
@@ -166,7 +185,7 @@ type Server struct {
 
 	t     reporter
 	srv   *httptest.Server
-	store *store.Memory
+	store *memory.Store
 	now   func() time.Time
 	// window is the rate limit's window, which the clients pace to.
 	window time.Duration
@@ -204,36 +223,36 @@ func Start(opts ...Option) (*Server, error) {
 func newServer(t reporter, opts []Option) (*Server, error) {
 	cfg := config{
 		defaultUser: true,
-		rateLimit:   server.DefaultRateLimit,
+		limiter:     server.WithRateLimiter(nil),
+		window:      server.DefaultRateWindow,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	s := &Server{t: t, store: store.NewMemory(store.WithClock(cfg.now)), now: cfg.now, window: cmp.Or(cfg.rateWindow, server.DefaultRateWindow), seeded: map[uuid.UUID]bool{}}
+	s := &Server{t: t, store: memory.New(), now: cfg.now, window: cfg.window, seeded: map[uuid.UUID]bool{}}
 	h, err := httpapi.NewHandler(httpapi.Config{
-		Store:      s.store,
-		RateLimit:  cfg.rateLimit,
-		RateWindow: cfg.rateWindow,
-		Logger:     cfg.logger,
-		Options: []server.Option{server.WithResponseValidation(server.ResponseValidation{
-			Report: func(_ *http.Request, err error) { t.Errorf("plannrtest: %v", err) },
-		})},
+		Store: s.store,
+		Now:   cfg.now,
+		Options: []server.Option{cfg.limiter, server.WithLogger(cfg.logger),
+			server.WithResponseValidation(server.ResponseValidation{
+				Report: func(_ *http.Request, err error) { t.Errorf("plannrtest: %v", err) },
+			})},
 	})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.defaultUser {
 		s.Token = DefaultToken
-		if err := s.seed(demo); err != nil {
+		if err := s.seed(*demo); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.fixtures != "" {
-		seed, err := fixtures.Load(cfg.fixtures)
+		d, err := fixtures.Load(cfg.fixtures)
 		if err == nil {
-			err = s.seed(store.SeedOf(seed))
+			err = s.seed(*d)
 		}
 		if err != nil {
 			return nil, err
@@ -313,11 +332,11 @@ func (s *Server) AddUser(token string, conns ...Connection) []Connection {
 }
 
 func (s *Server) addUser(token string, conns []Connection) ([]Connection, error) {
-	if !server.ValidToken(token) {
+	if !plannroauth.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
 	now := s.now()
-	su := store.SeedUser{TokenHash: store.HashToken(token), Location: timeZone}
+	a := plannroauth.Account{Token: token, Location: timeZone}
 	added := make([]Connection, len(conns))
 	for i, c := range conns {
 		if c.UUID == uuid.Nil {
@@ -333,39 +352,65 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 			c.UpdatedAt = c.CreatedAt
 		}
 		// In the formats the API shows, as a fixtures file's are.
-		c.CreatedAt = server.Stamp(c.CreatedAt, timeZone, time.Time{})
-		c.UpdatedAt = server.Stamp(c.UpdatedAt, timeZone, c.CreatedAt)
+		c.CreatedAt = plannroauth.Stamp(c.CreatedAt, timeZone, time.Time{})
+		c.UpdatedAt = plannroauth.Stamp(c.UpdatedAt, timeZone, c.CreatedAt)
 		c.AccessTokenExpiresAt = stampExpiry(c.AccessTokenExpiresAt)
 		c.RefreshTokenExpiresAt = stampExpiry(c.RefreshTokenExpiresAt)
 		added[i] = c
-		su.Connections = append(su.Connections, store.SeedConnection(c))
+		a.Connections = append(a.Connections, c.domain())
 	}
 	// Fundment comes along, for a server without the default user to know it.
-	return added, s.seed(store.Seed{Providers: []store.Provider{store.Provider(fixtures.Fundment)}, Users: []store.SeedUser{su}})
+	return added, s.seed(plannroauth.Data{Providers: []plannroauth.Provider{fixtures.Fundment}, Accounts: []plannroauth.Account{a}})
+}
+
+// domain is c as a store keeps it, its provider named.
+func (c Connection) domain() plannroauth.Connection {
+	return plannroauth.Connection{
+		UUID:                  c.UUID,
+		Provider:              plannroauth.Provider{Name: c.Provider},
+		Label:                 c.Label,
+		CreatedAt:             c.CreatedAt,
+		UpdatedAt:             c.UpdatedAt,
+		AccessTokenExpiresAt:  c.AccessTokenExpiresAt,
+		RefreshTokenExpiresAt: c.RefreshTokenExpiresAt,
+	}
+}
+
+// connection is c as a test reads it.
+func connection(c plannroauth.Connection) Connection {
+	return Connection{
+		UUID:                  c.UUID,
+		Provider:              c.Provider.Name,
+		Label:                 c.Label,
+		CreatedAt:             c.CreatedAt,
+		UpdatedAt:             c.UpdatedAt,
+		AccessTokenExpiresAt:  c.AccessTokenExpiresAt,
+		RefreshTokenExpiresAt: c.RefreshTokenExpiresAt,
+	}
 }
 
 func stampExpiry(t *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	e := server.StampExpiry(*t)
+	e := plannroauth.StampExpiry(*t)
 	return &e
 }
 
-// seed adds sd to the store, refusing a connection UUID the store has had.
-func (s *Server) seed(sd store.Seed) error {
+// seed adds d to the store, refusing a connection UUID the store has had.
+func (s *Server) seed(d plannroauth.Data) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := map[uuid.UUID]bool{}
-	for _, u := range sd.Users {
-		for _, c := range u.Connections {
+	for _, a := range d.Accounts {
+		for _, c := range a.Connections {
 			if s.seeded[c.UUID] || ids[c.UUID] {
 				return fmt.Errorf("connection %s was added before", c.UUID)
 			}
 			ids[c.UUID] = true
 		}
 	}
-	if err := s.store.Seed(context.Background(), sd); err != nil {
+	if err := s.store.Seed(context.Background(), d); err != nil {
 		return err
 	}
 	for id := range ids {
@@ -380,7 +425,7 @@ func (s *Server) seed(sd store.Seed) error {
 func (s *Server) Connections(token string) []Connection {
 	s.t.Helper()
 	ctx := context.Background()
-	u, err := s.store.UserByToken(ctx, store.HashToken(token))
+	u, err := s.store.UserByToken(ctx, plannroauth.HashToken(token))
 	if err != nil {
 		s.t.Fatalf("plannrtest: Connections: no user has token %q", token)
 		return nil
@@ -392,15 +437,7 @@ func (s *Server) Connections(token string) []Connection {
 	}
 	conns := make([]Connection, len(stored))
 	for i, c := range stored {
-		conns[i] = Connection{
-			UUID:                  c.UUID,
-			Provider:              c.Provider.Name,
-			Label:                 c.Label,
-			CreatedAt:             c.CreatedAt,
-			UpdatedAt:             c.UpdatedAt,
-			AccessTokenExpiresAt:  c.AccessTokenExpiresAt,
-			RefreshTokenExpiresAt: c.RefreshTokenExpiresAt,
-		}
+		conns[i] = connection(c)
 	}
 	return conns
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
@@ -21,12 +22,13 @@ type Identity struct {
 
 // AuthFunc maps a bearer token to the caller. For a token it does not know it
 // returns ErrUnauthenticated (or an error wrapping it), which the server
-// answers 401; any other error is the server's failure: a 500, or a 503 if it
-// wraps ErrUnavailable. It is called before the body is read, and only with a
-// token that ValidToken accepts.
+// answers 401; any other error is answered as WriteError says (a 503 for
+// ErrUnavailable, say). It is called before the body is read, and only with
+// a token that plannroauth.ValidToken accepts.
 type AuthFunc func(ctx context.Context, token string) (Identity, error)
 
-// WithAuth sets how bearer tokens are authenticated. It is required.
+// WithAuth sets how bearer tokens are authenticated. It is required: there
+// is no default, and a nil f fails New.
 func WithAuth(f AuthFunc) Option {
 	return func(c *config) error {
 		c.auth = f
@@ -110,29 +112,8 @@ func bearerToken(header string) (string, bool) {
 		return "", false
 	}
 	token = strings.TrimLeft(token, " ")
-	if !ValidToken(token) {
+	if !plannroauth.ValidToken(token) {
 		return "", false
 	}
 	return token, true
-}
-
-// ValidToken reports whether s can be sent as a bearer token: the b64token of
-// RFC 6750 section 2.1, 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" )
-// *"=". A token outside it can never authenticate, so fixtures and test
-// servers refuse one when they load it.
-func ValidToken(s string) bool {
-	body := strings.TrimRight(s, "=")
-	if body == "" {
-		return false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		default:
-			return false
-		}
-	}
-	return true
 }

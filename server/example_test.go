@@ -57,7 +57,7 @@ func show(method, url, token, body string) {
 // An implementation and a token lookup are all it takes: the kit answers what
 // the spec forbids before the implementation sees it.
 func ExampleNew() {
-	h, err := server.New(connections{}, server.WithAuth(lookup), server.WithLogger(nil))
+	h, err := server.New(connections{}, server.WithAuth(lookup), server.WithoutLogging())
 	if err != nil {
 		panic(err)
 	}
@@ -85,7 +85,7 @@ func ExampleWrap() {
 		ResponseErrorHandlerFunc: server.WriteError,
 	})
 	mux := gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{ErrorHandlerFunc: server.WriteError})
-	h, err := server.Wrap(mux, server.WithAuth(lookup), server.WithLogger(nil))
+	h, err := server.Wrap(mux, server.WithAuth(lookup), server.WithoutLogging())
 	if err != nil {
 		panic(err)
 	}
@@ -109,7 +109,7 @@ func (broken) ListOAuthConnections(context.Context, gen.ListOAuthConnectionsRequ
 // With Refuse, an answer that breaks the spec never reaches the client, and
 // Report hears why (a test would call t.Error).
 func ExampleWithResponseValidation() {
-	h, err := server.New(broken{}, server.WithAuth(lookup), server.WithLogger(nil),
+	h, err := server.New(broken{}, server.WithAuth(lookup), server.WithoutLogging(),
 		server.WithResponseValidation(server.ResponseValidation{
 			Refuse: true,
 			Report: func(r *http.Request, err error) {

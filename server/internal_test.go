@@ -58,7 +58,7 @@ func (nopImpl) UpdateOAuthConnection(context.Context, gen.UpdateOAuthConnectionR
 // client still receives the answer unchanged.
 func TestCheckResponses(t *testing.T) {
 	t.Parallel()
-	s, err := New(nopImpl{}, WithAuth(func(context.Context, string) (Identity, error) { return Identity{}, nil }), WithLogger(nil))
+	s, err := New(nopImpl{}, WithAuth(func(context.Context, string) (Identity, error) { return Identity{}, nil }), WithoutLogging())
 	if err != nil {
 		t.Fatal(err)
 	}

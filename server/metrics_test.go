@@ -39,7 +39,7 @@ func metricsOf(t *testing.T, reg *prometheus.Registry) string {
 // front of it; a client can make no new route or method label.
 func TestMetricsAndPattern(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	s, err := server.New(&panicky{}, server.WithAuth(anyToken), server.WithLogger(nil), server.WithMetrics(reg))
+	s, err := server.New(&panicky{}, server.WithAuth(anyToken), server.WithoutLogging(), server.WithMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestMetricsRegistry(t *testing.T) {
 // the API, at /metrics.
 func ExampleWithMetrics() {
 	reg := prometheus.NewRegistry()
-	h, err := server.New(connections{}, server.WithAuth(lookup), server.WithLogger(nil),
+	h, err := server.New(connections{}, server.WithAuth(lookup), server.WithoutLogging(),
 		server.WithMetrics(reg),
 		server.WithHandler("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	if err != nil {

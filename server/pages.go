@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/api"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
@@ -24,11 +26,16 @@ import (
 //	/docs/         Swagger UI (WithDocs)
 
 // WithHandler serves h at path for GET and HEAD, beside the API: a path that
-// ends in "/" serves its whole subtree (as in http.ServeMux), and other
-// methods get a JSON 405. h's error answers are rewritten to the API's JSON
-// error body. Use it for a metrics page, say.
+// ends in "/" serves its whole subtree, the longest such path winning, as in
+// http.ServeMux; the API's own paths come first. Other methods get a JSON
+// 405, and h's error answers are rewritten to the API's JSON error body. Use
+// it for a metrics page, say. A nil h serves nothing at path.
 func WithHandler(path string, h http.Handler) Option {
 	return func(c *config) error {
+		if h == nil {
+			delete(c.pages, path)
+			return nil
+		}
 		c.pages[path] = h
 		return nil
 	}
@@ -43,13 +50,14 @@ func WithDocs() Option {
 	}
 }
 
-// WithReadiness makes /readyz run check (the database answers, say): 200
-// {"status":"ok"} when it returns nil, 503 {"message": "The server is not
-// ready."} otherwise, with the error on the request's log line. Without it
-// /readyz is ready until Drain.
+// WithReadiness makes /readyz run check (the database answers, say), within
+// the time of WithTimeout: 200 {"status":"ok"} when it returns nil, 503
+// {"message": "The server is not ready."} otherwise, with the error on the
+// request's log line. By default, and with a nil check, /readyz is ready
+// until Drain.
 func WithReadiness(check func(ctx context.Context) error) Option {
 	return func(c *config) error {
-		c.readiness = func(r *http.Request) error { return check(r.Context()) }
+		c.readiness = check
 		return nil
 	}
 }
@@ -61,7 +69,7 @@ var (
 
 // readiness is the state behind /readyz.
 type readiness struct {
-	check    func(*http.Request) error
+	check    func(context.Context) error
 	draining atomic.Bool
 }
 
@@ -74,12 +82,21 @@ func (s *Server) Drain() { s.ready.draining.Store(true) }
 const pageMethods = "GET, HEAD"
 
 type pages struct {
-	exact    map[string]http.Handler
-	prefixes map[string]http.Handler // by their path, which ends in "/"
+	exact map[string]http.Handler
+	// prefixes serve subtrees, longest first, so that the first match is the
+	// longest.
+	prefixes []prefixPage
 }
 
-func newPages(cfg config, ready *readiness) pages {
-	p := pages{exact: map[string]http.Handler{}, prefixes: map[string]http.Handler{}}
+type prefixPage struct {
+	path string // ends in "/"
+	h    http.Handler
+}
+
+// newPages makes the server's pages; /readyz's check gets timeout (none if
+// zero).
+func newPages(cfg config, ready *readiness, timeout time.Duration) pages {
+	p := pages{exact: map[string]http.Handler{}}
 	p.exact["/healthz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -89,7 +106,13 @@ func newPages(cfg config, ready *readiness) pages {
 			return
 		}
 		if ready.check != nil {
-			if err := ready.check(r); err != nil {
+			ctx := r.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			if err := ready.check(ctx); err != nil {
 				// The cause goes to the log line, not to whoever asked: it may
 				// name the database, its user or its file.
 				WriteError(w, r, fmt.Errorf("%w: %w", notReady, err))
@@ -102,15 +125,16 @@ func newPages(cfg config, ready *readiness) pages {
 	if cfg.docs {
 		h := docs.Handler("/openapi.yaml")
 		p.exact["/docs"] = h
-		p.prefixes["/docs/"] = h
+		p.prefixes = append(p.prefixes, prefixPage{"/docs/", h})
 	}
 	for path, h := range cfg.pages {
 		if strings.HasSuffix(path, "/") {
-			p.prefixes[path] = h
+			p.prefixes = append(p.prefixes, prefixPage{path, h})
 		} else {
 			p.exact[path] = h
 		}
 	}
+	slices.SortFunc(p.prefixes, func(a, b prefixPage) int { return len(b.path) - len(a.path) })
 	return p
 }
 
@@ -119,9 +143,9 @@ func (p pages) find(path string) (http.Handler, string) {
 	if h := p.exact[path]; h != nil {
 		return h, path
 	}
-	for prefix, h := range p.prefixes {
-		if strings.HasPrefix(path, prefix) {
-			return h, prefix
+	for _, pp := range p.prefixes {
+		if strings.HasPrefix(path, pp.path) {
+			return pp.h, pp.path
 		}
 	}
 	return nil, ""
@@ -160,10 +184,7 @@ func specFor(r *http.Request) []byte {
 	if !plainHost(r.Host) {
 		return api.Spec
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
+	scheme := schemeOf(r)
 	i := bytes.Index(api.Spec, specServers)
 	if i < 0 {
 		return api.Spec
@@ -171,6 +192,25 @@ func specFor(r *http.Request) []byte {
 	i += len(specServers)
 	entry := "  - url: " + scheme + "://" + r.Host + "\n    description: This server\n"
 	return append(append(append([]byte{}, api.Spec[:i]...), entry...), api.Spec[i:]...)
+}
+
+// schemeOf is the scheme the client used: https if the connection is TLS, or
+// if a proxy that ended TLS in front of the server says so in
+// X-Forwarded-Proto or Forwarded (RFC 7239). The page only points "Try it
+// out" at this origin, so a client lying about it fools only itself.
+func schemeOf(r *http.Request) string {
+	if r.TLS != nil {
+		return "https"
+	}
+	if strings.EqualFold(strings.TrimSpace(strings.Split(r.Header.Get("X-Forwarded-Proto"), ",")[0]), "https") {
+		return "https"
+	}
+	for _, elem := range strings.Split(strings.Split(r.Header.Get("Forwarded"), ",")[0], ";") {
+		if k, v, _ := strings.Cut(strings.TrimSpace(elem), "="); strings.EqualFold(k, "proto") && strings.EqualFold(strings.Trim(v, `"`), "https") {
+			return "https"
+		}
+	}
+	return "http"
 }
 
 func plainHost(host string) bool {

@@ -32,6 +32,12 @@ type RateLimit struct {
 	Remaining int
 	// Reset is when the window closes and the full Limit is available again.
 	Reset time.Time
+	// Now is the time of the clock that times the window, when it counted
+	// this request: Retry-After and X-RateLimit-Reset are measured from it,
+	// so that a limiter whose clock is not the server's (a database's, shared
+	// by replicas) tells a client to wait exactly what its window has left.
+	// Zero means the server's own clock.
+	Now time.Time
 }
 
 // FixedWindow is the in-memory RateLimiter of Plannr (Laravel's throttle
@@ -56,11 +62,14 @@ type window struct {
 	count  int
 }
 
-// NewFixedWindow returns a FixedWindow of limit requests per window, which
-// must both be positive.
+// NewFixedWindow returns a FixedWindow of limit requests per window; zero or
+// less means DefaultRateLimit and DefaultRateWindow, the spec's.
 func NewFixedWindow(limit int, per time.Duration) *FixedWindow {
-	if limit <= 0 || per <= 0 {
-		panic("server: NewFixedWindow needs a positive limit and window")
+	if limit <= 0 {
+		limit = DefaultRateLimit
+	}
+	if per <= 0 {
+		per = DefaultRateWindow
 	}
 	return &FixedWindow{limit: limit, window: per, now: time.Now, windows: map[string]*window{}, sweepAt: minSweep}
 }
@@ -81,7 +90,7 @@ func (l *FixedWindow) Allow(_ context.Context, key string) (RateLimit, error) {
 	if now.Sub(w.opened) >= l.window {
 		w.opened, w.count = now, 0
 	}
-	rl := RateLimit{Limit: l.limit, Reset: w.opened.Add(l.window)}
+	rl := RateLimit{Limit: l.limit, Reset: w.opened.Add(l.window), Now: now}
 	if w.count >= l.limit {
 		return rl, nil
 	}
@@ -105,11 +114,23 @@ func (l *FixedWindow) sweep(now time.Time) {
 }
 
 // WithRateLimiter counts each caller's requests with l instead of the default,
-// a FixedWindow of DefaultRateLimit (500) a DefaultRateWindow (minute). A nil l
-// turns rate limiting off: answers then carry no X-RateLimit-* headers.
+// a FixedWindow of DefaultRateLimit a DefaultRateWindow (the spec's: 500 a
+// minute). Nil means that default; WithoutRateLimit turns limiting off.
 func WithRateLimiter(l RateLimiter) Option {
 	return func(c *config) error {
+		if l == nil {
+			l = NewFixedWindow(DefaultRateLimit, DefaultRateWindow)
+		}
 		c.limiter = l
+		return nil
+	}
+}
+
+// WithoutRateLimit counts no requests: answers then carry no X-RateLimit-*
+// headers, and none is refused with a 429.
+func WithoutRateLimit() Option {
+	return func(c *config) error {
+		c.limiter = nil
 		return nil
 	}
 }
@@ -156,21 +177,28 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	h := w.Header()
 	h[limitKey] = headerValue(rl.Limit)
 	h[remainingKey] = headerValue(rl.Remaining)
-	// Rounded up, as Retry-After is: at the advertised second the window is
-	// open again.
-	reset := rl.Reset.Unix()
-	if rl.Reset.Nanosecond() > 0 {
-		reset++
+	// What is left of the window, by the clock that times it, ends it on the
+	// server's clock, which Date and the client's own go by. Rounded up, as
+	// Retry-After is: at the advertised second the window is open again.
+	now := time.Now()
+	left := rl.Reset.Sub(now)
+	if !rl.Now.IsZero() {
+		left = rl.Reset.Sub(rl.Now)
 	}
-	h[resetKey] = []string{strconv.FormatInt(reset, 10)}
+	reset := now.Add(left)
+	secs := reset.Unix()
+	if reset.Nanosecond() > 0 {
+		secs++
+	}
+	h[resetKey] = []string{strconv.FormatInt(secs, 10)}
 	if rl.Allowed {
 		return true
 	}
 	s.metrics.refused()
 	// Whole seconds, rounded up: waiting the advertised time always suffices.
-	secs := int((time.Until(rl.Reset) + time.Second - 1) / time.Second)
+	wait := int((left + time.Second - 1) / time.Second)
 	e := apierror.New(http.StatusTooManyRequests, apispec.MessagesOf().TooManyAttempts)
-	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(secs, 1))}}
+	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(wait, 1))}}
 	WriteError(w, r, e)
 	return false
 }

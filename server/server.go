@@ -10,17 +10,24 @@ import (
 
 	"github.com/getkin/kin-openapi/routers"
 
-	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
-// Defaults, as Plannr's.
-const (
-	DefaultRateLimit  = 500
-	DefaultRateWindow = time.Minute
-	DefaultMaxBody    = 64 << 10
+// The defaults of the options, as Plannr's. The limits are the spec's
+// x-limits.
+var (
+	// DefaultRateLimit requests a DefaultRateWindow per caller (WithRateLimiter).
+	DefaultRateLimit  = apispec.LimitsOf().RateLimit
+	DefaultRateWindow = apispec.LimitsOf().RateWindow
+	// DefaultMaxBody is the largest request body, in bytes (WithMaxBody).
+	DefaultMaxBody = apispec.LimitsOf().RequestBodyBytes
 )
+
+// DefaultTimeout bounds each API request's wait on its dependencies
+// (WithTimeout).
+const DefaultTimeout = 10 * time.Second
 
 // Server is the whole HTTP server of the API around one implementation. It is
 // an http.Handler; serve it with an http.Server of your own, whose timeouts
@@ -38,19 +45,22 @@ type Server struct {
 	timeout  time.Duration
 }
 
-// Option configures New and Wrap.
+// Option configures New and Wrap. Each follows one rule: a zero or nil value
+// means the option's default, and an option named Without… turns a default
+// off.
 type Option func(*config) error
 
 type config struct {
-	auth       AuthFunc
-	limiter    RateLimiter
-	maxBody    int64
-	logger     *slog.Logger
-	pages      map[string]http.Handler
-	docs       bool
-	readiness  func(*http.Request) error
-	validation *ResponseValidation
-	metrics    *metrics
+	auth        AuthFunc
+	limiter     RateLimiter
+	maxBody     int64
+	logger      *slog.Logger
+	pages       map[string]http.Handler
+	docs        bool
+	readiness   func(context.Context) error
+	validation  *ResponseValidation
+	metrics     *metrics
+	middlewares []gen.StrictMiddlewareFunc
 	// kinOnly turns the compiled checks off (WithoutCompiledChecks).
 	kinOnly bool
 	timeout time.Duration
@@ -61,36 +71,16 @@ type config struct {
 // token mapped to the caller by the function of WithAuth (401), counted by
 // the rate limiter (429), and validated against the spec (400, 413, 415, 422,
 // and 404 for a malformed UUID), before the generated strict handler binds the
-// validated body and calls impl. Every error, from any of these steps, from
-// parameter binding or from impl, is JSON in the API's format. WithAuth is
-// required.
+// validated body and calls impl, through the middleware of
+// WithOperationMiddleware. Every error, from any of these steps, from
+// parameter binding or from impl, is JSON in the API's format (WriteError).
+// WithAuth is required.
+//
+// The handler of each operation is the generated one: New takes them from
+// gen.HandlerWithOptions, so that an operation added to the spec and
+// regenerated is served, and one the generated code lacks fails New.
 func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
-	strict := gen.NewStrictHandlerWithOptions(impl, nil, gen.StrictHTTPServerOptions{
-		// The validator has checked the body, so a decoding failure here is a
-		// body the schema allows and Go cannot hold: still the client's error.
-		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			WriteError(w, r, validation.InvalidJSON)
-		},
-		ResponseErrorHandlerFunc: WriteError,
-	})
-	ops := &gen.ServerInterfaceWrapper{
-		Handler: strict,
-		// Parameters were validated already; a binding failure is a malformed UUID.
-		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			WriteError(w, r, plannroauth.ErrNotFound)
-		},
-	}
-	// The generated handler of each operation, called once the request is
-	// matched: the generated ServeMux would match it a second time, on the
-	// escaped path, and answer its own misses in text/plain.
-	handlers := map[string]http.HandlerFunc{
-		"GET /api/v1/oauth/connections":                           ops.ListOAuthConnections,
-		"PUT /api/v1/oauth/connections/{oauthConnection_uuid}":    updateConnection(impl, ops.UpdateOAuthConnection),
-		"DELETE /api/v1/oauth/connections/{oauthConnection_uuid}": ops.DeleteOAuthConnection,
-	}
-	return build(func(route *routers.Route) http.HandlerFunc {
-		return handlers[route.Method+" "+route.Path]
-	}, opts)
+	return build(func(cfg *config) map[string]http.HandlerFunc { return operations(impl, cfg.middlewares) }, opts)
 }
 
 // Wrap returns a server like New's that passes each valid request on to next
@@ -101,16 +91,26 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 // Caller) and the body as validated; give gen.HandlerWithOptions
 // ErrorHandlerFunc: WriteError, and gen.NewStrictHandlerWithOptions WriteError
 // for both of its error handlers, so that their errors are JSON too.
+// WithOperationMiddleware has no effect here: the strict handler is next's.
 func Wrap(next http.Handler, opts ...Option) (*Server, error) {
-	return build(func(*routers.Route) http.HandlerFunc { return next.ServeHTTP }, opts)
+	return build(func(*config) map[string]http.HandlerFunc {
+		handlers := map[string]http.HandlerFunc{}
+		for _, op := range apispec.Operations() {
+			handlers[op.Method+" "+op.Path] = next.ServeHTTP
+		}
+		return handlers
+	}, opts)
 }
 
-func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Server, error) {
+// build makes the server whose operations' handlers, by "METHOD /path", are
+// what handlersOf returns.
+func build(handlersOf func(*config) map[string]http.HandlerFunc, opts []Option) (*Server, error) {
 	cfg := config{
 		limiter: NewFixedWindow(DefaultRateLimit, DefaultRateWindow),
 		maxBody: DefaultMaxBody,
 		logger:  slog.Default(),
 		pages:   map[string]http.Handler{},
+		timeout: DefaultTimeout,
 	}
 	for _, opt := range opts {
 		if err := opt(&cfg); err != nil {
@@ -120,12 +120,9 @@ func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Ser
 	if cfg.auth == nil {
 		return nil, errors.New("server: WithAuth is required: the spec requires a bearer token on every operation")
 	}
-	doc, err := gen.GetSpec()
-	if err != nil {
-		return nil, fmt.Errorf("server: embedded spec: %w", err)
-	}
+	handlers := handlersOf(&cfg)
 	s := &Server{
-		validator: validation.New(doc, cfg.maxBody, authenticated, !cfg.kinOnly),
+		validator: validation.New(apispec.Doc(), cfg.maxBody, authenticated, !cfg.kinOnly),
 		auth:      cfg.auth,
 		limiter:   cfg.limiter,
 		dispatch:  map[*routers.Route]http.HandlerFunc{},
@@ -133,14 +130,19 @@ func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Ser
 		timeout:   cfg.timeout,
 	}
 	for _, route := range s.validator.Routes() {
-		h := handlerOf(route)
+		key := route.Method + " " + route.Path
+		h := handlers[key]
 		if h == nil {
-			return nil, fmt.Errorf("server: no handler for %s %s", route.Method, route.Path)
+			return nil, fmt.Errorf("server: no handler for %s: is gen/ what the spec generates? (go generate ./...)", key)
 		}
 		s.dispatch[route] = h
+		delete(handlers, key)
+	}
+	for key := range handlers {
+		return nil, fmt.Errorf("server: the generated code serves %s, which the spec does not have: is gen/ what the spec generates? (go generate ./...)", key)
 	}
 	s.ready.check = cfg.readiness
-	s.pages = newPages(cfg, &s.ready)
+	s.pages = newPages(cfg, &s.ready, s.timeout)
 	var h http.Handler = http.HandlerFunc(s.route)
 	if cfg.validation != nil {
 		h = checkResponses(h, s.checkResponse, cfg.validation, cfg.logger)
@@ -158,15 +160,18 @@ func build(handlerOf func(*routers.Route) http.HandlerFunc, opts []Option) (*Ser
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // route is the one path of a request through the server: it is matched once,
-// and the match goes along.
+// against the spec's paths and then the server's pages, and the match goes
+// along.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if h, name := s.pages.find(r.URL.Path); h != nil {
-		setRoute(w, name)
-		r.Pattern = name
-		s.pages.serve(w, r, h)
-		return
-	}
 	m := s.validator.Find(r)
+	if m.Template == "" {
+		if h, name := s.pages.find(r.URL.Path); h != nil {
+			setRoute(w, name)
+			r.Pattern = name
+			s.pages.serve(w, r, h)
+			return
+		}
+	}
 	setRoute(w, m.Template)
 	r.Pattern = m.Template
 	if r.Method == http.MethodOptions && m.Template != "" {
@@ -214,21 +219,23 @@ func (s *Server) CheckResponse(r *http.Request, status int, header http.Header, 
 }
 
 func (s *Server) checkResponse(r *http.Request, status int, header http.Header, body []byte) error {
-	if h, _ := s.pages.find(r.URL.Path); h == nil {
-		return s.validator.Response(r, status, header, body)
+	if s.validator.Find(r).Template == "" {
+		if h, _ := s.pages.find(r.URL.Path); h != nil {
+			if status >= 400 {
+				return s.validator.ErrorBody(header, body)
+			}
+			return nil
+		}
 	}
-	if status >= 400 {
-		return s.validator.ErrorBody(header, body)
-	}
-	return nil
+	return s.validator.Response(r, status, header, body)
 }
 
-// WithMaxBody refuses request bodies over n bytes with a 413 (DefaultMaxBody,
-// 64 KiB, if not given). n must be positive.
+// WithMaxBody refuses request bodies over n bytes with a 413. Zero or less
+// means DefaultMaxBody, the spec's x-limits.requestBodyBytes.
 func WithMaxBody(n int64) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("WithMaxBody(%d): the limit must be positive", n)
+			n = DefaultMaxBody
 		}
 		c.maxBody = n
 		return nil
@@ -236,41 +243,59 @@ func WithMaxBody(n int64) Option {
 }
 
 // WithTimeout bounds the time the server gives each API request, from its
-// match to its answer: the request's context ends after d, and an AuthFunc, a
-// RateLimiter or an operation that fails with the context's error then is
-// answered 503, so that a database that hangs makes answers slow, never
-// endless. Zero, the default, sets no bound; d must not be negative.
+// match to its answer, and each /readyz check: the request's context ends
+// after d, and an AuthFunc, a RateLimiter or an operation that fails with
+// the context's error then is answered 503, so that a dependency that hangs
+// makes answers slow, never endless. Zero or less means DefaultTimeout;
+// WithoutTimeout sets no bound.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("WithTimeout(%s): the bound must not be negative", d)
+		if d <= 0 {
+			d = DefaultTimeout
 		}
 		c.timeout = d
 		return nil
 	}
 }
 
+// WithoutTimeout sets no bound on a request's time (see WithTimeout).
+func WithoutTimeout() Option {
+	return func(c *config) error {
+		c.timeout = 0
+		return nil
+	}
+}
+
 // WithLogger logs one line per request to l: method, route template (never
-// the raw path), status, duration, request ID, and the cause of a 5xx. Tokens,
-// labels and bodies are never logged. The default is slog.Default(); a nil l
-// logs nothing.
+// the raw path), status, duration, request ID, and the cause of a 5xx.
+// Tokens, labels and bodies are never logged. Nil means slog.Default(), the
+// default; WithoutLogging logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
-			l = slog.New(slog.DiscardHandler)
+			l = slog.Default()
 		}
 		c.logger = l
 		return nil
 	}
 }
 
+// WithoutLogging logs nothing (see WithLogger).
+func WithoutLogging() Option {
+	return func(c *config) error {
+		c.logger = slog.New(slog.DiscardHandler)
+		return nil
+	}
+}
+
 // WithoutCompiledChecks validates every request with kin-openapi alone. By
-// default the spec's simple schemas (strings with a length, a format and
-// null, objects of them) are compiled at start into checks that accept what
-// kin-openapi accepts, and anything they do not accept, every rejection
-// included, goes on to kin-openapi, which words the answer: answers are the
-// same either way, only faster. This option is for a test that compares the
-// two, or to rule the compiled checks out while looking for a fault.
+// default the spec's simple schemas (strings with a length, a pattern, a
+// format and null, objects of them) are compiled at start into checks that
+// accept what kin-openapi accepts, and anything they do not accept, every
+// rejection included, goes on to kin-openapi, which words the answer: answers
+// are the same either way, only faster. This option is for a test that
+// compares the two, or to rule the compiled checks out while looking for a
+// fault.
 func WithoutCompiledChecks() Option {
 	return func(c *config) error {
 		c.kinOnly = true

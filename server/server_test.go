@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +62,7 @@ func anyToken(_ context.Context, tok string) (server.Identity, error) {
 
 func start(t *testing.T, impl gen.StrictServerInterface, opts ...server.Option) *httptest.Server {
 	t.Helper()
-	s, err := server.New(impl, append([]server.Option{server.WithAuth(anyToken), server.WithLogger(nil)}, opts...)...)
+	s, err := server.New(impl, append([]server.Option{server.WithAuth(anyToken), server.WithoutLogging()}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestWrap(t *testing.T) {
 		RequestErrorHandlerFunc: server.WriteError, ResponseErrorHandlerFunc: server.WriteError,
 	})
 	s, err := server.Wrap(gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{ErrorHandlerFunc: server.WriteError}),
-		server.WithAuth(anyToken), server.WithLogger(nil))
+		server.WithAuth(anyToken), server.WithoutLogging())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,13 +222,84 @@ func TestWrap(t *testing.T) {
 
 func TestNewRefuses(t *testing.T) {
 	for name, opts := range map[string][]server.Option{
-		"no WithAuth":    nil,
-		"WithMaxBody 0":  {server.WithAuth(anyToken), server.WithMaxBody(0)},
-		"WithTimeout -1": {server.WithAuth(anyToken), server.WithTimeout(-1)},
+		"no WithAuth":  nil,
+		"nil WithAuth": {server.WithAuth(nil)},
 	} {
 		if _, err := server.New(&capture{}, opts...); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestOptionRules holds every option to one rule: zero or nil is the
+// option's default, and Without… turns a default off.
+func TestOptionRules(t *testing.T) {
+	auth := http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}
+	big := `{"label":"` + strings.Repeat(" ", int(server.DefaultMaxBody)) + `"}`
+	hang := server.WithAuth(func(ctx context.Context, tok string) (server.Identity, error) {
+		select {
+		case <-ctx.Done():
+			return server.Identity{}, ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+			return anyToken(ctx, tok)
+		}
+	})
+	tests := []struct {
+		name       string
+		opts       []server.Option
+		method     string
+		path, body string
+		status     int
+		header     map[string]string // "" for absent
+	}{
+		{"WithMaxBody(0) is the default", []server.Option{server.WithMaxBody(0)}, "PUT", connPath, big, 413, nil},
+		{"WithMaxBody(-1) is the default", []server.Option{server.WithMaxBody(-1)}, "PUT", connPath, `{}`, 404, nil},
+		{"WithMaxBody(n)", []server.Option{server.WithMaxBody(8)}, "PUT", connPath, `{"label":"x"}`, 413, nil},
+		{"WithRateLimiter(nil) is the default", []server.Option{server.WithRateLimiter(nil)}, "GET", "/api/v1/oauth/connections", "", 200,
+			map[string]string{"X-RateLimit-Limit": strconv.Itoa(server.DefaultRateLimit)}},
+		{"WithoutRateLimit", []server.Option{server.WithoutRateLimit()}, "GET", "/api/v1/oauth/connections", "", 200,
+			map[string]string{"X-RateLimit-Limit": ""}},
+		{"WithTimeout(0) is the default, past a 300 ms wait", []server.Option{hang, server.WithTimeout(0)}, "GET", "/api/v1/oauth/connections", "", 200, nil},
+		{"WithTimeout(d)", []server.Option{hang, server.WithTimeout(50 * time.Millisecond)}, "GET", "/api/v1/oauth/connections", "", 503, nil},
+		{"WithoutTimeout", []server.Option{hang, server.WithTimeout(50 * time.Millisecond), server.WithoutTimeout()}, "GET", "/api/v1/oauth/connections", "", 200, nil},
+		{"WithReadiness(nil) is the default", []server.Option{server.WithReadiness(nil)}, "GET", "/readyz", "", 200, nil},
+		{"WithHandler(path, nil) serves nothing", []server.Option{server.WithHandler("/x", http.NotFoundHandler()), server.WithHandler("/x", nil)}, "GET", "/x", "", 404, nil},
+		{"WithMetrics(nil) is the default, none", []server.Option{server.WithMetrics(nil)}, "GET", "/healthz", "", 200, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := start(t, &capture{}, tt.opts...)
+			resp, body := do(t, tt.method, srv.URL+tt.path, auth, tt.body)
+			if resp.StatusCode != tt.status {
+				t.Errorf("%d %s, want %d", resp.StatusCode, body, tt.status)
+			}
+			for k, v := range tt.header {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+// TestWithHandlerTakesTheLongestMatch: of the subtrees that hold a path, the
+// longest serves it, every time, as with http.ServeMux.
+func TestWithHandlerTakesTheLongestMatch(t *testing.T) {
+	page := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, name) })
+	}
+	srv := start(t, &capture{}, server.WithHandler("/x/", page("x")), server.WithHandler("/x/y/", page("x/y")),
+		server.WithHandler("/", page("root")), server.WithHandler("/x/y/z", page("exact")))
+	for path, want := range map[string]string{"/x/y/z/w": "x/y", "/x/y/": "x/y", "/x/z": "x", "/x/y/z": "exact", "/elsewhere": "root"} {
+		for range 50 {
+			if _, body := do(t, "GET", srv.URL+path, nil, ""); body != want {
+				t.Fatalf("%s went to %q, want %q", path, body, want)
+			}
+		}
+	}
+	// The API's own paths come first, whatever a page claims.
+	if resp, _ := do(t, "GET", srv.URL+"/api/v1/oauth/connections", nil, ""); resp.StatusCode != 401 {
+		t.Errorf("the list behind a page for /: %d, want the API's 401", resp.StatusCode)
 	}
 }
 
@@ -277,7 +349,7 @@ func (f failing) Allow(context.Context, string) (server.RateLimit, error) {
 func TestMethodsAndPages(t *testing.T) {
 	var notReady error
 	var mu sync.Mutex
-	s, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithLogger(nil),
+	s, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithoutLogging(),
 		server.WithReadiness(func(context.Context) error { mu.Lock(); defer mu.Unlock(); return notReady }),
 		server.WithResponseValidation(server.ResponseValidation{Report: func(_ *http.Request, err error) { t.Error(err) }}))
 	if err != nil {

@@ -26,10 +26,13 @@ import (
 
 	"golang.org/x/net/netutil"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgreslimit"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgres"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/sqlite"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -68,11 +71,6 @@ var defaultLimits = limits{
 	idle:           60 * time.Second,
 	maxHeaderBytes: 16 << 10,
 }
-
-// DefaultRequestTimeout bounds an API request's wait on the database (a
-// PostgreSQL that hangs rather than refuses): well under the write timeout, so
-// that the client gets the 503.
-const DefaultRequestTimeout = 10 * time.Second
 
 // DefaultMaxConns bounds the connections served at once, so that a flood of
 // them cannot use up the process's file descriptors (SQLite needs some too).
@@ -134,7 +132,8 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit (env PLANNR_MAX_CONNS)",
 		defaultLimits.readHeader, defaultLimits.idle))
 	env["max-conns"] = "PLANNR_MAX_CONNS"
-	fs.DurationVar(&cfg.requestTimeout, "request-timeout", DefaultRequestTimeout, "how long an API request may wait on the database before it is answered 503; 0 for no bound (env PLANNR_REQUEST_TIMEOUT)")
+	// Well under the write timeout, so that the client gets the 503.
+	fs.DurationVar(&cfg.requestTimeout, "request-timeout", server.DefaultTimeout, "how long an API request may wait on the database before it is answered 503; 0 for no bound (env PLANNR_REQUEST_TIMEOUT)")
 	env["request-timeout"] = "PLANNR_REQUEST_TIMEOUT"
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env PLANNR_SHUTDOWN_TIMEOUT)")
 	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
@@ -154,7 +153,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if !server.ValidToken(cfg.demoToken) {
+	if !plannroauth.ValidToken(cfg.demoToken) {
 		return cfg, fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
 	}
 	if cfg.requestTimeout < 0 {
@@ -195,8 +194,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	if metricsSrv != nil {
 		defer metricsSrv.Close()
 	}
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateLimit: cfg.rateLimit, RateWindow: cfg.rateWindow, Logger: log, Docs: true,
-		RateLimiter: sharedLimiter(st, cfg), Metrics: reg, Options: append(metricsOpts, server.WithTimeout(cfg.requestTimeout))})
+	if pg, ok := st.(*postgres.Store); ok {
+		reg.MustRegister(pg.Collector())
+	}
+	opts := append(metricsOpts, server.WithLogger(log), server.WithDocs(), rateLimit(st, cfg), server.WithTimeout(cfg.requestTimeout))
+	if cfg.requestTimeout == 0 {
+		opts = append(opts, server.WithoutTimeout())
+	}
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, Metrics: reg, Options: opts})
 	if err != nil {
 		return err
 	}
@@ -255,25 +260,28 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
 	switch {
 	case db == ":memory:":
-		return store.NewMemory(), nil
+		return memory.New(), nil
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		pg, err := store.OpenPostgres(ctx, db)
+		pg, err := postgres.Open(ctx, db)
 		if err == nil {
 			log.Info("PostgreSQL schema up to date", "migrations_applied", pg.Migrated())
 		}
 		return pg, err
 	}
-	return store.OpenSQLite(ctx, db)
+	return sqlite.Open(ctx, db)
 }
 
-// sharedLimiter is the rate limiter of the replicas that share st's
-// PostgreSQL database, or nil: on memory and SQLite, one process is the whole
-// server, and httpapi's in-process limiter counts for it.
-func sharedLimiter(st store.Store, cfg config) server.RateLimiter {
-	if pg, ok := st.(*store.Postgres); ok && cfg.rateLimit > 0 {
-		return postgreslimit.New(pg, cfg.rateLimit, cfg.rateWindow)
+// rateLimit is the server's rate limiting: none with -rate-limit 0; the
+// replicas' shared limiter in st's PostgreSQL database; on memory and
+// SQLite, where one process is the whole server, the kit's in-process one.
+func rateLimit(st store.Store, cfg config) server.Option {
+	if cfg.rateLimit == 0 {
+		return server.WithoutRateLimit()
 	}
-	return nil
+	if pg, ok := st.(*postgres.Store); ok {
+		return server.WithRateLimiter(sharedLimiter{db: pg, limit: cfg.rateLimit, window: cfg.rateWindow})
+	}
+	return server.WithRateLimiter(server.NewFixedWindow(cfg.rateLimit, cfg.rateWindow))
 }
 
 // seed loads the fixtures, or the demo user into an empty store, and reports
@@ -282,9 +290,9 @@ func sharedLimiter(st store.Store, cfg config) server.RateLimiter {
 // earlier run on the same database.
 func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo bool, err error) {
 	if cfg.fixtures != "" {
-		s, err := fixtures.Load(cfg.fixtures)
+		d, err := fixtures.Load(cfg.fixtures)
 		if err == nil {
-			err = st.Seed(ctx, store.SeedOf(s))
+			err = st.Seed(ctx, *d)
 		}
 		if err != nil {
 			return false, err
@@ -299,16 +307,16 @@ func seed(ctx context.Context, st store.Store, cfg config, loopback bool) (demo 
 				// Never written to the database, unlike a fixtures file's.
 				return false, errors.New("refusing to seed the demo user with the public default token on a non-loopback address: pass -demo-token or -fixtures")
 			}
-			if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(cfg.demoToken))); err != nil {
+			if err := st.Seed(ctx, *fixtures.Demo(cfg.demoToken)); err != nil {
 				return false, err
 			}
 		}
 		// Advertised on every start while the demo user is there, not only the first.
-		_, err = st.UserByToken(ctx, store.HashToken(cfg.demoToken))
+		_, err = st.UserByToken(ctx, plannroauth.HashToken(cfg.demoToken))
 		demo = err == nil
 	}
 	if !loopback {
-		if _, err := st.UserByToken(ctx, store.HashToken(DefaultDemoToken)); err == nil {
+		if _, err := st.UserByToken(ctx, plannroauth.HashToken(DefaultDemoToken)); err == nil {
 			return false, fmt.Errorf("a user has the demo token %q, which is public: listen on a loopback address, or remove that user", DefaultDemoToken)
 		}
 	}
@@ -322,7 +330,7 @@ func isLoopback(addr net.Addr) bool {
 
 // demoCurl relabels the demo user's connection, the one of Plannr's example.
 func demoCurl(base, token string) string {
-	id := fixtures.Demo(token).Users[0].Connections[0].UUID
+	id := fixtures.Demo(token).Accounts[0].Connections[0].UUID
 	return "curl --request PUT '" + base + "/api/v1/oauth/connections/" + id.String() + "' " +
 		`--header "Authorization: Bearer ` + token + `" --header "Accept: application/json" ` +
 		`--header "Content-Type: application/json" --data '{"label":"My Fundment Account 2"}'`

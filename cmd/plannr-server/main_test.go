@@ -18,7 +18,8 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -29,13 +30,13 @@ func TestParseFlags(t *testing.T) {
 		want    config
 		wantErr string
 	}{
-		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second}},
+		{name: "defaults", want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "environment", env: map[string]string{"PLANNR_ADDR": ":9000", "PLANNR_DB": ":memory:", "PLANNR_RATE_LIMIT": "0", "PLANNR_FIXTURES": "f.json"},
-			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":9000", db: ":memory:", fixtures: "f.json", demoToken: DefaultDemoToken, rateLimit: 0, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "a flag beats the environment", args: []string{"-addr", ":1"}, env: map[string]string{"PLANNR_ADDR": ":9000"},
-			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second}},
+			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "metrics apart", env: map[string]string{"PLANNR_METRICS_ADDR": "127.0.0.1:9090"},
-			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: DefaultRequestTimeout, shutdownTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9090"}},
+			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9090"}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
@@ -156,8 +157,8 @@ func TestRestartKeepsChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := "alice-token"
-	first, second := seed.Users[0].Connections[0].UUID, seed.Users[0].Connections[1].UUID
-	if token != seed.Users[0].Token {
+	first, second := seed.Accounts[0].Connections[0].UUID, seed.Accounts[0].Connections[1].UUID
+	if token != seed.Accounts[0].Token {
 		t.Fatal("the example fixtures' first user is not alice-token")
 	}
 
@@ -224,7 +225,7 @@ func TestRefusals(t *testing.T) {
 // TestDemoUserRefusedOffLoopback: a database that once got the demo user on
 // loopback is refused on another address.
 func TestDemoUserRefusedOffLoopback(t *testing.T) {
-	st := store.NewMemory()
+	st := memory.New()
 	if _, err := seed(context.Background(), st, config{demoToken: DefaultDemoToken}, true); err != nil {
 		t.Fatal(err)
 	}

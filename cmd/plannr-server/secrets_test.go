@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
 // TestDatabaseHoldsNoToken: a copy of the database file (write-ahead log
@@ -42,7 +42,7 @@ func TestDatabaseHoldsNoToken(t *testing.T) {
 	}
 	// The search would find them: the hashes are there, as bytes.
 	for _, token := range []string{aliceToken, bobToken} {
-		if h := store.HashToken(token); !bytes.Contains(all, h[:]) {
+		if h := plannroauth.HashToken(token); !bytes.Contains(all, h[:]) {
 			t.Errorf("the hash of %q is not in the database files", token)
 		}
 	}

@@ -64,7 +64,7 @@ func (s *stub) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthCon
 	if req.Body.Label.IsSpecified() { // absent keeps the label; null clears it
 		c.Label = req.Body.Label
 	}
-	c.UpdatedAt.Time = plannroauth.Stamp(time.Now(), u.loc, c.UpdatedAt.Time)
+	c.UpdatedAt.Time = plannroauth.Stamp(time.Now(), u.loc, c.UpdatedAt.Time) // never back, whole seconds
 	return gen.UpdateOAuthConnection200JSONResponse{Body: *c}, nil
 }
 
@@ -82,24 +82,20 @@ func (s *stub) DeleteOAuthConnection(ctx context.Context, req gen.DeleteOAuthCon
 
 // load turns fixtures into users, each connection as the API shows it.
 func load(d *fixtures.Data) map[[sha256.Size]byte]*user {
-	providers := map[string]gen.OAuthProvider{}
-	for _, p := range d.Providers {
-		providers[p.Name] = gen.OAuthProvider{Name: p.Name, Label: p.Label, LogoURL: p.LogoURL, AuthorizationURL: p.AuthorizationURL}
-	}
 	users := map[[sha256.Size]byte]*user{}
-	for _, fu := range d.Users {
-		u := &user{loc: fu.Location}
-		for _, c := range fu.Connections {
-			p := providers[c.Provider]
-			refresh := p.AuthorizationURL + "/" + c.UUID.String()
+	for _, a := range d.Accounts {
+		u := &user{loc: a.Location}
+		for _, c := range a.Connections {
+			p, refresh := c.Provider, c.RefreshAuthorizationURL()
 			u.conns = append(u.conns, gen.OAuthConnection{
-				UUID: c.UUID, Provider: p, Label: orNull(c.Label),
+				UUID: c.UUID, Label: orNull(c.Label),
+				Provider:  gen.OAuthProvider{Name: p.Name, Label: p.Label, LogoURL: p.LogoURL, AuthorizationURL: p.AuthorizationURL},
 				CreatedAt: plannroauth.Timestamp{Time: c.CreatedAt}, UpdatedAt: plannroauth.Timestamp{Time: c.UpdatedAt},
 				RefreshAuthorizationURL: &refresh,
 				AccessTokenExpiresAt:    expiry(c.AccessTokenExpiresAt), RefreshTokenExpiresAt: expiry(c.RefreshTokenExpiresAt),
 			})
 		}
-		users[sha256.Sum256([]byte(fu.Token))] = u
+		users[sha256.Sum256([]byte(a.Token))] = u
 	}
 	return users
 }

@@ -53,6 +53,34 @@ func OperationOf(method, path string) (Operation, bool) {
 	return Operation{}, false
 }
 
+// OperationAt returns the operation of method whose path template the end of
+// path matches, segment by segment, a {parameter} matching any one segment:
+// the operation a client's request is for, whatever path prefix its base
+// URL has.
+func OperationAt(method, path string) (Operation, bool) {
+	segs := strings.Split(strings.TrimSuffix(path, "/"), "/")
+	for _, op := range facts().ops {
+		if op.Method != method {
+			continue
+		}
+		tmpl := strings.Split(strings.TrimPrefix(op.Path, "/"), "/")
+		if len(tmpl) > len(segs) {
+			continue
+		}
+		tail := segs[len(segs)-len(tmpl):]
+		if slices.EqualFunc(tmpl, tail, func(t, s string) bool { return t == s || strings.HasPrefix(t, "{") && s != "" }) {
+			return op, true
+		}
+	}
+	return Operation{}, false
+}
+
+// JSONBody reports whether the operation declares status with a JSON body.
+func (op Operation) JSONBody(status int) bool {
+	r := op.Op.Responses.Status(status)
+	return r != nil && r.Value != nil && r.Value.Content.Get("application/json") != nil
+}
+
 // Allow lists the methods of the path template as an Allow header says them:
 // sorted, and HEAD wherever GET is, since HEAD is answered as GET (RFC 9110).
 func Allow(path string) []string {

@@ -29,6 +29,29 @@ func TestOperations(t *testing.T) {
 	}
 }
 
+func TestOperationAt(t *testing.T) {
+	for _, tt := range []struct {
+		method, path, want string
+	}{
+		{"GET", "/api/v1/oauth/connections", "listOAuthConnections"},
+		{"GET", "/plannr/api/v1/oauth/connections", "listOAuthConnections"},
+		{"PUT", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", "updateOAuthConnection"},
+		{"DELETE", "/x/api/v1/oauth/connections/abc", "deleteOAuthConnection"},
+		{"PATCH", "/api/v1/oauth/connections/abc", ""},
+		{"GET", "/api/v1/oauth", ""},
+	} {
+		op, ok := OperationAt(tt.method, tt.path)
+		if op.ID != tt.want || ok != (tt.want != "") {
+			t.Errorf("OperationAt(%s, %s) = %s, %v; want %q", tt.method, tt.path, op.ID, ok, tt.want)
+		}
+	}
+	put, _ := OperationOf("PUT", "/api/v1/oauth/connections/{oauthConnection_uuid}")
+	del, _ := OperationOf("DELETE", "/api/v1/oauth/connections/{oauthConnection_uuid}")
+	if !put.JSONBody(200) || del.JSONBody(204) || put.JSONBody(201) {
+		t.Error("JSONBody: the PUT's 200 has one, the DELETE's 204 none, and no 201 is declared")
+	}
+}
+
 func TestAllow(t *testing.T) {
 	for path, want := range map[string][]string{
 		"/api/v1/oauth/connections":                        {"GET", "HEAD"},

@@ -36,9 +36,13 @@ var MaxBody = apispec.LimitsOf().RequestBodyBytes
 var msgs = apispec.MessagesOf()
 
 // Handler serves GET /api/v1/oauth/connections and PUT
-// /api/v1/oauth/connections/{uuid} from st.
-func Handler(st store.Store) http.Handler {
-	h := &handler{store: st}
+// /api/v1/oauth/connections/{uuid} from st, now being the clock of
+// updated_at (nil: time.Now).
+func Handler(st store.Store, now func() time.Time) http.Handler {
+	if now == nil {
+		now = time.Now
+	}
+	h := &handler{store: st, now: now}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/oauth/connections", h.list)
 	mux.HandleFunc("PUT /api/v1/oauth/connections/{uuid}", h.update)
@@ -47,6 +51,7 @@ func Handler(st store.Store) http.Handler {
 
 type handler struct {
 	store store.Store
+	now   func() time.Time
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
@@ -86,8 +91,10 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, r, bad)
 		return
 	}
-	c, err := h.store.UpdateLabel(r.Context(), u.ID, id, change)
-	if errors.Is(err, store.ErrNotFound) {
+	c, err := h.store.UpdateConnection(r.Context(), u.ID, id, func(c *plannroauth.Connection) {
+		c.Update(change, h.now(), u.Location)
+	})
+	if errors.Is(err, plannroauth.ErrNotFound) {
 		server.WriteError(w, r, apierror.NotFound)
 		return
 	}
@@ -101,27 +108,27 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 // decodeUpdate reads the body of a PUT and applies the label's rules by hand:
 // absent keeps it, null clears it, a string of at most the spec's maxLength
 // sets it.
-func decodeUpdate(w http.ResponseWriter, r *http.Request) (store.LabelUpdate, *apierror.Error) {
+func decodeUpdate(w http.ResponseWriter, r *http.Request) (plannroauth.LabelChange, *apierror.Error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return store.LabelUpdate{}, apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(MaxBody, 10)))
+		return plannroauth.LabelChange{}, apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(MaxBody, 10)))
 	case err != nil:
-		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, msgs.BodyUnreadable)
+		return plannroauth.LabelChange{}, apierror.New(http.StatusBadRequest, msgs.BodyUnreadable)
 	case len(bytes.TrimSpace(data)) == 0:
-		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, msgs.BodyMissing)
+		return plannroauth.LabelChange{}, apierror.New(http.StatusBadRequest, msgs.BodyMissing)
 	}
 	var body struct {
 		Label json.RawMessage `json:"label"`
 	}
 	var typeErr *json.UnmarshalTypeError
 	if err := json.Unmarshal(data, &body); errors.As(err, &typeErr) {
-		return store.LabelUpdate{}, invalid("body", msgs.Validation["body"])
+		return plannroauth.LabelChange{}, invalid("body", msgs.Validation["body"])
 	} else if err != nil {
-		return store.LabelUpdate{}, apierror.New(http.StatusBadRequest, msgs.InvalidJSON)
+		return plannroauth.LabelChange{}, apierror.New(http.StatusBadRequest, msgs.InvalidJSON)
 	}
-	change := store.LabelUpdate{Keep: body.Label == nil}
+	change := plannroauth.LabelChange{Keep: body.Label == nil}
 	if change.Keep || string(body.Label) == "null" {
 		return change, nil
 	}
@@ -141,20 +148,20 @@ func invalid(field, message string) *apierror.Error {
 }
 
 // user authenticates r, or answers 401 and reports false.
-func (h *handler) user(w http.ResponseWriter, r *http.Request) (store.User, bool) {
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && server.ValidToken(token) {
-		u, err := h.store.UserByToken(r.Context(), store.HashToken(token))
+func (h *handler) user(w http.ResponseWriter, r *http.Request) (plannroauth.User, bool) {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && plannroauth.ValidToken(token) {
+		u, err := h.store.UserByToken(r.Context(), plannroauth.HashToken(token))
 		if err == nil {
 			return u, true
 		}
-		if !errors.Is(err, store.ErrNotFound) {
+		if !errors.Is(err, plannroauth.ErrNotFound) {
 			server.WriteError(w, r, err)
-			return store.User{}, false
+			return plannroauth.User{}, false
 		}
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
 	server.WriteError(w, r, apierror.Unauthenticated)
-	return store.User{}, false
+	return plannroauth.User{}, false
 }
 
 // connection is the spec's OAuthConnection, as a hand-written handler would
@@ -181,16 +188,17 @@ type connectionList struct {
 	Data []connection `json:"data"`
 }
 
-func toJSON(c store.Connection) connection {
+func toJSON(c plannroauth.Connection) connection {
 	return connection{
-		UUID:                    c.UUID,
-		Label:                   c.Label,
-		Provider:                provider(c.Provider),
+		UUID:     c.UUID,
+		Label:    c.Label,
+		Provider: provider(c.Provider),
+
 		CreatedAt:               plannroauth.Timestamp{Time: c.CreatedAt},
 		UpdatedAt:               plannroauth.Timestamp{Time: c.UpdatedAt},
 		AccessTokenExpiresAt:    expiry(c.AccessTokenExpiresAt),
 		RefreshTokenExpiresAt:   expiry(c.RefreshTokenExpiresAt),
-		RefreshAuthorizationURL: c.Provider.AuthorizationURL + "/" + c.UUID.String(),
+		RefreshAuthorizationURL: c.RefreshAuthorizationURL(),
 	}
 }
 

@@ -12,10 +12,13 @@ import (
 	"testing"
 	"time"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // TestSameAnswersAsTheServer holds the baseline to its purpose: for the
@@ -25,8 +28,8 @@ func TestSameAnswersAsTheServer(t *testing.T) {
 	const token = "bench-token"
 	now := func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	open := func(t *testing.T) store.Store {
-		st := store.NewMemory(store.WithClock(now))
-		if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(token))); err != nil {
+		st := memory.New()
+		if err := st.Seed(context.Background(), *fixtures.Demo(token)); err != nil {
 			t.Fatal(err)
 		}
 		return st
@@ -39,8 +42,8 @@ func TestSameAnswersAsTheServer(t *testing.T) {
 		{"update", "PUT", conn, "Bearer " + token, "application/json", `{"label":"Renamed"}`},
 		{"clear", "PUT", conn, "Bearer " + token, "application/json", `{"label":null}`},
 		{"keep", "PUT", conn, "Bearer " + token, "application/json; charset=utf-8", `{}`},
-		{"label too long", "PUT", conn, "Bearer " + token, "application/json", `{"label":"` + strings.Repeat("é", 256) + `"}`},
-		{"label of 255", "PUT", conn, "Bearer " + token, "application/json", `{"label":"` + strings.Repeat("é", 255) + `"}`},
+		{"label too long", "PUT", conn, "Bearer " + token, "application/json", `{"label":"` + strings.Repeat("é", plannroauth.LabelMaxLength()+1) + `"}`},
+		{"label of the most characters", "PUT", conn, "Bearer " + token, "application/json", `{"label":"` + strings.Repeat("é", plannroauth.LabelMaxLength()) + `"}`},
 		{"numeric label", "PUT", conn, "Bearer " + token, "application/json", `{"label":42}`},
 		{"array body", "PUT", conn, "Bearer " + token, "application/json", `[]`},
 		{"malformed", "PUT", conn, "Bearer " + token, "application/json", `{"label":`},
@@ -54,13 +57,13 @@ func TestSameAnswersAsTheServer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			server, err := httpapi.NewHandler(httpapi.Config{Store: open(t),
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			srv, err := httpapi.NewHandler(httpapi.Config{Store: open(t), Now: now,
+				Options: []server.Option{server.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var answers [2]*httptest.ResponseRecorder
-			for i, h := range []http.Handler{server, baseline.Handler(open(t))} {
+			for i, h := range []http.Handler{srv, baseline.Handler(open(t), now)} {
 				r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
 				if tt.auth != "" {
 					r.Header.Set("Authorization", tt.auth)

@@ -36,7 +36,8 @@ const (
 // defaultTimeout bounds a whole command, retries included.
 const defaultTimeout = time.Minute
 
-const usage = `Usage: plannr [flags] connections <command> [UUID] [flags]
+// usageFormat is the help; %d is the label's maxLength, the spec's.
+const usageFormat = `Usage: plannr [flags] connections <command> [UUID] [flags]
 
 Manage the OAuth2 connections of your Plannr CRM account.
 
@@ -55,7 +56,7 @@ Flags, before or after the command (-flag works as well as --flag):
   --json               print the API's JSON answer, for scripts; delete prints
                        nothing
   --timeout DURATION   give up after this long, retries included (default 1m)
-  --label TEXT         update: the new label, at most 255 characters
+  --label TEXT         update: the new label, at most %d characters
   --clear-label        update: remove the label
 
 Environment:
@@ -64,6 +65,9 @@ Environment:
 
 Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error.
 `
+
+// usage is the help, as printed.
+var usage = fmt.Sprintf(usageFormat, plannroauth.LabelMaxLength())
 
 // errHelp asks for the usage on stdout and a zero exit.
 var errHelp = errors.New("help")

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,7 +19,9 @@ import (
 
 	"github.com/google/uuid"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 )
 
@@ -27,9 +30,10 @@ var fixedNow = time.Date(2026, 7, 4, 5, 6, 7, 0, time.UTC)
 
 var demoID = plannrtest.DefaultConnectionID.String()
 
-const (
-	tooLong = "The label field must not be greater than 255 characters."
+// tooLong is the API's 422 message of a label over the limit, as the spec words it.
+var tooLong = apispec.Format(apispec.MessagesOf().Validation["maxLength"], "attribute", "label", "max", strconv.Itoa(plannroauth.LabelMaxLength()))
 
+const (
 	demoTable = "" +
 		"UUID                                  PROVIDER  LABEL                  UPDATED\n" +
 		"7b29add1-9028-4c1e-a87b-3c80a2e495fe  fundment  My Fundment Account 1  2025-06-25T15:10:48+01:00\n"
@@ -84,7 +88,7 @@ func TestRun(t *testing.T) {
 
 		// The API says no.
 		{
-			name: "label too long", args: []string{"connections", "update", demoID, "--label", strings.Repeat("x", 256)},
+			name: "label too long", args: []string{"connections", "update", demoID, "--label", strings.Repeat("x", plannroauth.LabelMaxLength()+1)},
 			code: 1, stderr: "plannr: " + tooLong + " (HTTP 422)\n  label: " + tooLong + "\n",
 		},
 		{

@@ -15,10 +15,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 // The benchmarks put the real handler (impl=full: routing, authentication,
@@ -48,7 +51,7 @@ func BenchmarkList(b *testing.B) {
 
 // BenchmarkPUTRejected is a PUT whose label is one character too long: 422.
 func BenchmarkPUTRejected(b *testing.B) {
-	benchPair(b, http.MethodPut, connPath+aliceConn, `{"label":"`+strings.Repeat("a", 256)+`"}`, http.StatusUnprocessableEntity)
+	benchPair(b, http.MethodPut, connPath+aliceConn, `{"label":"`+strings.Repeat("a", plannroauth.LabelMaxLength()+1)+`"}`, http.StatusUnprocessableEntity)
 }
 
 // BenchmarkPUTRateLimited is BenchmarkPUT's full stack with the rate limiter
@@ -56,11 +59,8 @@ func BenchmarkPUTRejected(b *testing.B) {
 // does not have. A window of a nanosecond opens anew for every request, so
 // that the limit is never reached.
 func BenchmarkPUTRateLimited(b *testing.B) {
-	st := store.NewMemory()
-	if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(benchToken))); err != nil {
-		b.Fatal(err)
-	}
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, RateWindow: time.Nanosecond, Logger: discardLogger()})
+	h, err := httpapi.NewHandler(httpapi.Config{Store: benchStore(b), Options: []server.Option{
+		server.WithRateLimiter(server.NewFixedWindow(server.DefaultRateLimit, time.Nanosecond)), server.WithLogger(discardLogger())}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,11 +71,8 @@ func BenchmarkPUTRateLimited(b *testing.B) {
 // plannr-server runs: the cost of counting the request and timing its store
 // calls.
 func BenchmarkPUTMeasured(b *testing.B) {
-	st := store.NewMemory()
-	if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(benchToken))); err != nil {
-		b.Fatal(err)
-	}
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, Metrics: prometheus.NewRegistry(), Logger: discardLogger()})
+	h, err := httpapi.NewHandler(httpapi.Config{Store: benchStore(b), Metrics: prometheus.NewRegistry(),
+		Options: []server.Option{server.WithoutRateLimit(), server.WithLogger(discardLogger())}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,13 +84,12 @@ func benchPair(b *testing.B, method, path, body string, want int) {
 		name string
 		make func(store.Store) http.Handler
 	}{
-		{"baseline", func(st store.Store) http.Handler { return baseline.Handler(st) }},
+		{"baseline", func(st store.Store) http.Handler { return baseline.Handler(st, nil) }},
 		{"full", func(st store.Store) http.Handler {
-			h, err := httpapi.NewHandler(httpapi.Config{
-				Store:     st,
-				RateLimit: 0, // off, as plannr-server -rate-limit 0, which the load test runs
-				Logger:    discardLogger(),
-			})
+			h, err := httpapi.NewHandler(httpapi.Config{Store: st, Options: []server.Option{
+				server.WithoutRateLimit(), // as plannr-server -rate-limit 0, which the load test runs
+				server.WithLogger(discardLogger()),
+			}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,13 +98,18 @@ func benchPair(b *testing.B, method, path, body string, want int) {
 	}
 	for _, hh := range handlers {
 		b.Run("impl="+hh.name, func(b *testing.B) {
-			st := store.NewMemory()
-			if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(benchToken))); err != nil {
-				b.Fatal(err)
-			}
-			measure(b, hh.make(st), method, path, body, want)
+			measure(b, hh.make(benchStore(b)), method, path, body, want)
 		})
 	}
+}
+
+// benchStore is a store with the demo user, of benchToken.
+func benchStore(b *testing.B) store.Store {
+	st := memory.New()
+	if err := st.Seed(context.Background(), *fixtures.Demo(benchToken)); err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
 
 // measure runs b over h, reporting allocations and CPU time besides wall time.

@@ -11,8 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
-
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
 // The 200 answers are written here rather than by the generated Visit methods.
@@ -26,16 +24,16 @@ import (
 // OAuthConnection a field that appendConnection does not write.
 
 // connectionResponse is the 200 of an update.
-type connectionResponse store.Connection
+type connectionResponse plannroauth.Connection
 
 func (c connectionResponse) VisitUpdateOAuthConnectionResponse(w http.ResponseWriter) error {
 	return writeJSON(w, func(b []byte) ([]byte, error) {
-		return appendConnection(b, (*store.Connection)(&c))
+		return appendConnection(b, (*plannroauth.Connection)(&c))
 	})
 }
 
 // connectionListResponse is the 200 of a list.
-type connectionListResponse []store.Connection
+type connectionListResponse []plannroauth.Connection
 
 func (l connectionListResponse) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error {
 	return writeJSON(w, func(b []byte) ([]byte, error) {
@@ -82,10 +80,10 @@ func writeJSON(w http.ResponseWriter, encode func([]byte) ([]byte, error)) error
 }
 
 // appendConnection writes c as the spec's OAuthConnection, with the generated
-// struct's fields in their order: a missing label or expiry is null, expiries
-// are in UTC, and the refresh URL is the provider's authorization URL followed
-// by /<uuid>.
-func appendConnection(b []byte, c *store.Connection) ([]byte, error) {
+// struct's fields in their order: a missing label or expiry is null, the
+// timestamps as the domain writes them, and the refresh URL as
+// c.RefreshAuthorizationURL says, in pieces.
+func appendConnection(b []byte, c *plannroauth.Connection) ([]byte, error) {
 	var err error
 	b = append(b, `{"access_token_expires_at":`...)
 	if b, err = appendExpiry(b, c.AccessTokenExpiresAt); err != nil {

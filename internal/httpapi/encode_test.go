@@ -15,14 +15,13 @@ import (
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
 // toAPI is the reference appendConnection is held to: a stored connection as
 // the spec's generated OAuthConnection, which encoding/json then encodes as the
 // generated Visit methods would.
-func toAPI(c store.Connection) gen.OAuthConnection {
-	refresh := c.Provider.AuthorizationURL + "/" + c.UUID.String()
+func toAPI(c plannroauth.Connection) gen.OAuthConnection {
+	refresh := c.RefreshAuthorizationURL()
 	api := gen.OAuthConnection{
 		UUID:      c.UUID,
 		CreatedAt: plannroauth.Timestamp{Time: c.CreatedAt},
@@ -51,19 +50,19 @@ func toAPI(c store.Connection) gen.OAuthConnection {
 }
 
 // full is a connection with every optional field set.
-func full() store.Connection {
+func full() plannroauth.Connection {
 	london, _ := time.LoadLocation("Europe/London")
 	label := `My "Fundment" <Account> & co.`
 	access := time.Date(2025, 6, 25, 18, 10, 48, 890172000, time.UTC)
 	refresh := time.Date(2026, 6, 25, 14, 10, 48, 890222000, london) // written in UTC
-	return store.Connection{
+	return plannroauth.Connection{
 		UUID:                  uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
 		Label:                 &label,
 		CreatedAt:             time.Date(2025, 6, 25, 15, 10, 48, 0, london),
 		UpdatedAt:             time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", -(9*3600+30*60))),
 		AccessTokenExpiresAt:  &access,
 		RefreshTokenExpiresAt: &refresh,
-		Provider:              store.Provider{Name: "fundment", Label: "Fundment", LogoURL: "https://x.example/l.png", AuthorizationURL: "https://x.example/a?b=1&c=<2>"},
+		Provider:              plannroauth.Provider{Name: "fundment", Label: "Fundment", LogoURL: "https://x.example/l.png", AuthorizationURL: "https://x.example/a?b=1&c=<2>"},
 	}
 }
 
@@ -85,15 +84,19 @@ func TestAppendCoversEveryField(t *testing.T) {
 // TestAppendMatchesEncodingJSON holds the hand-written encoding to what the
 // generated Visit methods would send: encoding/json's bytes, exactly.
 func TestAppendMatchesEncodingJSON(t *testing.T) {
-	variants := map[string]func(*store.Connection){
-		"every field":    func(*store.Connection) {},
-		"no label":       func(c *store.Connection) { c.Label = nil },
-		"no expiries":    func(c *store.Connection) { c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt = nil, nil },
-		"zero times":     func(c *store.Connection) { c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{} },
-		"year 9999":      func(c *store.Connection) { c.UpdatedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC) },
-		"zero value":     func(c *store.Connection) { *c = store.Connection{} },
-		"escapes":        func(c *store.Connection) { c.Provider.Name = "\x00\x1f\t\n\r\b\f\\\"\u2028\u2029\xff\xfe<>&é😀" },
-		"URL cut in two": func(c *store.Connection) { c.Provider.AuthorizationURL = "https://x.example/\xe2\x80" },
+	variants := map[string]func(*plannroauth.Connection){
+		"every field": func(*plannroauth.Connection) {},
+		"no label":    func(c *plannroauth.Connection) { c.Label = nil },
+		"no expiries": func(c *plannroauth.Connection) { c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt = nil, nil },
+		"zero times":  func(c *plannroauth.Connection) { c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{} },
+		"year 9999": func(c *plannroauth.Connection) {
+			c.UpdatedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+		},
+		"zero value": func(c *plannroauth.Connection) { *c = plannroauth.Connection{} },
+		"escapes": func(c *plannroauth.Connection) {
+			c.Provider.Name = "\x00\x1f\t\n\r\b\f\\\"\u2028\u2029\xff\xfe<>&é😀"
+		},
+		"URL cut in two": func(c *plannroauth.Connection) { c.Provider.AuthorizationURL = "https://x.example/\xe2\x80" },
 	}
 	for name, change := range variants {
 		c := full()
@@ -115,7 +118,7 @@ func TestAppendMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-func assertSameJSON(t *testing.T, name string, c store.Connection) {
+func assertSameJSON(t *testing.T, name string, c plannroauth.Connection) {
 	t.Helper()
 	want, err := json.Marshal(toAPI(c))
 	if err != nil {
@@ -143,8 +146,8 @@ func TestAppendFailsAsEncodingJSONDoes(t *testing.T) {
 // TestResponsesMatchTheGenerated compares whole answers, status, header and
 // body, with the generated Visit methods'.
 func TestResponsesMatchTheGenerated(t *testing.T) {
-	c, bare := full(), store.Connection{}
-	list := func(conns ...store.Connection) gen.ListOAuthConnections200JSONResponse {
+	c, bare := full(), plannroauth.Connection{}
+	list := func(conns ...plannroauth.Connection) gen.ListOAuthConnections200JSONResponse {
 		data := make([]gen.OAuthConnection, len(conns))
 		for i, c := range conns {
 			data[i] = toAPI(c)

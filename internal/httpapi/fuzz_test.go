@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -111,23 +108,22 @@ func FuzzServer(f *testing.F) {
 
 	st, kinStore := &swappable{}, &swappable{}
 	var logs bytes.Buffer
-	cfg := httpapi.Config{
-		Store: st,
-		// High enough never to answer 429 (which would hide every layer behind
-		// it from the fuzzer), yet on, so that its headers are checked too.
-		RateLimit:  1 << 30,
-		RateWindow: time.Hour,
-		Logger:     slogTo(&logs),
-		Docs:       true,
+	config := func(st store.Store, opts ...server.Option) httpapi.Config {
+		return httpapi.Config{Store: st, Now: func() time.Time { return fixedNow }, Options: append([]server.Option{
+			// High enough never to answer 429 (which would hide every layer
+			// behind it from the fuzzer), yet on, so that its headers are
+			// checked too.
+			server.WithRateLimiter(server.NewFixedWindow(1<<30, time.Hour)),
+			server.WithDocs(),
+		}, opts...)}
 	}
-	h, err := httpapi.NewHandler(cfg)
+	h, err := httpapi.NewHandler(config(st, server.WithLogger(slogTo(&logs))))
 	if err != nil {
 		f.Fatal(err)
 	}
 	// The same server with kin-openapi checking every request alone: the
 	// compiled checks must answer as it does.
-	cfg.Store, cfg.Logger, cfg.Options = kinStore, nil, []server.Option{server.WithoutCompiledChecks(), server.WithLogger(nil)}
-	kin, err := httpapi.NewHandler(cfg)
+	kin, err := httpapi.NewHandler(config(kinStore, server.WithoutCompiledChecks(), server.WithoutLogging()))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -219,13 +215,7 @@ func wireRequest(method, target, authorization, contentType string, body []byte)
 // bob, who has a connection of his own.
 func seededMemory(t *testing.T) store.Store {
 	t.Helper()
-	st := store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
-	seed := store.SeedOf(fixtures.Demo(aliceToken))
-	bobs := store.SeedOf(fixtures.Demo(bobToken))
-	bobs.Users[0].Connections[0].UUID = uuid.MustParse(bobConn)
-	seed.Users = append(seed.Users, bobs.Users...)
-	if err := st.Seed(context.Background(), seed); err != nil {
-		t.Fatal(err)
-	}
+	st := memory.New()
+	seed(t, st)
 	return st
 }

@@ -15,9 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 const (
@@ -26,7 +29,7 @@ const (
 )
 
 // faulty fails its next ListConnections once failNext is set, and holds
-// UpdateLabel, while hold is set, until release is closed.
+// UpdateConnection, while hold is set, until release is closed.
 type faulty struct {
 	store.Store
 	failNext atomic.Bool
@@ -37,25 +40,25 @@ type faulty struct {
 
 func newFaulty() *faulty {
 	return &faulty{
-		Store:   store.NewMemory(store.WithClock(func() time.Time { return fixedNow })),
+		Store:   memory.New(),
 		entered: make(chan struct{}),
 		release: make(chan struct{}),
 	}
 }
 
-func (f *faulty) ListConnections(ctx context.Context, owner store.UserID) ([]store.Connection, error) {
+func (f *faulty) ListConnections(ctx context.Context, owner plannroauth.UserID) ([]plannroauth.Connection, error) {
 	if f.failNext.Swap(false) {
 		return nil, errors.New("disk unplugged")
 	}
 	return f.Store.ListConnections(ctx, owner)
 }
 
-func (f *faulty) UpdateLabel(ctx context.Context, owner store.UserID, id uuid.UUID, change store.LabelUpdate) (store.Connection, error) {
+func (f *faulty) UpdateConnection(ctx context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (plannroauth.Connection, error) {
 	if f.hold {
 		f.entered <- struct{}{}
 		<-f.release
 	}
-	return f.Store.UpdateLabel(ctx, owner, id, change)
+	return f.Store.UpdateConnection(ctx, owner, id, update)
 }
 
 // newMeasuredServer is newServer with its metrics in a registry of their own,
@@ -76,7 +79,7 @@ func newMeasuredServer(t *testing.T, cfg httpapi.Config) (s *testServer, metrics
 // them, and nothing in flight once they are answered.
 func TestMetricsCountTheRequestsSent(t *testing.T) {
 	st := newFaulty()
-	s, metricsURL := newMeasuredServer(t, httpapi.Config{Store: st, RateLimit: 4, RateWindow: time.Hour})
+	s, metricsURL := newMeasuredServer(t, httpapi.Config{Store: st, Options: []server.Option{server.WithRateLimiter(server.NewFixedWindow(4, time.Hour))}})
 	list := request{method: "GET", path: listRoute, token: aliceToken}
 	steps := []struct {
 		req      request
@@ -86,7 +89,7 @@ func TestMetricsCountTheRequestsSent(t *testing.T) {
 		{req: list, want: 200},
 		{req: list, want: 200},
 		{req: put(connPath+aliceConn, `{"label":"x"}`), want: 200},
-		{req: request{method: "DELETE", path: connPath + bobConn, token: aliceToken}, want: 404}, // store.ErrNotFound: no store error
+		{req: request{method: "DELETE", path: connPath + bobConn, token: aliceToken}, want: 404}, // plannroauth.ErrNotFound: no store error
 		{req: list, want: 429}, // alice's fifth request in the window
 		{req: request{method: "PUT", path: connPath + aliceConn, token: bobToken, contentType: "application/json", body: `{"label":42}`}, want: 422},
 		{req: request{method: "GET", path: listRoute, token: bobToken}, failList: true, want: 500},

@@ -17,9 +17,11 @@ import (
 
 	"github.com/google/uuid"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -34,6 +36,23 @@ const (
 // fixedNow is the clock of updated_at in these tests.
 var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
 
+// seed gives st alice, with the connection of Plannr's example, and bob.
+func seed(t testing.TB, st store.Store) {
+	t.Helper()
+	d := *fixtures.Demo(aliceToken)
+	d.Accounts = append(d.Accounts, plannroauth.Account{
+		Token:    bobToken,
+		Location: time.UTC,
+		Connections: []plannroauth.Connection{{
+			UUID: uuid.MustParse(bobConn), Provider: fixtures.Fundment,
+			CreatedAt: fixedNow.Add(-time.Hour), UpdatedAt: fixedNow.Add(-time.Hour),
+		}},
+	})
+	if err := st.Seed(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type testServer struct {
 	*httptest.Server
 	store  store.Store
@@ -42,36 +61,21 @@ type testServer struct {
 }
 
 // newServer starts the real handler over loopback, with alice (the seed's
-// example connection) and bob. Every response the client receives is checked
+// example connection) and bob, the clock at fixedNow unless cfg says
+// otherwise, Plannr's rate limit, and the log in the server's logs unless
+// cfg.Options say otherwise. Every response the client receives is checked
 // against the spec.
 func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	t.Helper()
 	if cfg.Store == nil {
-		cfg.Store = store.NewMemory(store.WithClock(func() time.Time { return fixedNow }))
+		cfg.Store = memory.New()
 	}
-	seed := store.SeedOf(fixtures.Demo(aliceToken))
-	seed.Users = append(seed.Users, store.SeedUser{
-		TokenHash: store.HashToken(bobToken),
-		Location:  time.UTC,
-		Connections: []store.SeedConnection{{
-			UUID: uuid.MustParse(bobConn), Provider: "fundment",
-			CreatedAt: fixedNow.Add(-time.Hour), UpdatedAt: fixedNow.Add(-time.Hour),
-		}},
-	})
-	if err := cfg.Store.Seed(context.Background(), seed); err != nil {
-		t.Fatal(err)
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return fixedNow }
 	}
+	seed(t, cfg.Store)
 	logs := &bytes.Buffer{}
-	if cfg.Logger == nil {
-		cfg.Logger = slogTo(logs)
-	}
-	// Plannr's limit unless a test says otherwise; -1 turns it off.
-	switch cfg.RateLimit {
-	case 0:
-		cfg.RateLimit = server.DefaultRateLimit
-	case -1:
-		cfg.RateLimit = 0
-	}
+	cfg.Options = append([]server.Option{server.WithLogger(slogTo(logs))}, cfg.Options...)
 	cfg.Options = append(cfg.Options, server.WithResponseValidation(server.ResponseValidation{
 		Report: func(_ *http.Request, err error) { t.Error(err) },
 	}))
@@ -207,11 +211,11 @@ func TestRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t, httpapi.Config{Docs: true})
+			s := newServer(t, httpapi.Config{Options: []server.Option{server.WithDocs()}})
 			before := s.state(t)
 			got := s.do(t, tt.req)
 			// The same request to a server that checks it with kin-openapi alone.
-			kin := newServer(t, httpapi.Config{Docs: true, Options: []server.Option{server.WithoutCompiledChecks()}})
+			kin := newServer(t, httpapi.Config{Options: []server.Option{server.WithDocs(), server.WithoutCompiledChecks()}})
 			if diff := sameAnswer(got, kin.do(t, tt.req)); diff != "" {
 				t.Errorf("the compiled checks answer otherwise than kin-openapi alone: %s", diff)
 			}
@@ -295,9 +299,9 @@ func assertJSON(t *testing.T, got []byte, want string) {
 // state is every user's connections, as JSON, to compare before and after.
 func (s *testServer) state(t *testing.T) string {
 	t.Helper()
-	var all []store.Connection
+	var all []plannroauth.Connection
 	for _, token := range []string{aliceToken, bobToken} {
-		u, err := s.store.UserByToken(context.Background(), store.HashToken(token))
+		u, err := s.store.UserByToken(context.Background(), plannroauth.HashToken(token))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +317,7 @@ func (s *testServer) state(t *testing.T) string {
 
 func TestUpdatedAtUsesTheAccountOffset(t *testing.T) {
 	summer := time.Date(2026, 7, 1, 12, 0, 0, 999, time.UTC)
-	s := newServer(t, httpapi.Config{Store: store.NewMemory(store.WithClock(func() time.Time { return summer }))})
+	s := newServer(t, httpapi.Config{Now: func() time.Time { return summer }})
 	got := s.do(t, put(connPath+aliceConn, `{"label":"x"}`))
 	var c struct{ CreatedAt, UpdatedAt string }
 	_ = json.Unmarshal(got.body, &struct {
@@ -357,7 +361,7 @@ func TestDeleteThenUpdate(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	s := newServer(t, httpapi.Config{RateLimit: 2, RateWindow: time.Hour})
+	s := newServer(t, httpapi.Config{Options: []server.Option{server.WithRateLimiter(server.NewFixedWindow(2, time.Hour))}})
 	list := func(token string) response {
 		return s.do(t, request{method: "GET", path: "/api/v1/oauth/connections", token: token})
 	}
@@ -390,7 +394,7 @@ func TestOpenAPIDocument(t *testing.T) {
 }
 
 func TestConcurrentUpdates(t *testing.T) {
-	s := newServer(t, httpapi.Config{RateLimit: -1})
+	s := newServer(t, httpapi.Config{Options: []server.Option{server.WithoutRateLimit()}})
 	var wg sync.WaitGroup
 	labels := map[string]bool{}
 	for i := range 20 {
@@ -442,11 +446,11 @@ type (
 	failing   struct{ store.Store }
 )
 
-func (panicking) ListConnections(context.Context, store.UserID) ([]store.Connection, error) {
+func (panicking) ListConnections(context.Context, plannroauth.UserID) ([]plannroauth.Connection, error) {
 	panic("disk on fire")
 }
 
-func (failing) ListConnections(context.Context, store.UserID) ([]store.Connection, error) {
+func (failing) ListConnections(context.Context, plannroauth.UserID) ([]plannroauth.Connection, error) {
 	return nil, errors.New("disk unplugged")
 }
 
@@ -456,8 +460,8 @@ func TestUnexpectedFailuresAre500(t *testing.T) {
 		store   store.Store
 		wantLog string
 	}{
-		{"panic", panicking{store.NewMemory()}, "disk on fire"},
-		{"store error", failing{store.NewMemory()}, `error="disk unplugged"`},
+		{"panic", panicking{memory.New()}, "disk on fire"},
+		{"store error", failing{memory.New()}, `error="disk unplugged"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package tracing_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,8 +17,9 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
+	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
 const (
@@ -33,11 +33,11 @@ const (
 // startTraced serves plannr-server's handler over the demo user, traced with tp.
 func startTraced(t *testing.T, tp *sdktrace.TracerProvider) string {
 	t.Helper()
-	st := store.NewMemory()
-	if err := st.Seed(context.Background(), store.SeedOf(fixtures.Demo(token))); err != nil {
+	st := memory.New()
+	if err := st.Seed(context.Background(), *fixtures.Demo(token)); err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpapi.NewHandler(httpapi.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	h, err := httpapi.NewHandler(httpapi.Config{Store: st, Options: []server.Option{server.WithoutLogging()}})
 	if err != nil {
 		t.Fatal(err)
 	}

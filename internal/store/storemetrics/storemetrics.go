@@ -1,16 +1,17 @@
 // Package storemetrics measures a store for Prometheus: how long each
-// operation takes and how often it fails (Instrument), and the statistics of
-// a PostgreSQL connection pool (NewPoolCollector).
+// operation takes and how often it fails. (The PostgreSQL store's pool has a
+// collector of its own: postgres.Store.Collector.)
 //
 //	plannr_store_operation_duration_seconds{operation}  histogram
 //	    time of each call of a store method; its _count counts the calls
 //	plannr_store_operation_errors_total{operation}      counter
-//	    calls that failed: any error but store.ErrNotFound, which is an answer
-//	    (an unknown token, another user's connection), not a failure
+//	    calls that failed: any error but plannroauth.ErrNotFound, which is an
+//	    answer (an unknown token, another user's connection), and a caller
+//	    that went away (plannroauth.ErrCanceled), which is not the store's
 //
-// operation is the method's name in snake case: user_by_token,
-// list_connections, update_label, delete_connection, seed, empty, ready,
-// close. The pool's metrics are listed at NewPoolCollector.
+// operation names the method: user_by_token, list_connections,
+// update_label (UpdateConnection, which the API only ever uses to relabel),
+// delete_connection, seed, empty, ready, close.
 package storemetrics
 
 import (
@@ -19,18 +20,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
-
-// Pooled is a store over a PostgreSQL connection pool, whose statistics
-// Instrument collects. store.Postgres implements it.
-type Pooled interface {
-	PoolStat() *pgxpool.Stat
-}
 
 // Store is a store.Store that measures every call of the store it wraps.
 type Store struct {
@@ -55,9 +50,8 @@ type operation struct {
 // write (seconds).
 var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
 
-// Instrument returns st measured into reg. If st is Pooled, the statistics of
-// its pool are registered too (NewPoolCollector). Stores instrumented into the
-// same reg count into the same metrics.
+// Instrument returns st measured into reg. Stores instrumented into the same
+// reg count into the same metrics.
 func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
 	duration, err1 := promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "plannr_store_operation_duration_seconds",
@@ -70,11 +64,6 @@ func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
 	}, []string{"operation"}))
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
-	}
-	if p, ok := st.(Pooled); ok {
-		if _, err := promreg.Register(reg, NewPoolCollector(p.PoolStat)); err != nil {
-			return nil, err
-		}
 	}
 	op := func(name string) operation {
 		return operation{duration: duration.WithLabelValues(name), errors: failures.WithLabelValues(name)}
@@ -94,37 +83,37 @@ func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
 // done measures a call that began at start and returned *err.
 func (o operation) done(start time.Time, err *error) {
 	o.duration.Observe(time.Since(start).Seconds())
-	if *err != nil && !errors.Is(*err, store.ErrNotFound) {
+	if *err != nil && !errors.Is(*err, plannroauth.ErrNotFound) && !errors.Is(*err, plannroauth.ErrCanceled) {
 		o.errors.Inc()
 	}
 }
 
 // UserByToken implements store.Store.
-func (s *Store) UserByToken(ctx context.Context, h store.TokenHash) (_ store.User, err error) {
+func (s *Store) UserByToken(ctx context.Context, h plannroauth.TokenHash) (_ plannroauth.User, err error) {
 	defer s.ops.userByToken.done(time.Now(), &err)
 	return s.next.UserByToken(ctx, h)
 }
 
 // ListConnections implements store.Store.
-func (s *Store) ListConnections(ctx context.Context, owner store.UserID) (_ []store.Connection, err error) {
+func (s *Store) ListConnections(ctx context.Context, owner plannroauth.UserID) (_ []plannroauth.Connection, err error) {
 	defer s.ops.listConnections.done(time.Now(), &err)
 	return s.next.ListConnections(ctx, owner)
 }
 
-// UpdateLabel implements store.Store.
-func (s *Store) UpdateLabel(ctx context.Context, owner store.UserID, id uuid.UUID, change store.LabelUpdate) (_ store.Connection, err error) {
+// UpdateConnection implements store.Store.
+func (s *Store) UpdateConnection(ctx context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (_ plannroauth.Connection, err error) {
 	defer s.ops.updateLabel.done(time.Now(), &err)
-	return s.next.UpdateLabel(ctx, owner, id, change)
+	return s.next.UpdateConnection(ctx, owner, id, update)
 }
 
 // DeleteConnection implements store.Store.
-func (s *Store) DeleteConnection(ctx context.Context, owner store.UserID, id uuid.UUID) (err error) {
+func (s *Store) DeleteConnection(ctx context.Context, owner plannroauth.UserID, id uuid.UUID) (err error) {
 	defer s.ops.deleteConnection.done(time.Now(), &err)
 	return s.next.DeleteConnection(ctx, owner, id)
 }
 
 // Seed implements store.Store.
-func (s *Store) Seed(ctx context.Context, seed store.Seed) (err error) {
+func (s *Store) Seed(ctx context.Context, seed plannroauth.Data) (err error) {
 	defer s.ops.seed.done(time.Now(), &err)
 	return s.next.Seed(ctx, seed)
 }

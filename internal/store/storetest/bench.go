@@ -22,7 +22,7 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	label := "Benchmarked"
+	relabel := Relabel("Benchmarked")
 	calls := []struct {
 		name string
 		call func() error
@@ -30,7 +30,7 @@ func Benchmark(b *testing.B, open func(b *testing.B) store.Store) {
 		{"UserByToken", func() error { _, err := s.UserByToken(b.Context(), alice); return err }},
 		{"ListConnections", func() error { _, err := s.ListConnections(b.Context(), a.ID); return err }},
 		{"UpdateLabel", func() error {
-			_, err := s.UpdateLabel(b.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: &label})
+			_, err := s.UpdateConnection(b.Context(), a.ID, aliceSummer.UUID, relabel)
 			return err
 		}},
 	}

@@ -1,5 +1,5 @@
 // Package storetest is the conformance suite every store.Store passes, so that the
-// in-memory store stands in for SQLite without surprises.
+// in-memory store stands in for SQLite and PostgreSQL without surprises.
 package storetest
 
 import (
@@ -13,12 +13,14 @@ import (
 
 	"github.com/google/uuid"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
 
-// Run runs the suite; open returns an empty store for one test, with now as its
-// clock (store.WithClock), and Run closes it.
-func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store) {
+// Run runs the suite; open returns an empty store for one test, and Run
+// closes it. Updates run the API's rule (plannroauth.Connection.Update) with
+// the test's clock, read inside the store's write, as internal/httpapi runs it.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name string
 		run  func(t *testing.T, s store.Store, clk *clock)
@@ -33,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store
 		{"ListOwnerOnlyOldestFirst", testList},
 		{"UpdateLabel", testUpdateLabel},
 		{"UpdateLabelNotFound", testUpdateLabelNotFound},
+		{"UpdateKeepsTheRest", testUpdateKeepsTheRest},
 		{"DeleteConnection", testDeleteConnection},
 		{"ReturnsCopies", testReturnsCopies},
 		{"Empty", testEmpty},
@@ -43,7 +46,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			clk := &clock{now: at("2026-01-02T03:04:05Z")}
-			s := open(t, clk.Now)
+			s := open(t)
 			t.Cleanup(func() {
 				if err := s.Close(); err != nil {
 					t.Errorf("Close: %v", err)
@@ -54,7 +57,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store
 	}
 }
 
-// clock is a test's store clock: it reads the time last set.
+// clock is a test's clock of updates: it reads the time last set.
 type clock struct {
 	mu  sync.Mutex
 	now time.Time
@@ -75,26 +78,26 @@ func (c *clock) Set(t time.Time) {
 // The suite's data. alice's connections are seeded out of time order, across the
 // October clock change and with a tie, so that "oldest first" is tested for real.
 var (
-	fundment = store.Provider{
+	fundment = plannroauth.Provider{
 		Name:             "fundment",
 		Label:            "Fundment",
 		LogoURL:          "https://api.plannrcrm.com/imgs/fundment-banner.png",
 		AuthorizationURL: "https://api.plannrcrm.com/oauth/fundment/authorize",
 	}
-	acme = store.Provider{
+	acme = plannroauth.Provider{
 		Name:             "acme",
 		Label:            "Acme",
 		LogoURL:          "https://acme.example/logo.png",
 		AuthorizationURL: "https://acme.example/authorize",
 	}
 
-	alice, bob = store.HashToken("alice-token"), store.HashToken("bob-token")
+	alice, bob = plannroauth.HashToken("alice-token"), plannroauth.HashToken("bob-token")
 	london     = mustZone("Europe/London")
 
 	// aliceSummer is the Plannr documentation's example, verbatim.
-	aliceSummer = store.SeedConnection{
+	aliceSummer = plannroauth.Connection{
 		UUID:                  uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
-		Provider:              "fundment",
+		Provider:              named("fundment"),
 		Label:                 ptr("My Fundment Account 1"),
 		CreatedAt:             at("2025-06-25T15:10:48+01:00"),
 		UpdatedAt:             at("2025-06-25T15:10:48+01:00"),
@@ -102,31 +105,31 @@ var (
 		RefreshTokenExpiresAt: ptr(at("2026-06-25T14:10:48.890222Z")),
 	}
 	// aliceAfterBST was created 40 minutes after aliceBeforeBST, but its text sorts first.
-	aliceAfterBST = store.SeedConnection{
+	aliceAfterBST = plannroauth.Connection{
 		UUID:      uuid.MustParse("2f1c0a4e-5d3b-4f6a-9c8e-7b1d2e3f4a5b"),
-		Provider:  "acme",
+		Provider:  named("acme"),
 		CreatedAt: at("2025-10-26T01:10:00+00:00"),
 		UpdatedAt: at("2025-11-01T09:00:00.5Z"),
 	}
-	aliceBeforeBST = store.SeedConnection{
+	aliceBeforeBST = plannroauth.Connection{
 		UUID:                 uuid.MustParse("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"),
-		Provider:             "fundment",
+		Provider:             named("fundment"),
 		Label:                ptr(""),
 		CreatedAt:            at("2025-10-26T01:30:00+01:00"),
 		UpdatedAt:            at("2025-10-26T01:30:00+01:00"),
 		AccessTokenExpiresAt: ptr(at("2025-10-26T02:30:00.000000001Z")),
 	}
 	// aliceTie was created at the same instant as aliceSummer and added after it.
-	aliceTie = store.SeedConnection{
+	aliceTie = plannroauth.Connection{
 		UUID:      uuid.MustParse("0b5e2c1d-8f7a-4e6b-a5c4-d3e2f1a0b9c8"),
-		Provider:  "acme",
+		Provider:  named("acme"),
 		Label:     ptr("Tie"),
 		CreatedAt: at("2025-06-25T14:10:48Z"),
 		UpdatedAt: at("2025-06-25T14:10:48Z"),
 	}
-	bobOnly = store.SeedConnection{
+	bobOnly = plannroauth.Connection{
 		UUID:                  uuid.MustParse("c0ffee00-1234-4abc-8def-0123456789ab"),
-		Provider:              "fundment",
+		Provider:              named("fundment"),
 		Label:                 ptr("Bob's"),
 		CreatedAt:             at("2024-01-02T03:04:05.123456789Z"),
 		UpdatedAt:             at("2024-02-03T04:05:06Z"),
@@ -134,13 +137,31 @@ var (
 	}
 )
 
-func seed() store.Seed {
-	return store.Seed{
-		Providers: []store.Provider{fundment, acme},
-		Users: []store.SeedUser{
-			{TokenHash: alice, Location: london, Connections: []store.SeedConnection{aliceSummer, aliceAfterBST, aliceBeforeBST, aliceTie}},
-			{TokenHash: bob, Connections: []store.SeedConnection{bobOnly}},
+func seed() plannroauth.Data {
+	return plannroauth.Data{
+		Providers: []plannroauth.Provider{fundment, acme},
+		Accounts: []plannroauth.Account{
+			{Token: "alice-token", Location: london, Connections: []plannroauth.Connection{aliceSummer, aliceAfterBST, aliceBeforeBST, aliceTie}},
+			{Token: "bob-token", Connections: []plannroauth.Connection{bobOnly}},
 		},
+	}
+}
+
+// named is a connection's provider as a Seed names it: by its name alone,
+// the store's own details coming from Seed.Providers.
+func named(name string) plannroauth.Provider { return plannroauth.Provider{Name: name} }
+
+// update runs the API's rule of an update on u's connection id, with change,
+// at the time now reads inside the store's write.
+func update(ctx context.Context, s store.Store, u plannroauth.User, id uuid.UUID, change plannroauth.LabelChange, now func() time.Time) (plannroauth.Connection, error) {
+	return s.UpdateConnection(ctx, u.ID, id, func(c *plannroauth.Connection) { c.Update(change, now(), u.Location) })
+}
+
+// Relabel is an update that sets the label to label, stamped now in UTC:
+// for a backend's own tests, which need a write and not the rule.
+func Relabel(label string) func(*plannroauth.Connection) {
+	return func(c *plannroauth.Connection) {
+		c.Update(plannroauth.LabelChange{Label: &label}, time.Now(), time.UTC)
 	}
 }
 
@@ -167,7 +188,7 @@ func testUserByToken(t *testing.T, s store.Store, _ *clock) {
 	if got := b.Location.String(); got != "UTC" {
 		t.Errorf("bob's location (seeded nil) = %q, want UTC", got)
 	}
-	_, err := s.UserByToken(t.Context(), store.HashToken("mallory-token"))
+	_, err := s.UserByToken(t.Context(), plannroauth.HashToken("mallory-token"))
 	wantNotFound(t, "UserByToken(unknown)", err)
 }
 
@@ -181,7 +202,7 @@ func testSeedKeepsChanges(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
 	clk.Set(at("2025-07-01T10:00:00+01:00"))
-	changed, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: ptr("Mine")})
+	changed, err := update(t.Context(), s, a, aliceSummer.UUID, plannroauth.LabelChange{Label: ptr("Mine")}, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,11 +217,11 @@ func testSeedKeepsChanges(t *testing.T, s store.Store, clk *clock) {
 
 func testSeedAddsToKnownUser(t *testing.T, s store.Store, _ *clock) {
 	first := seed()
-	first.Users[0].Connections = []store.SeedConnection{aliceSummer}
+	first.Accounts[0].Connections = []plannroauth.Connection{aliceSummer}
 	mustSeed(t, s, first)
 	// A known user with a changed location keeps the first one: Seed changes nothing it has.
 	more := seed()
-	more.Users[0].Location = time.UTC
+	more.Accounts[0].Location = time.UTC
 	mustSeed(t, s, more)
 	a := user(t, s, alice)
 	if got := a.Location.String(); got != "Europe/London" {
@@ -210,11 +231,11 @@ func testSeedAddsToKnownUser(t *testing.T, s store.Store, _ *clock) {
 }
 
 func testSeedAllOrNothing(t *testing.T, s store.Store, _ *clock) {
-	bad := store.Seed{
-		Providers: []store.Provider{fundment},
-		Users: []store.SeedUser{
-			{TokenHash: alice, Location: london, Connections: []store.SeedConnection{aliceSummer}},
-			{TokenHash: bob, Connections: []store.SeedConnection{withProvider(bobOnly, "nope")}},
+	bad := plannroauth.Data{
+		Providers: []plannroauth.Provider{fundment},
+		Accounts: []plannroauth.Account{
+			{Token: "alice-token", Location: london, Connections: []plannroauth.Connection{aliceSummer}},
+			{Token: "bob-token", Connections: []plannroauth.Connection{withProvider(bobOnly, "nope")}},
 		},
 	}
 	if err := s.Seed(t.Context(), bad); err == nil {
@@ -224,29 +245,29 @@ func testSeedAllOrNothing(t *testing.T, s store.Store, _ *clock) {
 	_, err := s.UserByToken(t.Context(), alice)
 	wantNotFound(t, "UserByToken after a failed Seed", err)
 	// fundment was not added either: a Seed that only names it fails too.
-	named := store.Seed{Users: []store.SeedUser{{TokenHash: alice, Connections: []store.SeedConnection{aliceSummer}}}}
-	if err := s.Seed(t.Context(), named); err == nil {
+	naming := plannroauth.Data{Accounts: []plannroauth.Account{{Token: "alice-token", Connections: []plannroauth.Connection{aliceSummer}}}}
+	if err := s.Seed(t.Context(), naming); err == nil {
 		t.Error("a failed Seed added its providers")
 	}
 
 	// On a store with data, a failed Seed leaves the data alone.
 	mustSeed(t, s, seed())
-	extra := store.Seed{Users: []store.SeedUser{
-		{TokenHash: alice, Connections: []store.SeedConnection{withUUID(aliceTie, "11111111-2222-4333-8444-555555555555")}},
-		{TokenHash: store.HashToken("carol-token"), Connections: []store.SeedConnection{withProvider(bobOnly, "acme"), withProvider(aliceTie, "nope")}},
+	extra := plannroauth.Data{Accounts: []plannroauth.Account{
+		{Token: "alice-token", Connections: []plannroauth.Connection{withUUID(aliceTie, "11111111-2222-4333-8444-555555555555")}},
+		{Token: "carol-token", Connections: []plannroauth.Connection{withProvider(bobOnly, "acme"), withProvider(aliceTie, "nope")}},
 	}}
 	if err := s.Seed(t.Context(), extra); err == nil {
 		t.Fatal("Seed naming an unknown provider: no error")
 	}
 	wantList(t, s, user(t, s, alice).ID, aliceWant)
-	_, err = s.UserByToken(t.Context(), store.HashToken("carol-token"))
+	_, err = s.UserByToken(t.Context(), plannroauth.HashToken("carol-token"))
 	wantNotFound(t, "UserByToken(carol) after a failed Seed", err)
 }
 
 func testSeedRefusesUnnamedZone(t *testing.T, s store.Store, _ *clock) {
 	// A zone that cannot be loaded again by its name would not survive a restart.
 	for _, loc := range []*time.Location{time.FixedZone("", 3600), time.FixedZone("BST", 3600)} {
-		err := s.Seed(t.Context(), store.Seed{Users: []store.SeedUser{{TokenHash: alice, Location: loc}}})
+		err := s.Seed(t.Context(), plannroauth.Data{Accounts: []plannroauth.Account{{Token: "alice-token", Location: loc}}})
 		if err == nil {
 			t.Errorf("Seed with location %q: no error", loc)
 		}
@@ -256,7 +277,7 @@ func testSeedRefusesUnnamedZone(t *testing.T, s store.Store, _ *clock) {
 
 func testSeedCopies(t *testing.T, s store.Store, _ *clock) {
 	sd := seed()
-	sc := &sd.Users[0].Connections[0]
+	sc := &sd.Accounts[0].Connections[0]
 	sc.Label, sc.AccessTokenExpiresAt = ptr(*sc.Label), ptr(*sc.AccessTokenExpiresAt)
 	mustSeed(t, s, sd)
 	*sc.Label = "changed by the caller"
@@ -268,9 +289,9 @@ func testList(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	// testSeedAdds checks alice and bob; here an owner with no connections and
 	// one that does not exist.
-	carol := store.HashToken("carol-token")
-	mustSeed(t, s, store.Seed{Users: []store.SeedUser{{TokenHash: carol}}})
-	for _, id := range []store.UserID{user(t, s, carol).ID, 1 << 40} {
+	carol := plannroauth.HashToken("carol-token")
+	mustSeed(t, s, plannroauth.Data{Accounts: []plannroauth.Account{{Token: "carol-token"}}})
+	for _, id := range []plannroauth.UserID{user(t, s, carol).ID, 1 << 40} {
 		got, err := s.ListConnections(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
@@ -288,21 +309,21 @@ func testUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	tests := []struct {
 		name   string
 		id     uuid.UUID
-		change store.LabelUpdate
-		now    time.Time // the store's clock
+		change plannroauth.LabelChange
+		now    time.Time // the clock of the update
 		want   *string
 		// wantUpdated is how UpdatedAt reads: in the owner's offset, whatever
 		// zone the clock is in, in whole seconds, and never before the last.
 		wantUpdated string
 	}{
-		{"set", aliceSummer.UUID, store.LabelUpdate{Label: ptr("New")}, at("2025-07-01T09:00:00Z"), ptr("New"), "2025-07-01T10:00:00+01:00"},
-		{"keep", aliceSummer.UUID, store.LabelUpdate{Keep: true, Label: ptr("ignored")}, at("2025-07-01T09:00:01.75Z"), ptr("New"), "2025-07-01T10:00:01+01:00"},
-		{"clear", aliceSummer.UUID, store.LabelUpdate{}, at("2025-12-01T09:00:02Z"), nil, "2025-12-01T09:00:02Z"},
-		{"keep nil", aliceSummer.UUID, store.LabelUpdate{Keep: true}, at("2025-12-01T09:00:03Z"), nil, "2025-12-01T09:00:03Z"},
-		{"clock stepped back", aliceSummer.UUID, store.LabelUpdate{Label: ptr("back")}, at("2025-07-01T09:00:00Z"), ptr("back"), "2025-12-01T09:00:03Z"},
-		{"within the second of a fractional UpdatedAt", aliceAfterBST.UUID, store.LabelUpdate{Label: ptr("")}, at("2025-11-01T09:00:00.7Z"), ptr(""), "2025-11-01T09:00:01Z"},
-		{"clock in another zone", aliceTie.UUID, store.LabelUpdate{Label: ptr("x")}, time.Date(2025, 8, 1, 12, 0, 0, 0, time.FixedZone("", -5*3600)), ptr("x"), "2025-08-01T18:00:00+01:00"},
-		{"monotonic clock", aliceTie.UUID, store.LabelUpdate{Label: ptr("y")}, now, ptr("y"), now.In(london).Truncate(time.Second).Format(time.RFC3339)},
+		{"set", aliceSummer.UUID, plannroauth.LabelChange{Label: ptr("New")}, at("2025-07-01T09:00:00Z"), ptr("New"), "2025-07-01T10:00:00+01:00"},
+		{"keep", aliceSummer.UUID, plannroauth.LabelChange{Keep: true, Label: ptr("ignored")}, at("2025-07-01T09:00:01.75Z"), ptr("New"), "2025-07-01T10:00:01+01:00"},
+		{"clear", aliceSummer.UUID, plannroauth.LabelChange{}, at("2025-12-01T09:00:02Z"), nil, "2025-12-01T09:00:02Z"},
+		{"keep nil", aliceSummer.UUID, plannroauth.LabelChange{Keep: true}, at("2025-12-01T09:00:03Z"), nil, "2025-12-01T09:00:03Z"},
+		{"clock stepped back", aliceSummer.UUID, plannroauth.LabelChange{Label: ptr("back")}, at("2025-07-01T09:00:00Z"), ptr("back"), "2025-12-01T09:00:03Z"},
+		{"within the second of a fractional UpdatedAt", aliceAfterBST.UUID, plannroauth.LabelChange{Label: ptr("")}, at("2025-11-01T09:00:00.7Z"), ptr(""), "2025-11-01T09:00:01Z"},
+		{"clock in another zone", aliceTie.UUID, plannroauth.LabelChange{Label: ptr("x")}, time.Date(2025, 8, 1, 12, 0, 0, 0, time.FixedZone("", -5*3600)), ptr("x"), "2025-08-01T18:00:00+01:00"},
+		{"monotonic clock", aliceTie.UUID, plannroauth.LabelChange{Label: ptr("y")}, now, ptr("y"), now.In(london).Truncate(time.Second).Format(time.RFC3339)},
 	}
 	want := map[uuid.UUID]view{}
 	for _, v := range aliceWant {
@@ -310,7 +331,7 @@ func testUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	}
 	for _, tc := range tests {
 		clk.Set(tc.now)
-		got, err := s.UpdateLabel(t.Context(), a.ID, tc.id, tc.change)
+		got, err := update(t.Context(), s, a, tc.id, tc.change, clk.Now)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -318,11 +339,11 @@ func testUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 		w.Label = showLabel(tc.want)
 		w.UpdatedAt = tc.wantUpdated
 		if v := viewOf(got); v != w {
-			t.Errorf("%s: UpdateLabel returned\n%+v, want\n%+v", tc.name, v, w)
+			t.Errorf("%s: UpdateConnection returned\n%+v, want\n%+v", tc.name, v, w)
 		}
 		want[tc.id] = w
 	}
-	// What UpdateLabel returned is what was stored.
+	// What UpdateConnection returned is what was stored.
 	var list []view
 	for _, v := range aliceWant {
 		list = append(list, want[v.UUID])
@@ -330,12 +351,12 @@ func testUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	wantList(t, s, a.ID, list)
 }
 
-func testUpdateLabelNotFound(t *testing.T, s store.Store, _ *clock) {
+func testUpdateLabelNotFound(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a, b := user(t, s, alice), user(t, s, bob)
 	tests := []struct {
 		name  string
-		owner store.UserID
+		owner plannroauth.UserID
 		id    uuid.UUID
 	}{
 		{"another user's", a.ID, bobOnly.UUID},
@@ -343,14 +364,14 @@ func testUpdateLabelNotFound(t *testing.T, s store.Store, _ *clock) {
 		{"unknown owner", 1 << 40, aliceSummer.UUID},
 	}
 	for _, tc := range tests {
-		_, err := s.UpdateLabel(t.Context(), tc.owner, tc.id, store.LabelUpdate{Label: ptr("x")})
+		_, err := update(t.Context(), s, plannroauth.User{ID: tc.owner, Location: london}, tc.id, plannroauth.LabelChange{Label: ptr("x")}, clk.Now)
 		wantNotFound(t, tc.name, err)
 	}
 	wantList(t, s, a.ID, aliceWant)
 	wantList(t, s, b.ID, []view{viewSeed(bobOnly, fundment)})
 }
 
-func testDeleteConnection(t *testing.T, s store.Store, _ *clock) {
+func testDeleteConnection(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	ctx := t.Context()
 	a, b := user(t, s, alice), user(t, s, bob)
@@ -363,7 +384,7 @@ func testDeleteConnection(t *testing.T, s store.Store, _ *clock) {
 	wantList(t, s, a.ID, want)
 	wantList(t, s, b.ID, []view{viewSeed(bobOnly, fundment)})
 	wantNotFound(t, "deleting twice", s.DeleteConnection(ctx, a.ID, aliceBeforeBST.UUID))
-	_, err := s.UpdateLabel(ctx, a.ID, aliceBeforeBST.UUID, store.LabelUpdate{Label: ptr("x")})
+	_, err := update(ctx, s, a, aliceBeforeBST.UUID, plannroauth.LabelChange{Label: ptr("x")}, clk.Now)
 	wantNotFound(t, "updating a deleted one", err)
 	mustSeed(t, s, seed())
 	wantList(t, s, a.ID, want)
@@ -372,7 +393,7 @@ func testDeleteConnection(t *testing.T, s store.Store, _ *clock) {
 func testReturnsCopies(t *testing.T, s store.Store, clk *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
-	scribble := func(cs ...store.Connection) {
+	scribble := func(cs ...plannroauth.Connection) {
 		for _, c := range cs {
 			if c.UUID != aliceSummer.UUID || c.Label == nil || c.AccessTokenExpiresAt == nil || c.RefreshTokenExpiresAt == nil {
 				t.Fatalf("got %+v, want aliceSummer, which has every pointer set", viewOf(c))
@@ -392,7 +413,7 @@ func testReturnsCopies(t *testing.T, s store.Store, clk *clock) {
 
 	now := at("2025-07-01T10:00:00+01:00")
 	clk.Set(now)
-	got, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Keep: true})
+	got, err := update(t.Context(), s, a, aliceSummer.UUID, plannroauth.LabelChange{Keep: true}, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,9 +425,9 @@ func testReturnsCopies(t *testing.T, s store.Store, clk *clock) {
 
 func testEmpty(t *testing.T, s store.Store, _ *clock) {
 	wantEmpty(t, s, true)
-	mustSeed(t, s, store.Seed{Providers: []store.Provider{fundment}})
+	mustSeed(t, s, plannroauth.Data{Providers: []plannroauth.Provider{fundment}})
 	wantEmpty(t, s, true) // providers are not users
-	mustSeed(t, s, store.Seed{Users: []store.SeedUser{{TokenHash: bob}}})
+	mustSeed(t, s, plannroauth.Data{Accounts: []plannroauth.Account{{Token: "bob-token"}}})
 	wantEmpty(t, s, false)
 }
 
@@ -418,7 +439,7 @@ func testConcurrentUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	a := user(t, s, alice)
 	const n = 50
 	start := at("2025-07-01T10:00:00+01:00")
-	returned := make([]store.Connection, n)
+	returned := make([]plannroauth.Connection, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -429,13 +450,13 @@ func testConcurrentUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 			}
 			// Each writer moves the clock, which the others' writes read too.
 			clk.Set(start.Add(time.Duration(i*7%11-5) * time.Second))
-			c, err := s.UpdateLabel(t.Context(), a.ID, aliceSummer.UUID, store.LabelUpdate{Label: ptr(fmt.Sprint("label ", i))})
+			c, err := update(t.Context(), s, a, aliceSummer.UUID, plannroauth.LabelChange{Label: ptr(fmt.Sprint("label ", i))}, clk.Now)
 			if err != nil {
-				t.Errorf("UpdateLabel: %v", err)
+				t.Errorf("UpdateConnection: %v", err)
 				return
 			}
 			if c.UpdatedAt.Before(before.UpdatedAt) {
-				t.Errorf("UpdateLabel returned UpdatedAt %v, before the %v stored before it was called", c.UpdatedAt, before.UpdatedAt)
+				t.Errorf("UpdateConnection returned UpdatedAt %v, before the %v stored before it was called", c.UpdatedAt, before.UpdatedAt)
 			}
 			returned[i] = c
 		})
@@ -448,7 +469,7 @@ func testConcurrentUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	last := slices.IndexFunc(returned, func(c store.Connection) bool { return *c.Label == *final.Label })
+	last := slices.IndexFunc(returned, func(c plannroauth.Connection) bool { return *c.Label == *final.Label })
 	if last < 0 {
 		t.Fatalf("final label %q is none of the written ones", *final.Label)
 	}
@@ -462,6 +483,31 @@ func testConcurrentUpdateLabel(t *testing.T, s store.Store, clk *clock) {
 	}
 }
 
+// testUpdateKeepsTheRest: an update changes the label and UpdatedAt only;
+// whatever else the function does, every store keeps the rest as it was.
+func testUpdateKeepsTheRest(t *testing.T, s store.Store, _ *clock) {
+	mustSeed(t, s, seed())
+	a := user(t, s, alice)
+	later := at("2030-01-01T00:00:00Z")
+	got, err := s.UpdateConnection(t.Context(), a.ID, aliceSummer.UUID, func(c *plannroauth.Connection) {
+		c.Label = ptr("Changed")
+		c.UpdatedAt = later
+		c.UUID = bobOnly.UUID
+		c.CreatedAt = later
+		c.Provider = acme
+		c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt = nil, &later
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(aliceWant)
+	want[0].Label, want[0].UpdatedAt = showLabel(ptr("Changed")), showTime(&later)
+	if v := viewOf(got); v != want[0] {
+		t.Errorf("UpdateConnection returned\n%+v, want\n%+v", v, want[0])
+	}
+	wantList(t, s, a.ID, want)
+}
+
 func testReady(t *testing.T, s store.Store, _ *clock) {
 	if err := s.Ready(t.Context()); err != nil {
 		t.Errorf("Ready of a new store: %v", err)
@@ -472,25 +518,25 @@ func testReady(t *testing.T, s store.Store, _ *clock) {
 // comparing views compares instants, UTC offsets and nil-ness at once.
 type view struct {
 	UUID                                   uuid.UUID
-	Provider                               store.Provider
+	Provider                               plannroauth.Provider
 	Label                                  string
 	CreatedAt, UpdatedAt                   string
 	AccessTokenExpiresAt, RefreshExpiresAt string
 }
 
-func viewOf(c store.Connection) view {
+func viewOf(c plannroauth.Connection) view {
 	return view{c.UUID, c.Provider, showLabel(c.Label), showTime(&c.CreatedAt), showTime(&c.UpdatedAt),
 		showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt)}
 }
 
-func viewSeed(c store.SeedConnection, p store.Provider) view {
+func viewSeed(c plannroauth.Connection, p plannroauth.Provider) view {
 	return view{c.UUID, p, showLabel(c.Label), showTime(&c.CreatedAt), showTime(&c.UpdatedAt),
 		showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt)}
 }
 
 // Describe is c in one line, nil label and expiries shown as <nil>: a form for
 // tests to compare stored connections in.
-func Describe(c store.Connection) string {
+func Describe(c plannroauth.Connection) string {
 	return fmt.Sprintf("%s %s %s %s %s %s %s", c.UUID, c.Provider.Name, showLabel(c.Label),
 		showTime(&c.CreatedAt), showTime(&c.UpdatedAt), showTime(c.AccessTokenExpiresAt), showTime(c.RefreshTokenExpiresAt))
 }
@@ -509,7 +555,7 @@ func showTime(t *time.Time) string {
 	return t.Format(time.RFC3339Nano)
 }
 
-func wantList(t *testing.T, s store.Store, owner store.UserID, want []view) {
+func wantList(t *testing.T, s store.Store, owner plannroauth.UserID, want []view) {
 	t.Helper()
 	list, err := s.ListConnections(t.Context(), owner)
 	if err != nil {
@@ -526,7 +572,7 @@ func wantList(t *testing.T, s store.Store, owner store.UserID, want []view) {
 
 func wantNotFound(t *testing.T, what string, err error) {
 	t.Helper()
-	if !errors.Is(err, store.ErrNotFound) {
+	if !errors.Is(err, plannroauth.ErrNotFound) {
 		t.Errorf("%s: error %v, want ErrNotFound", what, err)
 	}
 }
@@ -542,7 +588,7 @@ func wantEmpty(t *testing.T, s store.Store, want bool) {
 	}
 }
 
-func mustSeed(t *testing.T, s store.Store, sd store.Seed) {
+func mustSeed(t *testing.T, s store.Store, sd plannroauth.Data) {
 	t.Helper()
 	if err := s.Seed(t.Context(), sd); err != nil {
 		t.Fatalf("Seed: %v", err)
@@ -550,19 +596,19 @@ func mustSeed(t *testing.T, s store.Store, sd store.Seed) {
 }
 
 // stored is the owner's connection id as the store lists it.
-func stored(ctx context.Context, s store.Store, owner store.UserID, id uuid.UUID) (store.Connection, error) {
+func stored(ctx context.Context, s store.Store, owner plannroauth.UserID, id uuid.UUID) (plannroauth.Connection, error) {
 	list, err := s.ListConnections(ctx, owner)
 	if err != nil {
-		return store.Connection{}, err
+		return plannroauth.Connection{}, err
 	}
-	i := slices.IndexFunc(list, func(c store.Connection) bool { return c.UUID == id })
+	i := slices.IndexFunc(list, func(c plannroauth.Connection) bool { return c.UUID == id })
 	if i < 0 {
-		return store.Connection{}, fmt.Errorf("connection %s is not listed", id)
+		return plannroauth.Connection{}, fmt.Errorf("connection %s is not listed", id)
 	}
 	return list[i], nil
 }
 
-func user(t *testing.T, s store.Store, h store.TokenHash) store.User {
+func user(t *testing.T, s store.Store, h plannroauth.TokenHash) plannroauth.User {
 	t.Helper()
 	u, err := s.UserByToken(t.Context(), h)
 	if err != nil {
@@ -571,12 +617,12 @@ func user(t *testing.T, s store.Store, h store.TokenHash) store.User {
 	return u
 }
 
-func withProvider(c store.SeedConnection, p string) store.SeedConnection {
-	c.Provider = p
+func withProvider(c plannroauth.Connection, p string) plannroauth.Connection {
+	c.Provider = named(p)
 	return c
 }
 
-func withUUID(c store.SeedConnection, id string) store.SeedConnection {
+func withUUID(c plannroauth.Connection, id string) plannroauth.Connection {
 	c.UUID = uuid.MustParse(id)
 	return c
 }

@@ -17,7 +17,7 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/baseline"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 )
 
 func main() {
@@ -32,8 +32,8 @@ func main() {
 }
 
 func run(ctx context.Context, addr, token string) error {
-	st := store.NewMemory()
-	if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(token))); err != nil {
+	st := memory.New()
+	if err := st.Seed(ctx, *fixtures.Demo(token)); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -42,7 +42,7 @@ func run(ctx context.Context, addr, token string) error {
 	}
 	// The same server settings as plannr-server's, so that only the handlers differ.
 	srv := &http.Server{
-		Handler:           baseline.Handler(st),
+		Handler:           baseline.Handler(st, nil),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

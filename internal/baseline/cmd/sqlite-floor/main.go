@@ -23,8 +23,9 @@ import (
 
 	_ "modernc.org/sqlite" // the driver package store uses
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/sqlite"
 )
 
 // The demo user's connection, which fixtures.Demo seeds.
@@ -49,11 +50,11 @@ func main() {
 
 func run(ctx context.Context, path, token string, d time.Duration, workers int) (int64, error) {
 	// The schema and the row are the store's own.
-	st, err := store.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return 0, err
 	}
-	if err := st.Seed(ctx, store.SeedOf(fixtures.Demo(token))); err != nil {
+	if err := st.Seed(ctx, *fixtures.Demo(token)); err != nil {
 		return 0, err
 	}
 	if err := st.Close(); err != nil {
@@ -81,7 +82,7 @@ func run(ctx context.Context, path, token string, d time.Duration, workers int) 
 	if err != nil {
 		return 0, err
 	}
-	hash := store.HashToken(token)
+	hash := plannroauth.HashToken(token)
 	loc, err := time.LoadLocation(fixtures.DefaultTimeZone) // the demo user's
 	if err != nil {
 		return 0, err
@@ -112,7 +113,7 @@ func run(ctx context.Context, path, token string, d time.Duration, workers int) 
 		if _, err := tx.ExecContext(ctx, `UPDATE connections
 			SET label = CASE WHEN ? THEN label ELSE ? END, updated_at = ?
 			WHERE uuid = ? AND user_id = ? AND deleted_at IS NULL`,
-			false, label, store.Stamp(time.Now(), loc, time.Time{}).Format(time.RFC3339Nano), connUUID, id); err != nil {
+			false, label, plannroauth.Stamp(time.Now(), loc, time.Time{}).Format(time.RFC3339Nano), connUUID, id); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT c.uuid, p.name, p.label, p.logo_url, p.authorization_url,

@@ -1,4 +1,4 @@
-package store
+package sqlite
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // are committed together.
 func TestWriterBatch(t *testing.T) {
 	ctx := t.Context()
-	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "batch.db"))
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "batch.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store_test
+package postgres_test
 
 import (
 	"errors"
@@ -7,18 +7,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgres"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
 
 func TestPostgres(t *testing.T) {
 	storetest.RequirePostgres(t) // skip once, not in each test of the suite
-	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
-		return openPostgres(t, storetest.PostgresURL(t), store.WithClock(now))
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openPostgres(t, storetest.PostgresURL(t))
 	})
 }
 
@@ -26,9 +27,9 @@ func BenchmarkPostgres(b *testing.B) {
 	storetest.Benchmark(b, func(b *testing.B) store.Store { return openPostgres(b, storetest.PostgresURL(b)) })
 }
 
-func openPostgres(tb testing.TB, url string, opts ...store.Option) *store.Postgres {
+func openPostgres(tb testing.TB, url string) *postgres.Store {
 	tb.Helper()
-	s, err := store.OpenPostgres(tb.Context(), url, opts...)
+	s, err := postgres.Open(tb.Context(), url)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestPostgresReplicasMigrateOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range replicas {
 		wg.Go(func() {
-			s, err := store.OpenPostgres(t.Context(), url)
+			s, err := postgres.Open(t.Context(), url)
 			if err != nil {
 				t.Error(err)
 				return
@@ -98,12 +99,12 @@ func TestPostgresOpenErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := store.OpenPostgres(t.Context(), tc.url)
+			s, err := postgres.Open(t.Context(), tc.url)
 			if err == nil {
 				s.Close()
 				t.Fatal("no error")
 			}
-			if errors.Is(err, store.ErrUnavailable) != tc.unavailable {
+			if errors.Is(err, plannroauth.ErrUnavailable) != tc.unavailable {
 				t.Errorf("%v: errors.Is ErrUnavailable = %v, want %v", err, !tc.unavailable, tc.unavailable)
 			}
 			if strings.Contains(err.Error(), password) {

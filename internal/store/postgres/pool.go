@@ -1,13 +1,12 @@
-package storemetrics
+package postgres
 
 import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// NewPoolCollector returns a collector of the statistics of a PostgreSQL
-// connection pool, which it reads from stat (a pgxpool.Pool's Stat, say) at
-// each scrape:
+// Collector returns a collector of the statistics of the store's connection
+// pool, which it reads at each scrape:
 //
 //	plannr_db_pool_max_connections                     gauge    the most connections the pool opens
 //	plannr_db_pool_connections{state}                  gauge    connections now, by state: acquired, idle, constructing
@@ -21,8 +20,8 @@ import (
 //
 // Empty acquires that rise while acquired stays at the maximum tell of a pool
 // too small for the load, or of a slow database.
-func NewPoolCollector(stat func() *pgxpool.Stat) prometheus.Collector {
-	return poolCollector{stat}
+func (p *Store) Collector() prometheus.Collector {
+	return poolCollector{p.PoolStat}
 }
 
 type poolCollector struct{ stat func() *pgxpool.Stat }

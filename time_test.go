@@ -1,10 +1,10 @@
-package store_test
+package plannroauth_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
 func TestStamp(t *testing.T) {
@@ -34,7 +34,7 @@ func TestStamp(t *testing.T) {
 		{"a monotonic clock", now, time.Time{}, now.In(london).Truncate(time.Second).Format(time.RFC3339Nano)},
 	}
 	for _, tt := range tests {
-		got := store.Stamp(tt.now, london, tt.prev)
+		got := plannroauth.Stamp(tt.now, london, tt.prev)
 		if s := got.Format(time.RFC3339Nano); s != tt.want {
 			t.Errorf("%s: Stamp = %s, want %s", tt.name, s, tt.want)
 		}
@@ -55,7 +55,7 @@ func TestStampExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := store.StampExpiry(v).Format(time.RFC3339Nano); got != want {
+		if got := plannroauth.StampExpiry(v).Format(time.RFC3339Nano); got != want {
 			t.Errorf("StampExpiry(%s) = %s, want %s", in, got, want)
 		}
 	}

@@ -1,4 +1,4 @@
-package store_test
+package sqlite_test
 
 import (
 	"context"
@@ -15,18 +15,32 @@ import (
 
 	"github.com/google/uuid"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/sqlite"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
 
 func TestSQLite(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
-		return openSQLite(t, filepath.Join(t.TempDir(), "test.db"), store.WithClock(now))
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openSQLite(t, filepath.Join(t.TempDir(), "test.db"))
 	})
 }
 
 func BenchmarkSQLite(b *testing.B) {
 	storetest.Benchmark(b, func(b *testing.B) store.Store { return openSQLite(b, filepath.Join(b.TempDir(), "bench.db")) })
+}
+
+var fundment = plannroauth.Provider{Name: "fundment", Label: "Fundment", LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}
+
+// oneConnection is alice, with the connection id.
+func oneConnection(id uuid.UUID) plannroauth.Data {
+	return plannroauth.Data{
+		Providers: []plannroauth.Provider{fundment},
+		Accounts: []plannroauth.Account{{Token: "alice", Connections: []plannroauth.Connection{
+			{UUID: id, Provider: fundment, CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)},
+		}}},
+	}
 }
 
 func TestSQLitePersists(t *testing.T) {
@@ -36,11 +50,11 @@ func TestSQLitePersists(t *testing.T) {
 	updated := time.Date(2025, 7, 1, 9, 0, 0, 123456789, time.UTC)
 	kept := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
 	gone := uuid.MustParse("2f1c0a4e-5d3b-4f6a-9c8e-7b1d2e3f4a5b")
-	seed := store.Seed{
-		Providers: []store.Provider{{Name: "fundment", Label: "Fundment", LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}},
-		Users: []store.SeedUser{{TokenHash: store.HashToken("alice"), Location: time.UTC, Connections: []store.SeedConnection{
-			{UUID: kept, Provider: "fundment", CreatedAt: updated.Add(-time.Hour), UpdatedAt: updated.Add(-time.Hour)},
-			{UUID: gone, Provider: "fundment", CreatedAt: updated, UpdatedAt: updated},
+	seed := plannroauth.Data{
+		Providers: []plannroauth.Provider{fundment},
+		Accounts: []plannroauth.Account{{Token: "alice", Location: time.UTC, Connections: []plannroauth.Connection{
+			{UUID: kept, Provider: fundment, CreatedAt: updated.Add(-time.Hour), UpdatedAt: updated.Add(-time.Hour)},
+			{UUID: gone, Provider: fundment, CreatedAt: updated, UpdatedAt: updated},
 		}}},
 	}
 
@@ -48,11 +62,11 @@ func TestSQLitePersists(t *testing.T) {
 	if err := s.Seed(ctx, seed); err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.UserByToken(ctx, store.HashToken("alice"))
+	u, err := s.UserByToken(ctx, plannroauth.HashToken("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label})
+	want, err := s.UpdateConnection(ctx, u.ID, kept, storetest.Relabel(label))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +103,8 @@ func TestSQLitePersists(t *testing.T) {
 		t.Errorf("integrity_check = %q, %v; want ok", integrity, err)
 	}
 	var version int
-	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != store.SchemaVersion {
-		t.Errorf("user_version = %d, %v; want %d", version, err, store.SchemaVersion)
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil || version != sqlite.SchemaVersion {
+		t.Errorf("user_version = %d, %v; want %d", version, err, sqlite.SchemaVersion)
 	}
 }
 
@@ -106,15 +120,15 @@ func TestSQLiteRefusesNewerSchema(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s, err := store.OpenSQLite(t.Context(), path); err == nil {
+	if s, err := sqlite.Open(t.Context(), path); err == nil {
 		s.Close()
-		t.Fatal("OpenSQLite of a database from a newer program: no error")
+		t.Fatal("Open of a database from a newer program: no error")
 	}
 }
 
-func openSQLite(tb testing.TB, path string, opts ...store.Option) *store.SQLite {
+func openSQLite(tb testing.TB, path string) *sqlite.Store {
 	tb.Helper()
-	s, err := store.OpenSQLite(tb.Context(), path, opts...)
+	s, err := sqlite.Open(tb.Context(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -128,12 +142,12 @@ func TestSQLiteFileNames(t *testing.T) {
 	t.Chdir(dir)
 	for _, name := range []string{"plannr.db", "./sub/../rel.db", filepath.Join(dir, "abs.db"), "with ?# and space.db"} {
 		t.Run(name, func(t *testing.T) {
-			s, err := store.OpenSQLite(t.Context(), name)
+			s, err := sqlite.Open(t.Context(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if err := s.Seed(t.Context(), store.Seed{Users: []store.SeedUser{{TokenHash: store.HashToken("t")}}}); err != nil {
+			if err := s.Seed(t.Context(), plannroauth.Data{Accounts: []plannroauth.Account{{Token: "t"}}}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := os.Stat(filepath.Join(dir, filepath.Base(name))); err != nil {
@@ -214,15 +228,10 @@ func TestSQLiteGroupCommit(t *testing.T) {
 	s := openSQLite(t, path)
 	defer s.Close()
 	kept := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
-	if err := s.Seed(ctx, store.Seed{
-		Providers: []store.Provider{{Name: "fundment", Label: "Fundment", LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}},
-		Users: []store.SeedUser{{TokenHash: store.HashToken("alice"), Connections: []store.SeedConnection{
-			{UUID: kept, Provider: "fundment", CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)},
-		}}},
-	}); err != nil {
+	if err := s.Seed(ctx, oneConnection(kept)); err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.UserByToken(ctx, store.HashToken("alice"))
+	u, err := s.UserByToken(ctx, plannroauth.HashToken("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +268,7 @@ func TestSQLiteGroupCommit(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			label := fmt.Sprint("label ", i)
-			_, errs[i] = s.UpdateLabel(ctx, u.ID, kept, store.LabelUpdate{Label: &label})
+			_, errs[i] = s.UpdateConnection(ctx, u.ID, kept, storetest.Relabel(label))
 		})
 	}
 	time.Sleep(200 * time.Millisecond) // for the writes to queue
@@ -281,15 +290,10 @@ func BenchmarkSQLiteConcurrentUpdateLabel(b *testing.B) {
 	s := openSQLite(b, filepath.Join(b.TempDir(), "bench.db"))
 	defer s.Close()
 	id := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
-	if err := s.Seed(b.Context(), store.Seed{
-		Providers: []store.Provider{{Name: "fundment", Label: "Fundment", LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}},
-		Users: []store.SeedUser{{TokenHash: store.HashToken("alice"), Connections: []store.SeedConnection{
-			{UUID: id, Provider: "fundment", CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)},
-		}}},
-	}); err != nil {
+	if err := s.Seed(b.Context(), oneConnection(id)); err != nil {
 		b.Fatal(err)
 	}
-	u, err := s.UserByToken(b.Context(), store.HashToken("alice"))
+	u, err := s.UserByToken(b.Context(), plannroauth.HashToken("alice"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -300,7 +304,7 @@ func BenchmarkSQLiteConcurrentUpdateLabel(b *testing.B) {
 		for pb.Next() {
 			// A new label each time: an UPDATE that changes nothing has nothing to fsync.
 			label := fmt.Sprint("label ", n.Add(1))
-			if _, err := s.UpdateLabel(b.Context(), u.ID, id, store.LabelUpdate{Label: &label}); err != nil {
+			if _, err := s.UpdateConnection(b.Context(), u.ID, id, storetest.Relabel(label)); err != nil {
 				b.Error(err)
 				return
 			}

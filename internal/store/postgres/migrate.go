@@ -1,4 +1,4 @@
-package store
+package postgres
 
 import (
 	"context"
@@ -24,11 +24,11 @@ var postgresMigrations embed.FS
 // program on that database uses.
 const migrationLockID = 0x706c616e6e72 // "plannr"
 
-// migratePostgres applies the migrations that the database lacks and returns
+// migrate applies the migrations that the database lacks and returns
 // their file names. It holds a session advisory lock meanwhile, so that replicas
 // that start together take turns: the first migrates, the next ones find nothing
 // left to do. One waits for the lock for up to 5 minutes, polling each second.
-func migratePostgres(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+func migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	files, err := fs.Sub(postgresMigrations, "migrations/postgres")
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package store
+package postgres
 
 import (
 	"errors"
@@ -8,13 +8,15 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
-// pgError wraps err, from the operation op, with ErrUnavailable when it says
+// pgError wraps err, from the operation op, with plannroauth.ErrUnavailable when it says
 // that the database cannot be reached rather than that the request was wrong.
 func pgError(op string, err error) error {
 	if unreachable(err) {
-		return fmt.Errorf("store: %s: %w: %w", op, ErrUnavailable, err)
+		return fmt.Errorf("store: %s: %w: %w", op, plannroauth.ErrUnavailable, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }

@@ -1,0 +1,201 @@
+// Package memory is a store.Store that lives and dies with the process: for
+// throwaway servers, test fakes (plannrtest) and benchmarks. It links no
+// database driver.
+package memory
+
+import (
+	"context"
+	"crypto/subtle"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// Store is the in-memory store. Its zero value is not usable; call New.
+type Store struct {
+	mu        sync.RWMutex
+	providers map[string]plannroauth.Provider
+	byHash    map[plannroauth.TokenHash]*user
+	users     []*user // users[id-1]
+	// conns holds deleted connections too, as tombstones, so that a later Seed
+	// naming one does not bring it back.
+	conns map[uuid.UUID]*conn
+}
+
+type user struct {
+	id    plannroauth.UserID
+	hash  plannroauth.TokenHash
+	loc   *time.Location
+	conns []*conn // live ones, oldest first
+}
+
+type conn struct {
+	plannroauth.Connection
+	owner   *user
+	deleted bool
+}
+
+// New returns an empty in-memory store.
+func New() *Store {
+	return &Store{
+		providers: make(map[string]plannroauth.Provider),
+		byHash:    make(map[plannroauth.TokenHash]*user),
+		conns:     make(map[uuid.UUID]*conn),
+	}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// UserByToken implements store.Store.
+func (m *Store) UserByToken(_ context.Context, h plannroauth.TokenHash) (plannroauth.User, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	u := m.byHash[h]
+	if u == nil || subtle.ConstantTimeCompare(u.hash[:], h[:]) != 1 {
+		return plannroauth.User{}, plannroauth.ErrNotFound
+	}
+	return plannroauth.User{ID: u.id, Location: u.loc}, nil
+}
+
+// ListConnections implements store.Store.
+func (m *Store) ListConnections(_ context.Context, owner plannroauth.UserID) ([]plannroauth.Connection, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	u := m.user(owner)
+	if u == nil {
+		return []plannroauth.Connection{}, nil
+	}
+	out := make([]plannroauth.Connection, len(u.conns))
+	for i, c := range u.conns {
+		out[i] = c.Clone()
+	}
+	return out, nil
+}
+
+// UpdateConnection implements store.Store. update runs under the store's
+// lock, so writes are applied, and their clock read, in the order they are made.
+func (m *Store) UpdateConnection(_ context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (plannroauth.Connection, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.live(owner, id)
+	if c == nil {
+		return plannroauth.Connection{}, plannroauth.ErrNotFound
+	}
+	store.Apply(&c.Connection, update)
+	return c.Clone(), nil
+}
+
+// DeleteConnection implements store.Store.
+func (m *Store) DeleteConnection(_ context.Context, owner plannroauth.UserID, id uuid.UUID) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.live(owner, id)
+	if c == nil {
+		return plannroauth.ErrNotFound
+	}
+	c.deleted = true
+	c.owner.conns = slices.DeleteFunc(c.owner.conns, func(o *conn) bool { return o == c })
+	return nil
+}
+
+// Seed implements store.Store.
+func (m *Store) Seed(_ context.Context, s plannroauth.Data) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	err := store.CheckSeed(s, func(name string) (bool, error) {
+		_, ok := m.providers[name]
+		return ok, nil
+	})
+	if err != nil {
+		return err
+	}
+	// Nothing below can fail, which is what makes the Seed all-or-nothing.
+	for _, p := range s.Providers {
+		if _, ok := m.providers[p.Name]; !ok {
+			m.providers[p.Name] = p
+		}
+	}
+	for _, a := range s.Accounts {
+		h := plannroauth.HashToken(a.Token)
+		u := m.byHash[h]
+		if u == nil {
+			u = &user{id: plannroauth.UserID(len(m.users) + 1), hash: h, loc: a.Location}
+			if u.loc == nil {
+				u.loc = time.UTC
+			}
+			m.byHash[h] = u
+			m.users = append(m.users, u)
+		}
+		for _, sc := range a.Connections {
+			if _, ok := m.conns[sc.UUID]; ok {
+				continue
+			}
+			c := &conn{Connection: seeded(sc, m.providers[sc.Provider.Name]), owner: u}
+			m.conns[sc.UUID] = c
+			u.insert(c)
+		}
+	}
+	return nil
+}
+
+// Empty implements store.Store.
+func (m *Store) Empty(context.Context) (bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return len(m.users) == 0, nil
+}
+
+// Ready implements store.Store: memory is always ready.
+func (m *Store) Ready(context.Context) error { return nil }
+
+// Close implements store.Store; there is nothing to release.
+func (m *Store) Close() error { return nil }
+
+func (m *Store) user(id plannroauth.UserID) *user {
+	if id < 1 || int64(id) > int64(len(m.users)) {
+		return nil
+	}
+	return m.users[id-1]
+}
+
+// live returns owner's connection id, or nil if it is deleted, another user's
+// or unknown: the caller answers ErrNotFound to all three alike.
+func (m *Store) live(owner plannroauth.UserID, id uuid.UUID) *conn {
+	c := m.conns[id]
+	if c == nil || c.deleted || c.owner.id != owner {
+		return nil
+	}
+	return c
+}
+
+// insert keeps u.conns oldest first; a connection created at the same instant
+// as others goes after them, so ties keep the order they were added in.
+func (u *user) insert(c *conn) {
+	i, _ := slices.BinarySearchFunc(u.conns, c.CreatedAt, func(o *conn, t time.Time) int {
+		if o.CreatedAt.After(t) {
+			return 1
+		}
+		return -1
+	})
+	u.conns = slices.Insert(u.conns, i, c)
+}
+
+// seeded is sc as the store keeps it: a copy that shares nothing with the
+// caller's Seed, with the store's provider p, expiries in UTC, and no
+// monotonic clock reading, as a SQL store would read it back.
+func seeded(sc plannroauth.Connection, p plannroauth.Provider) plannroauth.Connection {
+	c := sc.Clone()
+	c.Provider = p
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.Round(0), c.UpdatedAt.Round(0)
+	for _, t := range []*time.Time{c.AccessTokenExpiresAt, c.RefreshTokenExpiresAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+	return c
+}

@@ -1,0 +1,232 @@
+// Package postgres is a store.Store in a PostgreSQL database (pgx), which
+// several server processes (replicas) share, and the count of requests that
+// lets them share one rate limit (CountRequest).
+package postgres
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store"
+)
+
+// Store is a store.Store in a PostgreSQL database, which several server
+// processes (replicas) can share: every write is one transaction that the
+// database serializes, so what SQLite gets from its single writer, PostgreSQL
+// gets from row locks. The schema and its semantics are SQLite's (package
+// sqlite's schema.go).
+type Store struct {
+	pool    *pgxpool.Pool
+	zones   store.Zones
+	applied []string
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at url (postgres://user:password@host:port/db?...)
+// and brings its schema up to date under an advisory lock (see migrate).
+// The URL's query takes libpq's parameters and pgxpool's, among them
+// pool_max_conns, the most connections this process opens (default: 4, or the
+// number of CPUs if more), and connect_timeout (seconds).
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: PostgreSQL URL: %w", err) // pgx leaves the password out
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, pgError("open", err)
+	}
+	p := &Store{pool: pool}
+	if p.applied, err = migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, pgError("migrate", err)
+	}
+	return p, nil
+}
+
+// Migrated lists the migrations that Open applied, by file name: none
+// when the schema was up to date already.
+func (p *Store) Migrated() []string { return p.applied }
+
+// UserByToken implements store.Store.
+func (p *Store) UserByToken(ctx context.Context, h plannroauth.TokenHash) (plannroauth.User, error) {
+	var (
+		id     plannroauth.UserID
+		stored []byte
+		zone   string
+	)
+	err := p.pool.QueryRow(ctx, `SELECT id, token_hash, time_zone FROM users WHERE token_hash = $1`, h[:]).
+		Scan(&id, &stored, &zone)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return plannroauth.User{}, plannroauth.ErrNotFound
+	case err != nil:
+		return plannroauth.User{}, pgError("user by token", err)
+	case subtle.ConstantTimeCompare(stored, h[:]) != 1:
+		return plannroauth.User{}, plannroauth.ErrNotFound
+	}
+	loc, err := p.zones.Load(zone)
+	if err != nil {
+		return plannroauth.User{}, err
+	}
+	return plannroauth.User{ID: id, Location: loc}, nil
+}
+
+// ListConnections implements store.Store.
+func (p *Store) ListConnections(ctx context.Context, owner plannroauth.UserID) ([]plannroauth.Connection, error) {
+	rows, err := p.pool.Query(ctx, store.SelectConnections+`
+		WHERE c.user_id = $1 AND c.deleted_at IS NULL ORDER BY c.created_utc, c.seq`, owner)
+	if err != nil {
+		return nil, pgError("list connections", err)
+	}
+	defer rows.Close()
+	out := []plannroauth.Connection{}
+	for rows.Next() {
+		c, err := store.ScanConnection(rows)
+		if err != nil {
+			return nil, pgError("list connections", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, pgError("list connections", err)
+	}
+	return out, nil
+}
+
+// UpdateConnection implements store.Store. The row is read FOR UPDATE, so a
+// writer on another replica waits for this transaction and then runs update
+// on the UpdatedAt it wrote: updated_at never goes back, whichever replica's
+// clock is behind.
+func (p *Store) UpdateConnection(ctx context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (plannroauth.Connection, error) {
+	var c plannroauth.Connection
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = store.ScanConnection(tx.QueryRow(ctx, store.SelectConnections+`
+			WHERE c.uuid = $1 AND c.user_id = $2 AND c.deleted_at IS NULL
+			FOR UPDATE OF c`, id, owner))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return plannroauth.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		store.Apply(&c, update)
+		_, err = tx.Exec(ctx, `UPDATE connections SET label = $1, updated_at = $2 WHERE uuid = $3`,
+			store.LabelValue(c.Label), c.UpdatedAt.Format(store.TimeLayout), id)
+		return err
+	})
+	if errors.Is(err, plannroauth.ErrNotFound) {
+		return plannroauth.Connection{}, err
+	}
+	if err != nil {
+		return plannroauth.Connection{}, pgError("update connection", err)
+	}
+	return c, nil
+}
+
+// DeleteConnection implements store.Store. The row stays, marked, as a tombstone.
+func (p *Store) DeleteConnection(ctx context.Context, owner plannroauth.UserID, id uuid.UUID) error {
+	tag, err := p.pool.Exec(ctx, `UPDATE connections SET deleted_at = now()
+		WHERE uuid = $1 AND user_id = $2 AND deleted_at IS NULL`, id, owner)
+	if err != nil {
+		return pgError("delete connection", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return plannroauth.ErrNotFound
+	}
+	return nil
+}
+
+// Seed implements store.Store. Replicas that start together with the same fixtures
+// seed at once: ON CONFLICT DO NOTHING makes the later ones wait for the first
+// and then add nothing.
+func (p *Store) Seed(ctx context.Context, seed plannroauth.Data) error {
+	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		err := store.CheckSeed(seed, func(name string) (bool, error) {
+			var exists bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM providers WHERE name = $1)`, name).Scan(&exists)
+			return exists, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, pr := range seed.Providers {
+			if _, err := tx.Exec(ctx, `INSERT INTO providers (name, label, logo_url, authorization_url)
+				VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`,
+				pr.Name, pr.Label, pr.LogoURL, pr.AuthorizationURL); err != nil {
+				return err
+			}
+		}
+		for _, a := range seed.Accounts {
+			if err := seedAccount(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return pgError("seed", err)
+	}
+	return nil
+}
+
+func seedAccount(ctx context.Context, tx pgx.Tx, a plannroauth.Account) error {
+	h := plannroauth.HashToken(a.Token)
+	if _, err := tx.Exec(ctx, `INSERT INTO users (token_hash, time_zone) VALUES ($1, $2)
+		ON CONFLICT (token_hash) DO NOTHING`, h[:], store.ZoneName(a.Location)); err != nil {
+		return err
+	}
+	var id plannroauth.UserID
+	if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE token_hash = $1`, h[:]).Scan(&id); err != nil {
+		return err
+	}
+	for _, c := range a.Connections {
+		if _, err := tx.Exec(ctx, `INSERT INTO connections (uuid, user_id, provider, label,
+				created_at, updated_at, created_utc, access_token_expires_at, refresh_token_expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (uuid) DO NOTHING`,
+			c.UUID, id, c.Provider.Name, c.Label,
+			c.CreatedAt.Format(store.TimeLayout), c.UpdatedAt.Format(store.TimeLayout), c.CreatedAt.UTC().Format(store.CreatedUTCLayout),
+			store.ExpiryText(c.AccessTokenExpiresAt), store.ExpiryText(c.RefreshTokenExpiresAt)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Empty implements store.Store.
+func (p *Store) Empty(ctx context.Context) (bool, error) {
+	var empty bool
+	if err := p.pool.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users)`).Scan(&empty); err != nil {
+		return false, pgError("empty", err)
+	}
+	return empty, nil
+}
+
+// Ready implements store.Store: a round trip to the database on a connection
+// of the pool, opening one if none is idle. Its errors wrap
+// plannroauth.ErrUnavailable.
+func (p *Store) Ready(ctx context.Context) error {
+	if err := p.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("store: ready: %w: %w", plannroauth.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close implements store.Store. It waits for the connections in use to be released.
+func (p *Store) Close() error {
+	p.pool.Close()
+	return nil
+}
+
+// PoolStat returns the statistics of the store's connection pool, which
+// Collector reads.
+func (p *Store) PoolStat() *pgxpool.Stat { return p.pool.Stat() }

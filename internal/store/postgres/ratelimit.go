@@ -1,0 +1,43 @@
+package postgres
+
+import (
+	"context"
+	"time"
+)
+
+// countRequest opens key's window when it has none or the last one is over,
+// and otherwise counts the request in the current one. The count stops at
+// $3+1, so that a caller hammering a full window cannot overflow it. The window
+// is given in microseconds, PostgreSQL's resolution, and timed by now(), the
+// database's clock, the one clock that all replicas share.
+const countRequest = `INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, now(), 1)
+ON CONFLICT (key) DO UPDATE SET
+	window_start = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN now() ELSE r.window_start END,
+	hits = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN 1 ELSE least(r.hits + 1, $3 + 1) END
+RETURNING window_start, hits, now()`
+
+// Count is a request counted in its rate-limit window, by the database's
+// clock.
+type Count struct {
+	// Opened is when the window opened.
+	Opened time.Time
+	// N is how many requests the window has counted, this one included, up
+	// to the limit + 1.
+	N int
+	// Now is the database's time of the count: the window's end is to be
+	// measured from it, not from a replica's clock, which may differ.
+	Now time.Time
+}
+
+// CountRequest counts a request of key in its rate-limit window of length
+// window (Laravel's fixed window, which opens at the first request). It is one
+// statement on a row that PostgreSQL locks, so requests counted at once on
+// any replica are counted one after the other; plannr-server turns it into
+// the server kit's RateLimiter.
+func (p *Store) CountRequest(ctx context.Context, key string, window time.Duration, limit int) (Count, error) {
+	var c Count
+	if err := p.pool.QueryRow(ctx, countRequest, key, window.Microseconds(), limit).Scan(&c.Opened, &c.N, &c.Now); err != nil {
+		return Count{}, pgError("count request", err)
+	}
+	return c, nil
+}

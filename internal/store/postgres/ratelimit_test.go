@@ -1,0 +1,125 @@
+package postgres_test
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgres"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
+)
+
+// replicas opens n stores on one new database, as n server processes would,
+// each with a pool of conns connections.
+func replicas(t *testing.T, n, conns int) []*postgres.Store {
+	u, err := url.Parse(storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", fmt.Sprint(conns))
+	u.RawQuery = q.Encode()
+	out := make([]*postgres.Store, n)
+	for i := range out {
+		s, err := postgres.Open(t.Context(), u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out
+}
+
+// TestExactlyLimitAcrossReplicas counts each user's requests at once, spread
+// over three replicas and all their connections: each count from 1 to limit
+// comes once, in one window, and the rest stop at limit+1.
+func TestExactlyLimitAcrossReplicas(t *testing.T) {
+	const (
+		limit    = 25
+		users    = 3
+		requests = 4 * limit // per user
+	)
+	dbs := replicas(t, 3, 8)
+	var (
+		mu     sync.Mutex
+		counts = map[string][]postgres.Count{}
+		wg     sync.WaitGroup
+	)
+	for i := range users * requests {
+		wg.Go(func() {
+			key := fmt.Sprint("user-", i%users)
+			c, err := dbs[i%len(dbs)].CountRequest(t.Context(), key, time.Minute, limit)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			counts[key] = append(counts[key], c)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for key, cs := range counts {
+		var allowed []int
+		for _, c := range cs {
+			if !c.Opened.Equal(cs[0].Opened) {
+				t.Errorf("%s: %+v, not in the window of %+v", key, c, cs[0])
+			}
+			switch {
+			case c.N <= limit:
+				allowed = append(allowed, c.N)
+			case c.N != limit+1:
+				t.Errorf("%s: counted %d, past limit+1", key, c.N)
+			}
+		}
+		slices.Sort(allowed)
+		want := make([]int, limit) // 1 .. limit, each once
+		for i := range want {
+			want[i] = i + 1
+		}
+		if !slices.Equal(allowed, want) {
+			t.Errorf("%s: %d of %d requests counted within the limit as %v, want exactly %v", key, len(allowed), len(cs), allowed, want)
+		}
+	}
+}
+
+// TestWindowOpensAtFirstRequest follows one caller through a full window into
+// the next, which opens at the first request after the last one closed, not
+// on a clock boundary, as Laravel's throttle does; every count says the
+// database's time, from which the window's end is measured.
+func TestWindowOpensAtFirstRequest(t *testing.T) {
+	const window = time.Second
+	db := replicas(t, 1, 2)[0]
+	count := func(key string) postgres.Count {
+		t.Helper()
+		c, err := db.CountRequest(t.Context(), key, window, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Now.Before(c.Opened) || c.Now.Sub(c.Opened) >= window+time.Second {
+			t.Errorf("%s: counted at %v in a window opened at %v", key, c.Now, c.Opened)
+		}
+		return c
+	}
+	first := count("alice")
+	if !first.Now.Equal(first.Opened) || first.N != 1 {
+		t.Errorf("the first request: %+v, want a window opened by it", first)
+	}
+	for i, s := range []struct {
+		key string
+		n   int
+	}{{"alice", 2}, {"alice", 3}, {"alice", 3}, {"bob", 1}} {
+		c := count(s.key)
+		if c.N != s.n || s.key == "alice" && !c.Opened.Equal(first.Opened) {
+			t.Errorf("step %d (%s): %+v, want count %d in the window opened at %v", i, s.key, c, s.n, first.Opened)
+		}
+	}
+	time.Sleep(window + 50*time.Millisecond)
+	if next := count("alice"); next.N != 1 || !next.Opened.After(first.Opened.Add(window)) {
+		t.Errorf("after the window: %+v, want a new window opened now", next)
+	}
+}

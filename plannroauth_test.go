@@ -1,0 +1,145 @@
+package plannroauth_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+)
+
+func TestTimestampsAsPlannrWritesThem(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	winter := time.Date(2026, 12, 2, 15, 46, 57, 817436543, london)
+	summer := time.Date(2025, 6, 25, 15, 10, 48, 0, london)
+	tests := []struct {
+		name string
+		v    any
+		want string
+	}{
+		{"a zero offset is +00:00, never Z", plannroauth.Timestamp{Time: winter}, `"2026-12-02T15:46:57+00:00"`},
+		{"the account's offset, whole seconds", plannroauth.Timestamp{Time: summer}, `"2025-06-25T15:10:48+01:00"`},
+		{"a negative offset", plannroauth.Timestamp{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("", -(9*3600+30*60)))}, `"2025-01-02T03:04:05-09:30"`},
+		{"an expiry in UTC with six digits", plannroauth.Expiry{Time: time.Date(2025, 6, 25, 19, 10, 48, 890170000, london)}, `"2025-06-25T18:10:48.890170Z"`},
+		{"an expiry without a fraction", plannroauth.Expiry{Time: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}, `"2027-01-01T00:00:00.000000Z"`},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(tt.v)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("%s: %s, %v; want %s", tt.name, b, err, tt.want)
+		}
+	}
+	if _, err := json.Marshal(plannroauth.Timestamp{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Error("a year RFC 3339 cannot write was written")
+	}
+	var back struct {
+		T plannroauth.Timestamp `json:"t"`
+		E plannroauth.Expiry    `json:"e"`
+	}
+	if err := json.Unmarshal([]byte(`{"t":"2026-12-02T15:46:57Z","e":"2025-06-25T18:10:48.89Z"}`), &back); err != nil {
+		t.Fatal(err)
+	}
+	if !back.T.Equal(time.Date(2026, 12, 2, 15, 46, 57, 0, time.UTC)) || back.E.Nanosecond() != 890000000 {
+		t.Errorf("read back %v, %v", back.T, back.E)
+	}
+	if s := (plannroauth.Timestamp{Time: winter}).String(); s != "2026-12-02T15:46:57+00:00" {
+		t.Errorf("String() = %s", s)
+	}
+}
+
+func TestTrim(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		kept bool
+	}{
+		{"  My label \t", "My label", true},
+		{"", "", false},
+		{" \n ", "", false},
+		{"\x00", "", false},
+		{"\x00a\x00", "a", true},
+		{"a\x00b", "a\x00b", true}, // inside: the label's pattern refuses it
+		{"\u180Ea\u180E", "a", true},
+		{"\uFEFF\u200Ba\u200E", "a", true},
+		{"\u00A0a\u3000", "a", true},
+		{"a b", "a b", true},
+	}
+	for _, tt := range tests {
+		if got, kept := plannroauth.Trim(tt.in); got != tt.want || kept != tt.kept {
+			t.Errorf("Trim(%q) = %q, %v; want %q, %v", tt.in, got, kept, tt.want, tt.kept)
+		}
+	}
+}
+
+func TestCheckLabel(t *testing.T) {
+	max := plannroauth.LabelMaxLength()
+	tests := []struct {
+		label string
+		want  string // in the error; "" for none
+	}{
+		{strings.Repeat("é", max), ""},
+		{strings.Repeat("x", max+1), "must not be greater than"},
+		{"a\x00b", "format is invalid"},
+	}
+	for _, tt := range tests {
+		err := plannroauth.CheckLabel(tt.label)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckLabel(%.20q…): %v, want %q", tt.label, err, tt.want)
+		}
+	}
+}
+
+// TestUpdate is the rule of an update: the label as the change says, and
+// updated_at stamped in the account's zone, never back; created_at stays.
+func TestUpdate(t *testing.T) {
+	london, _ := time.LoadLocation("Europe/London")
+	created := time.Date(2025, 6, 25, 15, 10, 48, 0, london)
+	label := "Old"
+	now := time.Date(2026, 12, 2, 10, 0, 0, 500, time.UTC)
+	tests := []struct {
+		name   string
+		change plannroauth.LabelChange
+		now    time.Time
+		want   *string
+		stamp  string
+	}{
+		{"set", plannroauth.LabelChange{Label: new("New")}, now, new("New"), "2026-12-02T10:00:00Z"},
+		{"keep", plannroauth.LabelChange{Keep: true, Label: new("ignored")}, now, &label, "2026-12-02T10:00:00Z"},
+		{"clear", plannroauth.LabelChange{}, now, nil, "2026-12-02T10:00:00Z"},
+		{"a clock behind", plannroauth.LabelChange{Keep: true}, created.Add(-time.Hour), &label, "2025-06-25T15:10:48+01:00"},
+	}
+	for _, tt := range tests {
+		c := plannroauth.Connection{UUID: uuid.New(), Label: &label, CreatedAt: created, UpdatedAt: created}
+		c.Update(tt.change, tt.now, london)
+		if got := c.UpdatedAt.Format(time.RFC3339Nano); got != tt.stamp || !c.CreatedAt.Equal(created) {
+			t.Errorf("%s: updated_at %s created_at %s, want %s and %s", tt.name, got, c.CreatedAt, tt.stamp, created)
+		}
+		if (c.Label == nil) != (tt.want == nil) || c.Label != nil && *c.Label != *tt.want {
+			t.Errorf("%s: label %v, want %v", tt.name, c.Label, tt.want)
+		}
+		if tt.change.Label != nil && c.Label == tt.change.Label {
+			t.Errorf("%s: the connection shares the change's label", tt.name)
+		}
+	}
+}
+
+func TestCloneSharesNothing(t *testing.T) {
+	at := time.Now()
+	c := plannroauth.Connection{Label: new("a"), AccessTokenExpiresAt: &at, RefreshTokenExpiresAt: &at}
+	d := c.Clone()
+	*d.Label, *d.AccessTokenExpiresAt, *d.RefreshTokenExpiresAt = "b", time.Time{}, time.Time{}
+	if *c.Label != "a" || !c.AccessTokenExpiresAt.Equal(at) || !c.RefreshTokenExpiresAt.Equal(at) {
+		t.Errorf("writing into the clone changed the original: %+v", c)
+	}
+}
+
+func TestRefreshAuthorizationURL(t *testing.T) {
+	c := plannroauth.Connection{UUID: uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe"),
+		Provider: plannroauth.Provider{AuthorizationURL: "https://api.plannrcrm.com/oauth/fundment/authorize"}}
+	if got := c.RefreshAuthorizationURL(); got != "https://api.plannrcrm.com/oauth/fundment/authorize/7b29add1-9028-4c1e-a87b-3c80a2e495fe" {
+		t.Errorf("RefreshAuthorizationURL() = %s", got)
+	}
+}

@@ -1,0 +1,194 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
+	"github.com/plannr-toolkit/plannr-oauth/server"
+)
+
+// syncBuffer is a log that a test reads while the server writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestClientGoneIs499: a client that hangs up while its request waits (on an
+// AuthFunc, a RateLimiter, an operation) is not the server's failure: its
+// line is at INFO with status 499, it is counted as 499, and nothing is
+// reported as a broken answer.
+func TestClientGoneIs499(t *testing.T) {
+	waiting := make(chan struct{}, 1)
+	hangs := func(ctx context.Context, _ string) (server.Identity, error) {
+		waiting <- struct{}{}
+		<-ctx.Done()
+		return server.Identity{}, ctx.Err()
+	}
+	var logs syncBuffer
+	reg := prometheus.NewRegistry()
+	s, err := server.New(&capture{}, server.WithAuth(hangs), server.WithMetrics(reg),
+		server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		server.WithResponseValidation(server.ResponseValidation{Report: func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/oauth/connections", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	go func() { <-waiting; cancel() }()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the request was answered")
+	}
+	var line string
+	for deadline := time.Now().Add(5 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		line = logs.String()
+	}
+	if !strings.Contains(line, "level=INFO") || !strings.Contains(line, "status=499") {
+		t.Errorf("log line %q, want INFO with status 499", line)
+	}
+	got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
+	if n := got[`plannr_http_requests_total{method="GET",route="/api/v1/oauth/connections",status="499"}`]; n != 1 {
+		t.Errorf("requests counted %v, want one 499", got)
+	}
+}
+
+// TestReadyzHasADeadline: a readiness check that hangs (a database that does
+// not answer) makes /readyz answer 503 within the server's timeout.
+func TestReadyzHasADeadline(t *testing.T) {
+	srv := start(t, &capture{}, server.WithTimeout(100*time.Millisecond),
+		server.WithReadiness(func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }))
+	start := time.Now()
+	resp, body := do(t, "GET", srv.URL+"/readyz", nil, "")
+	if resp.StatusCode != 503 || !strings.Contains(body, "not ready") {
+		t.Errorf("%d %s, want 503 not ready", resp.StatusCode, body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("/readyz took %v", d)
+	}
+}
+
+// TestSpecBehindATLSProxy: the spec's first server is the origin the client
+// used, https when a proxy that ended TLS says so.
+func TestSpecBehindATLSProxy(t *testing.T) {
+	srv := start(t, &capture{})
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, tt := range []struct {
+		header http.Header
+		want   string
+	}{
+		{nil, "http://" + host},
+		{http.Header{"X-Forwarded-Proto": {"https"}}, "https://" + host},
+		{http.Header{"X-Forwarded-Proto": {"HTTPS, http"}}, "https://" + host},
+		{http.Header{"Forwarded": {`for=192.0.2.60;proto=https;by=203.0.113.43`}}, "https://" + host},
+		{http.Header{"X-Forwarded-Proto": {"http"}}, "http://" + host},
+	} {
+		_, spec := do(t, "GET", srv.URL+"/openapi.yaml", tt.header, "")
+		doc, err := openapi3.NewLoader().LoadFromData([]byte(spec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := doc.Servers[0].URL; got != tt.want {
+			t.Errorf("%v: first server %s, want %s", tt.header, got, tt.want)
+		}
+	}
+}
+
+// behind is a RateLimiter whose clock is lag behind the server's: a
+// database's, say, that times the window for every replica.
+type behind struct {
+	lag   time.Duration
+	left  time.Duration
+	limit int
+}
+
+func (b behind) Allow(context.Context, string) (server.RateLimit, error) {
+	now := time.Now().Add(-b.lag)
+	return server.RateLimit{Limit: b.limit, Reset: now.Add(b.left), Now: now}, nil
+}
+
+// TestRetryAfterByTheLimitersClock: Retry-After and X-RateLimit-Reset say
+// what is left of the window by the clock that times it, so that a client
+// that waits exactly Retry-After finds the window open, whatever the
+// limiter's clock says of the time.
+func TestRetryAfterByTheLimitersClock(t *testing.T) {
+	srv := start(t, &capture{}, server.WithRateLimiter(behind{lag: 3 * time.Second, left: 2 * time.Second, limit: 5}))
+	resp, body := do(t, "GET", srv.URL+"/api/v1/oauth/connections", http.Header{"Authorization": {"Bearer " + token}}, "")
+	if resp.StatusCode != 429 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After %s, want 2: the window's 2 s left, not 2 s minus the clocks' 3 s apart", got)
+	}
+	date, _ := http.ParseTime(resp.Header.Get("Date"))
+	reset, _ := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64)
+	if d := reset - date.Unix(); d < 2 || d > 3 {
+		t.Errorf("X-RateLimit-Reset %d is %d s after the answer's Date, want 2 (rounded up)", reset, d)
+	}
+}
+
+// TestOperationMiddleware: WithOperationMiddleware runs around every
+// operation, the PUT of a body the compiled checks accept included, with the
+// generated operation's name and the typed request, and can replace the
+// answer.
+func TestOperationMiddleware(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	mw := func(next gen.StrictHandlerFunc, op string) gen.StrictHandlerFunc {
+		return func(ctx context.Context, w http.ResponseWriter, r *http.Request, req any) (any, error) {
+			mu.Lock()
+			seen = append(seen, op)
+			mu.Unlock()
+			if put, ok := req.(gen.UpdateOAuthConnectionRequestObject); ok && put.Body.Label.MustGet() == "intercepted" {
+				return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
+			}
+			return next(ctx, w, r, req)
+		}
+	}
+	impl := &capture{update: gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}}
+	for _, opts := range [][]server.Option{nil, {server.WithoutCompiledChecks()}} {
+		seen, impl.body = nil, gen.UpdateOAuthConnectionRequest{}
+		srv := start(t, impl, append(opts, server.WithOperationMiddleware(mw, nil))...)
+		auth := http.Header{"Authorization": {"Bearer " + token}}
+		do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth, "")
+		do(t, "DELETE", srv.URL+connPath, auth, "")
+		put(t, srv.URL+connPath, `{"label":"x"}`)
+		if impl.body.Label.MustGet() != "x" {
+			t.Errorf("%v: the PUT did not reach the operation", opts)
+		}
+		put(t, srv.URL+connPath, `{"label":"intercepted"}`)
+		if impl.body.Label.MustGet() != "x" {
+			t.Errorf("%v: the middleware's answer did not stand in for the operation's", opts)
+		}
+		want := []string{"ListOAuthConnections", "DeleteOAuthConnection", "UpdateOAuthConnection", "UpdateOAuthConnection"}
+		if strings.Join(seen, " ") != strings.Join(want, " ") {
+			t.Errorf("%v: the middleware saw %v, want %v", opts, seen, want)
+		}
+	}
+}
