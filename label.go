@@ -2,8 +2,6 @@ package plannroauth
 
 import (
 	"errors"
-	"strings"
-	"unicode"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -35,26 +33,4 @@ func CheckLabel(label string) error {
 		return errors.New(apispec.FieldMessage(labelField, se))
 	}
 	return err
-}
-
-// Trim does to a string of a request body what Laravel's global TrimStrings
-// and ConvertEmptyStringsToNull middleware do before validation: it trims
-// Laravel's set at both ends (see IsTrimmed) and reports false, for null,
-// when nothing is left. "  My label " is "My label"; "", " " and "\x00" are
-// null.
-func Trim(s string) (string, bool) {
-	s = strings.TrimFunc(s, IsTrimmed)
-	return s, s != ""
-}
-
-// IsTrimmed reports whether Trim trims r: white space as PCRE's \s in
-// Unicode mode sees it (Go's unicode.IsSpace, and U+180E, which PCRE still
-// counts), NUL, which PHP's trim adds, and the invisible byte-order mark,
-// zero-width space and left-to-right mark that TrimStrings names.
-func IsTrimmed(r rune) bool {
-	switch r {
-	case 0, '\u180E', '\uFEFF', '\u200B', '\u200E':
-		return true
-	}
-	return unicode.IsSpace(r)
 }

@@ -63,6 +63,12 @@ func TestParseFlags(t *testing.T) {
 // base URL and what it printed; stop shuts it down and waits.
 func startServer(t *testing.T, cfg config) (base string, printed []string, stop func()) {
 	t.Helper()
+	return startServerLogging(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startServerLogging is startServer logging to log.
+func startServerLogging(t *testing.T, cfg config, log *slog.Logger) (base string, printed []string, stop func()) {
+	t.Helper()
 	cfg.addr = "127.0.0.1:0"
 	if cfg.shutdownTimeout == 0 {
 		cfg.shutdownTimeout = 5 * time.Second
@@ -71,7 +77,7 @@ func startServer(t *testing.T, cfg config) (base string, printed []string, stop 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, cfg, pw, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		err := run(ctx, cfg, pw, log)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
