@@ -13,6 +13,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/api"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
@@ -124,9 +125,10 @@ func TestSchemas(t *testing.T) {
 		{"seed request", "UpdateOAuthConnectionRequest", seedRequest, true},
 		{"empty request", "UpdateOAuthConnectionRequest", map[string]any{}, true},
 		{"null label", "UpdateOAuthConnectionRequest", map[string]any{"label": nil}, true},
-		{"255-character label", "UpdateOAuthConnectionRequest", map[string]any{"label": strings.Repeat("a", 255)}, true},
+		{"label of maxLength", "UpdateOAuthConnectionRequest", map[string]any{"label": strings.Repeat("a", plannroauth.LabelMaxLength())}, true},
 		{"unknown property ignored", "UpdateOAuthConnectionRequest", map[string]any{"colour": "red"}, true},
-		{"256-character label", "UpdateOAuthConnectionRequest", map[string]any{"label": strings.Repeat("a", 256)}, false},
+		{"label over maxLength", "UpdateOAuthConnectionRequest", map[string]any{"label": strings.Repeat("a", plannroauth.LabelMaxLength()+1)}, false},
+		{"label with a NUL", "UpdateOAuthConnectionRequest", map[string]any{"label": "a\x00b"}, false},
 		{"numeric label", "UpdateOAuthConnectionRequest", map[string]any{"label": 42.0}, false},
 		{"boolean label", "UpdateOAuthConnectionRequest", map[string]any{"label": true}, false},
 		{"array body", "UpdateOAuthConnectionRequest", []any{}, false},

@@ -10,9 +10,12 @@ import (
 
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
+	"maps"
+	"slices"
 )
 
 func Example() {
@@ -30,13 +33,13 @@ func Example() {
 	ctx := context.Background()
 	id := plannrtest.DefaultConnectionID
 
-	for _, label := range []string{"My Fundment Account", strings.Repeat("x", 256)} {
+	for _, label := range []string{"My Fundment Account", strings.Repeat("x", plannroauth.LabelMaxLength()+1)} {
 		body := gen.UpdateOAuthConnectionRequest{Label: nullable.NewNullableWithValue(label)}
 		resp, err := client.Check(c.UpdateOAuthConnectionWithResponse(ctx, id, body))
 		var apiErr *client.APIError
 		switch {
 		case errors.As(err, &apiErr):
-			fmt.Println(apiErr.StatusCode, apiErr.Errors["label"])
+			fmt.Println(apiErr.StatusCode, slices.Sorted(maps.Keys(apiErr.Errors)))
 		case err != nil:
 			log.Fatal(err)
 		default:
@@ -45,7 +48,7 @@ func Example() {
 	}
 	// Output:
 	// 200 My Fundment Account
-	// 422 [The label field must not be greater than 255 characters.]
+	// 422 [label]
 }
 
 // The budget that every client of a token and base URL shares, and the rate

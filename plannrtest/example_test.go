@@ -10,9 +10,12 @@ import (
 
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
+	"maps"
+	"slices"
 )
 
 // A test would call plannrtest.NewServer(t) instead of Start, and leave it to t
@@ -25,12 +28,12 @@ func Example() {
 	ctx := context.Background()
 	c := srv.Client()
 
-	for _, label := range []string{"Pension", strings.Repeat("x", 256)} {
+	for _, label := range []string{"Pension", strings.Repeat("x", plannroauth.LabelMaxLength()+1)} {
 		body := gen.UpdateOAuthConnectionRequest{Label: nullable.NewNullableWithValue(label)}
 		_, err := client.Check(c.UpdateOAuthConnectionWithResponse(ctx, plannrtest.DefaultConnectionID, body))
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) {
-			fmt.Println(apiErr.StatusCode, apiErr.Errors["label"])
+			fmt.Println(apiErr.StatusCode, slices.Sorted(maps.Keys(apiErr.Errors)))
 		} else if err != nil {
 			log.Fatal(err)
 		}
@@ -42,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output:
-	// 422 [The label field must not be greater than 255 characters.]
+	// 422 [label]
 	// Pension
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,12 +20,19 @@ import (
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 )
 
-const tooLong = "The label field must not be greater than 255 characters."
+// maxLabel is the spec's maxLength of a label, and tooLong the API's 422
+// message for one longer.
+var (
+	maxLabel = plannroauth.LabelMaxLength()
+	tooLong  = apispec.Format(apispec.MessagesOf().Validation["maxLength"], "attribute", "label", "max", strconv.Itoa(maxLabel))
+)
 
 // fixedNow is the server's clock where a test expects exact timestamps: in
 // summer, when Plannr writes them in British Summer Time.
@@ -48,10 +56,10 @@ func TestUpdate(t *testing.T) {
 		wantLabel *string  // in the store afterwards
 	}{
 		{name: "new label", label: nullable.NewNullableWithValue("Pension"), wantCode: 200, wantLabel: new("Pension")},
-		{name: "255 characters", label: nullable.NewNullableWithValue(strings.Repeat("é", 255)), wantCode: 200, wantLabel: new(strings.Repeat("é", 255))},
+		{name: "maxLength characters", label: nullable.NewNullableWithValue(strings.Repeat("é", maxLabel)), wantCode: 200, wantLabel: new(strings.Repeat("é", maxLabel))},
 		{name: "null clears", label: nullable.NewNullNullable[string](), wantCode: 200},
 		{name: "absent keeps", wantCode: 200, wantLabel: &original},
-		{name: "256 characters", label: nullable.NewNullableWithValue(strings.Repeat("x", 256)), wantCode: 422, wantField: []string{tooLong}, wantLabel: &original},
+		{name: "over maxLength", label: nullable.NewNullableWithValue(strings.Repeat("x", maxLabel+1)), wantCode: 422, wantField: []string{tooLong}, wantLabel: &original},
 		{name: "unknown connection", id: uuid.New(), label: nullable.NewNullableWithValue("x"), wantCode: 404, wantLabel: &original},
 		{name: "another user's connection", token: other, label: nullable.NewNullableWithValue("x"), wantCode: 404, wantLabel: &original},
 		{name: "unknown token", token: "nobody", label: nullable.NewNullableWithValue("x"), wantCode: 401, wantLabel: &original},

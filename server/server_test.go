@@ -112,7 +112,7 @@ func TestHandlerGetsTheValidatedBody(t *testing.T) {
 		{`{"label":"  My label \t"}`, nullable.NewNullableWithValue("My label")},
 		{`{"label":" \n "}`, nullable.NewNullNullable[string]()},
 		{`{"label":""}`, nullable.NewNullNullable[string]()},
-		{`{"label":"` + strings.Repeat("a", 255) + `   "}`, nullable.NewNullableWithValue(strings.Repeat("a", 255))},
+		{`{"label":"` + strings.Repeat("a", plannroauth.LabelMaxLength()) + `   "}`, nullable.NewNullableWithValue(strings.Repeat("a", plannroauth.LabelMaxLength()))},
 	}
 	for _, tt := range tests {
 		resp, body := put(t, srv.URL+connPath, tt.body)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"io"
 	"net/http"
 	"os/exec"
@@ -109,7 +110,7 @@ func TestAnswersLikePlannrServer(t *testing.T) {
 		{"null label", "PUT", aliceConn, alice, json, `{"label":null}`},
 		{"absent label", "PUT", aliceConn, alice, json, `{}`},
 		{"label trimmed", "PUT", aliceConn, alice, json, `{"label":"  spaced  "}`},
-		{"256 characters", "PUT", aliceConn, alice, json, `{"label":"` + strings.Repeat("a", 256) + `"}`},
+		{"over maxLength", "PUT", aliceConn, alice, json, `{"label":"` + strings.Repeat("a", plannroauth.LabelMaxLength()+1) + `"}`},
 		{"numeric label", "PUT", aliceConn, alice, json, `{"label":42}`},
 		{"member name in capitals", "PUT", aliceConn, alice, json, `{"Label":"caps"}`},
 		{"malformed UUID", "PUT", "/api/v1/oauth/connections/nope", alice, json, `{}`},

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
@@ -54,7 +55,8 @@ func FuzzServer(f *testing.F) {
 		{"PUT", connPath + aliceConn, "bearer " + aliceToken, jsonType, []byte(`{}`)},
 		{"PUT", connPath + strings.ToUpper(aliceConn), alice, jsonType, []byte(`{}`)},
 		{"PUT", connPath + aliceConn, alice, "application/json; charset=utf-8", []byte(`{}`)},
-		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"` + strings.Repeat("a", 256) + `"}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"` + strings.Repeat("a", plannroauth.LabelMaxLength()+1) + `"}`)},
+		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":"a\u0000b"}`)},
 		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":42}`)},
 		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`["label"]`)},
 		{"PUT", connPath + aliceConn, alice, jsonType, []byte(`{"label":`)},

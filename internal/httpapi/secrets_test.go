@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 )
 
@@ -26,7 +27,7 @@ func TestErrorsLogNoSecrets(t *testing.T) {
 			contentType: "application/json", body: `{"label":"s3cret label"}`}, 401},
 		{"401 malformed authorization", request{method: "GET", path: "/api/v1/oauth/connections",
 			header: http.Header{"Authorization": {"Bearer s3cret token with spaces"}}}, 401},
-		{"422 label too long", put(connPath+aliceConn, `{"label":"s3cret `+strings.Repeat("a", 255)+`"}`), 422},
+		{"422 label too long", put(connPath+aliceConn, `{"label":"s3cret `+strings.Repeat("a", plannroauth.LabelMaxLength())+`"}`), 422},
 		{"422 label of the wrong type", put(connPath+aliceConn, `{"label":["s3cret label"]}`), 422},
 		{"400 malformed body", put(connPath+aliceConn, `{"label":"s3cret label`), 400},
 		{"400 data after the body", put(connPath+aliceConn, `{"label":"x"} "s3cret label"`), 400},

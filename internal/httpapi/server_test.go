@@ -19,10 +19,12 @@ import (
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 	"github.com/plannr-toolkit/plannr-oauth/server"
+	"strconv"
 )
 
 const (
@@ -134,7 +136,9 @@ func put(path, body string) request {
 // TestRequests is the table of good and bad requests: every status the server
 // sends, with the exact body.
 func TestRequests(t *testing.T) {
-	long := `{"label":"` + strings.Repeat("a", 256) + `"}`
+	maxLabel := plannroauth.LabelMaxLength()
+	long := `{"label":"` + strings.Repeat("a", maxLabel+1) + `"}`
+	tooLong := apispec.Format(apispec.MessagesOf().Validation["maxLength"], "attribute", "label", "max", strconv.Itoa(maxLabel))
 	huge := `{"label":"` + strings.Repeat("a", 70<<10) + `"}`
 	tests := []struct {
 		name       string
@@ -159,7 +163,11 @@ func TestRequests(t *testing.T) {
 		{"escaped member name", put(connPath+aliceConn, `{"\u006cabel":"Renamed"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05+00:00"), nil},
 		{"member names are case-sensitive", put(connPath+aliceConn, `{"Label":"Renamed"}`), 200, seedResponse(`"My Fundment Account 1"`, "2026-01-02T03:04:05+00:00"), nil},
 		{"unknown members of any shape", put(connPath+aliceConn, `{"x":{"label":[1,"}",null]},"n":-1e3,"label":"Renamed","t":true}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05+00:00"), nil},
-		{"255 characters once trimmed", put(connPath+aliceConn, `{"label":" `+strings.Repeat("é", 255)+` "}`), 200, "", nil},
+		{"maxLength characters once trimmed", put(connPath+aliceConn, `{"label":" `+strings.Repeat("é", maxLabel)+` "}`), 200, "", nil},
+		{"NUL trimmed at the ends", put(connPath+aliceConn, `{"label":"\u0000Renamed\u0000"}`), 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05+00:00"), nil},
+		{"NUL alone clears the label", put(connPath+aliceConn, `{"label":"\u0000"}`), 200, seedResponse(`null`, "2026-01-02T03:04:05+00:00"), nil},
+		{"NUL inside the label", put(connPath+aliceConn, `{"label":"a\u0000b"}`), 422,
+			`{"message":"The label field format is invalid.","errors":{"label":["The label field format is invalid."]}}`, nil},
 		{"invalid UTF-8", put(connPath+aliceConn, "{\"label\":\"\xff\xfe\"}"), 400, `{"message":"The request body must be UTF-8 encoded JSON."}`, nil},
 		{"lone surrogate escape", put(connPath+aliceConn, `{"label":"\ud800"}`), 400, `{"message":"The request body must be UTF-8 encoded JSON."}`, nil},
 		{"surrogate pair escape", put(connPath+aliceConn, `{"label":"\ud83d\ude00"}`), 200, seedResponse(`"😀"`, "2026-01-02T03:04:05+00:00"), nil},
@@ -171,7 +179,7 @@ func TestRequests(t *testing.T) {
 		{"encoded slash in the path", put("/api/v1/oauth/connections%2F"+aliceConn, `{"label":"x"}`), 404, `{"message":"The route could not be found."}`, nil},
 		{"encoded characters of a UUID", put(connPath+"%37"+aliceConn[1:], `{}`), 200, "", nil},
 		{"label too long", put(connPath+aliceConn, long), 422,
-			`{"message":"The label field must not be greater than 255 characters.","errors":{"label":["The label field must not be greater than 255 characters."]}}`, nil},
+			`{"message":` + strconv.Quote(tooLong) + `,"errors":{"label":[` + strconv.Quote(tooLong) + `]}}`, nil},
 		{"numeric label", put(connPath+aliceConn, `{"label":42}`), 422,
 			`{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`, nil},
 		{"body is an array", put(connPath+aliceConn, `["label"]`), 422,
