@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 	"net/http"
 	"runtime"
 	"slices"
@@ -14,9 +13,11 @@ import (
 	"weak"
 )
 
-// ErrRateLimited is wrapped by the error of a request that was not sent
-// because the rate-limit budget is spent and its window reopens only after
-// the call's context deadline. Without a deadline the request waits instead.
+// ErrRateLimited is wrapped by the error of a call that the rate limit
+// stopped before its context's deadline: its request was held because the
+// window reopens only after the deadline, or its 429 was not retried because
+// Retry-After ends after it. The error is a *RateLimitedError. Without a
+// deadline the call waits instead.
 var ErrRateLimited = errors.New("plannr: rate limit reached")
 
 // Budget is the state of the rate-limit budget that every client of one
@@ -145,8 +146,8 @@ type ticket struct {
 }
 
 // reserve waits until a request may be sent without exceeding the budget,
-// and counts it. Requests go in the order they came. It fails at once with
-// ErrRateLimited when the window reopens after ctx's deadline, and with
+// and counts it. Requests go in the order they came. It fails at once with a
+// *RateLimitedError when the window reopens after ctx's deadline, and with
 // ctx's error when ctx ends.
 func (b *budget) reserve(ctx context.Context) (ticket, error) {
 	turn := make(chan struct{}, 1)
@@ -177,7 +178,7 @@ func (b *budget) reserve(ctx context.Context) (ticket, error) {
 			if deadline, ok := ctx.Deadline(); ok && until.After(deadline) {
 				b.leave(turn)
 				b.mu.Unlock()
-				return ticket{}, fmt.Errorf("%w: the window reopens at %s, after the context's deadline", ErrRateLimited, until.Format(time.RFC3339))
+				return ticket{}, &RateLimitedError{Until: until}
 			}
 		}
 		b.mu.Unlock()

@@ -41,9 +41,11 @@
 // alone. A server that states no limit is not paced.
 //
 // The wait honours the call's context: when the window reopens only after
-// its deadline, the call fails at once with an error wrapping ErrRateLimited.
-// A 429 that still comes, because another process uses the same token, is
-// retried after its Retry-After, within the call's context and RetryPolicy.
+// its deadline, the call fails at once with a *RateLimitedError, which wraps
+// ErrRateLimited. A 429 that still comes, because another process uses the
+// same token, is retried after its Retry-After, within the call's context
+// and RetryPolicy; when Retry-After ends after the context's deadline, the
+// call fails at once the same way, the error holding the 429.
 // WithoutPacing turns pacing off. RateLimitOf reads what one answer said of
 // the limit; BudgetFor shows the shared budget.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -121,6 +122,88 @@ func BenchmarkLoad(b *testing.B) {
 			b.ReportMetric(float64(r.wall)/float64(loadFloor), "floors")
 			b.ReportMetric(r.spread.Seconds(), "spread-s")
 			b.ReportMetric(float64(r.failed), "failed")
+		})
+	}
+}
+
+// TestRateLimitedPastDeadline: a call that the rate limit holds past its
+// context's deadline returns at once, with ErrRateLimited and, when the
+// server answered, its 429: it does not sleep until the deadline to return a
+// bare context error.
+func TestRateLimitedPastDeadline(t *testing.T) {
+	t.Parallel()
+	// Retries that would wait out any Retry-After of the minute's window.
+	waiting := client.WithRetryPolicy(client.RetryPolicy{MaxRetries: 4, MaxElapsed: 10 * time.Minute})
+	tests := []struct {
+		name string
+		opts []client.Option
+		// anotherSpends: another client spends the window, of which the
+		// client's pacer knows nothing; else the client spends it.
+		anotherSpends bool
+		// wantAnswered: the server answered the call 429; else the pacer
+		// held it and sent nothing.
+		wantAnswered bool
+	}{
+		{
+			name:         "the server's 429, not paced",
+			opts:         []client.Option{waiting, client.WithoutPacing()},
+			wantAnswered: true,
+		},
+		{
+			name:          "the server's 429 to a paced client, another having spent the window",
+			opts:          []client.Option{waiting},
+			anotherSpends: true,
+			wantAnswered:  true,
+		},
+		{
+			name: "the pacer, its window spent: nothing sent",
+			opts: []client.Option{waiting},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			statuses := &statusCount{}
+			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(1, time.Minute), plannrtest.WithLogger(slog.New(statuses)))
+			c := srv.Client(tt.opts...)
+			spender := c
+			if tt.anotherSpends {
+				spender = srv.Client(client.WithoutPacing())
+			}
+			if _, err := client.Check(spender.ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+			defer cancel()
+			_, err := c.ListOAuthConnectionsWithResponse(ctx)
+			if ctx.Err() != nil {
+				t.Errorf("returned after the context's deadline, want at once")
+			}
+			if !errors.Is(err, client.ErrRateLimited) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want client.ErrRateLimited and context.DeadlineExceeded", err)
+			}
+			var limited *client.RateLimitedError
+			if !errors.As(err, &limited) || time.Until(limited.Until) < 50*time.Second {
+				t.Errorf("err = %#v, want a *client.RateLimitedError until about a minute from now", err)
+			}
+			var apiErr *client.APIError
+			switch answered := errors.As(err, &apiErr); {
+			case answered != tt.wantAnswered:
+				t.Errorf("err wraps an *client.APIError: %v, want %v", answered, tt.wantAnswered)
+			case answered && (apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Message != "Too Many Attempts."):
+				t.Errorf("the answer %+v, want the server's 429", apiErr)
+			case answered:
+				if rl, ok := client.RateLimitOf(limited.Response); !ok || rl.Remaining != 0 || limited.Response.Header.Get("Retry-After") == "" {
+					t.Errorf("the error's Response %+v, want the 429 with its headers", limited.Response)
+				}
+			}
+			want429 := 0
+			if tt.wantAnswered {
+				want429 = 1 // and no retry
+			}
+			if got := statuses.get(429); got != want429 {
+				t.Errorf("the server answered %d requests with 429, want %d", got, want429)
+			}
 		})
 	}
 }
