@@ -26,7 +26,6 @@
 package plannrtest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -168,8 +167,6 @@ type Server struct {
 	srv   *httptest.Server
 	store *store.Memory
 	now   func() time.Time
-	// window is the rate limit's window, which the clients pace to.
-	window time.Duration
 
 	mu sync.Mutex
 	// seeded holds the UUID of every connection ever added, deleted ones too,
@@ -211,7 +208,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	s := &Server{t: t, store: store.NewMemory(store.WithClock(cfg.now)), now: cfg.now, window: cmp.Or(cfg.rateWindow, server.DefaultRateWindow), seeded: map[uuid.UUID]bool{}}
+	s := &Server{t: t, store: store.NewMemory(store.WithClock(cfg.now)), now: cfg.now, seeded: map[uuid.UUID]bool{}}
 	h, err := httpapi.NewHandler(httpapi.Config{
 		Store:      s.store,
 		RateLimit:  cfg.rateLimit,
@@ -281,17 +278,17 @@ func (s *Server) Client(opts ...client.Option) *gen.ClientWithResponses {
 // token and this server, as a program would make it. It retries like the
 // production client, but backs off for milliseconds rather than seconds and
 // gives up after 5 s; a Retry-After is waited out. opts come after these
-// defaults and so override them. The client paces itself to the server's
-// rate-limit window (client.WithRateWindow), as a program's client paces
-// itself to Plannr's minute. client.WithRetryPolicy(client.RetryPolicy{})
-// with client.WithoutPacing() makes a client that never retries and sends
-// requests into every 429 (a paced client waits for the window instead).
+// defaults and so override them. The client paces itself as a program's
+// does, learning the rate-limit window from the fake's answers, which say
+// when it ends (X-RateLimit-Reset); client.WithPacer(p) makes clients share
+// p. client.WithRetryPolicy(client.RetryPolicy{}) with client.WithoutPacing()
+// makes a client that never retries and sends requests into every 429 (a
+// paced client waits for the window instead).
 func (s *Server) ClientFor(token string, opts ...client.Option) *gen.ClientWithResponses {
 	s.t.Helper()
 	// The server's own transport, whose idle connections Close shuts.
 	hc := &http.Client{Transport: s.srv.Client().Transport, Timeout: 10 * time.Second}
-	defaults := []client.Option{client.WithBaseURL(s.URL), client.WithHTTPClient(hc), client.WithRetryPolicy(testRetryPolicy),
-		client.WithRateWindow(s.window)}
+	defaults := []client.Option{client.WithBaseURL(s.URL), client.WithHTTPClient(hc), client.WithRetryPolicy(testRetryPolicy)}
 	c, err := client.New(token, append(defaults, opts...)...)
 	if err != nil {
 		s.t.Fatalf("plannrtest: ClientFor: %v", err)
