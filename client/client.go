@@ -56,6 +56,7 @@ type config struct {
 	userAgent  string
 	unpaced    bool
 	rateWindow time.Duration
+	pacer      *Pacer
 }
 
 // WithBaseURL sends requests to baseURL instead of DefaultBaseURL, e.g. a
@@ -67,7 +68,7 @@ func WithBaseURL(baseURL string) Option {
 // WithHTTPClient makes every attempt through hc, whose Transport, Timeout,
 // CheckRedirect and Jar then apply to each attempt; retries are layered on
 // top of it. hc itself is not changed. Its Timeout bounds each attempt once
-// the rate-limit budget lets it go, not the wait before. The token goes
+// the pacer lets it go, not the wait before. The token goes
 // only to the base URL's origin, whatever hc's CheckRedirect lets through.
 // The default is a client with its own connection pool and DefaultTimeout.
 func WithHTTPClient(hc *http.Client) Option {
@@ -99,16 +100,24 @@ func WithoutPacing() Option {
 	return func(c *config) { c.unpaced = true }
 }
 
-// WithRateWindow is the length of the server's rate-limit window, which
-// pacing assumes when an answer does not say when the window ends (Plannr
-// says it only on a 429); the default is DefaultRateWindow, Plannr's
-// minute. Pacing holds a window to end one such length after the first
-// answer in it: a length longer than the server's only makes requests wait
-// longer than they need; a shorter one makes them run into 429s. d <= 0
-// means the default. The budget keeps the window of the first client made
-// for its token and base URL.
+// WithRateWindow is the longest the server's rate-limit window may last,
+// which the client's pacer assumes until the answers say more (Plannr says
+// when a window ends only on a 429); the default is DefaultRateWindow,
+// Plannr's minute. A longer length than the server's makes requests wait
+// longer than they need until the answers have shown the window's length; a
+// shorter one runs into a 429 before the pacer learns better. d <= 0 means
+// the default. It is the length of the client's own pacer: with WithPacer,
+// give it to NewPacer instead.
 func WithRateWindow(d time.Duration) Option {
 	return func(c *config) { c.rateWindow = d }
+}
+
+// WithPacer paces the client's requests with p instead of a pacer of its
+// own, so that clients of the same token and server share one budget: each
+// counts the others' requests rather than take them for another process's.
+// A Pacer serves one token at one base URL; New refuses it for another.
+func WithPacer(p *Pacer) Option {
+	return func(c *config) { c.pacer = p }
 }
 
 // New returns the generated client set up to call Plannr with token: the
@@ -143,12 +152,18 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}
-	if !cfg.unpaced {
-		window := cfg.rateWindow
-		if window <= 0 {
-			window = DefaultRateWindow
+	switch {
+	case cfg.pacer != nil && cfg.unpaced:
+		return nil, errors.New("client: WithPacer and WithoutPacing contradict each other")
+	case cfg.pacer != nil && cfg.rateWindow > 0:
+		return nil, errors.New("client: WithRateWindow is the window of the client's own pacer; with WithPacer, give it to NewPacer")
+	case cfg.pacer != nil:
+		if err := cfg.pacer.bind(pacerKey(token, cfg.baseURL)); err != nil {
+			return nil, err
 		}
-		t.budget = sharedBudget(budgetKey(token, cfg.baseURL), window)
+		t.pacer = cfg.pacer
+	case !cfg.unpaced:
+		t.pacer = NewPacer(cfg.rateWindow)
 	}
 	attempts := *hc
 	attempts.Transport, attempts.Timeout = t, 0

@@ -500,16 +500,26 @@ func TestWait(t *testing.T) {
 
 func TestNewRejectsMisconfiguration(t *testing.T) {
 	t.Parallel()
+	// shared paces testToken's requests to DefaultBaseURL.
+	shared := NewPacer(0)
+	if _, err := New(testToken, WithPacer(shared)); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, token, baseURL string
+		opts                 []Option
 	}{
 		{name: "empty token", baseURL: DefaultBaseURL},
 		{name: "base URL without scheme", token: testToken, baseURL: "api.plannrcrm.com"},
 		{name: "base URL of another scheme", token: testToken, baseURL: "ftp://api.plannrcrm.com"},
 		{name: "unparsable base URL", token: testToken, baseURL: "https://api.plannrcrm.com/%zz"},
+		{name: "a pacer of another token", token: "other-token", baseURL: DefaultBaseURL, opts: []Option{WithPacer(shared)}},
+		{name: "a pacer of another base URL", token: testToken, baseURL: "https://plannr.example", opts: []Option{WithPacer(shared)}},
+		{name: "a pacer, and a window for the client's own", token: testToken, baseURL: DefaultBaseURL, opts: []Option{WithPacer(NewPacer(0)), WithRateWindow(time.Second)}},
+		{name: "a pacer, and no pacing", token: testToken, baseURL: DefaultBaseURL, opts: []Option{WithPacer(NewPacer(0)), WithoutPacing()}},
 	}
 	for _, tt := range tests {
-		if _, err := New(tt.token, WithBaseURL(tt.baseURL)); err == nil {
+		if _, err := New(tt.token, append([]Option{WithBaseURL(tt.baseURL)}, tt.opts...)...); err == nil {
 			t.Errorf("%s: New succeeded, want an error", tt.name)
 		}
 	}

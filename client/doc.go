@@ -22,30 +22,48 @@
 //
 // # Staying under the rate limit
 //
-// Plannr allows 500 requests a minute per user. Every client of one token and
-// base URL in a process, and every goroutine using them, shares one budget.
-// It learns X-RateLimit-Limit and X-RateLimit-Remaining from each answer,
-// counts each request before it is sent, and when the next one would exceed
-// what is left, holds it until the window reopens, rather than send a request
-// that would be refused. Requests go first come, first sent. A request that
-// overlaps another still out waits, at most, for what is left of the window's
-// time divided by what is left of its budget (120 ms for a fresh Plannr
-// window) after the one before, so that goroutines take turns and none gets
-// the whole window; a lone request goes at once. Plannr's window is fixed
-// and opens with the first request after the last one closed; the budget
-// holds it to end one window length (WithRateWindow, by default a minute)
-// after the first answer in it, or by the second after X-RateLimit-Reset
-// when the answer says that (Plannr does on a 429; the fake of plannrtest on
-// every answer), whichever is sooner. Before the first answer, and after each
-// window ends until an answer tells the next one's state, one request goes
-// alone. A server that states no limit is not paced.
+// Plannr allows 500 requests a minute per user. Each client paces its
+// requests so that none is refused: it counts each request before sending
+// it, learns X-RateLimit-Limit and X-RateLimit-Remaining from each answer,
+// and once the window is spent holds requests until it ends, rather than
+// send one that would be refused. Requests go at once up to what the window
+// has left, first come, first sent: those that wait when a window is spent
+// go first in the next, so that no goroutine is starved, and none waits
+// while the window has room.
+//
+// Plannr's window is fixed: it opens with the first request after the last
+// one closed, and lasts a minute. When it ends is learned from the answers:
+// X-RateLimit-Reset against the answer's Date (Plannr says Reset only on a
+// 429; plannr-server and the fake of plannrtest on every answer), a 429's
+// Retry-After, and a count that starts afresh, which shows how long windows
+// last at most. Until the answers say, a window is held to last
+// WithRateWindow's length, by default a minute. When the answer to the
+// request that opened a window says Reset, the window likely lasts the
+// whole seconds from Date to Reset, less the one that Reset was rounded up
+// by: once the window is spent, one request asks then whether it has ended.
+// A server whose windows are not whole seconds may refuse it (the 429 is
+// retried); the length it refused is ruled out, and the pacer waits longer
+// from then on. Before the first answer, and after each window ends until an
+// answer tells the next one's state, one request goes alone. An answer
+// without the rate-limit headers (a proxy's 502, an HTML page) changes
+// nothing; a success without them means the server limits no one, and
+// nothing is paced until an answer states a limit. The Pacer type tells
+// the whole of it.
+//
+// What is shared is shared on purpose: each client has its own Pacer, and
+// clients of one token that should share its budget are given one with
+// WithPacer(NewPacer(window)). Two clients of one token with pacers of their
+// own each take the other's requests for another process's, and may run
+// into 429s, which are retried.
 //
 // The wait honours the call's context: when the window reopens only after
-// its deadline, the call fails at once with an error wrapping ErrRateLimited.
-// A 429 that still comes, because another process uses the same token, is
-// retried after its Retry-After, within the call's context and RetryPolicy.
-// WithoutPacing turns pacing off. RateLimitOf reads what one answer said of
-// the limit; BudgetFor shows the shared budget.
+// its deadline, the call fails at once with a *RateLimitedError, which wraps
+// ErrRateLimited. A 429 that still comes, because another process uses the
+// same token, is retried after its Retry-After, within the call's context
+// and RetryPolicy; when Retry-After ends after the context's deadline, the
+// call fails at once the same way, the error holding the 429. WithoutPacing
+// turns pacing off. RateLimitOf reads what one answer said of the limit;
+// Pacer.Budget shows a pacer's budget.
 //
 // # Options for one call
 //

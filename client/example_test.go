@@ -51,26 +51,26 @@ func Example() {
 	// 422 [label]
 }
 
-// The budget that every client of a token and base URL shares, and the rate
-// limit an answer states.
+// A Pacer that clients of one token share, the budget it shows, and the
+// rate limit an answer states.
 func ExampleRateLimitOf() {
 	plannr, err := plannrtest.Start()
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer plannr.Close()
-	c, err := client.New(plannrtest.DefaultToken, client.WithBaseURL(plannr.URL))
+	pacer := client.NewPacer(client.DefaultRateWindow)
+	c, err := client.New(plannrtest.DefaultToken, client.WithBaseURL(plannr.URL), client.WithPacer(pacer))
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
 
 	for range 2 {
-		if b, ok := client.BudgetFor(plannrtest.DefaultToken, plannr.URL); ok {
-			// Before the first answer the limit is unknown (0), and one
-			// request goes alone.
-			fmt.Printf("the budget: %d may go now, of a limit of %d\n", b.Remaining, b.Limit)
-		}
+		// Before the first answer the limit is unknown (0), and one request
+		// goes alone.
+		b := pacer.Budget()
+		fmt.Printf("the budget: %d may go now, of a limit of %d\n", b.Remaining, b.Limit)
 		resp, err := client.Check(c.ListOAuthConnectionsWithResponse(ctx))
 		if err != nil {
 			log.Fatal(err)

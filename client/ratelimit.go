@@ -1,13 +1,18 @@
 package client
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
 )
 
 // DefaultRateWindow is the length of Plannr's rate-limit window: it allows
-// 500 requests a minute per user.
+// 500 requests a minute per user. A pacer takes it as the longest a window
+// may last until the answers say more.
 const DefaultRateWindow = time.Minute
 
 // RateLimit is what one answer said of the caller's rate limit, in Plannr's
@@ -44,4 +49,56 @@ func RateLimitOf(resp *http.Response) (rl RateLimit, ok bool) {
 		rl.Reset = time.Unix(reset, 0)
 	}
 	return rl, true
+}
+
+// RateLimitedError is the error of a call that the rate limit stopped before
+// its context's deadline, at once rather than at the deadline: either the
+// pacer held the request, because the window reopens only after the
+// deadline, and nothing was sent; or the server answered 429 and its
+// Retry-After ends after the deadline.
+//
+// It wraps ErrRateLimited; context.DeadlineExceeded, since the call could
+// not succeed within its deadline; and, when the server answered, the 429 as
+// an *APIError, as Check makes it:
+//
+//	var limited *client.RateLimitedError
+//	if errors.As(err, &limited) {
+//		log.Printf("rate limited until %s", limited.Until)
+//	}
+type RateLimitedError struct {
+	// Until is when the window reopens: as the pacer knows it, or as the
+	// 429's Retry-After says.
+	Until time.Time
+	// Response is the 429, its body read and kept so that it reads again
+	// (RateLimitOf reads its headers); nil when the pacer held the request.
+	Response *http.Response
+	answer   *APIError
+}
+
+// refusedUntil is the *RateLimitedError of resp, a 429 whose retry would
+// come at until. It reads and closes resp's body, and keeps it.
+func refusedUntil(resp *http.Response, until time.Time) error {
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return &RateLimitedError{Until: until, Response: resp, answer: errorFromBody(resp.StatusCode, body)}
+}
+
+func (e *RateLimitedError) Error() string {
+	until := e.Until.Format(time.RFC3339)
+	if e.Response == nil {
+		return fmt.Sprintf("%v: the window reopens at %s, after the context's deadline", ErrRateLimited, until)
+	}
+	return fmt.Sprintf("%v: HTTP %d, to be retried at %s, after the context's deadline", ErrRateLimited, e.Response.StatusCode, until)
+}
+
+func (e *RateLimitedError) Unwrap() []error {
+	errs := []error{ErrRateLimited, context.DeadlineExceeded}
+	if e.answer != nil {
+		errs = append(errs, e.answer)
+	}
+	return errs
 }

@@ -167,7 +167,7 @@ type call struct {
 
 func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	c.attempts++
-	// Waiting for the budget again would only fail again.
+	// Waiting for the pacer again would only fail again.
 	if errors.Is(err, ErrRateLimited) {
 		return false, err
 	}
@@ -179,7 +179,16 @@ func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 		return false, err
 	}
 	c.wait = c.policy.wait(c.attempts-1, resp)
-	if time.Now().Add(c.wait).After(c.deadline) {
+	retryAt := time.Now().Add(c.wait)
+	// A 429 that cannot be retried before the caller's deadline is the
+	// caller's to know of now, with the answer: sleeping until the deadline
+	// would only end in a bare context error. When no retry is left, the
+	// 429 is the call's answer, as when the retries run out.
+	if deadline, ok := ctx.Deadline(); ok && retryAt.After(deadline) && resp != nil &&
+		resp.StatusCode == http.StatusTooManyRequests && c.attempts <= c.policy.MaxRetries {
+		return false, refusedUntil(resp, retryAt)
+	}
+	if retryAt.After(c.deadline) {
 		if c.logger != nil {
 			c.logger.Debug("not retrying: the wait would end past the budget", "wait", c.wait, "max_elapsed", c.policy.MaxElapsed)
 		}

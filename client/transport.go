@@ -19,9 +19,9 @@ type transport struct {
 	base          http.RoundTripper
 	origin        string
 	authorization string
-	budget        *budget // nil: pacing is off
+	pacer         *Pacer // nil: pacing is off
 	// timeout bounds each attempt; it is the http.Client's Timeout, moved
-	// here so that it does not run while a request waits for the budget.
+	// here so that it does not run while a request waits for the pacer.
 	timeout time.Duration
 }
 
@@ -29,9 +29,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	toBase := originOf(req.URL) == t.origin
 	var tk ticket
-	if toBase && t.budget != nil {
+	if toBase && t.pacer != nil {
 		var err error
-		if tk, err = t.budget.reserve(ctx); err != nil {
+		if tk, err = t.pacer.reserve(ctx); err != nil {
 			if req.Body != nil {
 				_ = req.Body.Close()
 			}
@@ -52,8 +52,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("Authorization", t.authorization)
 	}
 	resp, err := t.base.RoundTrip(req)
-	if toBase && t.budget != nil {
-		t.budget.answer(tk, resp)
+	if toBase && t.pacer != nil {
+		t.pacer.answer(tk, resp, time.Now())
 	}
 	if err != nil {
 		cancel()

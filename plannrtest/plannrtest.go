@@ -26,7 +26,6 @@
 package plannrtest
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,7 +94,6 @@ type config struct {
 	fixtures    string
 	users       []user
 	limiter     server.Option
-	window      time.Duration // of the limiter, which the clients pace to
 	now         func() time.Time
 	logger      *slog.Logger
 }
@@ -132,9 +130,7 @@ func WithFixtures(path string) Option {
 // a test run into a 429 and wait out its Retry-After quickly.
 func WithRateLimit(n int, window time.Duration) Option {
 	return func(c *config) {
-		l := server.NewFixedWindow(n, window)
-		c.limiter = server.WithRateLimiter(l)
-		c.window = cmp.Or(max(window, 0), server.DefaultRateWindow)
+		c.limiter = server.WithRateLimiter(server.NewFixedWindow(n, window))
 	}
 }
 
@@ -143,7 +139,6 @@ func WithRateLimit(n int, window time.Duration) Option {
 func WithoutRateLimit() Option {
 	return func(c *config) {
 		c.limiter = server.WithoutRateLimit()
-		c.window = server.DefaultRateWindow
 	}
 }
 
@@ -187,8 +182,6 @@ type Server struct {
 	srv   *httptest.Server
 	store *memory.Store
 	now   func() time.Time
-	// window is the rate limit's window, which the clients pace to.
-	window time.Duration
 
 	mu sync.Mutex
 	// seeded holds the UUID of every connection ever added, deleted ones too,
@@ -224,14 +217,13 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	cfg := config{
 		defaultUser: true,
 		limiter:     server.WithRateLimiter(nil),
-		window:      server.DefaultRateWindow,
 		now:         time.Now,
 		logger:      slog.New(slog.DiscardHandler),
 	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
-	s := &Server{t: t, store: memory.New(), now: cfg.now, window: cfg.window, seeded: map[uuid.UUID]bool{}}
+	s := &Server{t: t, store: memory.New(), now: cfg.now, seeded: map[uuid.UUID]bool{}}
 	h, err := httpapi.NewHandler(httpapi.Config{
 		Store: s.store,
 		Now:   cfg.now,
@@ -300,17 +292,17 @@ func (s *Server) Client(opts ...client.Option) *gen.ClientWithResponses {
 // token and this server, as a program would make it. It retries like the
 // production client, but backs off for milliseconds rather than seconds and
 // gives up after 5 s; a Retry-After is waited out. opts come after these
-// defaults and so override them. The client paces itself to the server's
-// rate-limit window (client.WithRateWindow), as a program's client paces
-// itself to Plannr's minute. client.WithRetryPolicy(client.RetryPolicy{})
-// with client.WithoutPacing() makes a client that never retries and sends
-// requests into every 429 (a paced client waits for the window instead).
+// defaults and so override them. The client paces itself as a program's
+// does, learning the rate-limit window from the fake's answers, which say
+// when it ends (X-RateLimit-Reset); client.WithPacer(p) makes clients share
+// p. client.WithRetryPolicy(client.RetryPolicy{}) with client.WithoutPacing()
+// makes a client that never retries and sends requests into every 429 (a
+// paced client waits for the window instead).
 func (s *Server) ClientFor(token string, opts ...client.Option) *gen.ClientWithResponses {
 	s.t.Helper()
 	// The server's own transport, whose idle connections Close shuts.
 	hc := &http.Client{Transport: s.srv.Client().Transport, Timeout: 10 * time.Second}
-	defaults := []client.Option{client.WithBaseURL(s.URL), client.WithHTTPClient(hc), client.WithRetryPolicy(testRetryPolicy),
-		client.WithRateWindow(s.window)}
+	defaults := []client.Option{client.WithBaseURL(s.URL), client.WithHTTPClient(hc), client.WithRetryPolicy(testRetryPolicy)}
 	c, err := client.New(token, append(defaults, opts...)...)
 	if err != nil {
 		s.t.Fatalf("plannrtest: ClientFor: %v", err)
