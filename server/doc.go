@@ -10,17 +10,23 @@
 // A request takes one path, and is matched against the spec once:
 //
 //	log line, request ID, no-store/nosniff, panic -> JSON 500   (every request)
-//	  -> the server's pages: /healthz, /readyz, /openapi.yaml, /docs/, WithHandler's
 //	  -> match method and path: 404, 405 with Allow; OPTIONS -> 204 with Allow; HEAD as GET
+//	     (no path of the spec: the server's pages, /healthz, /readyz, /openapi.yaml,
+//	     /docs/, WithHandler's, or 404)
 //	  -> bearer token -> AuthFunc: 401 with WWW-Authenticate, before the body is read
 //	  -> RateLimiter: X-RateLimit-Limit, -Remaining, -Reset; 429 with Retry-After
 //	  -> validation against the spec (kin-openapi): 400, 413, 415, 422, and 404 for a malformed UUID
-//	  -> the generated strict handler, binding the validated body -> your operation
+//	  -> the generated handler of the operation, binding the validated body
+//	  -> WithOperationMiddleware's middleware -> your operation
 //
 // and every error on the way, and any your operation returns, is JSON in the
 // API's format: {"message": ...}, with "errors" by field for a 422, in
-// Laravel's words. With WithResponseValidation, every answer is checked
-// against the spec on its way out.
+// Laravel's words, which are the spec's (its x-messages). WriteError is the
+// one place where an error becomes a status. With WithResponseValidation,
+// every answer is checked against the spec on its way out.
+//
+// Every option follows one rule: a zero or nil value means the option's
+// default, and an option named Without... turns a default off.
 //
 // The traps of assembling this from the generator's parts alone, which the
 // kit closes:

@@ -24,7 +24,10 @@ var ErrUnavailable = plannroauth.ErrUnavailable
 // connection and an unknown or malformed UUID all answer it, so that the API
 // never tells whether someone else's UUID exists. Return it as, for example,
 // gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}.
-var NotFound = gen.NotFoundJSONResponse{Body: gen.Error{Message: apierror.NotFound.Message}}
+var NotFound = gen.NotFoundJSONResponse{Body: gen.Error{Message: notFoundMessage}}
+
+// notFoundMessage is the spec's message of a 404 of an operation.
+var notFoundMessage = apierror.NotFound.Message
 
 // StatusClientClosedRequest is the status a request is logged and counted
 // with when its client went away before the answer: nginx's 499, which

@@ -20,14 +20,16 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
-// The defaults of the options, as Plannr's. The limits are the spec's
-// x-limits.
+// specLimits are the spec's x-limits.
+var specLimits = apispec.LimitsOf()
+
+// The defaults of the options, as Plannr's: the spec's x-limits.
 var (
 	// DefaultRateLimit requests a DefaultRateWindow per caller (WithRateLimiter).
-	DefaultRateLimit  = apispec.LimitsOf().RateLimit
-	DefaultRateWindow = apispec.LimitsOf().RateWindow
+	DefaultRateLimit  = specLimits.RateLimit
+	DefaultRateWindow = specLimits.RateWindow
 	// DefaultMaxBody is the largest request body, in bytes (WithMaxBody).
-	DefaultMaxBody = apispec.LimitsOf().RequestBodyBytes
+	DefaultMaxBody = specLimits.RequestBodyBytes
 )
 
 // DefaultTimeout bounds each API request's wait on its dependencies
