@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -322,5 +325,44 @@ func TestUnexpectedAnswers(t *testing.T) {
 				t.Errorf("exit status %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout.String(), stderr.String(), want)
 			}
 		})
+	}
+}
+
+// TestEveryOperationHasACommand runs every command against the fake, through
+// a proxy that notes which operation of the spec each request was for: an
+// operation added to the spec fails the test until a command calls it.
+func TestEveryOperationHasACommand(t *testing.T) {
+	t.Parallel()
+	srv := plannrtest.NewServer(t)
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	called := map[string]bool{}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if op, ok := apispec.OperationAt(r.Method, r.URL.Path); ok {
+			mu.Lock()
+			called[op.ID] = true
+			mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	env := map[string]string{"PLANNR_BASE_URL": front.URL, "PLANNR_TOKEN": srv.Token}
+	for _, args := range [][]string{
+		{"connections", "list"},
+		{"connections", "update", demoID, "--label", "x"},
+		{"connections", "delete", demoID},
+	} {
+		if code := Run(context.Background(), args, io.Discard, io.Discard, func(k string) string { return env[k] }); code != 0 {
+			t.Fatalf("%q: exit status %d", args, code)
+		}
+	}
+	for _, op := range apispec.Operations() {
+		if !called[op.ID] {
+			t.Errorf("no command calls %s (%s %s)", op.ID, op.Method, op.Path)
+		}
 	}
 }
