@@ -59,13 +59,13 @@ test: vet ## Run every test, with the race detector
 	$(GO) test -race -count=1 ./...
 
 .PHONY: run
-run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the demo user
+run: ## Run the server on 127.0.0.1:8080 (or ADDR=host:port) with plannr.db; an empty one gets the demo user
 	@# Built, then run directly: go run exits 1 when the server stops on Ctrl-C.
 	$(GO) build -o bin/plannr-server ./cmd/plannr-server
-	exec bin/plannr-server $(ARGS)
+	exec bin/plannr-server $(if $(ADDR),-addr $(ADDR)) $(ARGS)
 
 .PHONY: cluster
-cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set); ARGS go to each
+cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set), on free ports or PORT..PORT+2; ARGS go to each
 	scripts/cluster.sh $(ARGS)
 
 .PHONY: build
