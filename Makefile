@@ -72,6 +72,10 @@ cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB i
 build: ## Build the binaries into bin/
 	$(GO) build -o bin/ ./cmd/...
 
+.PHONY: dist
+dist: ## Release binaries of every command for linux, darwin (amd64, arm64) and windows (amd64) into dist/, with SHA256SUMS
+	scripts/dist.sh
+
 BENCH_COUNT ?= 10
 
 .PHONY: bench
