@@ -38,6 +38,18 @@ vet: ## go vet every package
 staticcheck: ## staticcheck every package (the version tools.go pins)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
 
+.PHONY: apidoc
+apidoc: ## Rewrite .ci/apidoc/, the go doc -all of every public package, after a change to the public API
+	.ci/check-apidoc -w
+
+.PHONY: check-apidoc
+check-apidoc: ## Fail, with the diff, if the public API or its docs differ from .ci/apidoc/
+	.ci/check-apidoc
+
+.PHONY: check-apidoc-internal
+check-apidoc-internal: ## Fail if the public packages' docs name an internal package
+	.ci/check-apidoc -internal
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
 	.ci/fuzz
