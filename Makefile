@@ -38,6 +38,14 @@ vet: ## go vet every package
 staticcheck: ## staticcheck every package (the version tools.go pins)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
 
+# Pinned here rather than in tools.go: go run PACKAGE@VERSION keeps it, and its
+# dependencies, out of go.mod.
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+.PHONY: actionlint
+actionlint: ## Lint .github/ with actionlint (with shellcheck's checks of run: scripts when shellcheck is installed)
+	$(GO) run $(ACTIONLINT)
+
 .PHONY: apidoc
 apidoc: ## Rewrite .ci/apidoc/, the go doc -all of every public package, after a change to the public API
 	.ci/check-apidoc -w
