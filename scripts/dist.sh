@@ -28,4 +28,4 @@ for platform in "${platforms[@]}"; do
   done
 done
 (cd dist && sha256sum -- * >SHA256SUMS)
-echo "dist/: $(($(ls dist | wc -l) - 1)) binaries and SHA256SUMS (check them with: cd dist && sha256sum -c SHA256SUMS)"
+echo "dist/: $(wc -l <dist/SHA256SUMS) binaries and SHA256SUMS (check them with: cd dist && sha256sum -c SHA256SUMS)"
