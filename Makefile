@@ -38,6 +38,26 @@ vet: ## go vet every package
 staticcheck: ## staticcheck every package (the version tools.go pins)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck ./...
 
+# Pinned here rather than in tools.go: go run PACKAGE@VERSION keeps it, and its
+# dependencies, out of go.mod.
+ACTIONLINT := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+
+.PHONY: actionlint
+actionlint: ## Lint .github/ with actionlint (with shellcheck's checks of run: scripts when shellcheck is installed)
+	$(GO) run $(ACTIONLINT)
+
+.PHONY: apidoc
+apidoc: ## Rewrite .ci/apidoc/, the go doc -all of every public package, after a change to the public API
+	.ci/check-apidoc -w
+
+.PHONY: check-apidoc
+check-apidoc: ## Fail, with the diff, if the public API or its docs differ from .ci/apidoc/
+	.ci/check-apidoc
+
+.PHONY: check-apidoc-internal
+check-apidoc-internal: ## Fail if the public packages' docs name an internal package
+	.ci/check-apidoc -internal
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s)
 	.ci/fuzz
@@ -59,18 +79,22 @@ test: vet ## Run every test, with the race detector
 	$(GO) test -race -count=1 ./...
 
 .PHONY: run
-run: ## Run the server on 127.0.0.1:8080 with plannr.db; an empty one gets the demo user
+run: ## Run the server on 127.0.0.1:8080 (or ADDR=host:port) with plannr.db; an empty one gets the demo user
 	@# Built, then run directly: go run exits 1 when the server stops on Ctrl-C.
 	$(GO) build -o bin/plannr-server ./cmd/plannr-server
-	exec bin/plannr-server $(ARGS)
+	exec bin/plannr-server $(if $(ADDR),-addr $(ADDR)) $(ARGS)
 
 .PHONY: cluster
-cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set); ARGS go to each
+cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB is set), on free ports or PORT..PORT+2; ARGS go to each
 	scripts/cluster.sh $(ARGS)
 
 .PHONY: build
 build: ## Build the binaries into bin/
 	$(GO) build -o bin/ ./cmd/...
+
+.PHONY: dist
+dist: ## Release binaries of every command for linux, darwin (amd64, arm64) and windows (amd64) into dist/, with SHA256SUMS
+	scripts/dist.sh
 
 BENCH_COUNT ?= 10
 

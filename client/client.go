@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 )
 
 // DefaultBaseURL is Plannr CRM's production API, the server the spec names.
@@ -22,28 +22,9 @@ const DefaultBaseURL = "https://api.plannrcrm.com"
 // answer) when WithHTTPClient is not used.
 const DefaultTimeout = 30 * time.Second
 
-// modulePath is looked up in the build info to name this module's version in
-// the User-Agent.
-const modulePath = "github.com/plannr-toolkit/plannr-oauth"
-
 // userAgent names this module and its version, so that Plannr can tell its
 // traffic apart and find the callers of a faulty release.
-var userAgent = "plannr-oauth-go/" + moduleVersion()
-
-// moduleVersion is this module's version when a program depends on it, or
-// "devel" when it is built from its own tree (tests, a checkout).
-func moduleVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	for _, m := range info.Deps {
-		if m.Path == modulePath && m.Version != "" {
-			return m.Version
-		}
-	}
-	return "devel"
-}
+var userAgent = "plannr-oauth-go/" + buildinfo.Read().Version
 
 // Option changes one of New's defaults.
 type Option func(*config)

@@ -6,12 +6,13 @@
 #
 # Environment: PLANNR_DB, a postgres:// URL to use; without it a throwaway
 # PostgreSQL is started (.ci/postgres) and removed at exit. PORT, the first
-# replica's port (8081; the others follow). Flags are passed to every replica,
-# e.g. -rate-limit 20 -rate-window 10s, or -fixtures FILE.
+# replica's port, the others following (PORT=8081: 8081-8083); without it each
+# replica listens on a free port the kernel picks (.ci/listening), and the
+# script prints them. Flags are passed to every replica, e.g. -rate-limit 20
+# -rate-window 10s, or -fixtures FILE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-port=${PORT:-8081}
+source .ci/listening
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -28,14 +29,19 @@ trap cleanup EXIT
 trap "exit 130" INT TERM
 
 go build -o "$tmp/" ./cmd/plannr-server
+urls=()
 for i in 0 1 2; do
+  port=0
+  if [ -n "${PORT:-}" ]; then port=$((PORT + i)); fi
   # Started together, as a deployment would: one migrates, the others wait.
-  "$tmp/plannr-server" -addr "127.0.0.1:$((port + i))" -db "$PLANNR_DB" "$@" >"$tmp/replica-$i.log" 2>&1 &
+  "$tmp/plannr-server" -addr "127.0.0.1:$port" -db "$PLANNR_DB" "$@" >"$tmp/replica-$i.log" 2>&1 &
   pids+=($!)
 done
 for i in 0 1 2; do
+  url=$(listening_url "$tmp/replica-$i.log" "${pids[$i]}")
+  urls+=("$url")
   for _ in $(seq 100); do
-    if curl -fs -o /dev/null "http://127.0.0.1:$((port + i))/readyz"; then continue 2; fi
+    if curl -fs -o /dev/null "${urls[$i]}/readyz"; then continue 2; fi
     sleep 0.1
   done
   echo "replica $i did not get ready:" >&2
@@ -43,8 +49,8 @@ for i in 0 1 2; do
   exit 1
 done
 echo "three replicas on one PostgreSQL; logs in $tmp (tail -f $tmp/replica-*.log)"
-for i in 0 1 2; do echo "  http://127.0.0.1:$((port + i))"; done
-echo "Try: curl -H 'Authorization: Bearer plannr-demo-token' http://127.0.0.1:$((port + 1))/api/v1/oauth/connections"
+for url in "${urls[@]}"; do echo "  $url"; done
+echo "Try: curl -H 'Authorization: Bearer plannr-demo-token' ${urls[1]}/api/v1/oauth/connections"
 echo "Ctrl-C stops the replicas (and the throwaway PostgreSQL)."
 wait -n "${pids[@]}" || true
 echo "a replica exited" >&2

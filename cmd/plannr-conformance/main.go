@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 )
 
 const usage = `Usage: plannr-conformance -base-url URL -token T1 -other-token T2 [flags]
@@ -52,7 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("plannr-conformance", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var t conformance.Target
-	var asJSON, list bool
+	var asJSON, list, version bool
 	var junit string
 	timeout := 10 * time.Second
 	fs.StringVar(&t.BaseURL, "base-url", os.Getenv("PLANNR_BASE_URL"), "the server's root URL, e.g. http://127.0.0.1:8080 (env PLANNR_BASE_URL)")
@@ -65,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&junit, "junit", "", "also write the report as JUnit XML to `FILE`")
 	fs.DurationVar(&timeout, "timeout", timeout, "how long one request may take")
 	fs.BoolVar(&list, "list", false, "list the checks and exit")
+	fs.BoolVar(&version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, conformance.DefaultBudget)
 		fs.PrintDefaults()
@@ -76,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	if version {
+		fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())
+		return 0
 	}
 	if list {
 		writeChecks(stdout)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 )
 
 const (
@@ -229,6 +230,7 @@ func TestExitStatus(t *testing.T) {
 	}{
 		{"help", []string{"-h"}, 0, "", "Checks, in the order they run:"},
 		{"list", []string{"-list"}, 0, "ratelimit_drive", ""},
+		{"version", []string{"-version"}, 0, "plannr-conformance " + buildinfo.Read().String(), ""},
 		{"no flags", nil, 2, "", "BaseURL, Token and OtherToken are required"},
 		{"a bad flag", []string{"-nope"}, 2, "", "flag provided but not defined: -nope"},
 		{"an argument", []string{"-base-url", good, "x"}, 2, "", `unexpected arguments ["x"]`},

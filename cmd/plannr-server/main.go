@@ -28,6 +28,7 @@ import (
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
@@ -48,6 +49,8 @@ type config struct {
 	limits limits
 	// metricsAddr serves /metrics alone; "" serves it beside the API on addr.
 	metricsAddr string
+	// version asks for the version on stdout instead of a server.
+	version bool
 }
 
 // limits are the http.Server's defences against slow and greedy clients.
@@ -79,6 +82,10 @@ const DefaultMaxConns = 1024
 func main() {
 	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err == nil && cfg.version {
+		fmt.Println("plannr-server", buildinfo.Read())
 		return
 	}
 	if err == nil {
@@ -137,6 +144,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	env["request-timeout"] = "PLANNR_REQUEST_TIMEOUT"
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env PLANNR_SHUTDOWN_TIMEOUT)")
 	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
+	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -167,7 +175,13 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 
 // run serves until ctx is cancelled, then lets in-flight requests finish.
 func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) error {
+	bi := buildinfo.Read()
+	// First, so that every log of a run says what ran.
+	log.Info("plannr-server starting", "version", bi.Version, "revision", bi.Revision, "modified", bi.Modified, "go", bi.GoVersion)
 	ln, err := net.Listen("tcp", cfg.addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another program listens there; choose another address with -addr or PLANNR_ADDR", err)
+	}
 	if err != nil {
 		return err
 	}

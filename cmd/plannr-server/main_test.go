@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +38,8 @@ func TestParseFlags(t *testing.T) {
 			want: config{addr: ":1", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second}},
 		{name: "metrics apart", env: map[string]string{"PLANNR_METRICS_ADDR": "127.0.0.1:9090"},
 			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9090"}},
+		{name: "version", args: []string{"-version"},
+			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, version: true}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
@@ -207,6 +210,11 @@ func TestRefusals(t *testing.T) {
 	if err := os.WriteFile(publicFixtures, []byte(`{"users":[{"token":"`+DefaultDemoToken+`"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
 	tests := []struct {
 		name    string
 		cfg     config
@@ -217,6 +225,7 @@ func TestRefusals(t *testing.T) {
 		{"demo token off loopback", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: DefaultDemoToken}, "non-loopback"},
 		{"demo token off loopback from fixtures", config{addr: "0.0.0.0:0", db: ":memory:", demoToken: "secret", fixtures: publicFixtures}, "public"},
 		{"bad address", config{addr: "127.0.0.1:port", db: ":memory:"}, "port"},
+		{"address in use", config{addr: held.Addr().String(), db: ":memory:"}, "choose another address with -addr or PLANNR_ADDR"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

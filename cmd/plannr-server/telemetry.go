@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -24,7 +25,7 @@ import (
 // after the API's); without, beside the API, through the options it returns.
 func startMetrics(cfg config, stdout io.Writer, log *slog.Logger) (reg *prometheus.Registry, opts []server.Option, srv *http.Server, err error) {
 	reg = prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfoGauge(buildinfo.Read()))
 	page := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	if cfg.metricsAddr == "" {
 		return reg, []server.Option{server.WithHandler("/metrics", page)}, nil, nil
@@ -37,6 +38,19 @@ func startMetrics(cfg config, stdout io.Writer, log *slog.Logger) (reg *promethe
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", ln.Addr())
 	return reg, nil, srv, nil
+}
+
+// buildInfoGauge is plannr_build_info, always 1, labelled with what runs: a
+// dashboard joins it to other series to see which version a replica serves,
+// during a rollout say.
+func buildInfoGauge(bi buildinfo.Info) prometheus.Gauge {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "plannr_build_info",
+		Help:        "The build of plannr-server that runs: its version, VCS revision and Go version. Always 1.",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+	})
+	g.Set(1)
+	return g
 }
 
 // metricsOnly serves page at /metrics, and answers any other path 404 in the

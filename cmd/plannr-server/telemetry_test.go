@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
@@ -74,6 +76,11 @@ func TestMetricsAddress(t *testing.T) {
 			}
 			if got := metricstest.Scrape(t, metricsURL, "go_goroutines"); len(got) != 1 {
 				t.Errorf("no Go runtime metrics: %v", got)
+			}
+			bi := buildinfo.Read()
+			build := metricstest.Samples{fmt.Sprintf(`plannr_build_info{goversion=%q,revision=%q,version=%q}`, bi.GoVersion, bi.Revision, bi.Version): 1}
+			if got := metricstest.Scrape(t, metricsURL, "plannr_build_info"); !maps.Equal(got, build) {
+				t.Errorf("build info:\n%s\nwant:\n%s", got, build)
 			}
 		})
 	}

@@ -24,6 +24,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 )
 
 // Exit statuses.
@@ -58,6 +59,7 @@ Flags, before or after the command (-flag works as well as --flag):
   --timeout DURATION   give up after this long, retries included (default 1m)
   --label TEXT         update: the new label, at most %d characters
   --clear-label        update: remove the label
+  --version            print plannr's version and exit
 
 Environment:
   PLANNR_TOKEN         the token, when --token is not given
@@ -69,8 +71,12 @@ Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error.
 // usage is the help, as printed.
 var usage = fmt.Sprintf(usageFormat, plannroauth.LabelMaxLength())
 
-// errHelp asks for the usage on stdout and a zero exit.
-var errHelp = errors.New("help")
+// errHelp asks for the usage on stdout and a zero exit, errVersion for the
+// version.
+var (
+	errHelp    = errors.New("help")
+	errVersion = errors.New("version")
+)
 
 // Run runs the plannr command with args (os.Args[1:]) and returns its exit
 // status. getenv is os.Getenv in the program and a map in tests.
@@ -78,6 +84,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	inv, err := parse(args, getenv)
 	if errors.Is(err, errHelp) {
 		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(stdout, "plannr", buildinfo.Read())
 		return exitOK
 	}
 	if err != nil {
@@ -128,6 +138,7 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 	fs.DurationVar(&inv.timeout, "timeout", defaultTimeout, "")
 	newLabel := fs.String("label", "", "")
 	clearLabel := fs.Bool("clear-label", false, "")
+	version := fs.Bool("version", false, "")
 
 	words, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) || len(words) > 0 && words[0] == "help" {
@@ -135,6 +146,9 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 	}
 	if err != nil {
 		return inv, err
+	}
+	if *version {
+		return inv, errVersion
 	}
 	switch {
 	case len(words) == 0:

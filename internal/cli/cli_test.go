@@ -25,6 +25,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 )
 
@@ -124,6 +125,10 @@ func TestRun(t *testing.T) {
 			env: map[string]string{"PLANNR_BASE_URL": "http://127.0.0.1:1"}, stdout: demoTable,
 		},
 		{name: "missing token", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_TOKEN": ""}, code: 2, stderr: "plannr: no token: pass --token or set PLANNR_TOKEN\n" + usageHint},
+
+		// The version, whatever else the command line says.
+		{name: "version", args: []string{"--version"}, stdout: "plannr " + buildinfo.Read().String() + "\n"},
+		{name: "version beside a command", args: []string{"connections", "delete", "--version"}, stdout: "plannr " + buildinfo.Read().String() + "\n"},
 
 		// Usage errors, caught before any request.
 		{name: "no command", code: 2, stderr: "plannr: missing command\n" + usageHint},
