@@ -81,7 +81,7 @@ test: vet ## Run every test, with the race detector
 .PHONY: run
 run: ## Run the server on 127.0.0.1:8080 (or ADDR=host:port) with plannr.db; an empty one gets the demo user
 	@# Built, then run directly: go run exits 1 when the server stops on Ctrl-C.
-	$(GO) build -o bin/plannr-server ./cmd/plannr-server
+	$(GO) build -buildvcs=auto -o bin/plannr-server ./cmd/plannr-server
 	exec bin/plannr-server $(if $(ADDR),-addr $(ADDR)) $(ARGS)
 
 .PHONY: cluster
@@ -89,8 +89,9 @@ cluster: ## Three replicas on one PostgreSQL (a throwaway one unless PLANNR_DB i
 	scripts/cluster.sh $(ARGS)
 
 .PHONY: build
-build: ## Build the binaries into bin/
-	$(GO) build -o bin/ ./cmd/...
+build: ## Build the binaries into bin/, stamped with the commit they come from (-version)
+	@# -buildvcs=auto: stamped in a checkout, whatever GOFLAGS says; a tarball builds too.
+	$(GO) build -buildvcs=auto -o bin/ ./cmd/...
 
 .PHONY: dist
 dist: ## Release binaries of every command for linux, darwin (amd64, arm64) and windows (amd64) into dist/, with SHA256SUMS
