@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -157,6 +158,7 @@ var mutants = []mutant{
 		}
 	})},
 	{name: "a leaky list", caughtBy: "list_connections", wrap: leaky},
+	{name: "tenancy broken", caughtBy: "tenant_isolation", wrap: breaksTenancy},
 	// Authentication.
 	{name: "no WWW-Authenticate", caughtBy: "ignored_auth", wrap: onAnswer(func(_ *http.Request, a *answer) { a.header.Del("WWW-Authenticate") })},
 	{name: "a Basic challenge", caughtBy: "ignored_auth", wrap: onAnswer(func(_ *http.Request, a *answer) {
@@ -170,6 +172,7 @@ var mutants = []mutant{
 		}
 	})},
 	{name: "a token echoed in an error", caughtBy: "ignored_auth", wrap: echo},
+	{name: "authentication ignored", caughtBy: "ignored_auth", wrap: ignoresAuth},
 	{name: "the body read before the token", caughtBy: "auth_before_body", wrap: refuse(func(r *http.Request, body []byte) bool {
 		return r.Method == http.MethodPut && r.Header.Get("Authorization") == "" && !bytes.HasPrefix(body, []byte("{}"))
 	}, http.StatusBadRequest, msgs.InvalidJSON)},
@@ -192,6 +195,10 @@ var mutants = []mutant{
 		}
 	})},
 	{name: "lenient UUIDs", caughtBy: "uuid_spellings", wrap: lenientUUIDs},
+	{name: "a malformed UUID answered 422", caughtBy: "path_uuid", wrap: refuse(func(r *http.Request, _ []byte) bool {
+		_, err := pathUUID(r)
+		return r.Method == http.MethodPut && path.Dir(r.URL.Path) == listPath && err != nil
+	}, http.StatusUnprocessableEntity, msgs.InvalidRequest)},
 	{name: "an encoded slash decoded before routing", caughtBy: "unknown_route", wrap: decodesSlash},
 	{name: "an unknown path answered with a connection's message", caughtBy: "unknown_route", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		if a.status == http.StatusNotFound && bytes.Contains(a.body, []byte(msgs.RouteNotFound)) {
@@ -201,6 +208,11 @@ var mutants = []mutant{
 	{name: "Allow without HEAD", caughtBy: "options_request", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		if allow := a.header.Get("Allow"); allow != "" {
 			a.header.Set("Allow", strings.ReplaceAll(strings.ReplaceAll(allow, ", HEAD", ""), "HEAD, ", ""))
+		}
+	})},
+	{name: "OPTIONS answered 200", caughtBy: "options_request", wrap: onAnswer(func(r *http.Request, a *answer) {
+		if r.Method == http.MethodOptions && a.status == http.StatusNoContent {
+			a.status = http.StatusOK
 		}
 	})},
 	{name: "OPTIONS needs a token", caughtBy: "options_request", wrap: refuse(func(r *http.Request, _ []byte) bool {
@@ -216,6 +228,12 @@ var mutants = []mutant{
 	{name: "a charset ignored", caughtBy: "unsupported_media_type", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		if ct, _, ok := strings.Cut(r.Header.Get("Content-Type"), ";"); ok {
 			r.Header.Set("Content-Type", ct)
+		}
+		return false
+	})},
+	{name: "no Content-Type taken as JSON", caughtBy: "unsupported_media_type", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && r.Header.Get("Content-Type") == "" {
+			r.Header.Set("Content-Type", "application/json")
 		}
 		return false
 	})},
@@ -236,6 +254,26 @@ var mutants = []mutant{
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 		return false
 	})},
+	{name: "an empty body taken as {}", caughtBy: "malformed_json", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && r.ContentLength == 0 {
+			r.Body, r.ContentLength = io.NopCloser(strings.NewReader(`{}`)), 2
+		}
+		return false
+	})},
+	{name: "any body taken", caughtBy: "negative_data_rejection", wrap: takesAnyBody},
+	{name: "a 422 repeating the value sent", caughtBy: "negative_data_rejection", wrap: func(next http.Handler, _ *plannrtest.Server) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var sent any
+			editBody(r, func(m map[string]any) { sent = m["label"] })
+			onAnswer(func(_ *http.Request, a *answer) {
+				var e struct{ Errors map[string][]string }
+				if a.status == http.StatusUnprocessableEntity && json.Unmarshal(a.body, &e) == nil && len(e.Errors["label"]) > 0 {
+					e.Errors["label"][0] += fmt.Sprintf(" (%v)", sent)
+					a.body = mustJSON(map[string]any{"message": e.Errors["label"][0], "errors": e.Errors})
+				}
+			})(next, nil).ServeHTTP(w, r)
+		})
+	}},
 	{name: "a NUL inside a label taken", caughtBy: "negative_data_rejection", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		editBody(r, func(m map[string]any) {
 			if l, ok := labelOf(m); ok {
@@ -314,6 +352,13 @@ var mutants = []mutant{
 	{name: "a young updated_at frozen", caughtBy: "timestamps", opts: young(), wrap: onAnswer(func(_ *http.Request, a *answer) {
 		a.editConnections(func(conn map[string]any) { conn["updated_at"] = conn["created_at"] })
 	})},
+	{name: "updated_at going back", caughtBy: "timestamps", wrap: onAnswer(func(r *http.Request, a *answer) {
+		if r.Method == http.MethodPut {
+			a.editConnections(func(conn map[string]any) {
+				timestamp(conn, "updated_at", func(t time.Time) string { return t.Add(-time.Hour).Format("2006-01-02T15:04:05-07:00") })
+			})
+		}
+	})},
 	{name: "created_at moves", caughtBy: "timestamps", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		a.editConnections(func(conn map[string]any) { conn["created_at"] = conn["updated_at"] })
 	})},
@@ -349,12 +394,33 @@ var mutants = []mutant{
 		a.header.Del("X-RateLimit-Limit")
 		a.header.Del("X-RateLimit-Remaining")
 	})},
+	{name: "rate-limit headers only on successes", caughtBy: "ratelimit_headers", wrap: onAnswer(func(_ *http.Request, a *answer) {
+		if a.status >= 400 {
+			a.header.Del("X-RateLimit-Limit")
+			a.header.Del("X-RateLimit-Remaining")
+		}
+	})},
 	{name: "a limit other than x-limits'", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Limit", func(n int64) int64 { return 2 * n })},
 	{name: "X-RateLimit-Remaining stuck", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Remaining", func(int64) int64 { return int64(apispec.LimitsOf().RateLimit) - 2 })},
 	{name: "X-RateLimit-Reset in milliseconds", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Reset", func(n int64) int64 { return 1000 * n })},
 	{name: "fewer requests than X-RateLimit-Remaining says", caughtBy: "ratelimit_drive", wrap: rateHeader("X-RateLimit-Remaining", func(n int64) int64 {
 		return min(n+5, int64(apispec.LimitsOf().RateLimit)-1)
 	})},
+	{name: "one window for every user", caughtBy: "ratelimit_drive", wrap: func() wrapper {
+		var limited sync.Once
+		held := make(chan struct{})
+		return onAnswer(func(_ *http.Request, a *answer) {
+			select {
+			case <-held:
+				a.setError(http.StatusTooManyRequests, msgs.TooManyAttempts)
+				a.header.Set("Retry-After", "60")
+			default:
+				if a.status == http.StatusTooManyRequests {
+					limited.Do(func() { close(held) })
+				}
+			}
+		})
+	}()},
 	{name: "a 429 without Retry-After", caughtBy: "ratelimit_drive", wrap: onAnswer(func(_ *http.Request, a *answer) { a.header.Del("Retry-After") })},
 	// Deletes.
 	{name: "a DELETE that deletes nothing", caughtBy: "use_after_free", wrap: func(next http.Handler, srv *plannrtest.Server) http.Handler {
