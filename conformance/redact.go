@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -14,89 +16,123 @@ import (
 // server sends back, which may echo a token written another way. It knows
 // the ways an answer writes text: as is, JSON-escaped (\u002f, or \/ as
 // PHP's json_encode writes a slash), percent-encoded, and as Basic
-// credentials or plain base64. Redacting twice is redacting once: the
-// placeholders are left as they are, even for a token such as "token".
+// credentials or plain base64 written any of those ways. Redacting twice is
+// redacting once: the placeholders are left as they are, even for a token
+// such as "token".
 type redactor struct {
-	all   *regexp.Regexp
-	each  []*regexp.Regexp // anchored, to tell which token matched
-	names []string
+	needles []needle // the longest first
 }
+
+// needle is a text to find, unescaped, and what shows in its place.
+type needle struct{ text, name string }
+
+var placeholders = []string{"<token>", "<other-token>"}
 
 func newRedactor(token, other string) *redactor {
 	r := &redactor{}
-	pairs := [][2]string{{token, "<token>"}, {other, "<other-token>"}}
-	// The longer first, so that a token inside the other is not half shown.
-	if len(other) > len(token) {
-		pairs[0], pairs[1] = pairs[1], pairs[0]
-	}
-	alts := []string{regexp.QuoteMeta("<token>"), regexp.QuoteMeta("<other-token>")}
-	for _, p := range pairs {
-		if p[0] == "" {
+	for _, p := range []needle{{token, placeholders[0]}, {other, placeholders[1]}} {
+		if p.text == "" {
 			continue
 		}
-		alts = append(alts, spellings(p[0]))
-		r.each = append(r.each, regexp.MustCompile("^(?:"+spellings(p[0])+")$"))
-		r.names = append(r.names, p[1])
+		r.needles = append(r.needles, p)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			r.needles = append(r.needles, needle{enc.EncodeToString([]byte(p.text + ":")), p.name}, needle{enc.EncodeToString([]byte(p.text)), p.name})
+		}
 	}
-	r.all = regexp.MustCompile(strings.Join(alts, "|"))
+	// The longer first, so that a token inside the other, or a base64
+	// without its padding, is not half shown.
+	slices.SortStableFunc(r.needles, func(a, b needle) int { return len(b.text) - len(a.text) })
 	return r
 }
 
-// spellings is a pattern of token as any of those encodings writes it: the
-// token or its base64, each character as is, JSON-escaped or
-// percent-encoded.
-func spellings(token string) string {
-	var alts []string
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		alts = append(alts, escapings(enc.EncodeToString([]byte(token+":"))), escapings(enc.EncodeToString([]byte(token))))
+// unescape decodes the escapes of s that it knows (\uXXXX, \/, %XX), and
+// returns for each byte of the result where in s it came from, and len(s)
+// last, so that a match in the result is a span of s. Most text has no
+// escape, and comes back as it is.
+func unescape(s string) (string, []int) {
+	if !strings.ContainsAny(s, `\%`) {
+		return s, nil // nil: every byte where it was
 	}
-	return strings.Join(append(alts, escapings(token)), "|")
-}
-
-// escapings is a pattern of s with each character as is, JSON-escaped
-// (\u002f, or \/ for a slash) or percent-encoded.
-func escapings(s string) string {
-	var chars strings.Builder
-	for _, r := range s {
-		forms := []string{regexp.QuoteMeta(string(r))}
-		if r <= 0xFFFF {
-			forms = append(forms, `\\u`+anyCaseHex(fmt.Sprintf("%04x", r)))
-		}
-		if r == '/' {
-			forms = append(forms, `\\/`)
-		}
-		var pct strings.Builder
-		for _, b := range []byte(string(r)) {
-			pct.WriteString("%" + anyCaseHex(fmt.Sprintf("%02x", b)))
-		}
-		forms = append(forms, pct.String())
-		chars.WriteString("(?:" + strings.Join(forms, "|") + ")")
-	}
-	return chars.String()
-}
-
-// anyCaseHex matches the hex digits of h in either case.
-func anyCaseHex(h string) string {
-	var b strings.Builder
-	for _, c := range h {
-		if c >= 'a' && c <= 'f' {
-			fmt.Fprintf(&b, "[%c%c]", c, c-'a'+'A')
-		} else {
-			b.WriteRune(c)
+	var out []byte
+	var from []int
+	emit := func(b []byte, at int) {
+		out = append(out, b...)
+		for range b {
+			from = append(from, at)
 		}
 	}
-	return b.String()
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], `\/`):
+			emit([]byte{'/'}, i)
+			i += 2
+			continue
+		case strings.HasPrefix(s[i:], `\u`) && i+6 <= len(s):
+			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil && !utf16.IsSurrogate(rune(n)) {
+				emit(utf8.AppendRune(nil, rune(n)), i)
+				i += 6
+				continue
+			}
+		case s[i] == '%' && i+3 <= len(s):
+			if n, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				emit([]byte{byte(n)}, i)
+				i += 3
+				continue
+			}
+		}
+		emit([]byte{s[i]}, i)
+		i++
+	}
+	return string(out), append(from, len(s))
 }
 
 func (r *redactor) string(s string) string {
-	return r.all.ReplaceAllStringFunc(s, func(m string) string {
-		for i, re := range r.each {
-			if re.MatchString(m) {
-				return r.names[i]
-			}
+	plain, from := unescape(s)
+	pos := func(i int) int {
+		if from == nil {
+			return i
 		}
-		return m // a placeholder
-	})
+		return from[i]
+	}
+	// Spans of s to replace, and the placeholders already there, which
+	// nothing may overlap.
+	type span struct {
+		start, end int
+		name       string
+	}
+	var spans []span
+	overlaps := func(start, end int) bool {
+		return slices.ContainsFunc(spans, func(p span) bool { return start < p.end && p.start < end })
+	}
+	for _, n := range append([]needle{{placeholders[0], ""}, {placeholders[1], ""}}, r.needles...) {
+		for at := 0; ; {
+			i := strings.Index(plain[at:], n.text)
+			if i < 0 {
+				break
+			}
+			start, end := pos(at+i), pos(at+i+len(n.text))
+			if !overlaps(start, end) {
+				spans = append(spans, span{start, end, n.name})
+			}
+			at += i + 1
+		}
+	}
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var b strings.Builder
+	last := 0
+	for _, p := range spans {
+		b.WriteString(s[last:p.start])
+		if p.name == "" {
+			p.name = s[p.start:p.end] // a placeholder, kept
+		}
+		b.WriteString(p.name)
+		last = p.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // header returns h with its names and values redacted.
