@@ -59,12 +59,24 @@ func (c *probe) own() []connection {
 	return conns
 }
 
+// listsApart skips the check when the two users' lists share a connection:
+// then no list can be trusted to say whose a connection is.
+func (c *probe) listsApart() {
+	if c.r.shared != "" {
+		c.skip("%s", c.r.sharedReason())
+	}
+}
+
+func (r *runner) sharedReason() string {
+	return fmt.Sprintf("both users' lists show %s (see list_connections), so no connection is proved the first user's own; the kit changes no other", r.shared)
+}
+
 // proved returns the first user's connections proved its own, or why there
 // are none.
 func (c *probe) proved() ([]connection, string) {
 	switch {
 	case c.r.shared != "":
-		return nil, fmt.Sprintf("both users' lists show %s (see list_connections), so no connection is proved the first user's own; the kit changes no other", c.r.shared)
+		return nil, c.r.sharedReason()
 	case len(c.r.conns) == 0:
 		return nil, "the first user (-token) has no connection"
 	}

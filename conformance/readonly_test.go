@@ -189,3 +189,40 @@ func tokenIn(s string) string {
 	}
 	return ""
 }
+
+// TestUnrestorableLabels gives the first user labels that no PUT could put
+// back (white space around, over maxLength): the checks that change a label
+// skip and say why, and nothing changes.
+func TestUnrestorableLabels(t *testing.T) {
+	srv := fake(t, nil, plannrtest.WithoutDefaultUser(),
+		plannrtest.WithUser(firstToken, plannrtest.Connection{Label: ptr("  padded  ")}, plannrtest.Connection{Label: ptr(strings.Repeat("x", plannroauth.LabelMaxLength()+1))}),
+		plannrtest.WithUser(otherToken, plannrtest.Connection{UUID: otherConn}))
+	target := srv.target
+	target.Run = "^(label_.*|unknown_properties_ignored|timestamps|uuid_spellings)$"
+	before := srv.state(t)
+	rep, got := outcomes(t, target)
+	if after := srv.state(t); after != before {
+		t.Errorf("the data changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if len(got[conformance.Skip]) != len(rep.Results) {
+		t.Errorf("%v, want every check to skip", got)
+	}
+	for _, res := range rep.Results {
+		if !strings.Contains(res.Reason, "put back exactly") {
+			t.Errorf("%s skipped for %q", res.Check, res.Reason)
+		}
+	}
+}
+
+// TestRestoreFails has a server refuse the PUT that puts a label back: the
+// check fails, and says so.
+func TestRestoreFails(t *testing.T) {
+	const original = "My Fundment Account 1" // users()'s
+	target := fake(t, refuse(labelRule(func(l string) bool { return l == original }),
+		http.StatusServiceUnavailable, msgs.Unavailable)).target
+	target.Run = "^label_set$"
+	rep, _ := outcomes(t, target)
+	if rep.Passed() || !strings.Contains(failures(rep), "the label stays") {
+		t.Errorf("a label not put back, and the check says nothing:\n%s", failures(rep))
+	}
+}
