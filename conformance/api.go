@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -30,18 +31,19 @@ type contract struct {
 	status map[string]int
 	limits apispec.Limits
 	msgs   *apispec.Messages
-	// labelMax is the label's maxLength; body and label are the update's
-	// request schema and its label property.
-	labelMax    int
-	body, label *openapi3.Schema
+	// labelMax is the label's maxLength; body is the update's request schema.
+	labelMax int
+	body     *openapi3.Schema
 	// labelKey is the label's member name in a request body.
 	labelKey string
 	// stamps and expiries are the members of a connection written as
 	// created_at and updated_at, and as an expiry, by the types gen gives
 	// them (the spec's x-go-type); created and updated are the first two.
-	stamps, expiries  []string
-	created, updated  string
-	refreshURL        string
+	stamps, expiries []string
+	created, updated string
+	refreshURL       string
+	// messages are x-messages' answers' messages, validationByField a
+	// 422's field messages, more the count of a 422's other errors.
 	messages          []*template
 	validationByField []*template
 	more              string
@@ -91,8 +93,7 @@ var loadContract = sync.OnceValues(func() (*contract, error) {
 		return nil, fmt.Errorf("conformance: %s and %s are not on one path with a parameter", opUpdate, opDelete)
 	}
 	for code, ref := range k.update.Op.Responses.Map() {
-		var n int
-		if _, err := fmt.Sscanf(code, "%d", &n); err == nil && ref.Ref != "" {
+		if n, err := strconv.Atoi(code); err == nil && ref.Ref != "" {
 			k.status[ref.Ref[strings.LastIndexByte(ref.Ref, '/')+1:]] = n
 		}
 	}
@@ -118,9 +119,7 @@ var loadContract = sync.OnceValues(func() (*contract, error) {
 		k.mediaType, k.body = mt, content.Schema.Value
 	}
 	k.labelKey = jsonName(reflect.TypeFor[gen.UpdateOAuthConnectionRequest](), "Label")
-	if p := k.body.Properties[k.labelKey]; p != nil {
-		k.label = p.Value
-	} else {
+	if k.body.Properties[k.labelKey] == nil {
 		return nil, fmt.Errorf("conformance: the request body has no %s", k.labelKey)
 	}
 	conn := reflect.TypeFor[gen.OAuthConnection]()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
@@ -158,7 +159,7 @@ func (c *probe) restore(conn connection) {
 		return
 	}
 	if after, lex, _ := c.find(c.r.target.Token, conn.UUID); !reflect.DeepEqual(after.labelOf(), want) {
-		c.fail(lex, "body.data.label", "the label of %s put back as %s; got %s: the kit could not restore it", conn.id(), showLabel(want), showLabel(after.labelOf()))
+		c.fail(lex, "body.data."+c.r.api.labelKey, "the label of %s put back as %s; got %s: the kit could not restore it", conn.id(), showLabel(want), showLabel(after.labelOf()))
 	}
 }
 
@@ -322,7 +323,7 @@ func (c *probe) sameAnswer(got, want *exchange, what string) {
 		c.fail(got, "body", "the body of the answer to %s, %s", what, c.r.red.excerpt(want.Body))
 		return
 	}
-	for name := range union(got.Header, want.Header) {
+	for _, name := range slices.Sorted(maps.Keys(union(got.Header, want.Header))) {
 		if slices.Contains(perRequest, name) {
 			continue
 		}

@@ -80,7 +80,7 @@ func (c *probe) answerRules(ex *exchange) {
 			ids[conn.UUID] = true
 			if i > 0 && conn.CreatedAt.Before(prev.CreatedAt.Time) {
 				c.fail(ex, at+"."+api.created, "the list oldest first: %s (created %s) before %s (created %s); got it after",
-					conn.id(), conn.CreatedAt, prev.id(), prev.CreatedAt)
+					conn.id(), conn.members[api.created], prev.id(), prev.members[api.created])
 			}
 			prev = conn
 		}
