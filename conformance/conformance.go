@@ -42,6 +42,12 @@ type Target struct {
 	BaseURL string
 	// Token and OtherToken are the bearer tokens of two different users.
 	Token, OtherToken string
+	// Zone and OtherZone are the IANA time zones of the two users' accounts
+	// ("Europe/London"), if known: then every timestamp of theirs must be in
+	// the zone's UTC offset at its instant. Without them the kit holds only
+	// what no one zone does (two offsets for one instant, offsets more than
+	// an hour apart). The program needs the zone database (time/tzdata).
+	Zone, OtherZone string
 	// ReadOnly changes nothing, even on a server that is lenient or broken:
 	// the kit sends only GET, HEAD and OPTIONS, and PUT and DELETE to a UUID
 	// that no user owns (new each run, and absent from both users' lists).

@@ -164,16 +164,21 @@ func TestSkips(t *testing.T) {
 }
 
 func TestExecuteRefuses(t *testing.T) {
-	srv := plannrtest.NewServer(t)
-	for name, target := range map[string]conformance.Target{
-		"no other token":  {BaseURL: srv.URL, Token: srv.Token},
-		"the same tokens": {BaseURL: srv.URL, Token: srv.Token, OtherToken: srv.Token},
-		"a bad -run":      {BaseURL: srv.URL, Token: srv.Token, OtherToken: otherToken, Run: "("},
-		"an unknown user": {BaseURL: srv.URL, Token: srv.Token, OtherToken: otherToken},
-		"no server":       {BaseURL: "http://127.0.0.1:1", Token: srv.Token, OtherToken: otherToken},
+	srv := plannrtest.NewServer(t, plannrtest.WithUser(otherToken))
+	for _, tc := range []struct {
+		name   string
+		target conformance.Target
+		err    string
+	}{
+		{"no other token", conformance.Target{BaseURL: srv.URL, Token: srv.Token}, "are required"},
+		{"the same tokens", conformance.Target{BaseURL: srv.URL, Token: srv.Token, OtherToken: srv.Token}, "two users' tokens"},
+		{"a bad -run", conformance.Target{BaseURL: srv.URL, Token: srv.Token, OtherToken: otherToken, Run: "("}, "Run:"},
+		{"an unknown zone", conformance.Target{BaseURL: srv.URL, Token: srv.Token, OtherToken: otherToken, OtherZone: "Europe/Nowhere"}, "OtherZone:"},
+		{"an unknown user", conformance.Target{BaseURL: srv.URL, Token: srv.Token, OtherToken: "nobody-token"}, "listing the connections of <other-token>"},
+		{"no server", conformance.Target{BaseURL: "http://127.0.0.1:1", Token: srv.Token, OtherToken: otherToken}, "an answer; got"},
 	} {
-		if rep, err := conformance.Execute(t.Context(), target); err == nil {
-			t.Errorf("%s: a report of %d checks, want an error", name, len(rep.Results))
+		if rep, err := conformance.Execute(t.Context(), tc.target); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: %v, want an error with %q (report %+v)", tc.name, err, tc.err, rep)
 		}
 	}
 }

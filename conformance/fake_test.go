@@ -38,6 +38,9 @@ var (
 	expiry = time.Date(2025, 6, 25, 18, 10, 48, 890170000, time.UTC)
 )
 
+// zone is the account zone of plannrtest's users.
+const zone = "Europe/London"
+
 func ptr[T any](v T) *T { return &v }
 
 // listPath is the path of the list, as the spec has it.
@@ -89,7 +92,7 @@ func fake(t *testing.T, wrap wrapper, opts ...plannrtest.Option) fakeServer {
 		t.Cleanup(front.Close)
 		base = front.URL
 	}
-	return fakeServer{srv, conformance.Target{BaseURL: base, Token: firstToken, OtherToken: otherToken, Budget: -1}}
+	return fakeServer{srv, conformance.Target{BaseURL: base, Token: firstToken, OtherToken: otherToken, Zone: zone, OtherZone: zone, Budget: -1}}
 }
 
 // proxyTo forwards every request to base as it came, an encoded slash

@@ -378,6 +378,9 @@ var mutants = []mutant{
 	{name: "updated_at in UTC", caughtBy: "list_connections", wrap: editStamps(func(t time.Time) string {
 		return t.UTC().Format("2006-01-02T15:04:05-07:00")
 	}, "updated_at")},
+	{name: "every timestamp in UTC", caughtBy: "list_connections", wrap: editStamps(func(t time.Time) string {
+		return t.UTC().Format("2006-01-02T15:04:05-07:00")
+	}, "created_at", "updated_at")},
 	{name: "a zero offset as Z", caughtBy: "list_connections", wrap: editStamps(func(t time.Time) string {
 		return t.Format(time.RFC3339)
 	}, "created_at", "updated_at")},

@@ -114,12 +114,11 @@ func (c *probe) observe(ex *exchange, at string, conn connection) {
 			}
 		}
 	}
-	// The spec's words say the connection's UUID, its own example shows
-	// another: what both say is the provider's URL, a slash and a UUID.
+	// The spec's example shows another id (Plannr's, unexplained); its
+	// words, and this toolkit's choice, are the connection's UUID.
 	if url := conn.RefreshAuthorizationURL; url != nil {
-		id, ok := strings.CutPrefix(*url, conn.Provider.AuthorizationURL+"/")
-		if _, err := uuid.Parse(id); !ok || err != nil || len(id) != len(conn.id()) {
-			c.fail(ex, at+"."+api.refreshURL, "the provider's authorization_url followed by /<uuid>, %s/%s; got %q", conn.Provider.AuthorizationURL, conn.id(), *url)
+		if want := conn.Provider.AuthorizationURL + "/" + conn.id(); !strings.EqualFold(*url, want) {
+			c.fail(ex, at+"."+api.refreshURL, "the provider's authorization_url followed by /<uuid>: %q; got %q", want, *url)
 		}
 	}
 	created, okC := stamps[api.created]
@@ -166,11 +165,18 @@ func (c *probe) member(ex *exchange, at string, conn connection, name string) (t
 }
 
 // oneZone holds the user's timestamp s to the one zone of the user's
-// account: written in the same offset as any other at the same instant, and
-// within maxOffsetShift of every other.
+// account: its offset at that instant, if the kit knows the zone; else
+// written in the same offset as any other at the same instant, and within
+// maxOffsetShift of every other.
 func (c *probe) oneZone(ex *exchange, field, token string, s seen) {
 	obs := c.r.seen
 	_, off := s.t.Zone()
+	if loc := c.r.zones[token]; loc != nil {
+		if _, want := s.t.In(loc).Zone(); want != off {
+			c.fail(ex, field, "the offset of the account's zone, %s, at that instant: %s; got %s", loc, plannroauth.AppendTimestamp(nil, s.t.In(loc)), s.text)
+			return
+		}
+	}
 	for _, prev := range obs.offsets[token] {
 		_, prevOff := prev.t.Zone()
 		d := time.Duration(off-prevOff) * time.Second

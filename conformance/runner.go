@@ -38,6 +38,8 @@ type runner struct {
 	shared        string
 	// seen is what answers have shown so far of each connection.
 	seen *observations
+	// zones are the users' account zones, by token, where Target gives them.
+	zones map[string]*time.Location
 }
 
 func newRunner(ctx context.Context, t Target) (*runner, error) {
@@ -66,6 +68,15 @@ func newRunner(ctx context.Context, t Target) (*runner, error) {
 	}
 	r := &runner{ctx: ctx, target: t, api: api, spec: loadSpec(), client: newClient(t, budget),
 		red: newRedactor(t.Token, t.OtherToken), absent: uuid.NewString(), seen: newObservations()}
+	r.zones = map[string]*time.Location{}
+	for _, z := range []struct{ token, zone, name string }{{t.Token, t.Zone, "Zone"}, {t.OtherToken, t.OtherZone, "OtherZone"}} {
+		if z.zone == "" {
+			continue
+		}
+		if r.zones[z.token], err = time.LoadLocation(z.zone); err != nil {
+			return nil, fmt.Errorf("conformance: %s: %w", z.name, err)
+		}
+	}
 	for _, c := range registry {
 		if filter != nil && !filter.MatchString(c.Name) || filter == nil && c.OptIn {
 			continue

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // -zone works where the system has no zone database
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
 )
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&t.BaseURL, "base-url", os.Getenv("PLANNR_BASE_URL"), "where the API is, e.g. http://127.0.0.1:8080 or http://host/plannr (env PLANNR_BASE_URL)")
 	fs.StringVar(&t.Token, "token", os.Getenv("PLANNR_TOKEN"), "the first user's bearer token (env PLANNR_TOKEN)")
 	fs.StringVar(&t.OtherToken, "other-token", os.Getenv("PLANNR_OTHER_TOKEN"), "another user's bearer token (env PLANNR_OTHER_TOKEN)")
+	fs.StringVar(&t.Zone, "zone", os.Getenv("PLANNR_ZONE"), "the first user's account time zone, e.g. Europe/London, if known: timestamps are then held to its offset (env PLANNR_ZONE)")
+	fs.StringVar(&t.OtherZone, "other-zone", os.Getenv("PLANNR_OTHER_ZONE"), "the other user's account time zone, if known (env PLANNR_OTHER_ZONE)")
 	fs.BoolVar(&t.ReadOnly, "readonly", false, "change nothing, not even updated_at: skip the checks that need a change, pace to -budget")
 	fs.IntVar(&t.Budget, "budget", 0, fmt.Sprintf("most requests a minute; 0 means %d with -readonly and no limit without; negative, no limit", conformance.DefaultBudget))
 	fs.StringVar(&t.Run, "run", "", "run only the checks whose name matches this regular expression; opt-in checks (ratelimit_drive) run only when it matches them")
