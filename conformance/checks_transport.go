@@ -37,6 +37,8 @@ func checkMediaType(c *probe) {
 	c.refused(api.status[respMediaType], []refusal{
 		{"text/plain", c.labelValue("x"), []string{msg}},
 		{"application/x-www-form-urlencoded", []byte(api.labelKey + "=x"), []string{msg}},
+		{"application/vnd.api+json", c.labelValue("x"), []string{msg}}, // JSON, but not the media type
+		{"text/json", c.labelValue("x"), []string{msg}},
 		{api.mediaType + "; charset=iso-8859-1", latin1, []string{msg}},
 		{api.mediaType + "; charset=utf-16", c.labelValue("x"), []string{msg}},
 		{"", c.labelValue("x"), []string{msg}},

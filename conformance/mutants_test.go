@@ -231,6 +231,12 @@ var mutants = []mutant{
 		}
 		return false
 	})},
+	{name: "any JSON media type taken", caughtBy: "unsupported_media_type", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		if ct := r.Header.Get("Content-Type"); strings.HasSuffix(ct, "+json") || ct == "text/json" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		return false
+	})},
 	{name: "no Content-Type taken as JSON", caughtBy: "unsupported_media_type", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPut && r.Header.Get("Content-Type") == "" {
 			r.Header.Set("Content-Type", "application/json")
