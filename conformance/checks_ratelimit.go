@@ -13,11 +13,16 @@ type window struct {
 	hasReset                bool
 }
 
-// rateLimit reads ex's X-RateLimit-* headers and holds them to the spec:
-// X-RateLimit-Limit is x-limits' limit, X-RateLimit-Remaining is within it,
-// and X-RateLimit-Reset, if sent, is when the window closes, within the
-// x-limits window of the answer.
-func (c *probe) rateLimit(ex *exchange) (window, bool) {
+// rateLimitRules holds an authenticated answer's X-RateLimit-* headers to
+// the spec, whatever check sent the request: X-RateLimit-Limit is
+// x-limits' limit and X-RateLimit-Remaining within it, both on every
+// authenticated answer, and X-RateLimit-Reset, if sent, is when the window
+// closes, within the x-limits window of the answer. It notes them in
+// ex.window for the rate-limit checks.
+func (c *probe) rateLimitRules(ex *exchange) {
+	if ex.token == "" || ex.Status == c.r.api.status[respUnauthenticated] || c.r.spec.operation(ex) == "" {
+		return
+	}
 	limits := c.r.api.limits
 	var w window
 	for _, h := range []struct {
@@ -27,7 +32,7 @@ func (c *probe) rateLimit(ex *exchange) (window, bool) {
 		v, err := strconv.ParseInt(ex.Header.Get(h.name), 10, 64)
 		if err != nil {
 			c.fail(ex, "header "+h.name, "an integer on every authenticated answer; got %q", ex.Header.Get(h.name))
-			return w, false
+			return
 		}
 		*h.into = v
 	}
@@ -45,7 +50,7 @@ func (c *probe) rateLimit(ex *exchange) (window, bool) {
 		}
 		w.reset, w.hasReset = reset, true
 	}
-	return w, true
+	ex.window = &w
 }
 
 // answerTime is when ex was answered, by its Date, or else by our clock.
@@ -72,15 +77,15 @@ func checkRateLimitHeaders(c *probe) {
 	var prev window
 	for i, rq := range requests {
 		ex := c.send(rq)
-		w, ok := c.rateLimit(ex)
-		if !ok {
-			continue
+		w := ex.window
+		if w == nil {
+			continue // failed for it already
 		}
 		newWindow := w.remaining == w.limit-1 || w.hasReset && prev.hasReset && w.reset != prev.reset
 		if i > 0 && w.remaining != prev.remaining-1 && !newWindow {
 			c.fail(ex, "header "+hRemaining, "one less than before (%d), or %d in a new window; got %d", prev.remaining, w.limit-1, w.remaining)
 		}
-		prev = w
+		prev = *w
 	}
 }
 
@@ -95,13 +100,12 @@ func checkRateLimitDrive(c *probe) {
 	token := c.r.target.Token
 	list := request{method: api.list.Method, path: api.list.Path, token: token}
 	ex := c.send(list)
-	w, ok := c.rateLimit(ex)
-	if !ok {
+	if ex.window == nil {
 		c.fatal(ex, "header "+hRemaining, "an integer, to know how far to drive")
 	}
 	tooMany := api.status[respTooMany]
 	// A new window may open on the way: then the count starts again, once.
-	for left, restarts := w.remaining, 0; ; left-- {
+	for left, restarts := ex.window.remaining, 0; ; left-- {
 		ex = c.send(list)
 		if ex.Status == tooMany {
 			if left > 0 {
@@ -112,10 +116,10 @@ func checkRateLimitDrive(c *probe) {
 		if ex.Status != api.list.Success[0] {
 			c.fatal(ex, "status", "%d, or %d past the limit; got %d", api.list.Success[0], tooMany, ex.Status)
 		}
-		now, ok := c.rateLimit(ex)
+		now := ex.window
 		switch {
-		case !ok:
-			return
+		case now == nil:
+			return // failed for it already
 		case left == 0 && now.remaining == now.limit-1 && restarts == 0:
 			left, restarts = now.remaining+1, 1
 		case left == 0:
@@ -127,7 +131,7 @@ func checkRateLimitDrive(c *probe) {
 	if win := int(api.limits.RateWindow / time.Second); err != nil || retry < 1 || retry > win {
 		c.fail(ex, "header "+hRetryAfter, "whole seconds from 1 to the spec's window, %d; got %q", win, ex.Header.Get(hRetryAfter))
 	}
-	if over, ok := c.rateLimit(ex); ok {
+	if over := ex.window; over != nil {
 		if over.remaining != 0 {
 			c.fail(ex, "header "+hRemaining, "0 on a %d; got %d", tooMany, over.remaining)
 		}
@@ -146,7 +150,7 @@ func checkRateLimitDrive(c *probe) {
 	if other.Status != api.list.Success[0] {
 		c.fail(other, "status", "%d: the other user has a window of their own; got %d", api.list.Success[0], other.Status)
 	}
-	if ow, ok := c.rateLimit(other); ok && ow.remaining == 0 {
+	if ow := other.window; ow != nil && ow.remaining == 0 {
 		c.fail(other, "header "+hRemaining, "the other user's above 0; got %d", ow.remaining)
 	}
 }

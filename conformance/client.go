@@ -90,9 +90,12 @@ type exchange struct {
 	Status  int
 	Header  http.Header
 	Body    []byte
-	// violation is how the answer breaks the spec, if it does; the check has
-	// failed for it already.
+	// violation is whether the answer breaks the rules of every answer; the
+	// check has failed for it already.
 	violation bool
+	// window is what the answer's rate-limit headers say, if it is an
+	// authenticated answer that has them.
+	window *window
 }
 
 // safeMethods change nothing on any server that keeps to HTTP's semantics;

@@ -409,6 +409,12 @@ var mutants = []mutant{
 			a.header.Del("X-RateLimit-Remaining")
 		}
 	})},
+	{name: "no rate-limit headers on a 413", caughtBy: "body_too_large", wrap: onAnswer(func(_ *http.Request, a *answer) {
+		if a.status == http.StatusRequestEntityTooLarge {
+			a.header.Del("X-RateLimit-Limit")
+			a.header.Del("X-RateLimit-Remaining")
+		}
+	})},
 	{name: "a limit other than x-limits'", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Limit", func(n int64) int64 { return 2 * n })},
 	{name: "X-RateLimit-Remaining stuck", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Remaining", func(int64) int64 { return int64(apispec.LimitsOf().RateLimit) - 2 })},
 	{name: "X-RateLimit-Reset in milliseconds", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Reset", func(n int64) int64 { return 1000 * n })},

@@ -46,6 +46,7 @@ const maxOffsetShift = time.Hour
 // answerRules holds ex's answer to the rules of every answer.
 func (c *probe) answerRules(ex *exchange) {
 	api := c.r.api
+	c.rateLimitRules(ex)
 	if ex.req.Method == http.MethodHead || len(ex.Body) == 0 {
 		return
 	}
