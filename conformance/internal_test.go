@@ -163,7 +163,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestReportWriters(t *testing.T) {
-	req, _ := http.NewRequest(http.MethodPut, "http://h/api/v1/oauth/connections/x", nil)
+	req, _ := http.NewRequest(http.MethodPut, "http://h/conformance/x", nil)
 	req.Header.Set("Authorization", "Bearer secret-1")
 	c := &probe{r: &runner{target: Target{Token: "secret-1", OtherToken: "secret-2"}, red: newRedactor("secret-1", "secret-2")}, res: &Result{}}
 	ex := &exchange{req: req, body: []byte(`{"label":null}`), Status: 200,
@@ -183,7 +183,7 @@ func TestReportWriters(t *testing.T) {
 		"FAIL label_null_clears",
 		`expected: label null, got "kept"`,
 		"field: body.label",
-		"PUT /api/v1/oauth/connections/x",
+		"PUT /conformance/x",
 		"Authorization: Bearer <token>",
 		`{"label":null}`,
 		"answer: 200",
@@ -228,10 +228,13 @@ func TestReportWriters(t *testing.T) {
 
 func TestSpecCheck(t *testing.T) {
 	sp := loadSpec()
+	k := testContract(t)
+	list := k.list.Path
 	conn := `{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe","label":null,"created_at":"2025-06-25T15:10:48+01:00","updated_at":"2025-06-25T15:10:48+01:00",` +
 		`"provider":{"name":"fundment","label":"Fundment","logo_url":"https://x.example/l.png","authorization_url":"https://x.example/a"},` +
 		`"access_token_expires_at":null,"refresh_token_expires_at":null}`
-	id := "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe"
+	id := k.itemPath("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
+	notFound := mustJSONString(map[string]string{"message": k.msgs.NotFound})
 	jsonType := http.Header{"Content-Type": {"application/json"}}
 	for _, tc := range []struct {
 		name, method, path string
@@ -239,19 +242,19 @@ func TestSpecCheck(t *testing.T) {
 		header             http.Header
 		body, err          string
 	}{
-		{"a list", "GET", "/api/v1/oauth/connections", 200, jsonType, `{"data":[` + conn + `]}`, ""},
+		{"a list", "GET", list, 200, jsonType, `{"data":[` + conn + `]}`, ""},
 		{"a connection", "PUT", id, 200, jsonType, conn, ""},
-		{"a 404", "PUT", id, 404, jsonType, `{"message":"OAuth2 connection not found."}`, ""},
+		{"a 404", "PUT", id, 404, jsonType, notFound, ""},
 		{"a 204", "DELETE", id, 204, http.Header{}, ``, ""},
-		{"a 500 under default", "DELETE", id, 500, jsonType, `{"message":"Server Error"}`, ""},
-		{"HEAD", "HEAD", "/api/v1/oauth/connections", 200, jsonType, ``, ""},
-		{"an unknown path", "GET", "/nope", 404, jsonType, `{"message":"The route could not be found."}`, ""},
+		{"a 500 under default", "DELETE", id, 500, jsonType, mustJSONString(map[string]string{"message": k.msgs.ServerError}), ""},
+		{"HEAD", "HEAD", list, 200, jsonType, ``, ""},
+		{"an unknown path", "GET", "/nope", 404, jsonType, mustJSONString(map[string]string{"message": k.msgs.RouteNotFound}), ""},
 		{"a 403", "PUT", id, 403, jsonType, `{"message":"This action is unauthorized."}`, "status 403 is not declared"},
 		{"a text/plain 404", "GET", "/nope", 404, http.Header{"Content-Type": {"text/plain"}}, `404 page not found`, `Content-Type "text/plain"`},
 		{"a message that is not a string", "DELETE", id, 404, jsonType, `{"message":404}`, "/message\": value must be a string"},
 		{"a connection without its uuid", "PUT", id, 200, jsonType, strings.Replace(conn, `"uuid"`, `"id"`, 1), `property "uuid" is missing`},
 		{"a created_at that is not RFC 3339", "PUT", id, 200, jsonType, strings.Replace(conn, `"2025-06-25T15:10:48+01:00"`, `"25/06/2025"`, 1), `/created_at`},
-		{"a rate-limit header that is not an integer", "GET", "/api/v1/oauth/connections", 200,
+		{"a rate-limit header that is not an integer", "GET", list, 200,
 			http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Limit": {"lots"}}, `{"data":[]}`, "X-RateLimit-Limit"},
 	} {
 		// Under a base URL with a path, the API's path is what is matched.

@@ -98,7 +98,7 @@ func startPrism(t *testing.T, prism string) string {
 	})
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if resp, err := http.Get(base + "/api/v1/oauth/connections"); err == nil {
+		if resp, err := http.Get(base + listPath); err == nil {
 			resp.Body.Close()
 			return base
 		}

@@ -16,12 +16,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 const (
@@ -32,6 +34,9 @@ const (
 
 // serverBin is cmd/plannr-server, built once by TestMain.
 var serverBin string
+
+// listPath is the spec's path of the list.
+var listPath = apispec.Operations()[slices.IndexFunc(apispec.Operations(), func(op apispec.Operation) bool { return op.Method == http.MethodGet })].Path
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "plannr-conformance-test")
@@ -123,7 +128,7 @@ func state(t *testing.T, base string) map[string][]map[string]any {
 	t.Helper()
 	st := map[string][]map[string]any{}
 	for _, token := range []string{alice, bob} {
-		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/oauth/connections", nil)
+		req, _ := http.NewRequest(http.MethodGet, base+listPath, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
