@@ -1,188 +1,208 @@
 package conformance
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"reflect"
+	"regexp"
 	"strconv"
-	"time"
+	"strings"
+	"sync"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
-const (
-	listPath    = "/api/v1/oauth/connections"
-	jsonType    = "application/json"
-	unknownUUID = "00000000-0000-4000-8000-000000000000"
-
-	msgUnauthenticated = "Unauthenticated."
-	msgNotFound        = "OAuth2 connection not found."
-)
-
-func connPath(id string) string { return listPath + "/" + id }
-
-// connection is an OAuth2 connection as an answer shows it; raw keeps the
-// whole object, for comparing answers.
-type connection struct {
-	UUID      string  `json:"uuid"`
-	Label     *string `json:"label"`
-	CreatedAt string  `json:"created_at"`
-	UpdatedAt string  `json:"updated_at"`
-	raw       json.RawMessage
+// contract is what the kit knows of the API, all of it read from the embedded
+// spec (through apispec) or from the code generated from it: the routes, the
+// statuses, the limits, the messages and the names of the members. A change
+// of api/openapi.yaml and go generate is all it takes for the kit to follow.
+type contract struct {
+	list, update, remove apispec.Operation
+	// param is the path parameter of the item path, "{...}" included.
+	param string
+	// mediaType is the one media type of the update's request body.
+	mediaType string
+	// status is the status of each of the update's error answers, by the
+	// name of the spec's component response it points to ("NotFound").
+	status map[string]int
+	limits apispec.Limits
+	msgs   *apispec.Messages
+	// labelMax is the label's maxLength; body is the update's request schema.
+	labelMax int
+	body     *openapi3.Schema
+	// labelKey is the label's member name in a request body.
+	labelKey string
+	// stamps and expiries are the members of a connection written as
+	// created_at and updated_at, and as an expiry, by the types gen gives
+	// them (the spec's x-go-type); created and updated are the first two.
+	stamps, expiries []string
+	created, updated string
+	refreshURL       string
+	// messages are x-messages' answers' messages, validationByField a
+	// 422's field messages, more the count of a 422's other errors.
+	messages          []*template
+	validationByField []*template
+	more              string
 }
 
-func (c connection) label() string {
-	if c.Label == nil {
-		return "null"
+// The names the kit looks facts up by: the spec's operations, the component
+// responses of the update, and the rate-limit headers. A spec that renames
+// one fails the run at its start, never silently.
+const (
+	opList   = "listOAuthConnections"
+	opUpdate = "updateOAuthConnection"
+	opDelete = "deleteOAuthConnection"
+
+	respUnauthenticated = "Unauthenticated"
+	respNotFound        = "NotFound"
+	respMalformed       = "MalformedBody"
+	respTooLarge        = "BodyTooLarge"
+	respMediaType       = "UnsupportedMediaType"
+	respInvalid         = "ValidationFailed"
+	respTooMany         = "TooManyRequests"
+
+	hLimit      = "X-RateLimit-Limit"
+	hRemaining  = "X-RateLimit-Remaining"
+	hReset      = "X-RateLimit-Reset"
+	hRetryAfter = "Retry-After"
+)
+
+var loadContract = sync.OnceValues(func() (*contract, error) {
+	k := &contract{status: map[string]int{}, limits: apispec.LimitsOf(), msgs: apispec.MessagesOf(), labelMax: plannroauth.LabelMaxLength()}
+	for _, op := range apispec.Operations() {
+		switch op.ID {
+		case opList:
+			k.list = op
+		case opUpdate:
+			k.update = op
+		case opDelete:
+			k.remove = op
+		}
 	}
-	return strconv.Quote(*c.Label)
+	for id, op := range map[string]apispec.Operation{opList: k.list, opUpdate: k.update, opDelete: k.remove} {
+		if op.Op == nil || len(op.Success) == 0 {
+			return nil, fmt.Errorf("conformance: the spec has no operation %s with a success status", id)
+		}
+	}
+	k.param = regexp.MustCompile(`\{[^}]+\}`).FindString(k.update.Path)
+	if k.param == "" || k.remove.Path != k.update.Path {
+		return nil, fmt.Errorf("conformance: %s and %s are not on one path with a parameter", opUpdate, opDelete)
+	}
+	for code, ref := range k.update.Op.Responses.Map() {
+		if n, err := strconv.Atoi(code); err == nil && ref.Ref != "" {
+			k.status[ref.Ref[strings.LastIndexByte(ref.Ref, '/')+1:]] = n
+		}
+	}
+	for _, name := range []string{respUnauthenticated, respNotFound, respMalformed, respTooLarge, respMediaType, respInvalid, respTooMany} {
+		if k.status[name] == 0 {
+			return nil, fmt.Errorf("conformance: %s declares no response %s", opUpdate, name)
+		}
+	}
+	// The headers the kit reads by name: the spec must still declare them.
+	for _, name := range []string{hLimit, hRemaining, hReset} {
+		if k.list.Op.Responses.Status(k.list.Success[0]).Value.Headers[name] == nil {
+			return nil, fmt.Errorf("conformance: %s declares no header %s", opList, name)
+		}
+	}
+	if k.update.Op.Responses.Status(k.status[respTooMany]).Value.Headers[hRetryAfter] == nil {
+		return nil, fmt.Errorf("conformance: %s's %s declares no header %s", opUpdate, respTooMany, hRetryAfter)
+	}
+	rb := k.update.Op.RequestBody
+	if rb == nil || len(rb.Value.Content) != 1 {
+		return nil, fmt.Errorf("conformance: %s needs one media type of request body", opUpdate)
+	}
+	for mt, content := range rb.Value.Content {
+		k.mediaType, k.body = mt, content.Schema.Value
+	}
+	k.labelKey = jsonName(reflect.TypeFor[gen.UpdateOAuthConnectionRequest](), "Label")
+	if k.body.Properties[k.labelKey] == nil {
+		return nil, fmt.Errorf("conformance: the request body has no %s", k.labelKey)
+	}
+	conn := reflect.TypeFor[gen.OAuthConnection]()
+	k.stamps = jsonNamesOf(conn, reflect.TypeFor[plannroauth.Timestamp]())
+	k.expiries = jsonNamesOf(conn, reflect.TypeFor[plannroauth.Expiry]())
+	k.created, k.updated = jsonName(conn, "CreatedAt"), jsonName(conn, "UpdatedAt")
+	k.refreshURL = jsonName(conn, "RefreshAuthorizationURL")
+	k.messages, k.validationByField, k.more = compileMessages(k.msgs)
+	return k, nil
+})
+
+// itemPath is the path of the connection id, as sent: id goes in unescaped,
+// so that a check can send an encoded slash or a brace as it means to.
+func (k *contract) itemPath(id string) string { return strings.Replace(k.update.Path, k.param, id, 1) }
+
+// jsonName is the JSON member name of t's field.
+func jsonName(t reflect.Type, field string) string {
+	f, ok := t.FieldByName(field)
+	if !ok {
+		panic("conformance: gen has no field " + t.Name() + "." + field)
+	}
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
+// jsonNamesOf lists the JSON names of t's fields of type of, nullable or not
+// (oapi-codegen's nullable.Nullable is a map of it).
+func jsonNamesOf(t, of reflect.Type) []string {
+	var names []string
+	for f := range t.Fields() {
+		if ft := f.Type; ft == of || ft.Kind() == reflect.Map && ft.Elem() == of {
+			names = append(names, jsonName(t, f.Name))
+		}
+	}
+	return names
+}
+
+// connection is an OAuth2 connection as an answer shows it: the generated
+// model, and the raw object, for comparing answers and reading each member as
+// written.
+type connection struct {
+	gen.OAuthConnection
+	raw     json.RawMessage
+	members map[string]json.RawMessage
 }
 
 func decodeConnection(b []byte) (connection, error) {
-	var c connection
-	if err := json.Unmarshal(b, &c); err != nil {
+	c := connection{raw: b}
+	if err := json.Unmarshal(b, &c.OAuthConnection); err != nil {
 		return c, err
 	}
-	c.raw = b
-	return c, nil
+	return c, json.Unmarshal(b, &c.members)
 }
 
-func decodeList(ex *exchange) ([]connection, error) {
-	if ex.Status != http.StatusOK {
-		return nil, fmt.Errorf("status %d, want 200", ex.Status)
+func (c connection) id() string { return c.UUID.String() }
+
+// labelOf is the connection's label, nil when it is null or absent.
+func (c connection) labelOf() *string {
+	if v, err := c.Label.Get(); err == nil {
+		return &v
 	}
-	var list struct {
-		Data []json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(ex.Body, &list); err != nil {
-		return nil, err
-	}
-	conns := make([]connection, len(list.Data))
-	for i, raw := range list.Data {
-		var err error
-		if conns[i], err = decodeConnection(raw); err != nil {
-			return nil, err
-		}
-	}
-	return conns, nil
+	return nil
 }
 
-// list lists the connections of token's user; anything but a list ends the
-// check.
-func (c *probe) list(token string) ([]connection, *exchange) {
-	ex := c.send(request{method: http.MethodGet, path: listPath, token: token})
-	conns, err := decodeList(ex)
-	if err != nil {
-		c.fatal(ex, "200 with the list of connections: %v", err)
+// showLabel is a label as a report shows it.
+func showLabel(l *string) string {
+	if l == nil {
+		return "null"
 	}
-	return conns, ex
+	return fmt.Sprintf("%q", *l)
 }
 
-// find returns the connection of id in token's list; ok is false if it is not
-// there.
-func (c *probe) find(token, id string) (connection, bool) {
-	conns, _ := c.list(token)
-	for _, conn := range conns {
-		if conn.UUID == id {
-			return conn, true
-		}
+// without returns the connection's members but the names, as JSON, for
+// comparing what a change must leave alone.
+func (c connection) without(names ...string) string {
+	m := map[string]json.RawMessage{}
+	for k, v := range c.members {
+		m[k] = v
 	}
-	return connection{}, false
-}
-
-// subject is the first user's first connection, as it is now, which the
-// label checks change. A check that changes its label puts it back.
-func (c *probe) subject() connection {
-	if len(c.r.conns) == 0 {
-		c.skip("the first user (-token) has no connection")
+	for _, n := range names {
+		delete(m, n)
 	}
-	conn, ok := c.find(c.r.target.Token, c.r.conns[0].UUID)
-	if !ok {
-		c.skip("the first user's connection %s is gone", c.r.conns[0].UUID)
-	}
-	c.cleanup(func() { c.restore(conn) })
-	return conn
-}
-
-// restore puts conn's label back, if it changed.
-func (c *probe) restore(conn connection) {
-	now, ok := c.find(c.r.target.Token, conn.UUID)
-	if !ok || reflect.DeepEqual(now.Label, conn.Label) {
-		return
-	}
-	body, _ := json.Marshal(map[string]*string{"label": conn.Label})
-	if ex := c.put(c.r.target.Token, conn.UUID, body); ex.Status != http.StatusOK {
-		c.fail(ex, "200 to the PUT that restores the label %s", conn.label())
-	}
-}
-
-func (c *probe) put(token, id string, body []byte) *exchange {
-	return c.send(request{method: http.MethodPut, path: connPath(id), token: token, contentType: jsonType, body: body})
-}
-
-// update PUTs body to the first user's connection and expects a 200 with the
-// connection; it returns the connection the answer shows.
-func (c *probe) update(id string, body []byte) (connection, *exchange) {
-	ex := c.put(c.r.target.Token, id, body)
-	if ex.Status != http.StatusOK {
-		c.fatal(ex, "200 with the connection")
-	}
-	conn, err := decodeConnection(ex.Body)
-	if err != nil || conn.UUID != id {
-		c.fatal(ex, "the connection %s as JSON (%v)", id, err)
-	}
-	return conn, ex
-}
-
-// expectLabel fails unless conn's label is want (nil for null).
-func (c *probe) expectLabel(ex *exchange, conn connection, want *string) {
-	if !reflect.DeepEqual(conn.Label, want) {
-		c.fail(ex, "label %s, got %s", connection{Label: want}.label(), conn.label())
-	}
-}
-
-// expectError fails unless ex is status with the JSON message want ("" for
-// any); it returns the decoded body.
-func (c *probe) expectError(ex *exchange, status int, want string) errorBody {
-	var body errorBody
-	if ex.Status != status {
-		c.fail(ex, "status %d", status)
-		return body
-	}
-	if err := json.Unmarshal(ex.Body, &body); err != nil {
-		if ex.violation == nil { // else failed for it already
-			c.fail(ex, "a JSON error body: %v", err)
-		}
-	} else if want != "" && body.Message != want {
-		c.fail(ex, "message %q, got %q", want, body.Message)
-	}
-	return body
-}
-
-type errorBody struct {
-	Message string              `json:"message"`
-	Errors  map[string][]string `json:"errors"`
-}
-
-// sameJSON reports whether a and b are the same JSON value.
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
-		return bytes.Equal(a, b)
-	}
-	return reflect.DeepEqual(x, y)
-}
-
-// parseTimestamp parses a created_at or updated_at: RFC 3339 in whole seconds.
-func parseTimestamp(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return t, err
-	}
-	if len(s) > len("2006-01-02T15:04:05") && s[len("2006-01-02T15:04:05")] == '.' {
-		return t, fmt.Errorf("%q has a fraction of a second", s)
-	}
-	return t, nil
+	return string(mustJSON(m))
 }
 
 func mustJSON(v any) []byte {

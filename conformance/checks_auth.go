@@ -2,57 +2,63 @@ package conformance
 
 import (
 	"encoding/base64"
-	"net/http"
-	"time"
+	"regexp"
 )
 
-// checkList lists both users and checks what the spec's schema cannot say.
-func checkList(c *probe) {
-	seen := map[string]string{}
-	for _, u := range []struct{ role, token string }{{"first", c.r.target.Token}, {"other", c.r.target.OtherToken}} {
-		conns, ex := c.list(u.token)
-		for _, conn := range conns {
-			for _, ts := range []string{conn.CreatedAt, conn.UpdatedAt} {
-				if _, err := parseTimestamp(ts); err != nil {
-					c.fail(ex, "created_at and updated_at in RFC 3339 with whole seconds: %v", err)
-				}
-			}
-			if owner, dup := seen[conn.UUID]; dup {
-				c.fail(ex, "each connection in one list only; %s is in the %s user's list too", conn.UUID, owner)
-			}
-			seen[conn.UUID] = u.role
-		}
-	}
-}
-
-// operations are one request of each operation for the auth checks, on the
-// first user's connection (its label sent back unchanged) or, for DELETE, an
-// unknown one, so that a server that ignores authentication changes nothing.
+// operations are one request of each operation for the auth checks, PUT and
+// DELETE to the run's absent UUID, so that a server that ignores
+// authentication changes nothing.
 func (c *probe) operations() []request {
-	put := request{method: http.MethodPut, path: connPath(unknownUUID), contentType: jsonType, body: []byte(`{}`)}
-	if len(c.r.conns) > 0 {
-		conn := c.r.conns[0]
-		put.path, put.body = connPath(conn.UUID), mustJSON(map[string]*string{"label": conn.Label})
-	}
+	api := c.r.api
 	return []request{
-		{method: http.MethodGet, path: listPath},
-		put,
-		{method: http.MethodDelete, path: connPath(unknownUUID)},
+		{method: api.list.Method, path: api.list.Path},
+		{method: api.update.Method, path: api.itemPath(c.r.absent), contentType: api.mediaType, body: []byte(`{}`)},
+		{method: api.remove.Method, path: api.itemPath(c.r.absent)},
 	}
 }
 
-// expectUnauthenticated fails unless ex is the 401 the contract describes.
-func (c *probe) expectUnauthenticated(ex *exchange) {
-	c.expectError(ex, http.StatusUnauthorized, msgUnauthenticated)
-	if ex.Status == http.StatusUnauthorized {
-		if got := ex.Header.Get("WWW-Authenticate"); got != `Bearer realm="api"` {
-			c.fail(ex, `WWW-Authenticate: Bearer realm="api", got %q`, got)
+// The syntax of WWW-Authenticate (RFC 7235 section 4.1): challenges, each a
+// scheme and then a token68 or auth-params, separated by commas.
+var (
+	challengeSyntax = func() *regexp.Regexp {
+		const (
+			token   = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+			quoted  = `"(?:[^"\\]|\\.)*"`
+			param   = token + `[ \t]*=[ \t]*(?:` + token + `|` + quoted + `)`
+			token68 = `[A-Za-z0-9._~+/-]+=*`
+			list    = `[ \t]*,[ \t]*`
+		)
+		challenge := token + `(?:[ \t]+(?:` + token68 + `|` + param + `(?:` + list + param + `)*))?`
+		return regexp.MustCompile(`^` + challenge + `(?:` + list + challenge + `)*$`)
+	}()
+	// bearerScheme finds a challenge of the Bearer scheme: at the start or
+	// after a comma, and not an auth-param's name.
+	bearerScheme = regexp.MustCompile(`(?i)(?:^|,)[ \t]*Bearer(?:[ \t]+[^=\s]|[ \t]*,|[ \t]*$)`)
+)
+
+// bearerChallenge reports whether a WWW-Authenticate field holds a Bearer
+// challenge (RFC 6750 section 3), with any realm and parameters.
+func bearerChallenge(values []string) bool {
+	for _, v := range values {
+		if challengeSyntax.MatchString(v) && bearerScheme.MatchString(v) {
+			return true
 		}
+	}
+	return false
+}
+
+// expectUnauthenticated fails unless ex is the 401 the contract describes,
+// with the challenge of the spec's bearer scheme.
+func (c *probe) expectUnauthenticated(ex *exchange) {
+	api := c.r.api
+	c.expectError(ex, api.status[respUnauthenticated], api.msgs.Unauthenticated)
+	if got := ex.Header.Values("WWW-Authenticate"); ex.Status == api.status[respUnauthenticated] && !bearerChallenge(got) {
+		c.fail(ex, "header WWW-Authenticate", `a Bearer challenge (RFC 6750), e.g. Bearer realm="api"; got %q`, got)
 	}
 }
 
 func checkIgnoredAuth(c *probe) {
-	unknown := "conformance-unknown-" + time.Now().Format("20060102150405.000000000")
+	unknown := "conformance-unknown-" + c.r.absent
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(c.r.target.Token+":"))
 	for _, auth := range [][]string{{}, {"Bearer " + unknown}, {basic}, {"Bearer"}, {"Bearer "}} {
 		for _, rq := range c.operations() {
@@ -63,23 +69,21 @@ func checkIgnoredAuth(c *probe) {
 }
 
 func checkAuthBeforeBody(c *probe) {
-	id := unknownUUID
-	if len(c.r.conns) > 0 {
-		id = c.r.conns[0].UUID
-	}
+	api := c.r.api
 	for _, b := range []struct {
-		contentType, body string
+		contentType string
+		body        []byte
 	}{
-		{jsonType, `{"label":42}`},
-		{jsonType, `{"label":`},
-		{jsonType, `[]`},
-		{"text/plain", `label=x`},
-		{"", ``},
+		{api.mediaType, c.labelValue(42)},
+		{api.mediaType, []byte(`{"`)},
+		{api.mediaType, []byte(`[]`)},
+		{"text/plain", []byte(`x`)},
+		{"", nil},
 	} {
-		c.expectUnauthenticated(c.send(request{method: http.MethodPut, path: connPath(id), contentType: b.contentType, body: []byte(b.body)}))
+		c.expectUnauthenticated(c.send(request{method: api.update.Method, path: api.itemPath(c.r.absent), contentType: b.contentType, body: b.body}))
 	}
 	// A malformed UUID too: the path is not looked at before the token.
-	c.expectUnauthenticated(c.send(request{method: http.MethodDelete, path: connPath("not-a-uuid")}))
+	c.expectUnauthenticated(c.send(request{method: api.remove.Method, path: api.itemPath("not-a-uuid-" + c.r.absent)}))
 }
 
 func checkDuplicateAuthorization(c *probe) {

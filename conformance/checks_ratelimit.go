@@ -6,23 +6,51 @@ import (
 	"time"
 )
 
-// window is what an answer's X-RateLimit-* headers say.
-type window struct{ limit, remaining, reset int64 }
+// window is what an answer's X-RateLimit-* headers say; hasReset is false
+// when X-RateLimit-Reset is absent, which the spec allows before a 429.
+type window struct {
+	limit, remaining, reset int64
+	hasReset                bool
+}
 
-func (c *probe) rateLimit(ex *exchange) (window, bool) {
+// rateLimitRules holds an authenticated answer's X-RateLimit-* headers to
+// the spec, whatever check sent the request: X-RateLimit-Limit is
+// x-limits' limit and X-RateLimit-Remaining within it, both on every
+// authenticated answer, and X-RateLimit-Reset, if sent, is when the window
+// closes, within the x-limits window of the answer. It notes them in
+// ex.window for the rate-limit checks.
+func (c *probe) rateLimitRules(ex *exchange) {
+	if ex.token == "" || ex.Status == c.r.api.status[respUnauthenticated] || c.r.spec.operation(ex) == "" {
+		return
+	}
+	limits := c.r.api.limits
 	var w window
 	for _, h := range []struct {
 		name string
 		into *int64
-	}{{"X-RateLimit-Limit", &w.limit}, {"X-RateLimit-Remaining", &w.remaining}, {"X-RateLimit-Reset", &w.reset}} {
+	}{{hLimit, &w.limit}, {hRemaining, &w.remaining}} {
 		v, err := strconv.ParseInt(ex.Header.Get(h.name), 10, 64)
 		if err != nil {
-			c.fail(ex, "%s, an integer, on an authenticated answer; got %q", h.name, ex.Header.Get(h.name))
-			return w, false
+			c.fail(ex, "header "+h.name, "an integer on every authenticated answer; got %q", ex.Header.Get(h.name))
+			return
 		}
 		*h.into = v
 	}
-	return w, true
+	if w.limit != int64(limits.RateLimit) {
+		c.fail(ex, "header "+hLimit, "%d, the spec's x-limits; got %d", limits.RateLimit, w.limit)
+	}
+	if w.remaining < 0 || w.remaining >= w.limit {
+		c.fail(ex, "header "+hRemaining, "from 0 to X-RateLimit-Limit - 1 after a request; got %d of %d", w.remaining, w.limit)
+	}
+	if v := ex.Header.Get(hReset); v != "" {
+		reset, err := strconv.ParseInt(v, 10, 64)
+		at := answerTime(ex).Unix()
+		if win := int64(limits.RateWindow / time.Second); err != nil || reset < at-1 || reset > at+win+1 {
+			c.fail(ex, "header "+hReset, "the epoch second the window closes, within the spec's %v window after the answer (%d); got %q", limits.RateWindow, at, v)
+		}
+		w.reset, w.hasReset = reset, true
+	}
+	ex.window = &w
 }
 
 // answerTime is when ex was answered, by its Date, or else by our clock.
@@ -33,82 +61,96 @@ func answerTime(ex *exchange) time.Time {
 	return time.Now()
 }
 
+// checkRateLimitHeaders sends a request of each operation, and a refused one:
+// each counts, X-RateLimit-Remaining one less each time, or the limit less
+// one in a new window.
 func checkRateLimitHeaders(c *probe) {
+	api := c.r.api
 	token := c.r.target.Token
 	requests := []request{
-		{method: http.MethodGet, path: listPath, token: token},
-		{method: http.MethodPut, path: connPath(unknownUUID), token: token, contentType: jsonType, body: []byte(`{}`)},
-		{method: http.MethodDelete, path: connPath(unknownUUID), token: token},
-		{method: http.MethodPut, path: connPath(unknownUUID), token: token, contentType: jsonType, body: []byte(`{"label":42}`)},
-		{method: http.MethodGet, path: listPath, token: token},
+		{method: api.list.Method, path: api.list.Path, token: token},
+		{method: api.update.Method, path: api.itemPath(c.r.absent), token: token, contentType: api.mediaType, body: []byte(`{}`)},
+		{method: api.remove.Method, path: api.itemPath(c.r.absent), token: token},
+		{method: api.update.Method, path: api.itemPath(c.r.absent), token: token, contentType: api.mediaType, body: c.labelValue(42)},
+		{method: api.list.Method, path: api.list.Path, token: token},
 	}
 	var prev window
 	for i, rq := range requests {
 		ex := c.send(rq)
-		w, ok := c.rateLimit(ex)
-		if !ok {
-			continue
+		w := ex.window
+		if w == nil {
+			continue // failed for it already
 		}
-		at := answerTime(ex).Unix()
-		if w.reset < at-1 || w.reset > at+3600 {
-			c.fail(ex, "X-RateLimit-Reset the epoch second the window closes, within the hour after the answer (%d), got %d", at, w.reset)
+		newWindow := w.remaining == w.limit-1 || w.hasReset && prev.hasReset && w.reset != prev.reset
+		if i > 0 && w.remaining != prev.remaining-1 && !newWindow {
+			c.fail(ex, "header "+hRemaining, "one less than before (%d), or %d in a new window; got %d", prev.remaining, w.limit-1, w.remaining)
 		}
-		if w.remaining < 0 || w.remaining >= w.limit {
-			c.fail(ex, "X-RateLimit-Remaining from 0 to X-RateLimit-Limit - 1 after a request, got %d of %d", w.remaining, w.limit)
-		}
-		switch {
-		case i == 0:
-		case w.limit != prev.limit:
-			c.fail(ex, "X-RateLimit-Limit constant: %d, got %d", prev.limit, w.limit)
-		case w.reset == prev.reset && w.remaining != prev.remaining-1:
-			c.fail(ex, "X-RateLimit-Remaining one less than before (%d), got %d", prev.remaining, w.remaining)
-		case w.reset != prev.reset && w.remaining != w.limit-1:
-			// A new window: the request is its first.
-			c.fail(ex, "X-RateLimit-Remaining %d in a new window (X-RateLimit-Reset %d, was %d), got %d", w.limit-1, w.reset, prev.reset, w.remaining)
-		}
-		prev = w
+		prev = *w
 	}
 }
 
+// checkRateLimitDrive sends as many requests as X-RateLimit-Remaining says
+// are left, each a success, then one more: a 429 with Retry-After and
+// X-RateLimit-Reset. The other user is not held back.
 func checkRateLimitDrive(c *probe) {
 	if c.r.client.interval > 0 {
 		c.skip("a request budget paces the kit below the rate limit")
 	}
+	api := c.r.api
 	token := c.r.target.Token
-	list := request{method: http.MethodGet, path: listPath, token: token}
-	first := c.send(list)
-	w, ok := c.rateLimit(first)
-	if !ok {
-		c.fatal(first, "X-RateLimit-Limit, to know how far to drive")
+	list := request{method: api.list.Method, path: api.list.Path, token: token}
+	ex := c.send(list)
+	if ex.window == nil {
+		c.fatal(ex, "header "+hRemaining, "an integer, to know how far to drive")
 	}
-	ex := first
-	for n := int64(0); n <= w.limit && ex.Status != http.StatusTooManyRequests; n++ {
+	tooMany := api.status[respTooMany]
+	// A new window may open on the way: then the count starts again, once.
+	for left, restarts := ex.window.remaining, 0; ; left-- {
 		ex = c.send(list)
-	}
-	if ex.Status != http.StatusTooManyRequests {
-		c.fatal(ex, "429 within X-RateLimit-Limit (%d) requests in a window", w.limit)
-	}
-	c.expectError(ex, http.StatusTooManyRequests, "")
-	retry, err := strconv.Atoi(ex.Header.Get("Retry-After"))
-	if err != nil || retry < 1 {
-		c.fail(ex, "Retry-After, whole seconds of at least 1, got %q", ex.Header.Get("Retry-After"))
-	}
-	if over, ok := c.rateLimit(ex); ok {
-		if over.remaining != 0 {
-			c.fail(ex, "X-RateLimit-Remaining 0 on a 429, got %d", over.remaining)
+		if ex.Status == tooMany {
+			if left > 0 {
+				c.fail(ex, "status", "%d: X-RateLimit-Remaining said %d more requests; got %d", api.list.Success[0], left, ex.Status)
+			}
+			break
 		}
-		if want := answerTime(ex).Unix() + int64(retry); err == nil && (over.reset < want-2 || over.reset > want+2) {
-			c.fail(ex, "X-RateLimit-Reset the answer's Date plus Retry-After (%d), got %d", want, over.reset)
+		if ex.Status != api.list.Success[0] {
+			c.fatal(ex, "status", "%d, or %d past the limit; got %d", api.list.Success[0], tooMany, ex.Status)
+		}
+		now := ex.window
+		switch {
+		case now == nil:
+			return // failed for it already
+		case left == 0 && now.remaining == now.limit-1 && restarts == 0:
+			left, restarts = now.remaining+1, 1
+		case left == 0:
+			c.fatal(ex, "status", "%d once X-RateLimit-Remaining was 0; got %d", tooMany, ex.Status)
+		}
+	}
+	c.expectError(ex, tooMany, api.msgs.TooManyAttempts)
+	retry, err := strconv.Atoi(ex.Header.Get(hRetryAfter))
+	if win := int(api.limits.RateWindow / time.Second); err != nil || retry < 1 || retry > win {
+		c.fail(ex, "header "+hRetryAfter, "whole seconds from 1 to the spec's window, %d; got %q", win, ex.Header.Get(hRetryAfter))
+	}
+	if over := ex.window; over != nil {
+		if over.remaining != 0 {
+			c.fail(ex, "header "+hRemaining, "0 on a %d; got %d", tooMany, over.remaining)
+		}
+		want := answerTime(ex).Unix() + int64(retry)
+		switch {
+		case !over.hasReset:
+			c.fail(ex, "header "+hReset, "on a %d, the epoch second the window closes; got none", tooMany)
+		case err == nil && (over.reset < want-2 || over.reset > want+2):
+			c.fail(ex, "header "+hReset, "the answer's Date plus Retry-After (%d); got %d", want, over.reset)
 		}
 	}
 	// Every operation is refused, before its own checks.
-	put := c.send(request{method: http.MethodPut, path: connPath(unknownUUID), token: token, contentType: jsonType, body: []byte(`{}`)})
-	c.expectError(put, http.StatusTooManyRequests, "")
-	other := c.send(request{method: http.MethodGet, path: listPath, token: c.r.target.OtherToken})
-	if other.Status != http.StatusOK {
-		c.fail(other, "200: the other user has a window of their own")
+	put := c.send(request{method: api.update.Method, path: api.itemPath(c.r.absent), token: token, contentType: api.mediaType, body: []byte(`{}`)})
+	c.expectError(put, tooMany, api.msgs.TooManyAttempts)
+	other := c.send(request{method: api.list.Method, path: api.list.Path, token: c.r.target.OtherToken})
+	if other.Status != api.list.Success[0] {
+		c.fail(other, "status", "%d: the other user has a window of their own; got %d", api.list.Success[0], other.Status)
 	}
-	if ow, ok := c.rateLimit(other); ok && ow.remaining == 0 {
-		c.fail(other, "the other user's X-RateLimit-Remaining above 0, got %d", ow.remaining)
+	if ow := other.window; ow != nil && ow.remaining == 0 {
+		c.fail(other, "header "+hRemaining, "the other user's above 0; got %d", ow.remaining)
 	}
 }

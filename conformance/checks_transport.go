@@ -1,93 +1,95 @@
 package conformance
 
 import (
+	"bytes"
+	"fmt"
 	"net/http"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
-func checkPathUUID(c *probe) {
-	conn := c.subject()
-	token := c.r.target.Token
-	for _, id := range []string{
-		"not-a-uuid",
-		unknownUUID,
-		conn.UUID[:35],                          // one character short
-		conn.UUID + "0",                         // one too many
-		strings.ReplaceAll(conn.UUID, "-", ""),  // no dashes
-		"{" + conn.UUID + "}",                   // braces
-		"urn:uuid:" + conn.UUID,                 // a URN
-		strings.Replace(conn.UUID, "-", "_", 1), // a wrong separator
-	} {
-		c.expectError(c.put(token, id, []byte(`{}`)), http.StatusNotFound, msgNotFound)
-		c.expectError(c.send(request{method: http.MethodDelete, path: connPath(id), token: token}), http.StatusNotFound, msgNotFound)
+// accepted sends a body that must be taken: to the subject with its own
+// label, which must answer the connection, or under ReadOnly to the absent
+// UUID, which must answer the 404 of an unknown connection and not refuse
+// the body.
+func (c *probe) accepted(contentType string, body func(label *string) []byte) {
+	id, subject := c.refusalTarget()
+	var label *string
+	if subject != nil {
+		label = subject.labelOf()
 	}
-	upper := strings.ToUpper(conn.UUID)
-	ex := c.put(token, upper, mustJSON(map[string]*string{"label": conn.Label}))
-	if ex.Status != http.StatusOK {
-		c.fatal(ex, "200: %s is the connection %s", upper, conn.UUID)
+	ex := c.send(request{method: c.r.api.update.Method, path: c.r.api.itemPath(id), token: c.r.target.Token, contentType: contentType, body: body(label)})
+	if subject == nil {
+		c.expectNotFound(ex)
+	} else if want := c.r.api.update.Success[0]; ex.Status != want {
+		c.fail(ex, "status", "%d, the connection: the body is one the API takes; got %d", want, ex.Status)
 	}
-	got, err := decodeConnection(ex.Body)
-	if err != nil || !strings.EqualFold(got.UUID, conn.UUID) {
-		c.fail(ex, "the connection %s (%v)", conn.UUID, err)
-	}
-	c.expectLabel(ex, got, conn.Label)
-}
-
-// refused sends bodies that must be refused with status to the first user's
-// connection, and checks that none changed it.
-func (c *probe) refused(status int, bodies []request) {
-	conn := c.subject()
-	for _, rq := range bodies {
-		rq.method, rq.path, rq.token = http.MethodPut, connPath(conn.UUID), c.r.target.Token
-		c.expectError(c.send(rq), status, "")
-	}
-	c.unchanged(conn, "a refused request")
 }
 
 func checkMediaType(c *probe) {
-	c.refused(http.StatusUnsupportedMediaType, []request{
-		{contentType: "text/plain", body: []byte(`{"label":"x"}`)},
-		{contentType: "application/x-www-form-urlencoded", body: []byte(`label=x`)},
-		{contentType: "application/json; charset=iso-8859-1", body: []byte("{\"label\":\"Caf\xe9\"}")},
-		{contentType: "application/json; charset=utf-16", body: []byte(`{"label":"x"}`)},
+	api := c.r.api
+	msg := api.msgs.UnsupportedMediaType
+	latin1 := fmt.Appendf(nil, "{%q:\"Caf\xe9\"}", api.labelKey)
+	c.refused(api.status[respMediaType], []refusal{
+		{"text/plain", c.labelValue("x"), []string{msg}},
+		{"application/x-www-form-urlencoded", []byte(api.labelKey + "=x"), []string{msg}},
+		{"application/vnd.api+json", c.labelValue("x"), []string{msg}}, // JSON, but not the media type
+		{"text/json", c.labelValue("x"), []string{msg}},
+		{api.mediaType + "; charset=iso-8859-1", latin1, []string{msg}},
+		{api.mediaType + "; charset=utf-16", c.labelValue("x"), []string{msg}},
+		{"", c.labelValue("x"), []string{msg}},
 	})
-	// JSON declared as UTF-8 is JSON.
-	conn := c.subject()
-	ex := c.send(request{method: http.MethodPut, path: connPath(conn.UUID), token: c.r.target.Token,
-		contentType: "application/json; charset=utf-8", body: mustJSON(map[string]*string{"label": conn.Label})})
-	if ex.Status != http.StatusOK {
-		c.fail(ex, "200: application/json; charset=utf-8 is JSON")
+	// JSON declared as UTF-8, in either case, is JSON.
+	for _, charset := range []string{"utf-8", "UTF-8"} {
+		c.accepted(api.mediaType+"; charset="+charset, func(l *string) []byte { return c.labelValue(l) })
 	}
 }
 
+// padded is b followed by white space up to n bytes, still the same JSON.
+func padded(b []byte, n int64) []byte {
+	return append(b, bytes.Repeat([]byte(" "), int(n)-len(b))...)
+}
+
 func checkBodyTooLarge(c *probe) {
-	c.refused(http.StatusRequestEntityTooLarge, []request{
-		{contentType: jsonType, body: labelBody(strings.Repeat("a", 70000))},
-		{contentType: jsonType, body: []byte(`{"label":"x"}` + strings.Repeat(" ", 65536))},
+	api := c.r.api
+	limit := api.limits.RequestBodyBytes
+	msg := apispec.Format(api.msgs.BodyTooLarge, "max", strconv.FormatInt(limit, 10))
+	c.refused(api.status[respTooLarge], []refusal{
+		{api.mediaType, padded([]byte(`{}`), limit+1), []string{msg}},
+		{api.mediaType, c.labelValue(strings.Repeat("a", int(limit))), []string{msg}},
 	})
+	// x-limits.requestBodyBytes is the largest body taken, not the first refused.
+	c.accepted(api.mediaType, func(l *string) []byte { return padded(c.labelValue(l), limit) })
 }
 
 func checkMalformedJSON(c *probe) {
-	c.refused(http.StatusBadRequest, []request{
-		{contentType: jsonType, body: []byte(`{"label":`)},
-		{contentType: jsonType, body: []byte(`{"label":"x"} {}`)},
-		{contentType: jsonType, body: []byte(`{} {}`)},
-		{contentType: jsonType, body: []byte(`{"label":'x'}`)},
-		{contentType: jsonType, body: []byte("{\"label\":\"\xff\xfe\"}")},
-		{contentType: jsonType, body: []byte(`{"label":"\ud800"}`)},
-		{contentType: jsonType, body: []byte(`{"label":"x\udc00y"}`)},
-		{contentType: jsonType, body: []byte{}},
+	api := c.r.api
+	m := api.msgs
+	key := fmt.Sprintf("%q", api.labelKey)
+	surrogate := []string{m.NotUTF8, m.InvalidJSON} // the spec names both; either words it
+	c.refused(api.status[respMalformed], []refusal{
+		{api.mediaType, []byte(`{` + key + `:`), []string{m.InvalidJSON}},
+		{api.mediaType, []byte(`{` + key + `:"x"} {}`), []string{m.InvalidJSON}},
+		{api.mediaType, []byte(`{} {}`), []string{m.InvalidJSON}},
+		{api.mediaType, []byte(`{` + key + `:'x'}`), []string{m.InvalidJSON}},
+		{api.mediaType, []byte(`{` + key + ":\"\xff\xfe\"}"), []string{m.NotUTF8}},
+		{api.mediaType, []byte(`{` + key + `:"\ud800"}`), surrogate},
+		{api.mediaType, []byte(`{` + key + `:"x\udc00y"}`), surrogate},
+		{api.mediaType, nil, []string{m.BodyMissing}},
 	})
 }
 
-// allowed is the set of methods an Allow header lists, HEAD and OPTIONS
-// aside, which a server may add to any GET or to every path.
+// allowed is the set of methods an Allow header lists, OPTIONS aside, which
+// a server may add to any path.
 func allowed(h http.Header) []string {
 	var methods []string
 	for _, v := range h.Values("Allow") {
 		for _, m := range strings.Split(v, ",") {
-			if m = strings.TrimSpace(m); m != "" && m != http.MethodHead && m != http.MethodOptions {
+			if m = strings.TrimSpace(m); m != "" && m != http.MethodOptions {
 				methods = append(methods, m)
 			}
 		}
@@ -96,45 +98,69 @@ func allowed(h http.Header) []string {
 	return methods
 }
 
-// paths are the spec's two paths, with the methods each allows.
-func (c *probe) paths() []struct {
-	path  string
-	allow []string
-} {
-	id := unknownUUID
-	if len(c.r.conns) > 0 {
-		id = c.r.conns[0].UUID
-	}
-	return []struct {
-		path  string
-		allow []string
-	}{
-		{listPath, []string{http.MethodGet}},
-		{connPath(id), []string{http.MethodDelete, http.MethodPut}},
+// route is a path of the spec, with a path that the kit sends for it.
+type route struct{ template, path string }
+
+// routes are the spec's paths; the item path with the run's absent UUID, so
+// that any method may go there.
+func (c *probe) routes() []route {
+	api := c.r.api
+	return []route{{api.list.Path, api.list.Path}, {api.update.Path, api.itemPath(c.r.absent)}}
+}
+
+// expectAllow fails unless ex's Allow lists the methods the spec has for
+// template (HEAD where GET, OPTIONS allowed).
+func (c *probe) expectAllow(ex *exchange, template string) {
+	if want, got := apispec.Allow(template), allowed(ex.Header); !slices.Equal(got, want) {
+		c.fail(ex, "header Allow", "%s (OPTIONS may be added); got %q", strings.Join(want, ", "), ex.Header.Values("Allow"))
 	}
 }
 
+// probeMethods are the methods the kit tries on each path.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
 func checkUnsupportedMethod(c *probe) {
-	for _, p := range c.paths() {
-		for _, m := range []string{http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete, http.MethodGet} {
-			if slices.Contains(p.allow, m) {
+	api := c.r.api
+	tmpl := compileTemplate("methodNotAllowed", api.msgs.MethodNotAllowed)
+	for _, rt := range c.routes() {
+		for _, m := range probeMethods {
+			// Under ReadOnly, the list path gets only what cannot change anything.
+			if slices.Contains(apispec.Allow(rt.template), m) || c.r.target.ReadOnly && !c.r.isAbsent(rt.path) && !slices.Contains(safeMethods, m) {
 				continue
 			}
-			ex := c.send(request{method: m, path: p.path, token: c.r.target.Token, contentType: jsonType, body: []byte(`{}`)})
-			c.expectError(ex, http.StatusMethodNotAllowed, "")
-			if got := allowed(ex.Header); ex.Status == http.StatusMethodNotAllowed && !slices.Equal(got, p.allow) {
-				c.fail(ex, "Allow: %s, got %q", strings.Join(p.allow, ", "), ex.Header.Values("Allow"))
+			ex := c.send(request{method: m, path: rt.path, token: c.r.target.Token, contentType: api.mediaType, body: []byte(`{}`)})
+			if ex.Status != http.StatusMethodNotAllowed {
+				c.fail(ex, "status", "%d: %s is not a method of %s; got %d", http.StatusMethodNotAllowed, m, rt.template, ex.Status)
+				continue
+			}
+			c.expectAllow(ex, rt.template)
+			if m == http.MethodHead {
+				continue
+			}
+			// The message's placeholder, if it has one, names the methods the
+			// Allow header does.
+			body := c.expectError(ex, http.StatusMethodNotAllowed)
+			args, ok := tmpl.match(body.Message)
+			if !ok {
+				c.fail(ex, "body.message", "%q filled in; got %q", tmpl.text, body.Message)
+				continue
+			}
+			for _, methods := range args {
+				if !slices.Equal(allowed(http.Header{"Allow": {methods}}), allowed(ex.Header)) {
+					c.fail(ex, "body.message", "the methods of the Allow header, %q; got %q", ex.Header.Values("Allow"), methods)
+				}
 			}
 		}
 	}
 }
 
 func checkHead(c *probe) {
+	op := c.r.api.list
 	token := c.r.target.Token
-	get := c.send(request{method: http.MethodGet, path: listPath, token: token})
-	head := c.send(request{method: http.MethodHead, path: listPath, token: token})
-	if head.Status != http.StatusOK || len(head.Body) > 0 {
-		c.fatal(head, "200 without a body, as GET is %d", get.Status)
+	get := c.send(request{method: op.Method, path: op.Path, token: token})
+	head := c.send(request{method: http.MethodHead, path: op.Path, token: token})
+	if head.Status != get.Status || len(head.Body) > 0 {
+		c.fatal(head, "status", "%d without a body, as the GET's; got %d with %d bytes", get.Status, head.Status, len(head.Body))
 	}
 	for name := range get.Header {
 		if slices.Contains(perRequest, name) {
@@ -143,44 +169,59 @@ func checkHead(c *probe) {
 		g, w := head.Header.Get(name), get.Header.Get(name)
 		// The length of the body not sent may be left out.
 		if g != w && (name != "Content-Length" || g != "") {
-			c.fail(head, "header %s as the GET's: %q, got %q", name, w, g)
+			c.fail(head, "header "+name, "%q, as the GET's; got %q", w, g)
 		}
 	}
 }
 
 func checkOptions(c *probe) {
-	for _, p := range c.paths() {
+	for _, rt := range c.routes() {
 		// Without a token too: a browser's preflight sends none.
 		for _, token := range []string{c.r.target.Token, ""} {
-			ex := c.send(request{method: http.MethodOptions, path: p.path, token: token})
+			ex := c.send(request{method: http.MethodOptions, path: rt.path, token: token})
 			if ex.Status != http.StatusNoContent || len(ex.Body) > 0 {
-				c.fail(ex, "204 without a body")
+				c.fail(ex, "status", "%d without a body; got %d with %d bytes", http.StatusNoContent, ex.Status, len(ex.Body))
 			}
-			if got := allowed(ex.Header); !slices.Equal(got, p.allow) {
-				c.fail(ex, "Allow: %s (HEAD and OPTIONS aside), got %q", strings.Join(p.allow, ", "), ex.Header.Values("Allow"))
-			}
+			c.expectAllow(ex, rt.template)
 		}
 	}
 }
 
+// checkUnknownRoute sends requests to paths of no operation, which answer 404
+// with the route's message, not a connection's. Among them an encoded slash
+// before a UUID: a router that decodes it before routing (as Laravel's does)
+// takes the path for a connection's. Only GET and OPTIONS go there with a
+// real connection's UUID; PUT and DELETE with the absent one, whose 404
+// tells the two answers apart by their message.
 func checkUnknownRoute(c *probe) {
+	api := c.r.api
 	token := c.r.target.Token
+	real := c.r.absent
+	if len(c.r.conns) > 0 {
+		real = c.r.conns[0].id()
+	}
+	var before []*exchange
+	for _, t := range []string{c.r.target.Token, c.r.target.OtherToken} {
+		_, ex := c.list(t)
+		before = append(before, ex)
+	}
+	slash := api.list.Path + "%2F"
 	for _, rq := range []request{
-		{method: http.MethodGet, path: "/api/v1/nope"},
-		{method: http.MethodGet, path: "/api/v1/oauth/connection"},
-		{method: http.MethodDelete, path: "/api/v2/oauth/connections/" + unknownUUID},
+		{method: http.MethodGet, path: path.Dir(api.list.Path) + "/conformance-unknown"},
+		{method: http.MethodGet, path: api.list.Path[:len(api.list.Path)-1]}, // one letter short
+		{method: http.MethodOptions, path: api.itemPath(c.r.absent) + "/conformance-unknown"},
+		{method: http.MethodPut, path: api.itemPath(c.r.absent) + "/conformance-unknown", contentType: api.mediaType, body: []byte(`{}`)},
+		{method: http.MethodGet, path: slash + real},
+		{method: http.MethodOptions, path: slash + real},
+		{method: api.update.Method, path: slash + c.r.absent, contentType: api.mediaType, body: []byte(`{}`)},
+		{method: api.remove.Method, path: slash + c.r.absent},
 	} {
 		rq.token = token
-		c.expectError(c.send(rq), http.StatusNotFound, "")
+		c.expectError(c.send(rq), http.StatusNotFound, api.msgs.RouteNotFound)
 	}
-	if len(c.r.conns) == 0 {
-		return
+	for i, t := range []string{c.r.target.Token, c.r.target.OtherToken} {
+		if _, ex := c.list(t); !sameJSON(ex.Body, before[i].Body) {
+			c.fail(ex, "body", "the connections unchanged by requests to unknown paths: %s", c.r.red.excerpt(before[i].Body))
+		}
 	}
-	// An encoded slash is inside one segment: it is no connection's path.
-	conn := c.subject()
-	for _, m := range []string{http.MethodPut, http.MethodDelete} {
-		ex := c.send(request{method: m, path: listPath + "%2F" + conn.UUID, token: token, contentType: jsonType, body: labelBody(testLabel)})
-		c.expectError(ex, http.StatusNotFound, "")
-	}
-	c.unchanged(conn, "a request to an unknown path")
 }

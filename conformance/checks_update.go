@@ -1,225 +1,228 @@
 package conformance
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
 func ptr(s string) *string { return &s }
 
-// relabel PUTs body to conn and expects a 200 whose label is want, and the
-// list to show exactly the answer.
+const testLabel = "plannr-conformance label"
+
+// relabel PUTs body to conn and expects the connection back with the label
+// want and every other member as before but updated_at; the list must then
+// show exactly what the PUT answered, since the answer comes once the change
+// is stored.
 func (c *probe) relabel(conn connection, body []byte, want *string) connection {
+	api := c.r.api
 	got, ex := c.update(conn.UUID, body)
-	c.expectLabel(ex, got, want)
-	listed, lex := c.findOrFail(conn.UUID)
-	if !sameJSON(listed.raw, got.raw) {
-		c.fail(lex, "the list to show the connection as the PUT answered it: %s", excerpt(got.raw))
+	if !reflect.DeepEqual(got.labelOf(), want) {
+		c.fail(ex, "body."+api.labelKey, "%s; got %s", showLabel(want), showLabel(got.labelOf()))
+	}
+	// refresh_authorization_url may come in one answer and not the other.
+	same := []string{api.labelKey, api.updated, api.refreshURL}
+	if w, g := conn.without(same...), got.without(same...); w != g {
+		c.fail(ex, "body", "every member but %s and %s as before, %s; got %s", api.labelKey, api.updated, c.r.red.excerpt([]byte(w)), c.r.red.excerpt([]byte(g)))
+	}
+	listed, lex, ok := c.find(c.r.target.Token, conn.UUID)
+	switch {
+	case !ok:
+		c.fatal(lex, "body.data", "connection %s in the list after its PUT; got it gone", conn.id())
+	case listed.without(api.labelKey) != got.without(api.labelKey) || !reflect.DeepEqual(listed.labelOf(), got.labelOf()):
+		c.fail(lex, "body.data", "the list to show %s as the PUT answered it, once stored: %s", conn.id(), c.r.red.excerpt(got.raw))
 	}
 	return got
 }
 
-func (c *probe) findOrFail(id string) (connection, *exchange) {
-	conns, ex := c.list(c.r.target.Token)
-	for _, conn := range conns {
-		if conn.UUID == id {
-			return conn, ex
-		}
-	}
-	c.fatal(ex, "connection %s in the list", id)
-	return connection{}, nil
-}
-
-// unchanged fails unless conn is listed exactly as before: label and
-// updated_at included, since a refused request must not touch it.
-func (c *probe) unchanged(before connection, after string) {
-	now, ex := c.findOrFail(before.UUID)
-	if !sameJSON(now.raw, before.raw) {
-		c.fail(ex, "connection %s unchanged by %s: %s", before.UUID, after, excerpt(before.raw))
-	}
-}
-
-func labelBody(label string) []byte { return mustJSON(map[string]string{"label": label}) }
-
-const testLabel = "plannr-conformance label"
-
 func checkLabelSet(c *probe) {
 	conn := c.subject()
-	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
-	c.relabel(conn, labelBody("Ünïcödé ✓ 😀"), ptr("Ünïcödé ✓ 😀"))
+	for _, label := range []string{testLabel, "Ünïcödé ✓ 😀", testLabel} {
+		c.relabel(conn, c.labelValue(label), &label)
+		// Every operation is idempotent: the same PUT again, the same label.
+		c.relabel(conn, c.labelValue(label), &label)
+	}
 }
 
 func checkLabelAbsent(c *probe) {
 	conn := c.subject()
-	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
+	c.relabel(conn, c.labelValue(testLabel), ptr(testLabel))
 	c.relabel(conn, []byte(`{}`), ptr(testLabel))
 }
 
 func checkLabelNull(c *probe) {
 	conn := c.subject()
-	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
-	c.relabel(conn, []byte(`{"label":null}`), nil)
+	c.relabel(conn, c.labelValue(testLabel), ptr(testLabel))
+	c.relabel(conn, c.labelValue(nil), nil)
 }
+
+// trimmed is every character the API trims: Laravel's set, as the domain
+// package states it.
+var trimmed = sync.OnceValue(func() string {
+	var b strings.Builder
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if plannroauth.IsTrimmed(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+})
+
+// kept is an invisible character that the API does not trim.
+var kept = sync.OnceValue(func() string {
+	for _, rg := range unicode.Cf.R16 {
+		for r := rune(rg.Lo); r <= rune(rg.Hi); r += rune(rg.Stride) {
+			if !plannroauth.IsTrimmed(r) {
+				return string(r)
+			}
+		}
+	}
+	panic("conformance: every format character is trimmed")
+})
 
 func checkLabelTrimmed(c *probe) {
 	conn := c.subject()
-	c.relabel(conn, labelBody("  "+testLabel+"\t "), ptr(testLabel))
-	for _, blank := range []string{"", "   ", " \t "} {
-		c.relabel(conn, labelBody(testLabel), ptr(testLabel))
-		c.relabel(conn, labelBody(blank), nil)
+	all := trimmed()
+	c.relabel(conn, c.labelValue(all+testLabel+all), ptr(testLabel))
+	for _, blank := range []string{"", " ", "\x00", all} {
+		c.relabel(conn, c.labelValue(testLabel), ptr(testLabel))
+		c.relabel(conn, c.labelValue(blank), nil)
 	}
+	// Other invisible characters are kept.
+	c.relabel(conn, c.labelValue(kept()+testLabel+kept()), ptr(kept()+testLabel+kept()))
 	// The length limit applies to the trimmed label.
-	long := strings.Repeat("x", 255)
-	c.relabel(conn, labelBody("  "+long+"  "), &long)
-}
-
-// expectInvalid fails unless ex is a 422 whose errors name field.
-func (c *probe) expectInvalid(ex *exchange, field string) {
-	body := c.expectError(ex, http.StatusUnprocessableEntity, "")
-	if ex.Status == http.StatusUnprocessableEntity && len(body.Errors[field]) == 0 {
-		c.fail(ex, "errors.%s with at least one message", field)
-	}
+	long := strings.Repeat("x", c.r.api.labelMax)
+	c.relabel(conn, c.labelValue("  "+long+"\x00 "), &long)
 }
 
 func checkLabelMaxLength(c *probe) {
 	conn := c.subject()
-	for _, unit := range []string{"x", "😀", "é"} {
-		ok := strings.Repeat(unit, 255)
-		before := c.relabel(conn, labelBody(ok), &ok)
-		c.expectInvalid(c.put(c.r.target.Token, conn.UUID, labelBody(ok+unit)), "label")
+	// maxLength counts characters, whatever their bytes in UTF-8.
+	for _, unit := range []string{"x", "é", "😀"} {
+		ok := strings.Repeat(unit, c.r.api.labelMax)
+		before := c.relabel(conn, c.labelValue(ok), &ok)
+		over := c.labelValue(ok + unit)
+		c.expectInvalid(c.put(c.r.target.Token, conn.id(), over), c.r.api.labelKey, over)
 		c.unchanged(before, "a 422")
 	}
 }
 
-// invalidBodies are bodies of the right syntax and the wrong shape, each with
-// the field its 422 must name.
-var invalidBodies = []struct{ body, field string }{
-	{`{"label":42}`, "label"},
-	{`{"label":true}`, "label"},
-	{`{"label":["x"]}`, "label"},
-	{`{"label":{"text":"x"}}`, "label"},
-	{`[]`, "body"},
-	{`[{"label":"x"}]`, "body"},
-	{`"x"`, "body"},
-	{`42`, "body"},
+// invalid is a body of the right syntax that breaks the update's schema,
+// and the field its 422 must name.
+type invalid struct {
+	body  []byte
+	field string
 }
 
+// checkNegativeData sends bodies that break the schema: each is a 422 naming
+// the field with the spec's messages, none repeating the value sent (each
+// carries a marker), and nothing changes.
 func checkNegativeData(c *probe) {
-	conn := c.subject()
-	for _, b := range invalidBodies {
-		c.expectInvalid(c.put(c.r.target.Token, conn.UUID, []byte(b.body)), b.field)
-	}
-	c.unchanged(conn, "a 422")
+	key := c.r.api.labelKey
+	marker := "conformance-marker-" + c.r.absent[:8]
+	c.invalid(marker, []invalid{
+		{c.labelValue(42), key},
+		{c.labelValue(true), key},
+		{c.labelValue([]string{marker}), key},
+		{c.labelValue(map[string]string{marker: marker}), key},
+		{c.labelValue("a\x00" + marker), key}, // NUL inside: the pattern
+		{c.labelValue(strings.Repeat(marker, c.r.api.labelMax/len(marker)+1)), key},
+		{[]byte(`[]`), "body"},
+		{mustJSON([]any{map[string]string{key: marker}}), "body"},
+		{mustJSON(marker), "body"},
+		{[]byte(`42`), "body"},
+	})
 }
 
-// checkValidationMessage checks the message of each 422 that a few bodies draw,
-// among them a label that breaks two rules at once (not a string, and over
-// 255 items, as Laravel's max counts an array).
+// checkValidationMessage sends a label that breaks two rules at once (too
+// long, and a NUL inside): the 422 names both, and its message is the first
+// followed by the count of the other, as every 422's (observe.go).
 func checkValidationMessage(c *probe) {
-	conn := c.subject()
-	many := mustJSON(map[string][]string{"label": make([]string, 256)})
-	bodies := [][]byte{many, []byte(`{"label":42}`), labelBody(strings.Repeat("x", 256))}
-	for _, b := range invalidBodies {
-		bodies = append(bodies, []byte(b.body))
-	}
-	for _, body := range bodies {
-		ex := c.put(c.r.target.Token, conn.UUID, body)
-		if ex.Status != http.StatusUnprocessableEntity {
-			c.fail(ex, "status 422")
-			continue
-		}
-		want, err := laravelMessage(ex.Body)
-		if err != nil {
-			c.fail(ex, "a 422 body with errors: %v", err)
-			continue
-		}
-		var got errorBody
-		if json.Unmarshal(ex.Body, &got) == nil && got.Message != want {
-			c.fail(ex, "message %q, the first error and the count of the others, got %q", want, got.Message)
-		}
-	}
+	marker := "conformance-marker-" + c.r.absent[:8]
+	over := strings.Repeat("x", c.r.api.labelMax)
+	c.invalid(marker, []invalid{{c.labelValue(over + "\x00" + marker), c.r.api.labelKey}})
 }
 
-// laravelMessage is the message Laravel gives a 422 of body's errors: the
-// first message of the first field, and "(and N more errors)" for the rest.
-func laravelMessage(body []byte) (string, error) {
-	var v struct {
-		Errors json.RawMessage `json:"errors"`
-	}
-	if err := json.Unmarshal(body, &v); err != nil {
-		return "", err
-	}
-	// The first field in the order sent: a map would lose it.
-	dec := json.NewDecoder(bytes.NewReader(v.Errors))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", fmt.Errorf("errors is not an object")
-	}
-	first, total := "", 0
-	for dec.More() {
-		if _, err := dec.Token(); err != nil {
-			return "", err
+// invalid sends each body to the refusal target and checks its 422.
+func (c *probe) invalid(marker string, bodies []invalid) {
+	id, subject := c.refusalTarget()
+	for _, b := range bodies {
+		ex := c.put(c.r.target.Token, id, b.body)
+		if subject == nil && ex.Status == c.r.api.status[respNotFound] {
+			c.expectNotFound(ex)
+			continue
 		}
-		var msgs []string
-		if err := dec.Decode(&msgs); err != nil {
-			return "", err
+		c.expectInvalid(ex, b.field, b.body)
+		var e errorBody
+		if json.Unmarshal(ex.Body, &e) == nil {
+			for _, msg := range append([]string{e.Message}, e.Errors[b.field]...) {
+				if strings.Contains(msg, marker) {
+					c.fail(ex, "body.errors."+b.field, "no message repeating the value sent (%s); got %q", marker, msg)
+				}
+			}
 		}
-		if total == 0 && len(msgs) > 0 {
-			first = msgs[0]
-		}
-		total += len(msgs)
 	}
-	switch {
-	case total == 0:
-		return "", fmt.Errorf("errors holds no message")
-	case total == 1:
-		return first, nil
-	case total == 2:
-		return first + " (and 1 more error)", nil
+	if subject != nil {
+		c.unchanged(*subject, "a 422")
 	}
-	return fmt.Sprintf("%s (and %d more errors)", first, total-1), nil
 }
 
 func checkUnknownProperties(c *probe) {
 	conn := c.subject()
-	c.relabel(conn, labelBody(testLabel), ptr(testLabel))
-	c.relabel(conn, []byte(`{"Label":"caps","LABEL":"upper","name":"x","uuid":"00000000-0000-4000-8000-000000000000"}`), ptr(testLabel))
-	c.relabel(conn, []byte(`{"label":"with extra","extra":{"nested":[1,2]}}`), ptr("with extra"))
+	key := c.r.api.labelKey
+	c.relabel(conn, c.labelValue(testLabel), ptr(testLabel))
+	// Member names are case-sensitive: these are unknown, and ignored.
+	c.relabel(conn, mustJSON(map[string]any{strings.ToUpper(key[:1]) + key[1:]: "caps", strings.ToUpper(key): "upper", "name": "x", "uuid": c.r.absent}), ptr(testLabel))
+	c.relabel(conn, mustJSON(map[string]any{key: "with extra", "extra": map[string][]int{"nested": {1, 2}}}), ptr("with extra"))
 }
 
 // clockSkew is how far updated_at may be from the Date of the answer that
 // set it: the two clocks may be different machines'.
 const clockSkew = time.Minute
 
+// aSecond is how long the kit waits between two updates, so that the second
+// must move updated_at, which has whole seconds, past the first.
+const aSecond = 1100 * time.Millisecond
+
 func checkTimestamps(c *probe) {
 	conn := c.subject()
-	created, err1 := parseTimestamp(conn.CreatedAt)
-	last, err2 := parseTimestamp(conn.UpdatedAt)
-	if err1 != nil || err2 != nil {
-		c.fatal(nil, "the connection's timestamps in RFC 3339 with whole seconds: %v, %v", err1, err2)
-	}
-	for i, body := range [][]byte{labelBody(testLabel), []byte(`{}`), []byte(`{"label":null}`)} {
+	var last time.Time
+	for i, body := range [][]byte{c.labelValue(conn.labelOf()), []byte(`{}`), c.labelValue(testLabel)} {
+		// A second after the last update, an update that leaves the label
+		// must still move updated_at past it.
+		moves := i == 1
+		if moves {
+			c.wait(aSecond)
+		}
 		got, ex := c.update(conn.UUID, body)
-		gotCreated, err1 := parseTimestamp(got.CreatedAt)
-		updated, err2 := parseTimestamp(got.UpdatedAt)
-		if err1 != nil || err2 != nil {
-			c.fail(ex, "timestamps in RFC 3339 with whole seconds: %v, %v", err1, err2)
-			continue
-		}
-		if !gotCreated.Equal(created) {
-			c.fail(ex, "created_at %s unmoved, got %s", conn.CreatedAt, got.CreatedAt)
-		}
-		if updated.Before(last) {
-			c.fail(ex, "updated_at never back: %s was shown before, got %s", last.Format(time.RFC3339), got.UpdatedAt)
+		updated := got.UpdatedAt.Time
+		if moves && !updated.After(last) {
+			c.fail(ex, "body."+c.r.api.updated, "%s to move on every update, even one that leaves the label, %v after the last; got %s again", c.r.api.updated, aSecond, got.members[c.r.api.updated])
 		}
 		if date, err := http.ParseTime(ex.Header.Get("Date")); err == nil {
 			if d := updated.Sub(date); d < -clockSkew || d > clockSkew {
-				c.fail(ex, "updated_at the time of update %d, within %v of the answer's Date %s, got %s", i+1, clockSkew, ex.Header.Get("Date"), got.UpdatedAt)
+				c.fail(ex, "body."+c.r.api.updated, "the time of the update, within %v of the answer's Date %s; got %s", clockSkew, ex.Header.Get("Date"), got.members[c.r.api.updated])
 			}
 		}
 		last = updated
+	}
+	// Never back, and created_at never moving, are held on every answer
+	// (observe.go), against what the first list showed, whatever ran before.
+}
+
+// wait sleeps for d, or until the run is canceled.
+func (c *probe) wait(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-c.r.ctx.Done():
+		c.fatal(c.last, "kit", "time to wait %v; got %s", d, c.r.ctx.Err())
 	}
 }

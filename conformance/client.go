@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -71,7 +73,7 @@ func (c *client) slot(ctx context.Context) error {
 // request is what a check sends.
 type request struct {
 	method string
-	path   string // escaped, appended to the base URL
+	path   string // the API's path, escaped, appended to the base URL
 	token  string // sent as "Authorization: Bearer <token>" unless empty
 	// auth, if set, replaces the Authorization header: one entry a line.
 	auth        []string
@@ -81,23 +83,41 @@ type request struct {
 
 // exchange is a request and its answer.
 type exchange struct {
-	req    *http.Request
-	body   []byte // the request's
-	Status int
-	Header http.Header
-	Body   []byte
-	// violation is how the answer breaks the spec, if it does; the check has
-	// failed for it already.
-	violation error
+	req     *http.Request
+	apiPath *url.URL // the request's path without the base URL's
+	body    []byte   // the request's
+	token   string   // the user the request was sent as, if one
+	Status  int
+	Header  http.Header
+	Body    []byte
+	// violation is whether the answer breaks the rules of every answer; the
+	// check has failed for it already.
+	violation bool
+	// window is what the answer's rate-limit headers say, if it is an
+	// authenticated answer that has them.
+	window *window
 }
 
-// send makes the request and checks the answer against the spec; a broken
-// spec is a failure of the check. A transport error ends the check.
+// safeMethods change nothing on any server that keeps to HTTP's semantics;
+// under ReadOnly every other request goes to the run's absent UUID.
+var safeMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+
+// send makes the request and holds the answer to the spec and to the rules
+// of every answer (observe.go); a failure of them fails the check. A
+// transport error ends the check.
 func (c *probe) send(rq request) *exchange {
+	if c.r.target.ReadOnly && !slices.Contains(safeMethods, rq.method) && !c.r.isAbsent(rq.path) {
+		// A bug of the kit, caught before anything is sent.
+		c.fatal(nil, "request", "under -readonly, %s only to the UUID no user owns (%s); the kit was about to send %s %s", rq.method, c.r.absent, rq.method, rq.path)
+	}
+	apiPath, err := url.Parse(rq.path)
+	if err != nil {
+		c.fatal(nil, "request", "a valid path; the kit made %q: %s", rq.path, err)
+	}
 	// The path goes as written: an escaped slash stays escaped.
 	req, err := http.NewRequestWithContext(c.r.ctx, rq.method, c.r.client.base+rq.path, bytes.NewReader(rq.body))
 	if err != nil {
-		c.fatal(nil, "a valid request to %q: %v", rq.path, err)
+		c.fatal(nil, "request", "a valid request to %q: %s", rq.path, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if rq.contentType != "" {
@@ -109,41 +129,43 @@ func (c *probe) send(rq request) *exchange {
 	case rq.token != "":
 		req.Header.Set("Authorization", "Bearer "+rq.token)
 	}
-	ex := &exchange{req: req, body: rq.body}
+	ex := &exchange{req: req, apiPath: apiPath, body: rq.body}
+	if rq.auth == nil {
+		ex.token = rq.token
+	}
+	c.last = ex
 	if err := c.r.client.slot(c.r.ctx); err != nil {
-		c.fatal(ex, "time to send: %v", err)
+		c.fatal(ex, "answer", "time to send; got %s", err)
 	}
 	resp, err := c.r.client.http.Do(req)
 	if err != nil {
-		c.fatal(ex, "an answer; got %v", err)
+		c.fatal(ex, "answer", "an answer; got %s", err)
 	}
 	defer resp.Body.Close()
 	ex.Status, ex.Header = resp.StatusCode, resp.Header
 	if ex.Body, err = io.ReadAll(resp.Body); err != nil {
-		c.fatal(ex, "a whole body; got %v", err)
+		c.fatal(ex, "body", "a whole body; got %s", err)
 	}
-	if ex.violation = c.r.spec.check(ex); ex.violation != nil && c.res != nil {
-		c.fail(ex, "an answer the spec allows: %v", ex.violation)
+	before := len(c.res.Failures)
+	if err := c.r.spec.check(ex); err != nil {
+		c.fail(ex, "answer", "an answer the spec allows; got: %s", err)
 	}
+	c.answerRules(ex)
+	ex.violation = len(c.res.Failures) > before
 	return ex
 }
 
-// describe renders ex's request for a report, tokens redacted.
+// describe renders ex's request for a report.
 func (c *probe) describe(ex *exchange) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s", ex.req.Method, ex.req.URL.EscapedPath())
-	keys := make([]string, 0, len(ex.req.Header))
-	for k := range ex.req.Header {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(ex.req.Header)) {
 		for _, v := range ex.req.Header[k] {
-			fmt.Fprintf(&b, "\n%s: %s", k, c.redact(v))
+			fmt.Fprintf(&b, "\n%s: %s", k, v)
 		}
 	}
 	if len(ex.body) > 0 {
-		fmt.Fprintf(&b, "\n\n%s", excerpt(ex.body))
+		fmt.Fprintf(&b, "\n\n%s", c.r.red.excerpt(ex.body))
 	}
-	return b.String()
+	return c.r.red.string(b.String())
 }

@@ -3,51 +3,57 @@
 // shapes that schema tools check, but the semantics too. Does the server let
 // one user rename another's connection, ignore a null label, never move
 // updated_at, or answer a 404 in plain text? Then a named check fails and says
-// which request it sent, what came back and what was expected.
+// which request it sent, what came back, which field broke and what was
+// expected.
 //
 // Point it at any implementation with two users' tokens: Execute returns a
 // Report, Run runs the checks as subtests of a go test, and the command
 // plannr-conformance wraps Execute for CI. Every answer is also validated
-// against the spec embedded in package gen: its status is declared for the
-// operation, its headers and body match their schemas, and an error is JSON
-// with a string message.
+// against the spec embedded in this module: its status is declared for the
+// operation, its headers and body match their schemas, an error is JSON with
+// a message of the spec's x-messages, and every connection an answer shows
+// keeps the rules of timestamps, order and ownership the spec states. Every
+// limit, message, route and status the kit checks is read from the spec.
 //
 // The first user (Target.Token) needs one connection, two for the delete
 // checks; the second (Target.OtherToken) needs one for the tenancy check.
-// Checks that lack what they need skip and say why. Checks that change labels
-// put the original label back; with ReadOnly, checks that delete or exhaust the
-// rate limit are skipped and the kit paces itself to a request budget, so that
-// it can be pointed at Plannr's production API with personal tokens.
+// Checks that lack what they need skip and say why. A check changes only a
+// connection it has proved is the first user's own, and puts its label back;
+// with ReadOnly nothing changes at all (see Target.ReadOnly), so that the kit
+// can be pointed at Plannr's production API with personal tokens. Reports
+// never show a token, whatever the server echoes.
 package conformance
 
 import (
 	"context"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"net/http"
-	"regexp"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // DefaultBudget is the requests a minute the kit sends under ReadOnly when
-// Target.Budget is 0: a quarter of the 500 a minute Plannr allows a user.
+// Target.Budget is 0, about a quarter of the 500 a minute Plannr allows a
+// user; a spec whose x-limits allow less lowers it to a quarter of theirs.
 const DefaultBudget = 120
 
 // Target is the server under test and how to test it.
 type Target struct {
-	// BaseURL is the server's root, e.g. "http://127.0.0.1:8080"; paths such as
-	// /api/v1/oauth/connections are appended to it.
+	// BaseURL is the server's root, e.g. "http://127.0.0.1:8080", or where the
+	// API is mounted, "http://host/plannr": the spec's paths are appended to it.
 	BaseURL string
 	// Token and OtherToken are the bearer tokens of two different users.
 	Token, OtherToken string
-	// ReadOnly skips every check that would leave the data changed (deletes,
-	// the rate-limit drive) and paces the requests to Budget. Label changes are
-	// made, and undone, so updated_at of the first user's first connection moves.
+	// Zone and OtherZone are the IANA time zones of the two users' accounts
+	// ("Europe/London"), if known: then every timestamp of theirs must be in
+	// the zone's UTC offset at its instant. Without them the kit holds only
+	// what no one zone does (two offsets for one instant, offsets more than
+	// an hour apart). The program needs the zone database (time/tzdata).
+	Zone, OtherZone string
+	// ReadOnly changes nothing, even on a server that is lenient or broken:
+	// the kit sends only GET, HEAD and OPTIONS, and PUT and DELETE to a UUID
+	// that no user owns (new each run, and absent from both users' lists).
+	// The checks that need a change to succeed (a label set, a delete, the
+	// rate-limit drive) skip; even updated_at stays as it was. The requests
+	// are paced to Budget.
 	ReadOnly bool
 	// Budget is the most requests the kit sends in any minute. 0 means
 	// DefaultBudget under ReadOnly and no limit otherwise; negative means no
@@ -66,8 +72,9 @@ type Target struct {
 type Check struct {
 	Name        string
 	Description string
-	// Writes is set on checks that delete data or exhaust the rate limit;
-	// ReadOnly skips them.
+	// Writes is set on checks that need a change to succeed (a PUT, which
+	// moves updated_at even when the label is put back; a DELETE) or that
+	// exhaust the rate limit; ReadOnly skips them.
 	Writes bool
 	// OptIn checks run only when Target.Run matches their name.
 	OptIn bool
@@ -103,14 +110,18 @@ type Result struct {
 	Duration time.Duration `json:"duration_ns"`
 }
 
-// Failure is one broken expectation: the request, the answer and what was
-// expected of it. Tokens are shown as <token> and <other-token>.
+// Failure is one broken expectation: the request, the answer, the field of
+// the answer at fault and what was expected of it. Tokens are shown as
+// <token> and <other-token> in every member, whatever the server echoed.
 type Failure struct {
-	Request  string      `json:"request"`
-	Status   int         `json:"status,omitempty"`
-	Header   http.Header `json:"header,omitempty"`
-	Body     string      `json:"body,omitempty"` // at most 500 bytes
-	Expected string      `json:"expected"`
+	Request string      `json:"request"`
+	Status  int         `json:"status,omitempty"` // 0: no answer came
+	Header  http.Header `json:"header,omitempty"`
+	Body    string      `json:"body,omitempty"` // at most 500 bytes
+	// Field is what broke the expectation: "status", "header Allow",
+	// "body.data[1].created_at", ...
+	Field    string `json:"field"`
+	Expected string `json:"expected"`
 }
 
 // Report is the outcome of a run.
@@ -146,182 +157,4 @@ func Execute(ctx context.Context, target Target) (*Report, error) {
 	rep.Requests = r.client.count()
 	rep.Duration = time.Since(start)
 	return rep, nil
-}
-
-type check struct {
-	Check
-	fn func(*probe)
-}
-
-// runner holds what every check shares.
-type runner struct {
-	ctx      context.Context
-	target   Target
-	client   *client
-	spec     *spec
-	selected []*check
-	// conns and others are the users' connections as first listed.
-	conns, others []connection
-}
-
-func newRunner(ctx context.Context, t Target) (*runner, error) {
-	if t.BaseURL == "" || t.Token == "" || t.OtherToken == "" {
-		return nil, errors.New("conformance: BaseURL, Token and OtherToken are required")
-	}
-	if t.Token == t.OtherToken {
-		return nil, errors.New("conformance: Token and OtherToken must be two users' tokens")
-	}
-	var filter *regexp.Regexp
-	if t.Run != "" {
-		var err error
-		if filter, err = regexp.Compile(t.Run); err != nil {
-			return nil, fmt.Errorf("conformance: Run: %w", err)
-		}
-	}
-	sp, err := loadSpec()
-	if err != nil {
-		return nil, err
-	}
-	budget := t.Budget
-	if budget == 0 && t.ReadOnly {
-		budget = DefaultBudget
-	}
-	r := &runner{ctx: ctx, target: t, spec: sp, client: newClient(t, budget)}
-	for _, c := range registry {
-		if filter != nil && !filter.MatchString(c.Name) || filter == nil && c.OptIn {
-			continue
-		}
-		r.selected = append(r.selected, c)
-	}
-	// The users' connections, as the checks find them: a user whose list
-	// fails cannot be tested at all.
-	var err1, err2 error
-	r.conns, err1 = r.setupList(t.Token)
-	r.others, err2 = r.setupList(t.OtherToken)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// setupList lists the connections of token's user before the checks run. Only
-// a list it cannot read stops the run; list_connections reports the rest.
-func (r *runner) setupList(token string) (conns []connection, err error) {
-	res := Result{Check: "setup"}
-	c := &probe{r: r, res: &res}
-	defer func() {
-		v := recover()
-		if v == nil {
-			return
-		}
-		if _, ok := v.(stop); !ok {
-			panic(v)
-		}
-		f := res.Failures[len(res.Failures)-1] // the one that stopped it
-		err = fmt.Errorf("conformance: listing the connections of %s: expected %s", c.redact(token), f.Expected)
-		if f.Status != 0 {
-			err = fmt.Errorf("%w; got %d %s", err, f.Status, f.Body)
-		}
-	}()
-	conns, _ = c.list(token)
-	return conns, nil
-}
-
-// probe is the state of one running check, passed to its function.
-type probe struct {
-	r        *runner
-	res      *Result
-	cleanups []func()
-}
-
-// stop ends a check early, from any depth of its function.
-type stop struct{}
-
-func (r *runner) run(chk *check) (res Result) {
-	res = Result{Check: chk.Name, Outcome: Pass}
-	if chk.Writes && r.target.ReadOnly {
-		res.Outcome, res.Reason = Skip, "changes data or exhausts the rate limit, and -readonly is set"
-		return res
-	}
-	c := &probe{r: r, res: &res}
-	start, before := time.Now(), r.client.count()
-	defer func() {
-		res.Duration = time.Since(start)
-		res.Requests = r.client.count() - before
-	}()
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				if _, ok := v.(stop); !ok {
-					buf := make([]byte, 4096)
-					c.fail(nil, "no panic; got %v\n%s", v, buf[:runtime.Stack(buf, false)])
-				}
-			}
-		}()
-		defer c.runCleanups()
-		chk.fn(c)
-	}()
-	if len(res.Failures) > 0 {
-		res.Outcome, res.Reason = Fail, ""
-	}
-	return res
-}
-
-func (c *probe) runCleanups() {
-	for i := len(c.cleanups) - 1; i >= 0; i-- {
-		c.cleanups[i]()
-	}
-}
-
-// cleanup registers f to run when the check ends, however it ends.
-func (c *probe) cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
-
-// fail records a broken expectation about ex (nil when no request is at fault).
-func (c *probe) fail(ex *exchange, format string, args ...any) {
-	f := Failure{Expected: fmt.Sprintf(format, args...)}
-	if ex != nil {
-		f.Request = c.describe(ex)
-		f.Status = ex.Status
-		f.Header = ex.Header
-		f.Body = excerpt(ex.Body)
-	}
-	c.res.Failures = append(c.res.Failures, f)
-}
-
-// fatal records a failure and ends the check.
-func (c *probe) fatal(ex *exchange, format string, args ...any) {
-	c.fail(ex, format, args...)
-	panic(stop{})
-}
-
-// skip ends the check as skipped, unless it has already failed.
-func (c *probe) skip(format string, args ...any) {
-	c.res.Outcome, c.res.Reason = Skip, fmt.Sprintf(format, args...)
-	panic(stop{})
-}
-
-// redact names a token by its role, so that reports never show one, not even
-// in the Basic credentials the auth checks send.
-func (c *probe) redact(s string) string {
-	for _, t := range []struct{ token, name string }{{c.r.target.Token, "<token>"}, {c.r.target.OtherToken, "<other-token>"}} {
-		s = strings.ReplaceAll(s, base64.StdEncoding.EncodeToString([]byte(t.token+":")), "base64("+t.name+":)")
-		s = strings.ReplaceAll(s, t.token, t.name)
-	}
-	return s
-}
-
-// excerpt is the start of a body for a report, quoted if it is not text.
-func excerpt(b []byte) string {
-	const limit = 500
-	if len(b) <= limit {
-		if !utf8.Valid(b) {
-			return strconv.Quote(string(b))
-		}
-		return string(b)
-	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(b[cut]) {
-		cut--
-	}
-	return fmt.Sprintf("%s... (%d bytes)", excerpt(b[:cut]), len(b))
 }

@@ -1,32 +1,44 @@
 package conformance
 
+import (
+	"fmt"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+)
+
 // registry is every check, in the order they run: the ones that delete or
 // drive the rate limit last, so that the others find the data and the budget
-// as they were. Names follow Schemathesis's where one fits.
-var registry = []*check{
-	{Check{Name: "list_connections", Description: "each user's list is 200, its timestamps RFC 3339 in whole seconds, and no connection is in both users' lists"}, checkList},
-	{Check{Name: "ignored_auth", Description: "no token, an unknown token and the Basic scheme are 401 Unauthenticated. with WWW-Authenticate: Bearer, on every operation"}, checkIgnoredAuth},
-	{Check{Name: "auth_before_body", Description: "a bad body without a token is 401, not 400, 415 or 422: authentication comes first"}, checkAuthBeforeBody},
-	{Check{Name: "duplicate_authorization", Description: "two Authorization headers are 401, never either user"}, checkDuplicateAuthorization},
-	{Check{Name: "tenant_isolation", Description: "PUT and DELETE on the other user's connection answer exactly as an unknown UUID does, and change nothing"}, checkTenantIsolation},
-	{Check{Name: "label_set", Description: "a string label is set, and the PUT's answer is what the list then shows"}, checkLabelSet},
-	{Check{Name: "label_absent_keeps", Description: "a body without label ({}) keeps the label"}, checkLabelAbsent},
-	{Check{Name: "label_null_clears", Description: "label null clears the label"}, checkLabelNull},
-	{Check{Name: "label_trimmed", Description: "surrounding whitespace is trimmed, and an empty or blank label becomes null (Laravel's TrimStrings and ConvertEmptyStringsToNull)"}, checkLabelTrimmed},
-	{Check{Name: "label_max_length", Description: "255 code points pass and 256 are 422 errors.label, in ASCII and in emoji"}, checkLabelMaxLength},
-	{Check{Name: "negative_data_rejection", Description: "a label of the wrong type is 422 errors.label, a body that is not an object 422 errors.body, and neither changes anything"}, checkNegativeData},
-	{Check{Name: "validation_message", Description: "a 422's message is its first error, followed by (and N more errors) when there are more"}, checkValidationMessage},
-	{Check{Name: "unknown_properties_ignored", Description: "body members the spec does not define are ignored; member names are case-sensitive"}, checkUnknownProperties},
-	{Check{Name: "timestamps", Description: "created_at never moves; updated_at moves to the time of the update and never back"}, checkTimestamps},
-	{Check{Name: "path_uuid", Description: "a malformed or unknown UUID is 404 OAuth2 connection not found.; an upper-case UUID is the same connection"}, checkPathUUID},
-	{Check{Name: "unsupported_media_type", Description: "a body not sent as JSON, or as JSON in a charset other than UTF-8, is 415"}, checkMediaType},
-	{Check{Name: "body_too_large", Description: "a body over 64 KiB is 413"}, checkBodyTooLarge},
-	{Check{Name: "malformed_json", Description: "malformed JSON, trailing data and invalid UTF-8 are 400 and change nothing"}, checkMalformedJSON},
-	{Check{Name: "unsupported_method", Description: "another method on a known path is 405 with Allow"}, checkUnsupportedMethod},
-	{Check{Name: "head_request", Description: "HEAD on the list is 200 with the GET's headers and no body"}, checkHead},
-	{Check{Name: "options_request", Description: "OPTIONS is 204 with Allow, with a token or without"}, checkOptions},
-	{Check{Name: "unknown_route", Description: "an unknown path, an encoded slash included, is a JSON 404 and changes nothing"}, checkUnknownRoute},
-	{Check{Name: "ratelimit_headers", Description: "authenticated answers carry X-RateLimit-Limit, -Remaining (counting down by one) and -Reset (epoch seconds)"}, checkRateLimitHeaders},
-	{Check{Name: "use_after_free", Description: "DELETE is 204, then PUT and DELETE are 404 and the connection is gone from the list", Writes: true}, checkUseAfterFree},
-	{Check{Name: "ratelimit_drive", Description: "the first user driven to 429 gets Retry-After and X-RateLimit-Reset; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
-}
+// as they were. Names follow Schemathesis's where one fits. The descriptions
+// name the spec's limits as the spec has them now.
+var registry = func() []*check {
+	maxLen, limits := plannroauth.LabelMaxLength(), apispec.LimitsOf()
+	return []*check{
+		{Check{Name: "list_connections", Description: "each user's list is 200, oldest first, and no connection is in both users' lists"}, checkList},
+		{Check{Name: "ignored_auth", Description: "no token, an unknown token and the Basic scheme are 401 with the spec's message and a Bearer challenge, on every operation"}, checkIgnoredAuth},
+		{Check{Name: "auth_before_body", Description: "a bad body without a token is 401, not 400, 415 or 422: authentication comes first"}, checkAuthBeforeBody},
+		{Check{Name: "duplicate_authorization", Description: "two Authorization headers are 401, never either user"}, checkDuplicateAuthorization},
+		{Check{Name: "path_uuid", Description: "malformed and unknown UUIDs are 404, each answered exactly as the others"}, checkPathUUID},
+		{Check{Name: "unsupported_media_type", Description: "a body not sent as JSON, or as JSON in a charset other than UTF-8, is 415; charset=utf-8 is JSON"}, checkMediaType},
+		{Check{Name: "body_too_large", Description: fmt.Sprintf("a body over %d bytes (x-limits) is 413; one of %[1]d is taken", limits.RequestBodyBytes)}, checkBodyTooLarge},
+		{Check{Name: "malformed_json", Description: "malformed JSON, trailing data, invalid UTF-8, a lone surrogate and no body are 400 with their messages"}, checkMalformedJSON},
+		{Check{Name: "negative_data_rejection", Description: "a label of the wrong type, with a NUL inside or too long, is 422 errors.label, a body that is not an object 422 errors.body; no message repeats the value"}, checkNegativeData},
+		{Check{Name: "validation_message", Description: "a label breaking two rules is 422 with both messages, and the message is the first followed by the count of the other"}, checkValidationMessage},
+		{Check{Name: "unsupported_method", Description: "another method on a path of the spec is 405 with its Allow, and a message naming those methods"}, checkUnsupportedMethod},
+		{Check{Name: "head_request", Description: "HEAD on the list is the GET's answer without a body"}, checkHead},
+		{Check{Name: "options_request", Description: "OPTIONS is 204 with the path's Allow (HEAD where GET), with a token or without"}, checkOptions},
+		{Check{Name: "unknown_route", Description: "an unknown path, an encoded slash included, is 404 with the route's message and changes nothing"}, checkUnknownRoute},
+		{Check{Name: "ratelimit_headers", Description: fmt.Sprintf("authenticated answers carry X-RateLimit-Limit (%d, x-limits) and -Remaining, counting down by one; -Reset, if sent, is within the window", limits.RateLimit)}, checkRateLimitHeaders},
+		{Check{Name: "tenant_isolation", Description: "PUT and DELETE on the other user's connection answer exactly as an unknown UUID does, and change nothing", Writes: true}, checkTenantIsolation},
+		{Check{Name: "label_set", Description: "a string label is set, nothing else but updated_at changes, and the list then shows the PUT's answer", Writes: true}, checkLabelSet},
+		{Check{Name: "label_absent_keeps", Description: "a body without label ({}) keeps the label", Writes: true}, checkLabelAbsent},
+		{Check{Name: "label_null_clears", Description: "label null clears the label", Writes: true}, checkLabelNull},
+		{Check{Name: "label_trimmed", Description: "Laravel's trim set (plannroauth.IsTrimmed) goes at both ends, other characters stay, a blank label becomes null, maxLength counts the trimmed label", Writes: true}, checkLabelTrimmed},
+		{Check{Name: "label_max_length", Description: fmt.Sprintf("%d characters (maxLength) pass and %d are 422 errors.label, in ASCII, in é and in emoji", maxLen, maxLen+1), Writes: true}, checkLabelMaxLength},
+		{Check{Name: "unknown_properties_ignored", Description: "body members the spec does not define are ignored; member names are case-sensitive", Writes: true}, checkUnknownProperties},
+		{Check{Name: "timestamps", Description: "updated_at moves on every update, to its time, a second later past the last; created_at never moves (held on every answer)", Writes: true}, checkTimestamps},
+		{Check{Name: "uuid_spellings", Description: "a real connection's UUID spelt otherwise (no dashes, braces, a URN, ...) is 404 to PUT and DELETE; in upper case it is the same connection", Writes: true}, checkUUIDSpellings},
+		{Check{Name: "use_after_free", Description: "DELETE is 204, then PUT and DELETE are 404 and the connection is gone from the list", Writes: true}, checkUseAfterFree},
+		{Check{Name: "ratelimit_drive", Description: "the first user gets exactly the requests X-RateLimit-Remaining says, then 429 with Retry-After and X-RateLimit-Reset; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
+	}
+}()

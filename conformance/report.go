@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -13,18 +14,17 @@ import (
 // String renders a failure as WriteText shows it.
 func (f Failure) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "expected: %s\n", f.Expected)
+	fmt.Fprintf(&b, "field: %s\nexpected: %s\n", f.Field, f.Expected)
 	if f.Request == "" {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "request:\n%s\n", indent(f.Request))
-	fmt.Fprintf(&b, "answer: %d\n", f.Status)
-	names := make([]string, 0, len(f.Header))
-	for k := range f.Header {
-		names = append(names, k)
+	if f.Status == 0 {
+		b.WriteString("answer: none\n")
+		return b.String()
 	}
-	slices.Sort(names)
-	for _, k := range names {
+	fmt.Fprintf(&b, "answer: %d\n", f.Status)
+	for _, k := range slices.Sorted(maps.Keys(f.Header)) {
 		for _, v := range f.Header[k] {
 			fmt.Fprintf(&b, "    %s: %s\n", k, v)
 		}
@@ -65,6 +65,7 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // <token> as a person reads it
 	return enc.Encode(r)
 }
 
@@ -102,7 +103,8 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			for _, f := range res.Failures {
 				text.WriteString(f.String() + "\n")
 			}
-			tc.Failure = &message{Message: fmt.Sprintf("%d failures; first: %s", len(res.Failures), res.Failures[0].Expected), Text: text.String()}
+			first := res.Failures[0]
+			tc.Failure = &message{Message: fmt.Sprintf("%d failures; first: %s: %s", len(res.Failures), first.Field, first.Expected), Text: text.String()}
 		case Skip:
 			suite.Skipped++
 			tc.Skipped = &message{Message: res.Reason}

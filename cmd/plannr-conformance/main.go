@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // -zone works where the system has no zone database
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
@@ -29,15 +30,19 @@ const usage = `Usage: plannr-conformance -base-url URL -token T1 -other-token T2
 Checks that the server at URL implements Plannr CRM's OAuth2-connections API as
 its contract says: every answer against the embedded OpenAPI document, and the
 semantics no schema can say (tenancy, null clears a label, updated_at moves,
-errors in JSON, ...). T1 and T2 are the bearer tokens of two users: T1 needs a
-connection (two for the delete check), T2 one (for the tenancy check); their
-connections are found by listing. Checks that change a label put it back.
+errors in JSON, ...). Every limit, message and route comes from the document.
+URL may hold a path, where the API is mounted (http://host/plannr). T1 and T2
+are the bearer tokens of two users: T1 needs a connection (two for the delete
+checks), T2 one (for the tenancy check); their connections are found by
+listing. A check changes only what it has proved is T1's own, and puts a
+label back as it was. Reports show the tokens as <token> and <other-token>.
 
 Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
 run could not start (bad flags, an unreachable server, a token that cannot list).
 
-Against production, use -readonly: no deletes, no rate-limit drive, and at most
--budget requests a minute (default %d).
+Against production, use -readonly: it changes nothing, even on a broken server
+(only GET, HEAD and OPTIONS, and PUT and DELETE to a UUID no user owns; the
+checks that need a change skip), at most -budget requests a minute (default %d).
 
 Flags (tokens may come from the environment instead, to keep them out of ps):
 `
@@ -56,10 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var asJSON, list, version bool
 	var junit string
 	timeout := 10 * time.Second
-	fs.StringVar(&t.BaseURL, "base-url", os.Getenv("PLANNR_BASE_URL"), "the server's root URL, e.g. http://127.0.0.1:8080 (env PLANNR_BASE_URL)")
+	fs.StringVar(&t.BaseURL, "base-url", os.Getenv("PLANNR_BASE_URL"), "where the API is, e.g. http://127.0.0.1:8080 or http://host/plannr (env PLANNR_BASE_URL)")
 	fs.StringVar(&t.Token, "token", os.Getenv("PLANNR_TOKEN"), "the first user's bearer token (env PLANNR_TOKEN)")
 	fs.StringVar(&t.OtherToken, "other-token", os.Getenv("PLANNR_OTHER_TOKEN"), "another user's bearer token (env PLANNR_OTHER_TOKEN)")
-	fs.BoolVar(&t.ReadOnly, "readonly", false, "run only checks that leave the data as found, paced to -budget")
+	fs.StringVar(&t.Zone, "zone", os.Getenv("PLANNR_ZONE"), "the first user's account time zone, e.g. Europe/London, if known: timestamps are then held to its offset (env PLANNR_ZONE)")
+	fs.StringVar(&t.OtherZone, "other-zone", os.Getenv("PLANNR_OTHER_ZONE"), "the other user's account time zone, if known (env PLANNR_OTHER_ZONE)")
+	fs.BoolVar(&t.ReadOnly, "readonly", false, "change nothing, not even updated_at: skip the checks that need a change, pace to -budget")
 	fs.IntVar(&t.Budget, "budget", 0, fmt.Sprintf("most requests a minute; 0 means %d with -readonly and no limit without; negative, no limit", conformance.DefaultBudget))
 	fs.StringVar(&t.Run, "run", "", "run only the checks whose name matches this regular expression; opt-in checks (ratelimit_drive) run only when it matches them")
 	fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
@@ -122,7 +129,7 @@ func writeChecks(w io.Writer) {
 	for _, c := range conformance.Checks() {
 		var notes []string
 		if c.Writes {
-			notes = append(notes, "not with -readonly")
+			notes = append(notes, "skipped by -readonly")
 		}
 		if c.OptIn {
 			notes = append(notes, "opt-in")

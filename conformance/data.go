@@ -1,0 +1,349 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+)
+
+// list lists the connections of token's user; anything but a list ends the
+// check.
+func (c *probe) list(token string) ([]connection, *exchange) {
+	op := c.r.api.list
+	ex := c.send(request{method: op.Method, path: op.Path, token: token})
+	if ex.Status != op.Success[0] {
+		c.fatal(ex, "status", "%d with the list of connections; got %d", op.Success[0], ex.Status)
+	}
+	var list struct{ Data []json.RawMessage }
+	if err := json.Unmarshal(ex.Body, &list); err != nil {
+		c.fatal(ex, "body", "the list of connections as JSON; got %s", err)
+	}
+	conns := make([]connection, len(list.Data))
+	for i, raw := range list.Data {
+		var err error
+		if conns[i], err = decodeConnection(raw); err != nil {
+			c.fatal(ex, fmt.Sprintf("body.data[%d]", i), "a connection as the spec's OAuthConnection; got %s", err)
+		}
+	}
+	return conns, ex
+}
+
+// find returns the connection id in token's list, the list's exchange, and
+// whether it is there.
+func (c *probe) find(token string, id uuid.UUID) (connection, *exchange, bool) {
+	conns, ex := c.list(token)
+	for _, conn := range conns {
+		if conn.UUID == id {
+			return conn, ex, true
+		}
+	}
+	return connection{}, ex, false
+}
+
+// own returns the first user's connections, all proved its own: in its list
+// and not in the other user's. When the lists share one, nothing is proved,
+// and a check that would change a connection skips.
+func (c *probe) own() []connection {
+	conns, why := c.proved()
+	if why != "" {
+		c.skip("%s", why)
+	}
+	return conns
+}
+
+// listsApart skips the check when the two users' lists share a connection:
+// then no list can be trusted to say whose a connection is.
+func (c *probe) listsApart() {
+	if c.r.shared != "" {
+		c.skip("%s", c.r.sharedReason())
+	}
+}
+
+func (r *runner) sharedReason() string {
+	return fmt.Sprintf("both users' lists show %s (see list_connections), so no connection is proved the first user's own; the kit changes no other", r.shared)
+}
+
+// proved returns the first user's connections proved its own, or why there
+// are none.
+func (c *probe) proved() ([]connection, string) {
+	switch {
+	case c.r.shared != "":
+		return nil, c.r.sharedReason()
+	case len(c.r.conns) == 0:
+		return nil, "the first user (-token) has no connection"
+	}
+	return c.r.conns, ""
+}
+
+// restorable reports whether a PUT can put label back exactly: null, or a
+// label that the API neither trims nor refuses.
+func restorable(label *string) bool {
+	if label == nil {
+		return true
+	}
+	trimmed, ok := plannroauth.Trim(*label)
+	return ok && trimmed == *label && plannroauth.CheckLabel(*label) == nil
+}
+
+// subject is the first user's connection, as it is now, that the checks
+// which change a label change: the first of its own whose label a PUT can
+// put back exactly, and that is still there. The label is put back when the
+// check ends.
+func (c *probe) subject() connection {
+	conn, why := c.findSubject()
+	if why != "" {
+		c.skip("%s", why)
+	}
+	return conn
+}
+
+// findSubject finds the subject, or says why there is none.
+func (c *probe) findSubject() (connection, string) {
+	conns, why := c.proved()
+	if why != "" {
+		return connection{}, why
+	}
+	for _, conn := range conns {
+		if !restorable(conn.labelOf()) {
+			continue
+		}
+		if now, _, ok := c.find(c.r.target.Token, conn.UUID); ok {
+			c.cleanup(func() { c.restore(now) })
+			return now, ""
+		}
+	}
+	return connection{}, fmt.Sprintf("none of the first user's %d connections is there with a label that a PUT could put back exactly (trimmed, within the spec's rules), and the kit changes no other", len(conns))
+}
+
+// spare is a connection of the first user's own that a check may delete:
+// the last one still there that is not the subject's.
+func (c *probe) spare() connection {
+	conns := c.own()
+	subject := slices.IndexFunc(conns, func(conn connection) bool { return restorable(conn.labelOf()) })
+	for i, conn := range slices.Backward(conns) {
+		if i == subject {
+			continue
+		}
+		if _, _, ok := c.find(c.r.target.Token, conn.UUID); ok {
+			return conn
+		}
+	}
+	c.skip("the first user (-token) needs a connection to delete beside the one whose label the checks change; it has %d", len(conns))
+	return connection{}
+}
+
+// restore puts back the label that conn had; a label that could not be put
+// back is a failure.
+func (c *probe) restore(conn connection) {
+	want := conn.labelOf()
+	now, lex, ok := c.find(c.r.target.Token, conn.UUID)
+	switch {
+	case !ok:
+		c.fail(lex, "body.data", "connection %s in the list, to put its label %s back; got it gone", conn.id(), showLabel(want))
+		return
+	case reflect.DeepEqual(now.labelOf(), want):
+		return
+	}
+	ex := c.put(c.r.target.Token, conn.id(), c.labelValue(want))
+	if ex.Status != c.r.api.update.Success[0] {
+		c.fail(ex, "status", "%d to the PUT that puts the label %s back; got %d, and the label stays %s", c.r.api.update.Success[0], showLabel(want), ex.Status, showLabel(now.labelOf()))
+		return
+	}
+	if after, lex, _ := c.find(c.r.target.Token, conn.UUID); !reflect.DeepEqual(after.labelOf(), want) {
+		c.fail(lex, "body.data."+c.r.api.labelKey, "the label of %s put back as %s; got %s: the kit could not restore it", conn.id(), showLabel(want), showLabel(after.labelOf()))
+	}
+}
+
+func (c *probe) put(token, id string, body []byte) *exchange {
+	return c.send(request{method: c.r.api.update.Method, path: c.r.api.itemPath(id), token: token, contentType: c.r.api.mediaType, body: body})
+}
+
+func (c *probe) del(token, id string) *exchange {
+	return c.send(request{method: c.r.api.remove.Method, path: c.r.api.itemPath(id), token: token})
+}
+
+// labelValue is a request body whose label is v, whatever v is.
+func (c *probe) labelValue(v any) []byte { return mustJSON(map[string]any{c.r.api.labelKey: v}) }
+
+// update PUTs body to the first user's connection id and expects the
+// connection back; it returns the connection the answer shows.
+func (c *probe) update(id uuid.UUID, body []byte) (connection, *exchange) {
+	want := c.r.api.update.Success[0]
+	ex := c.put(c.r.target.Token, id.String(), body)
+	if ex.Status != want {
+		c.fatal(ex, "status", "%d with the connection; got %d", want, ex.Status)
+	}
+	conn, err := decodeConnection(ex.Body)
+	if err != nil || conn.UUID != id {
+		c.fatal(ex, "body.uuid", "the connection %s as JSON; got %s", id, errOr(err, conn.id()))
+	}
+	return conn, ex
+}
+
+// errOr describes err, or else what came.
+func errOr(err error, got string) string {
+	if err != nil {
+		return err.Error()
+	}
+	return got
+}
+
+// expectError fails unless ex is status with the Error body, its message one
+// of want (any, if none given); it returns the decoded body.
+func (c *probe) expectError(ex *exchange, status int, want ...string) errorBody {
+	var body errorBody
+	if ex.Status != status {
+		c.fail(ex, "status", "%d; got %d", status, ex.Status)
+		return body
+	}
+	if err := json.Unmarshal(ex.Body, &body); err != nil {
+		if !ex.violation { // else failed for it already
+			c.fail(ex, "body", "a JSON error body; got %s", err)
+		}
+	} else if len(want) > 0 && !slices.Contains(want, body.Message) {
+		c.fail(ex, "body.message", "%s; got %q", quoteAll(want), body.Message)
+	}
+	return body
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, " or ")
+}
+
+// expectNotFound fails unless ex is the 404 of a connection the user does
+// not have.
+func (c *probe) expectNotFound(ex *exchange) {
+	c.expectError(ex, c.r.api.status[respNotFound], c.r.api.msgs.NotFound)
+}
+
+// expectInvalid fails unless ex is a 422 whose errors under field hold each
+// message the spec gives that field of the body sent.
+func (c *probe) expectInvalid(ex *exchange, field string, sent []byte) {
+	body := c.expectError(ex, c.r.api.status[respInvalid])
+	if ex.Status != c.r.api.status[respInvalid] {
+		return
+	}
+	want := c.r.api.fieldMessages(field, sent)
+	if len(want) == 0 {
+		c.fatal(ex, "kit", "the spec to refuse the %s of %s (a bug of the kit)", field, sent)
+	}
+	for _, msg := range want {
+		if !slices.Contains(body.Errors[field], msg) {
+			c.fail(ex, "body.errors."+field, "the message %q; got %q", msg, body.Errors[field])
+		}
+	}
+}
+
+// sameJSON reports whether a and b are the same JSON value.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return bytes.Equal(a, b)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// unchanged fails unless conn is listed exactly as before: label and
+// updated_at included, since a refused request must not touch it.
+func (c *probe) unchanged(before connection, by string) {
+	now, ex, ok := c.find(c.r.target.Token, before.UUID)
+	if !ok {
+		c.fatal(ex, "body.data", "connection %s still in the list after %s; got it gone", before.id(), by)
+	}
+	if !sameJSON(now.raw, before.raw) {
+		c.fail(ex, "body.data", "connection %s unchanged by %s: %s; got %s", before.id(), by, c.r.red.excerpt(before.raw), c.r.red.excerpt(now.raw))
+	}
+}
+
+// refusalTarget is where requests that must be refused go: the subject,
+// which must come out unchanged; or, under ReadOnly or when there is no
+// subject, the run's absent UUID, where an implementation may look the UUID
+// up first and answer 404 (the spec does not order the two).
+func (c *probe) refusalTarget() (id string, subject *connection) {
+	if c.r.target.ReadOnly {
+		return c.r.absent, nil
+	}
+	if conn, why := c.findSubject(); why == "" {
+		return conn.id(), &conn
+	}
+	return c.r.absent, nil
+}
+
+// expectRefused fails unless ex is status with one of the messages, or,
+// sent to the absent UUID, the 404 of an unknown connection.
+func (c *probe) expectRefused(ex *exchange, subject *connection, status int, want ...string) {
+	if subject == nil && ex.Status == c.r.api.status[respNotFound] {
+		c.expectNotFound(ex)
+		return
+	}
+	c.expectError(ex, status, want...)
+}
+
+// refused sends bodies that must be refused with status and one of the
+// messages, and checks that none changed anything.
+func (c *probe) refused(status int, bodies []refusal) {
+	id, subject := c.refusalTarget()
+	for _, b := range bodies {
+		ex := c.send(request{method: c.r.api.update.Method, path: c.r.api.itemPath(id), token: c.r.target.Token, contentType: b.contentType, body: b.body})
+		c.expectRefused(ex, subject, status, b.messages...)
+	}
+	if subject != nil {
+		c.unchanged(*subject, "a refused request")
+	}
+}
+
+// refusal is a body, as sent, and the messages it may be refused with.
+type refusal struct {
+	contentType string
+	body        []byte
+	messages    []string
+}
+
+// sameAnswer fails unless got answers exactly as want: status, body and every
+// header but the per-request ones, so that the answer reveals nothing.
+func (c *probe) sameAnswer(got, want *exchange, what string) {
+	if got.Status != want.Status {
+		c.fail(got, "status", "%d, as the answer to %s; got %d", want.Status, what, got.Status)
+		return
+	}
+	if !sameJSON(got.Body, want.Body) {
+		c.fail(got, "body", "the body of the answer to %s, %s", what, c.r.red.excerpt(want.Body))
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(union(got.Header, want.Header))) {
+		if slices.Contains(perRequest, name) {
+			continue
+		}
+		if g, w := strings.Join(got.Header[name], ", "), strings.Join(want.Header[name], ", "); g != w {
+			c.fail(got, "header "+name, "%q, as in the answer to %s; got %q", w, what, g)
+		}
+	}
+}
+
+// perRequest are the headers that may differ between two answers to the same
+// request: ids, the clock and the rate-limit counters.
+var perRequest = []string{"X-Request-Id", "Date", http.CanonicalHeaderKey(hRemaining), http.CanonicalHeaderKey(hReset)}
+
+func union(a, b http.Header) map[string]bool {
+	names := map[string]bool{}
+	for k := range a {
+		names[k] = true
+	}
+	for k := range b {
+		names[k] = true
+	}
+	return names
+}

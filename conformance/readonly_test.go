@@ -1,0 +1,228 @@
+package conformance_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/conformance"
+	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
+)
+
+// ignoresAuth serves every request without a valid token as the first
+// user's.
+var ignoresAuth = onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+	auth := r.Header.Values("Authorization")
+	if len(auth) != 1 || auth[0] != "Bearer "+firstToken && auth[0] != "Bearer "+otherToken {
+		r.Header.Set("Authorization", "Bearer "+firstToken)
+	}
+	return false
+})
+
+// breaksTenancy serves a PUT or DELETE of a connection as its owner's,
+// whoever sent it.
+func breaksTenancy(next http.Handler, srv *plannrtest.Server) http.Handler {
+	return onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		id, err := pathUUID(r)
+		if err != nil {
+			return false
+		}
+		for _, tok := range []string{firstToken, otherToken} {
+			if slices.ContainsFunc(srv.Connections(tok), func(c plannrtest.Connection) bool { return c.UUID == id }) {
+				r.Header.Set("Authorization", "Bearer "+tok)
+			}
+		}
+		return false
+	})(next, srv)
+}
+
+// takesAnyBody makes whatever body a PUT sends a label the server stores.
+var takesAnyBody = onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPut {
+		return false
+	}
+	r.Header.Set("Content-Type", "application/json")
+	editBody(r, func(m map[string]any) {
+		if v, ok := m["label"]; ok && v != nil {
+			l, _ := plannroauth.Trim(strings.ReplaceAll(fmt.Sprint(v), "\x00", ""))
+			m["label"] = string([]rune(l)[:min(len([]rune(l)), plannroauth.LabelMaxLength())])
+		}
+	})
+	return false
+})
+
+// chain puts the wrappers in front of next, the first outermost.
+func chain(ws ...wrapper) wrapper {
+	return func(next http.Handler, srv *plannrtest.Server) http.Handler {
+		for _, w := range slices.Backward(ws) {
+			next = w(next, srv)
+		}
+		return next
+	}
+}
+
+// broken are servers that a careless kit would change data on.
+var broken = []struct {
+	name string
+	wrap wrapper
+}{
+	{"ours", nil},
+	{"lenient UUIDs", lenientUUIDs},
+	{"an encoded slash decoded before routing", decodesSlash},
+	{"a leaky list", leaky},
+	{"a token echoed", echo},
+	{"authentication ignored", ignoresAuth},
+	{"tenancy broken", breaksTenancy},
+	{"any body taken", takesAnyBody},
+	{"the UUID looked up before the body", lookUpFirst},
+	{"all of them", chain(ignoresAuth, breaksTenancy, lenientUUIDs, decodesSlash, takesAnyBody, leaky, echo)},
+}
+
+// TestReadOnlyChangesNothing runs every check -readonly runs against servers
+// that are broken in ways that would let a request change data: every
+// user's data, read from the store, is the same after, updated_at included.
+func TestReadOnlyChangesNothing(t *testing.T) {
+	for _, b := range broken {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fake(t, b.wrap)
+			target := srv.target
+			target.ReadOnly = true
+			before := srv.state(t)
+			rep, _ := outcomes(t, target)
+			if after := srv.state(t); after != before {
+				t.Errorf("-readonly changed the data:\nbefore %s\nafter  %s", before, after)
+			}
+			for _, res := range rep.Results {
+				if slices.Contains(writes(), res.Check) != (res.Outcome == conformance.Skip) {
+					t.Errorf("%s: %s, want a skip for exactly the checks that write", res.Check, res.Outcome)
+				}
+			}
+			noToken(t, rep)
+		})
+	}
+}
+
+// TestChangesOnlyItsOwn runs every check without -readonly against a server
+// whose list shows other users' connections: nothing is proved the first
+// user's, so the checks that change data skip, and nothing changes.
+func TestChangesOnlyItsOwn(t *testing.T) {
+	srv := fake(t, leaky)
+	before := srv.state(t)
+	rep, got := outcomes(t, srv.target)
+	if after := srv.state(t); after != before {
+		t.Errorf("the data changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if !slices.Contains(got[conformance.Fail], "list_connections") {
+		t.Errorf("list_connections: not failed, want it to fail the leak: %v", got)
+	}
+	if !slices.Equal(got[conformance.Skip], writes()) {
+		t.Errorf("skipped %v, want %v", got[conformance.Skip], writes())
+	}
+	for _, res := range rep.Results {
+		if res.Outcome == conformance.Skip && !strings.Contains(res.Reason, "proved the first user's own") {
+			t.Errorf("%s skipped for %q", res.Check, res.Reason)
+		}
+	}
+}
+
+// TestNoToken runs every check against servers that echo the tokens, in
+// every spelling, and show them in lists: no report shows one.
+func TestNoToken(t *testing.T) {
+	for _, readOnly := range []bool{false, true} {
+		t.Run(fmt.Sprint("readonly=", readOnly), func(t *testing.T) {
+			t.Parallel()
+			target := fake(t, chain(leaky, echo)).target
+			target.ReadOnly = readOnly
+			rep, got := outcomes(t, target)
+			if len(got[conformance.Fail]) == 0 {
+				t.Fatal("no check failed: the reports have nothing to show")
+			}
+			noToken(t, rep)
+		})
+	}
+}
+
+// noToken fails t if any report of rep shows a token in any spelling.
+func noToken(t *testing.T, rep *conformance.Report) {
+	t.Helper()
+	var out bytes.Buffer
+	for _, write := range []func(*bytes.Buffer) error{
+		func(b *bytes.Buffer) error { return rep.WriteText(b) },
+		func(b *bytes.Buffer) error { return rep.WriteJSON(b) },
+		func(b *bytes.Buffer) error { return rep.WriteJUnit(b) },
+	} {
+		if err := write(&out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if leak := tokenIn(out.String()); leak != "" {
+		t.Errorf("a report shows %q:\n%s", leak, out.String())
+	}
+}
+
+// tokenIn returns the first spelling of a token in s, "" if there is none.
+func tokenIn(s string) string {
+	for _, tok := range []string{firstToken, otherToken} {
+		spellings := []string{
+			tok,
+			tok[:len(tok)/2], // half of one, cut by an excerpt
+			strings.ReplaceAll(tok, "/", `\/`),
+			strings.ReplaceAll(tok, "/", `\u002f`),
+			url.QueryEscape(tok),
+			url.PathEscape(tok),
+		}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+			spellings = append(spellings, enc.EncodeToString([]byte(tok)), enc.EncodeToString([]byte(tok+":")))
+		}
+		for _, sp := range spellings {
+			if strings.Contains(s, sp) {
+				return sp
+			}
+		}
+	}
+	return ""
+}
+
+// TestUnrestorableLabels gives the first user labels that no PUT could put
+// back (white space around, over maxLength): the checks that change a label
+// skip and say why, and nothing changes.
+func TestUnrestorableLabels(t *testing.T) {
+	srv := fake(t, nil, plannrtest.WithoutDefaultUser(),
+		plannrtest.WithUser(firstToken, plannrtest.Connection{Label: ptr("  padded  ")}, plannrtest.Connection{Label: ptr(strings.Repeat("x", plannroauth.LabelMaxLength()+1))}),
+		plannrtest.WithUser(otherToken, plannrtest.Connection{UUID: otherConn}))
+	target := srv.target
+	target.Run = "^(label_.*|unknown_properties_ignored|timestamps|uuid_spellings)$"
+	before := srv.state(t)
+	rep, got := outcomes(t, target)
+	if after := srv.state(t); after != before {
+		t.Errorf("the data changed:\nbefore %s\nafter  %s", before, after)
+	}
+	if len(got[conformance.Skip]) != len(rep.Results) {
+		t.Errorf("%v, want every check to skip", got)
+	}
+	for _, res := range rep.Results {
+		if !strings.Contains(res.Reason, "put back exactly") {
+			t.Errorf("%s skipped for %q", res.Check, res.Reason)
+		}
+	}
+}
+
+// TestRestoreFails has a server refuse the PUT that puts a label back: the
+// check fails, and says so.
+func TestRestoreFails(t *testing.T) {
+	const original = "My Fundment Account 1" // users()'s
+	target := fake(t, refuse(labelRule(func(l string) bool { return l == original }),
+		http.StatusServiceUnavailable, msgs.Unavailable)).target
+	target.Run = "^label_set$"
+	rep, _ := outcomes(t, target)
+	if rep.Passed() || !strings.Contains(failures(rep), "the label stays") {
+		t.Errorf("a label not put back, and the check says nothing:\n%s", failures(rep))
+	}
+}

@@ -1,0 +1,172 @@
+package conformance
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// redactor shows the two tokens by their roles, <token> and <other-token>,
+// wherever a report would carry them: what the kit sent, and whatever a
+// server sends back, which may echo a token written another way. It knows
+// the ways an answer writes text: as is, JSON-escaped (\u002f, or \/ as
+// PHP's json_encode writes a slash), percent-encoded, and as Basic
+// credentials or plain base64 written any of those ways. Redacting twice is
+// redacting once: the placeholders are left as they are, even for a token
+// such as "token".
+type redactor struct {
+	needles []needle // the longest first
+}
+
+// needle is a text to find, unescaped, and what shows in its place.
+type needle struct{ text, name string }
+
+var placeholders = []string{"<token>", "<other-token>"}
+
+func newRedactor(token, other string) *redactor {
+	r := &redactor{}
+	for _, p := range []needle{{token, placeholders[0]}, {other, placeholders[1]}} {
+		if p.text == "" {
+			continue
+		}
+		r.needles = append(r.needles, p)
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+			r.needles = append(r.needles, needle{enc.EncodeToString([]byte(p.text + ":")), p.name}, needle{enc.EncodeToString([]byte(p.text)), p.name})
+		}
+	}
+	// The longer first, so that a token inside the other, or a base64
+	// without its padding, is not half shown.
+	slices.SortStableFunc(r.needles, func(a, b needle) int { return len(b.text) - len(a.text) })
+	return r
+}
+
+// unescape decodes the escapes of s that it knows (\uXXXX, \/, %XX), and
+// returns for each byte of the result where in s it came from, and len(s)
+// last, so that a match in the result is a span of s. Most text has no
+// escape, and comes back as it is.
+func unescape(s string) (string, []int) {
+	if !strings.ContainsAny(s, `\%`) {
+		return s, nil // nil: every byte where it was
+	}
+	var out []byte
+	var from []int
+	emit := func(b []byte, at int) {
+		out = append(out, b...)
+		for range b {
+			from = append(from, at)
+		}
+	}
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], `\/`):
+			emit([]byte{'/'}, i)
+			i += 2
+			continue
+		case strings.HasPrefix(s[i:], `\u`) && i+6 <= len(s):
+			if n, err := strconv.ParseUint(s[i+2:i+6], 16, 16); err == nil && !utf16.IsSurrogate(rune(n)) {
+				emit(utf8.AppendRune(nil, rune(n)), i)
+				i += 6
+				continue
+			}
+		case s[i] == '%' && i+3 <= len(s):
+			if n, err := strconv.ParseUint(s[i+1:i+3], 16, 8); err == nil {
+				emit([]byte{byte(n)}, i)
+				i += 3
+				continue
+			}
+		}
+		emit([]byte{s[i]}, i)
+		i++
+	}
+	return string(out), append(from, len(s))
+}
+
+func (r *redactor) string(s string) string {
+	plain, from := unescape(s)
+	pos := func(i int) int {
+		if from == nil {
+			return i
+		}
+		return from[i]
+	}
+	// Spans of s to replace, and the placeholders already there, which
+	// nothing may overlap.
+	type span struct {
+		start, end int
+		name       string
+	}
+	var spans []span
+	overlaps := func(start, end int) bool {
+		return slices.ContainsFunc(spans, func(p span) bool { return start < p.end && p.start < end })
+	}
+	for _, n := range append([]needle{{placeholders[0], ""}, {placeholders[1], ""}}, r.needles...) {
+		for at := 0; ; {
+			i := strings.Index(plain[at:], n.text)
+			if i < 0 {
+				break
+			}
+			start, end := pos(at+i), pos(at+i+len(n.text))
+			if !overlaps(start, end) {
+				spans = append(spans, span{start, end, n.name})
+			}
+			at += i + 1
+		}
+	}
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var b strings.Builder
+	last := 0
+	for _, p := range spans {
+		b.WriteString(s[last:p.start])
+		if p.name == "" {
+			p.name = s[p.start:p.end] // a placeholder, kept
+		}
+		b.WriteString(p.name)
+		last = p.end
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// header returns h with its names and values redacted.
+func (r *redactor) header(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	out := make(http.Header, len(h))
+	for name, values := range h {
+		for _, v := range values {
+			out[r.string(name)] = append(out[r.string(name)], r.string(v))
+		}
+	}
+	return out
+}
+
+// excerpt is the start of b for a report, redacted before it is cut, so that
+// a cut never leaves half a token; quoted if it is not UTF-8.
+func (r *redactor) excerpt(b []byte) string {
+	const limit = 500
+	s := r.string(string(b))
+	if len(s) <= limit {
+		if !utf8.ValidString(s) {
+			return fmt.Sprintf("%q", s)
+		}
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	head := s[:cut]
+	if !utf8.ValidString(head) {
+		head = fmt.Sprintf("%q", head)
+	}
+	return fmt.Sprintf("%s... (%d bytes)", head, len(b))
+}
