@@ -12,8 +12,8 @@ import (
 const labelSchema, labelField = "UpdateOAuthConnectionRequest", "label"
 
 // LabelMaxLength is the most characters a label may have, after trimming: the
-// spec's maxLength of the label, counted as the spec counts (UTF-16 code
-// units, as JSON Schema's maxLength in kin-openapi and in JavaScript).
+// spec's maxLength of the label, counted in Unicode code points, as JSON
+// Schema counts a string's length (and Laravel's max rule, with mb_strlen).
 func LabelMaxLength() int {
 	n, ok := apispec.MaxLength(labelSchema, labelField)
 	if !ok {

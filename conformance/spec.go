@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
@@ -31,14 +30,6 @@ func loadSpec() *spec {
 func (s *spec) check(ex *exchange) error {
 	r := ex.req.Clone(ex.req.Context())
 	r.URL.Path, r.URL.RawPath = ex.apiPath.Path, ex.apiPath.RawPath
-	// A HEAD of no operation has its status, and no Error body to check:
-	// the validator would look for one.
-	if m := s.v.Find(r); r.Method == http.MethodHead && m.Route == nil {
-		if want := m.Err().Status; ex.Status != want {
-			return fmt.Errorf("%s %s belongs to no operation: got %d, want %d", r.Method, r.URL.Path, ex.Status, want)
-		}
-		return nil
-	}
 	return s.v.Response(r, ex.Status, ex.Header, ex.Body)
 }
 

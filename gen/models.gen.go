@@ -35,9 +35,10 @@ type OAuthConnection struct {
 	Provider OAuthProvider `json:"provider"`
 
 	// RefreshAuthorizationURL The authorization URL to refresh the connection: the provider's
-	// `authorization_url` followed by `/<uuid>`. Only visible when listing all
-	// OAuth2 providers on Plannr, so a client must not rely on it; this
-	// toolkit's server always sends it.
+	// `authorization_url` followed by `/<uuid>`, the connection's UUID
+	// (Plannr's published example shows another id, which it does not
+	// explain). Only visible when listing all OAuth2 providers on Plannr, so
+	// a client must not rely on it; this toolkit's server always sends it.
 	RefreshAuthorizationURL *string `json:"refresh_authorization_url,omitempty"`
 
 	// RefreshTokenExpiresAt The expiry date of the refresh token. If blank, the refresh token will

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
-	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -190,15 +190,10 @@ func only(s openapi3.Schema, typ string) bool {
 // visitJSONString would decide.
 func (c *stringCheck) ok(value string) bool {
 	if c.maxLength >= 0 {
-		// kin-openapi's count of a string's length, as it counts it.
-		length := int64(0)
-		for _, r := range value {
-			if utf16.IsSurrogate(r) {
-				length += 2
-			} else {
-				length++
-			}
-		}
+		// kin-openapi's count of a string's length. It means UTF-16 code
+		// units, but a rune Go has decoded is never a surrogate: it counts
+		// code points, as JSON Schema and Laravel's max do.
+		length := int64(utf8.RuneCountInString(value))
 		if length > c.maxLength {
 			return false
 		}

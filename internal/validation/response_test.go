@@ -31,6 +31,8 @@ func TestResponse(t *testing.T) {
 		{"good 200", "PUT", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", 200, jsonType, good, ""},
 		{"good 204", "DELETE", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", 204, http.Header{}, "", ""},
 		{"good 404 of the router", "GET", "/nope", 404, jsonType, `{"message":"x"}`, ""},
+		{"good 405 of a HEAD, without the body", "HEAD", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", 405, jsonType, "", ""},
+		{"a HEAD of no operation with the wrong status", "HEAD", "/nope", 200, jsonType, "", "want 404"},
 		{"text/plain error", "GET", "/nope", 404, http.Header{"Content-Type": {"text/plain"}}, "404 page not found", "Content-Type"},
 		{"router 404 with the wrong body", "GET", "/nope", 404, jsonType, `{"error":"x"}`, "message"},
 		{"undeclared status", "GET", "/api/v1/oauth/connections", 418, jsonType, `{"message":"x"}`, "418"},
