@@ -48,6 +48,8 @@ type config struct {
 	limits limits
 	// metricsAddr serves /metrics alone; "" serves it beside the API on addr.
 	metricsAddr string
+	// store is not a flag: a test's store, in place of the one db opens.
+	store store.Store
 }
 
 // limits are the http.Server's defences against slow and greedy clients.
@@ -174,11 +176,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
 
-	st, err := openStore(ctx, cfg.db, log)
-	if err != nil {
-		return err
+	st := cfg.store
+	if st == nil {
+		if st, err = openStore(ctx, cfg.db, log); err != nil {
+			return err
+		}
 	}
-	defer st.Close()
+	var running inFlight
+	defer running.closeAfter(st.Close)
 	demo, err := seed(ctx, st, cfg, loopback)
 	if err != nil {
 		return err
@@ -210,7 +215,12 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 	defer stopTracing()
-	srv := newHTTPServer(handler, log, cfg.limits)
+	srv := newHTTPServer(running.serve(handler), log, cfg.limits)
+	// Every request's context ends with cutOff, which ends those still
+	// running when -shutdown-timeout is up.
+	requests, cutOff := context.WithCancel(context.Background())
+	defer cutOff()
+	srv.BaseContext = func(net.Listener) context.Context { return requests }
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
@@ -235,7 +245,15 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	h.Drain() // a load balancer polling /readyz stops sending new requests
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	if err = srv.Shutdown(shutdownCtx); err != nil {
+		// Time is up with requests running. Their connections are closed
+		// unanswered (the operations are idempotent: a client may retry)
+		// before their contexts end, so that none is sent the empty 200 of
+		// a handler that gives up without writing; the store waits for them.
+		srv.Close()
+		cutOff()
+		err = fmt.Errorf("-shutdown-timeout (%s) is up: the connections of the requests still running were closed unanswered: %w", cfg.shutdownTimeout, err)
+	}
 	if metricsSrv != nil {
 		// Last, so that the draining is seen to the end.
 		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
