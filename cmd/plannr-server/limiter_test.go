@@ -44,6 +44,7 @@ func skewedDatabase(t *testing.T, lag time.Duration) string {
 // that Retry-After and X-RateLimit-Reset are measured from it rather than from
 // the replica's clock, whichever way the two differ.
 func TestSharedLimiterTellsTheDatabasesTime(t *testing.T) {
+	storetest.RequirePostgres(t) // the test skips, rather than each of its cases
 	const window = time.Minute
 	for _, lag := range []time.Duration{-3 * time.Second, 3 * time.Second} {
 		t.Run(fmt.Sprintf("database %v off", lag), func(t *testing.T) {
