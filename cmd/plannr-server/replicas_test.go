@@ -172,10 +172,10 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 	hc := &http.Client{Timeout: requestTimeout}
 
 	for round := range rounds {
-		start := time.Now()
 		var (
 			mu              sync.Mutex
 			allowed, denied = map[userReset]int{}, map[userReset]int{}
+			lastReset       int64
 			wg              sync.WaitGroup
 		)
 		for u, cl := range clients {
@@ -193,6 +193,7 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 					k := userReset{u, reset}
 					mu.Lock()
 					defer mu.Unlock()
+					lastReset = max(lastReset, reset)
 					switch code {
 					case http.StatusOK:
 						allowed[k]++
@@ -224,7 +225,10 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 				t.Errorf("round %d, user %d: %d allowed in one window", round, k.user, n)
 			}
 		}
-		time.Sleep(time.Until(start.Add(window + 200*time.Millisecond))) // the next round opens new windows
+		// The next round opens new windows: at the second X-RateLimit-Reset
+		// says, a window is over (rather than window after the round began,
+		// which its first requests may have reached late).
+		time.Sleep(time.Until(time.Unix(lastReset, 0)))
 	}
 }
 
