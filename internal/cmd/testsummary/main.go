@@ -54,7 +54,7 @@ type skip struct{ pkg, test, reason string }
 // module. Its error is r's, or one of JSON.
 func summarize(r io.Reader, w io.Writer, module string) error {
 	var (
-		pkgLines = map[string][]string{}         // each package's own output
+		pkgLines = map[string][]string{}         // each package's output, to write when it ends
 		running  = map[string]map[string]*test{} // each package's top-level tests under way
 		skips    []skip
 	)
@@ -73,11 +73,12 @@ func summarize(r io.Reader, w io.Writer, module string) error {
 			pkgLines[e.Package] = append(pkgLines[e.Package], e.Output)
 		case e.Test == "" && (e.Action == "pass" || e.Action == "fail" || e.Action == "skip"):
 			// The package ended: what a test that never ended (a panic, a
-			// timeout) printed, then the package's own lines.
+			// timeout) printed, then the package's lines.
+			var lines []string
 			for _, t := range running[e.Package] {
-				writeFailed(w, t)
+				lines = append(lines, failed(t)...)
 			}
-			for _, l := range pkgLines[e.Package] {
+			for _, l := range append(lines, pkgLines[e.Package]...) {
 				if l != "PASS\n" { // what the test binary says of a package that passed, before go test's "ok"
 					fmt.Fprint(w, l)
 				}
@@ -109,7 +110,7 @@ func summarize(r io.Reader, w io.Writer, module string) error {
 				}
 				delete(tests, root)
 				if e.Action == "fail" {
-					writeFailed(w, t)
+					pkgLines[e.Package] = append(pkgLines[e.Package], failed(t)...)
 				}
 				// The test, or those of its subtests that skipped while it ran.
 				for _, name := range t.ended {
@@ -125,14 +126,16 @@ func summarize(r io.Reader, w io.Writer, module string) error {
 	return nil
 }
 
-// writeFailed writes what a test that failed printed, and what its subtests
-// that did not pass or skip printed, as go test does without -v.
-func writeFailed(w io.Writer, t *test) {
+// failed is what a test that failed printed, and what those of its
+// subtests that did not pass or skip printed, as go test shows it without -v.
+func failed(t *test) []string {
+	var lines []string
 	for _, l := range t.lines {
 		if r := t.result[l.test]; r != "pass" && r != "skip" {
-			fmt.Fprint(w, l.text)
+			lines = append(lines, l.text)
 		}
 	}
+	return lines
 }
 
 // filePosition is the file:line that t.Log and t.Skip put before a message.
