@@ -215,12 +215,16 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 	defer stopTracing()
-	srv := newHTTPServer(running.serve(handler), log, cfg.limits)
-	// Every request's context ends with cutOff, which ends those still
-	// running when -shutdown-timeout is up.
+	// Requests still running on the way out (-shutdown-timeout is up) are
+	// cut off: their connections are closed unanswered (the operations are
+	// idempotent: a client may retry), then their contexts end, and the
+	// store waits for them (inFlight). In that order, so that none is sent
+	// the empty 200 of a handler that gives up without writing.
 	requests, cutOff := context.WithCancel(context.Background())
 	defer cutOff()
+	srv := newHTTPServer(running.serve(handler), log, cfg.limits)
 	srv.BaseContext = func(net.Listener) context.Context { return requests }
+	defer srv.Close()
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
@@ -246,13 +250,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err = srv.Shutdown(shutdownCtx); err != nil {
-		// Time is up with requests running. Their connections are closed
-		// unanswered (the operations are idempotent: a client may retry)
-		// before their contexts end, so that none is sent the empty 200 of
-		// a handler that gives up without writing; the store waits for them.
-		srv.Close()
-		cutOff()
-		err = fmt.Errorf("-shutdown-timeout (%s) is up: the connections of the requests still running were closed unanswered: %w", cfg.shutdownTimeout, err)
+		err = fmt.Errorf("-shutdown-timeout (%s) is up: the requests still running are cut off, unanswered: %w", cfg.shutdownTimeout, err)
 	}
 	if metricsSrv != nil {
 		// Last, so that the draining is seen to the end.
