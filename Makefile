@@ -75,12 +75,15 @@ bench-smoke: ## Run every benchmark once, so that none rots (not a measurement)
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 .PHONY: test
-test: vet ## Run every test, with the race detector
-	$(GO) test -race -count=1 ./...
+test: vet ## Run every test, with the race detector; the last lines name the tests that skipped, and why
+	@# go test's report, read from its JSON events, ends with what skipped (PostgreSQL,
+	@# Chromium, the npm tools); pipefail keeps go test's exit status.
+	$(GO) test -race -count=1 -json ./... | $(GO) run ./internal/cmd/testsummary
 
 .PHONY: run
 run: ## Run the server on 127.0.0.1:8080 (or ADDR=host:port) with plannr.db; an empty one gets the demo user
 	@# Built, then run directly: go run exits 1 when the server stops on Ctrl-C.
+	@echo "Building bin/plannr-server: a first build compiles every dependency, which takes minutes; later ones take seconds."
 	$(GO) build -buildvcs=auto -o bin/plannr-server ./cmd/plannr-server
 	exec bin/plannr-server $(if $(ADDR),-addr $(ADDR)) $(ARGS)
 

@@ -51,6 +51,8 @@ type config struct {
 	metricsAddr string
 	// version asks for the version on stdout instead of a server.
 	version bool
+	// store is not a flag: a test's store, in place of the one db opens.
+	store store.Store
 }
 
 // limits are the http.Server's defences against slow and greedy clients.
@@ -188,11 +190,14 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	defer ln.Close()
 	loopback := isLoopback(ln.Addr())
 
-	st, err := openStore(ctx, cfg.db, log)
-	if err != nil {
-		return err
+	st := cfg.store
+	if st == nil {
+		if st, err = openStore(ctx, cfg.db, log); err != nil {
+			return err
+		}
 	}
-	defer st.Close()
+	var running inFlight
+	defer running.closeAfter(st.Close)
 	demo, err := seed(ctx, st, cfg, loopback)
 	if err != nil {
 		return err
@@ -224,7 +229,16 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 	defer stopTracing()
-	srv := newHTTPServer(handler, log, cfg.limits)
+	// Requests still running on the way out (-shutdown-timeout is up) are
+	// cut off: their connections are closed unanswered (the operations are
+	// idempotent: a client may retry), then their contexts end, and the
+	// store waits for them (inFlight). In that order, so that none is sent
+	// the empty 200 of a handler that gives up without writing.
+	requests, cutOff := context.WithCancel(context.Background())
+	defer cutOff()
+	srv := newHTTPServer(running.serve(handler), log, cfg.limits)
+	srv.BaseContext = func(net.Listener) context.Context { return requests }
+	defer srv.Close()
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
@@ -249,7 +263,9 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	h.Drain() // a load balancer polling /readyz stops sending new requests
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	if err = srv.Shutdown(shutdownCtx); err != nil {
+		err = fmt.Errorf("-shutdown-timeout (%s) is up: the requests still running are cut off, unanswered: %w", cfg.shutdownTimeout, err)
+	}
 	if metricsSrv != nil {
 		// Last, so that the draining is seen to the end.
 		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))

@@ -72,6 +72,18 @@ func startServer(t *testing.T, cfg config) (base string, printed []string, stop 
 // startServerLogging is startServer logging to log.
 func startServerLogging(t *testing.T, cfg config, log *slog.Logger) (base string, printed []string, stop func()) {
 	t.Helper()
+	base, printed, shutdown := launch(t, cfg, log)
+	return base, printed, func() {
+		if err := shutdown(); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}
+}
+
+// launch is startServerLogging, whose shutdown cancels run's context (the
+// signal), waits for run, and returns its error.
+func launch(t *testing.T, cfg config, log *slog.Logger) (base string, printed []string, shutdown func() error) {
+	t.Helper()
 	cfg.addr = "127.0.0.1:0"
 	if cfg.shutdownTimeout == 0 {
 		cfg.shutdownTimeout = 5 * time.Second
@@ -99,15 +111,10 @@ func startServerLogging(t *testing.T, cfg config, log *slog.Logger) (base string
 		cancel()
 		t.Fatalf("server did not start: %v %v", printed, <-done)
 	}
-	var once sync.Once
-	return base, printed, func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run: %v", err)
-			}
-		})
-	}
+	return base, printed, sync.OnceValue(func() error {
+		cancel()
+		return <-done
+	})
 }
 
 func newClient(t *testing.T, base, token string) *gen.ClientWithResponses {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,7 +162,7 @@ func do(c *http.Client, method, url, token, body string) (int, http.Header, erro
 func TestReplicasShareTheRateLimit(t *testing.T) {
 	const (
 		limit  = 20
-		window = 2 * time.Second
+		window = 3 * time.Second // see windowsOf
 		rounds = 2
 	)
 	db := storetest.PostgresURL(t)
@@ -171,14 +172,10 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 	hc := &http.Client{Timeout: requestTimeout}
 
 	for round := range rounds {
-		start := time.Now()
-		type key struct {
-			user  int
-			reset string
-		}
 		var (
 			mu              sync.Mutex
-			allowed, denied = map[key]int{}, map[key]int{}
+			allowed, denied = map[userReset]int{}, map[userReset]int{}
+			lastReset       int64
 			wg              sync.WaitGroup
 		)
 		for u, cl := range clients {
@@ -189,9 +186,14 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					k := key{u, h.Get("X-RateLimit-Reset")}
+					reset, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+					if err != nil {
+						t.Errorf("user %d: X-RateLimit-Reset: %v", u, err)
+					}
+					k := userReset{u, reset}
 					mu.Lock()
 					defer mu.Unlock()
+					lastReset = max(lastReset, reset)
 					switch code {
 					case http.StatusOK:
 						allowed[k]++
@@ -204,11 +206,12 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 			}
 		}
 		wg.Wait()
+		allowed, denied = windowsOf(allowed, denied)
 		full := map[int]bool{}
 		for k, n := range denied {
 			full[k.user] = true
 			if allowed[k] != limit {
-				t.Errorf("round %d, user %d, window closing at %s: %d allowed and %d refused across the replicas, want exactly %d allowed",
+				t.Errorf("round %d, user %d, window closing at %d: %d allowed and %d refused across the replicas, want exactly %d allowed",
 					round, k.user, k.reset, allowed[k], n, limit)
 			}
 		}
@@ -222,8 +225,52 @@ func TestReplicasShareTheRateLimit(t *testing.T) {
 				t.Errorf("round %d, user %d: %d allowed in one window", round, k.user, n)
 			}
 		}
-		time.Sleep(time.Until(start.Add(window + 200*time.Millisecond))) // the next round opens new windows
+		// The next round opens new windows: at the second X-RateLimit-Reset
+		// says, a window is over (rather than window after the round began,
+		// which its first requests may have reached late).
+		time.Sleep(time.Until(time.Unix(lastReset, 0)))
 	}
+}
+
+// userReset counts a user's answers by the X-RateLimit-Reset they said.
+type userReset struct {
+	user  int
+	reset int64
+}
+
+// windowsOf adds up the counts of answers allowed and denied by window
+// rather than by X-RateLimit-Reset. The header is the window's end by the
+// database's clock, counted from the replica's time of each answer, which
+// comes a moment after the count: the answers of one window say its end or
+// the second after. Windows of 3 s end 3 s apart at least, so that a window
+// is the values within a second of its first.
+func windowsOf(allowed, denied map[userReset]int) (map[userReset]int, map[userReset]int) {
+	resets := map[int][]int64{}
+	for k := range allowed {
+		resets[k.user] = append(resets[k.user], k.reset)
+	}
+	for k := range denied {
+		resets[k.user] = append(resets[k.user], k.reset)
+	}
+	window := map[userReset]userReset{} // each key, to its window's
+	for u, rs := range resets {
+		slices.Sort(rs)
+		first := rs[0]
+		for _, r := range rs {
+			if r > first+1 {
+				first = r
+			}
+			window[userReset{u, r}] = userReset{u, first}
+		}
+	}
+	byWindow := func(counts map[userReset]int) map[userReset]int {
+		out := map[userReset]int{}
+		for k, n := range counts {
+			out[window[k]] += n
+		}
+		return out
+	}
+	return byWindow(allowed), byWindow(denied)
 }
 
 // TestReplicasSurviveFailures runs a write load over three replicas while one

@@ -12,8 +12,11 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/oapi-codegen/nullable"
@@ -132,5 +135,20 @@ func main() {
 	ln := must(net.Listen("tcp", *addr))
 	log.Printf("memstub listening on http://%s", ln.Addr())
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	log.Fatal(srv.Serve(ln))
+	stopped, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		log.Fatal(err)
+	case <-stopped.Done(): // Ctrl-C or SIGTERM: a graceful stop, and exit status 0
+	}
+	stop() // a second Ctrl-C ends the process at once
+	log.Print("memstub shutting down")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil { // requests in flight finish first
+		log.Fatal(err)
+	}
 }

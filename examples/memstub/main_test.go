@@ -2,15 +2,17 @@ package main
 
 import (
 	"bufio"
-	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 )
 
 const (
@@ -20,21 +22,35 @@ const (
 	bobConn      = "/api/v1/oauth/connections/c0ffee00-1234-4abc-8def-0123456789ab"
 )
 
-// start builds the command of pkg, runs it with args plus a free loopback
-// port, and returns its base URL, read from the line where it says so.
+// start builds the command of pkg and runs it with args (see launch).
 func start(t *testing.T, pkg string, args ...string) string {
+	t.Helper()
+	return launch(t, exec.Command(build(t, pkg), args...))
+}
+
+// build builds the command of pkg into a temporary directory.
+func build(t *testing.T, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "server")
 	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
-	cmd := exec.Command(bin, append(args, "-addr", "127.0.0.1:0", "-fixtures", fixturesFile)...)
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout // memstub logs to stderr, plannr-server prints to stdout
+	return bin
+}
+
+// launch starts cmd with a free loopback port and the example fixtures, in a
+// process group of its own, as a shell runs a command, and returns its base
+// URL, read from the line where it says so. The group is killed when t ends.
+func launch(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
+	cmd.Args = append(cmd.Args, "-addr", "127.0.0.1:0", "-fixtures", fixturesFile)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, w := io.Pipe()
+	cmd.Stdout, cmd.Stderr = w, w // memstub logs to stderr, plannr-server prints to stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); w.Close() })
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -48,7 +64,7 @@ func start(t *testing.T, pkg string, args ...string) string {
 	case base := <-found:
 		return base
 	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not say where it listens", pkg)
+		t.Fatalf("%s did not say where it listens", cmd.Path)
 		return ""
 	}
 }
@@ -150,5 +166,44 @@ func TestAnswersLikePlannrServer(t *testing.T) {
 				t.Errorf("%s: memstub sent header %s, plannr-server did not", tt.name, k)
 			}
 		}
+	}
+}
+
+// TestStopsCleanly: Ctrl-C, which a terminal sends to the whole process
+// group, and SIGTERM, which a process manager sends, stop memstub gracefully,
+// with exit status 0. (Under go run, go itself then exits 1, whatever its
+// program's status: golang/go#40467.)
+func TestStopsCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs memstub")
+	}
+	bin := build(t, ".")
+	for _, tt := range []struct {
+		name   string
+		signal func(pid int) error
+	}{
+		{"Ctrl-C", func(pid int) error { return syscall.Kill(-pid, syscall.SIGINT) }},
+		{"SIGTERM", func(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin)
+			base := launch(t, cmd)
+			if got := send(t, base, "GET", "/api/v1/oauth/connections", "alice-token", "", ""); got.status != http.StatusOK {
+				t.Fatalf("GET: %d %s", got.status, got.body)
+			}
+			if err := tt.signal(cmd.Process.Pid); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Errorf("exit: %v, want status 0", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("still running 30 s after the signal")
+			}
+		})
 	}
 }
