@@ -192,3 +192,64 @@ func TestOperationMiddleware(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseWaitsForRequests: Close returns only once the requests being
+// answered have returned, and the implementation sees none after it.
+func TestCloseWaitsForRequests(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var after bool
+	var mu sync.Mutex
+	impl := &hold{entered: entered, release: release, closedFlag: &after, mu: &mu}
+	s, err := server.New(impl, server.WithAuth(anyToken), server.WithoutLogging())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	auth := http.Header{"Authorization": {"Bearer " + token}}
+	answered := make(chan int)
+	go func() {
+		resp, _ := do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth, "")
+		answered <- resp.StatusCode
+	}()
+	<-entered
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while a request was being answered")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if status := <-answered; status != 200 {
+		t.Errorf("the request running at Close: %d, want its answer, 200", status)
+	}
+	<-closed
+	mu.Lock()
+	after = true
+	mu.Unlock()
+	if resp, body := do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth, ""); resp.StatusCode != 503 || !strings.Contains(body, "Service Unavailable") {
+		t.Errorf("after Close: %d %s, want 503", resp.StatusCode, body)
+	}
+}
+
+// hold answers a list once release is closed, and fails the test if called
+// once closedFlag is set.
+type hold struct {
+	capture
+	entered, release chan struct{}
+	closedFlag       *bool
+	mu               *sync.Mutex
+}
+
+func (h *hold) ListOAuthConnections(ctx context.Context, req gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
+	h.mu.Lock()
+	after := *h.closedFlag
+	h.mu.Unlock()
+	if after {
+		panic("the implementation was called after Close")
+	}
+	h.entered <- struct{}{}
+	<-h.release
+	return h.capture.ListOAuthConnections(ctx, req)
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
@@ -40,6 +41,11 @@ const DefaultTimeout = 10 * time.Second
 // an http.Handler; serve it with an http.Server of your own, whose timeouts
 // and limits are yours to choose.
 type Server struct {
+	// serving is read-locked by each request while it is answered, and
+	// locked by Close, which so waits for them all; closed is set under it.
+	serving sync.RWMutex
+	closed  bool
+
 	validator *validation.Validator
 	auth      AuthFunc
 	limiter   RateLimiter
@@ -170,6 +176,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // against the spec's paths and then the server's pages, and the match goes
 // along.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	s.serving.RLock()
+	defer s.serving.RUnlock()
+	if s.closed {
+		WriteError(w, r, ErrUnavailable)
+		return
+	}
 	m := s.validator.Find(r)
 	if m.Template == "" {
 		if h, name := s.pages.find(r.URL.Path); h != nil {
@@ -214,6 +226,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		r.SetPathValue(name, value)
 	}
 	s.dispatch[m.Route](w, r)
+}
+
+// Close waits for the requests being answered to return, and answers every
+// later one 503 {"message": "Service Unavailable"} without calling the
+// implementation, so that what the implementation uses (its store) can then
+// be closed under no request. It closes no connection: that is the
+// http.Server's part (Shutdown, then Close, cuts off requests still running,
+// whose contexts then end). A request that ignores its context keeps Close
+// waiting.
+func (s *Server) Close() {
+	s.serving.Lock()
+	defer s.serving.Unlock()
+	s.closed = true
 }
 
 // CheckResponse reports whether a response the server gave to r keeps to the

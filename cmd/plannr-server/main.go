@@ -196,8 +196,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 			return err
 		}
 	}
-	var running inFlight
-	defer running.closeAfter(st.Close)
+	// The store is closed last, and once the server has no request left
+	// that may use it (server.Server.Close), not even one that
+	// -shutdown-timeout cut off.
+	closeStore := st.Close
+	defer func() { _ = closeStore() }()
 	demo, err := seed(ctx, st, cfg, loopback)
 	if err != nil {
 		return err
@@ -224,6 +227,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
+	closeStore = func() error {
+		h.Close()
+		return st.Close()
+	}
 	handler, stopTracing, err := traced(ctx, h, log, cfg.shutdownTimeout)
 	if err != nil {
 		return err
@@ -232,11 +239,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	// Requests still running on the way out (-shutdown-timeout is up) are
 	// cut off: their connections are closed unanswered (the operations are
 	// idempotent: a client may retry), then their contexts end, and the
-	// store waits for them (inFlight). In that order, so that none is sent
+	// store waits for them (h.Close). In that order, so that none is sent
 	// the empty 200 of a handler that gives up without writing.
 	requests, cutOff := context.WithCancel(context.Background())
 	defer cutOff()
-	srv := newHTTPServer(running.serve(handler), log, cfg.limits)
+	srv := newHTTPServer(handler, log, cfg.limits)
 	srv.BaseContext = func(net.Listener) context.Context { return requests }
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
