@@ -15,7 +15,7 @@ import (
 // TestPUTFiles sends PUT_FILES_PUTS PUTs through plannr-server as it runs by
 // default (SQLite, the rate limit, metrics, the buffered log), for
 // scripts/put-files.sh, which runs it twice with coverage, with one PUT and
-// with two, and lists the code that the second PUT ran. Without the variable
+// with three, and lists the code that the two more PUTs ran. Without the variable
 // it skips: it is a measurement, not a test of behaviour.
 func TestPUTFiles(t *testing.T) {
 	n, err := strconv.Atoi(os.Getenv("PUT_FILES_PUTS"))
