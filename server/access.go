@@ -313,8 +313,11 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	s.metrics.refused()
 	// Whole seconds, rounded up: waiting the advertised time always suffices.
 	wait := int((left + time.Second - 1) / time.Second)
-	e := apierror.New(http.StatusTooManyRequests, apispec.MessagesOf().TooManyAttempts)
+	e := *tooManyAttempts
 	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(wait, 1))}}
-	WriteError(w, r, e)
+	WriteError(w, r, &e)
 	return false
 }
+
+// tooManyAttempts is the 429, whose Retry-After each refusal sets.
+var tooManyAttempts = apierror.New(http.StatusTooManyRequests, apispec.MessagesOf().TooManyAttempts).Prerender()

@@ -30,6 +30,8 @@ type path struct {
 	params   []string // parameter names, in the order of the "" segments
 	allow    string   // the Allow header of a 405 or an OPTIONS answer
 	routes   map[string]*routers.Route
+	// notAllowed is the 405 of the path, the same for every request.
+	notAllowed *apierror.Error
 }
 
 func newPath(doc *openapi3.T, template string, item *openapi3.PathItem) *path {
@@ -53,6 +55,7 @@ func newPath(doc *openapi3.T, template string, item *openapi3.PathItem) *path {
 	}
 	slices.Sort(methods)
 	p.allow = strings.Join(methods, ", ")
+	p.notAllowed = apierror.MethodNotAllowed(p.allow).Prerender()
 	return p
 }
 
@@ -103,6 +106,8 @@ type Match struct {
 	Allow string
 	// Route is the operation, nil if the path has none for the method.
 	Route *routers.Route
+	// notAllowed is the path's 405.
+	notAllowed *apierror.Error
 	// PathParams holds the path's parameters, unescaped, by name.
 	PathParams map[string]string
 }
@@ -117,7 +122,7 @@ func (v *Validator) Find(r *http.Request) Match {
 		if !ok {
 			continue
 		}
-		m := Match{Template: p.template, Allow: p.allow, Route: p.routes[r.Method]}
+		m := Match{Template: p.template, Allow: p.allow, Route: p.routes[r.Method], notAllowed: p.notAllowed}
 		if m.Route != nil && len(values) > 0 {
 			m.PathParams = make(map[string]string, len(values))
 			for i, value := range values {
@@ -139,13 +144,11 @@ func (m Match) Err() *apierror.Error {
 	case m.Template == "":
 		return RouteNotFound
 	}
-	e := apierror.New(http.StatusMethodNotAllowed, apispec.Format(apispec.MessagesOf().MethodNotAllowed, "methods", m.Allow))
-	e.Header = http.Header{"Allow": {m.Allow}}
-	return e
+	return m.notAllowed
 }
 
 // RouteNotFound is the answer to a path that the server does not know.
-var RouteNotFound = apierror.New(http.StatusNotFound, apispec.MessagesOf().RouteNotFound)
+var RouteNotFound = apierror.New(http.StatusNotFound, apispec.MessagesOf().RouteNotFound).Prerender()
 
 // Routes returns every operation of the spec, GET's once although HEAD
 // shares it.

@@ -30,7 +30,16 @@ var msgs = apispec.MessagesOf()
 
 // InvalidJSON is the answer to a body that is not well-formed JSON, or that
 // the handler cannot decode.
-var InvalidJSON = apierror.New(http.StatusBadRequest, msgs.InvalidJSON)
+var InvalidJSON = apierror.New(http.StatusBadRequest, msgs.InvalidJSON).Prerender()
+
+// The other answers of readBody and paramsError, the same for every request.
+var (
+	bodyUnreadable       = apierror.New(http.StatusBadRequest, msgs.BodyUnreadable).Prerender()
+	bodyMissing          = apierror.New(http.StatusBadRequest, msgs.BodyMissing).Prerender()
+	notUTF8              = apierror.New(http.StatusBadRequest, msgs.NotUTF8).Prerender()
+	invalidRequest       = apierror.New(http.StatusBadRequest, msgs.InvalidRequest).Prerender()
+	unsupportedMediaType = apierror.New(http.StatusUnsupportedMediaType, msgs.UnsupportedMediaType).Prerender()
+)
 
 // Validator checks requests (and, in tests, responses) against one spec.
 type Validator struct {
@@ -60,7 +69,7 @@ type Authenticated func(context.Context) bool
 func New(doc *openapi3.T, maxBody int64, authenticated Authenticated, compile bool) *Validator {
 	v := &Validator{
 		maxBody:       maxBody,
-		tooLarge:      apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(maxBody, 10))),
+		tooLarge:      apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(maxBody, 10))).Prerender(),
 		errorSchema:   doc.Components.Schemas["Error"].Value,
 		compiled:      map[*routers.Route]*operation{},
 		authenticated: authenticated,
@@ -282,14 +291,14 @@ func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi
 	case errors.As(err, &mbe):
 		return nil, nil, v.tooLarge
 	case err != nil:
-		return nil, nil, apierror.New(http.StatusBadRequest, msgs.BodyUnreadable)
+		return nil, nil, bodyUnreadable
 	case len(bytes.TrimSpace(data)) == 0 && rb.Required:
-		return nil, nil, apierror.New(http.StatusBadRequest, msgs.BodyMissing)
+		return nil, nil, bodyMissing
 	case !json.Valid(data):
 		return nil, nil, InvalidJSON
 	case !validUnicode(data):
 		// encoding/json would quietly store U+FFFD in place of what was sent.
-		return nil, nil, apierror.New(http.StatusBadRequest, msgs.NotUTF8)
+		return nil, nil, notUTF8
 	}
 	return media, data, nil
 }
@@ -304,7 +313,7 @@ func paramsError(err error) error {
 	if errors.As(err, &re) && re.Parameter != nil && re.Parameter.In == openapi3.ParameterInPath {
 		return apierror.NotFound
 	}
-	return apierror.New(http.StatusBadRequest, msgs.InvalidRequest)
+	return invalidRequest
 }
 
 // bodyError maps a failure of the body check: schema failures become a 422 that
@@ -352,8 +361,6 @@ func schemaErrors(err error) []*openapi3.SchemaError {
 	}
 	return nil
 }
-
-var unsupportedMediaType = apierror.New(http.StatusUnsupportedMediaType, msgs.UnsupportedMediaType)
 
 // utf8Charset reports whether a JSON Content-Type names no charset or UTF-8:
 // JSON is UTF-8 (RFC 8259 section 8.1), and a body declared in another
