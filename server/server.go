@@ -296,11 +296,11 @@ func WithoutLogging() Option {
 // WithoutCompiledChecks validates every request with kin-openapi alone. By
 // default the spec's simple schemas (strings with a length, a pattern, a
 // format and null, objects of them) are compiled at start into checks that
-// accept what kin-openapi accepts, and anything they do not accept, every
-// rejection included, goes on to kin-openapi, which words the answer: answers
-// are the same either way, only faster. This option is for a test that
-// compares the two, or to rule the compiled checks out while looking for a
-// fault.
+// decide a request as kin-openapi would and answer it as the kin-openapi path
+// would, a rejection worded from the spec by the same code; what they do not
+// cover goes on to kin-openapi. Answers are the same either way, only faster.
+// This option is for a test that compares the two, or to rule the compiled
+// checks out while looking for a fault.
 func WithoutCompiledChecks() Option {
 	return func(c *config) error {
 		c.kinOnly = true

@@ -173,7 +173,14 @@ var (
 func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) error {
 	ctx := r.Context()
 	op := v.compiled[m.Route]
-	if op == nil || !op.accepts(ctx, v.authenticated, m.PathParams) {
+	decided := false
+	if op != nil {
+		var rejected *apierror.Error
+		if rejected, decided = op.check(ctx, v.authenticated, m.PathParams); rejected != nil {
+			return rejected
+		}
+	}
+	if !decided {
 		// kin-openapi's security step reads and re-buffers the whole body before
 		// it asks AuthenticationFunc; with the body set aside for that step it
 		// reads nothing. Setting it aside in place, rather than in a copy of the
@@ -199,7 +206,12 @@ func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) er
 	body.Reset(data)
 	r.Body = body
 	if op != nil && op.body != nil && media == op.media {
-		if body.fields, body.compiled = op.body.fields(data, body.room[:0]); body.compiled {
+		fields, rejected, decided := op.body.check(data, body.room[:0])
+		switch {
+		case rejected != nil:
+			return rejected
+		case decided:
+			body.fields, body.compiled = fields, true
 			return nil
 		}
 	}
@@ -324,7 +336,7 @@ func bodyError(err error) error {
 	for _, se := range schemaErrors(err) {
 		field := strings.Join(se.JSONPointer(), ".")
 		if field == "" {
-			field = "body"
+			field = bodyField
 		}
 		if fields == nil {
 			fields = map[string][]string{}
@@ -339,6 +351,9 @@ func bodyError(err error) error {
 	}
 	return apierror.Validation(fields, order)
 }
+
+// bodyField is the field of a 422 that names the body as a whole.
+const bodyField = "body"
 
 // schemaErrors flattens kin-openapi's error tree (MultiErrors inside
 // RequestErrors inside MultiErrors) into its schema failures.
