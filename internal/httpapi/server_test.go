@@ -93,6 +93,8 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 type request struct {
 	method, path, token, contentType, body string
 	header                                 http.Header
+	// chunked sends the body without a Content-Length.
+	chunked bool
 }
 
 type response struct {
@@ -106,6 +108,9 @@ func (s *testServer) do(t *testing.T, req request) response {
 	var body io.Reader
 	if req.body != "" {
 		body = strings.NewReader(req.body)
+		if req.chunked {
+			body = struct{ io.Reader }{body} // a length http.NewRequest cannot see
+		}
 	}
 	r, err := http.NewRequest(req.method, s.URL+req.path, body)
 	if err != nil {
@@ -212,6 +217,10 @@ func TestRequests(t *testing.T) {
 		{"no content type", request{method: "PUT", path: connPath + aliceConn, token: aliceToken, body: `{}`}, 415,
 			`{"message":"The request body must be sent as application/json."}`, nil},
 		{"body over 64 KiB", put(connPath+aliceConn, huge), 413, `{"message":"The request body is larger than 65536 bytes."}`, nil},
+		{"chunked body", request{method: "PUT", path: connPath + aliceConn, token: aliceToken, contentType: "application/json",
+			body: `{"label":"Renamed"}`, chunked: true}, 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05+00:00"), nil},
+		{"chunked body over 64 KiB", request{method: "PUT", path: connPath + aliceConn, token: aliceToken, contentType: "application/json",
+			body: huge, chunked: true}, 413, `{"message":"The request body is larger than 65536 bytes."}`, nil},
 		{"no token", request{method: "PUT", path: connPath + aliceConn, contentType: "application/json", body: `{}`}, 401,
 			`{"message":"Unauthenticated."}`, map[string]string{"WWW-Authenticate": `Bearer realm="api"`}},
 		{"no token and a bad body", request{method: "PUT", path: connPath + aliceConn, contentType: "application/json", body: `{"label":`}, 401,
