@@ -208,9 +208,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	for name, value := range m.PathParams {
-		r.SetPathValue(name, value)
-	}
+	m.SetPathValues(r)
 	s.dispatch[m.Route](w, r)
 }
 

@@ -289,16 +289,16 @@ func (c *stringCheck) ok(value string) bool {
 // its schema (paramsError's answer to kin-openapi's failure). decided is
 // false when kin-openapi must decide: the caller is not authenticated (which
 // the server rules out before it validates), or a parameter is missing.
-func (op *operation) check(ctx context.Context, authenticated Authenticated, pathParams map[string]string) (rejected *apierror.Error, decided bool) {
+func (op *operation) check(ctx context.Context, authenticated Authenticated, names, values []string) (rejected *apierror.Error, decided bool) {
 	if op.needsAuth && !authenticated(ctx) {
 		return nil, false
 	}
 	for i := range op.params {
-		v, found := pathParams[op.params[i].name]
-		if !found || v == "" {
+		j := slices.Index(names, op.params[i].name)
+		if j < 0 || values[j] == "" {
 			return nil, false
 		}
-		if !op.params[i].check.ok(v) {
+		if !op.params[i].check.ok(values[j]) {
 			rejected = apierror.NotFound
 		}
 	}

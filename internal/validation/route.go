@@ -93,8 +93,8 @@ func (p *path) match(escaped string, values []string) ([]string, bool) {
 	return values, true
 }
 
-// maxParams is how many path parameters the callers of match have room for on
-// their stack; a template with more still works, on the heap.
+// maxParams is how many path parameters a Match has room for in itself; a
+// template with more still works, on the heap.
 const maxParams = 4
 
 // Match is what the spec says of a request's method and path.
@@ -108,8 +108,38 @@ type Match struct {
 	Route *routers.Route
 	// notAllowed is the path's 405.
 	notAllowed *apierror.Error
-	// PathParams holds the path's parameters, unescaped, by name.
-	PathParams map[string]string
+	// names are the path's parameters, in order, and n values theirs,
+	// unescaped: in local, or in heap if there are more than maxParams.
+	names []string
+	n     int
+	local [maxParams]string
+	heap  []string
+}
+
+// values are the values of the path's parameters, in the order of names.
+func (m *Match) values() []string {
+	if m.heap != nil {
+		return m.heap
+	}
+	return m.local[:m.n]
+}
+
+// PathParams returns the path's parameters, unescaped, by name, in a new map
+// (kin-openapi's form).
+func (m *Match) PathParams() map[string]string {
+	params := make(map[string]string, len(m.names))
+	for i, value := range m.values() {
+		params[m.names[i]] = value
+	}
+	return params
+}
+
+// SetPathValues sets the path's parameters as r's path values, which the
+// generated handlers read (Request.PathValue).
+func (m *Match) SetPathValues(r *http.Request) {
+	for i, value := range m.values() {
+		r.SetPathValue(m.names[i], value)
+	}
 }
 
 // Find matches r's method and path against the spec, once per request: the
@@ -124,9 +154,9 @@ func (v *Validator) Find(r *http.Request) Match {
 		}
 		m := Match{Template: p.template, Allow: p.allow, Route: p.routes[r.Method], notAllowed: p.notAllowed}
 		if m.Route != nil && len(values) > 0 {
-			m.PathParams = make(map[string]string, len(values))
-			for i, value := range values {
-				m.PathParams[p.params[i]] = value
+			m.names, m.n = p.params, copy(m.local[:], values)
+			if len(values) > maxParams {
+				m.heap = slices.Clone(values)
 			}
 		}
 		return m

@@ -176,7 +176,7 @@ func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) er
 	decided := false
 	if op != nil {
 		var rejected *apierror.Error
-		if rejected, decided = op.check(ctx, v.authenticated, m.PathParams); rejected != nil {
+		if rejected, decided = op.check(ctx, v.authenticated, m.names, m.values()); rejected != nil {
 			return rejected
 		}
 	}
@@ -187,7 +187,7 @@ func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) er
 		// request, spares the copy.
 		unread := r.Body
 		r.Body = http.NoBody
-		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route, Options: v.params}
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams(), Route: m.Route, Options: v.params}
 		err := openapi3filter.ValidateRequest(ctx, in)
 		r.Body = unread
 		if err != nil {
