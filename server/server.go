@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
@@ -191,9 +192,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
+		c := withDeadline(ctx, time.Now().Add(s.timeout))
+		defer c.stop()
+		ctx = c
 	}
 	id, err := s.authenticate(ctx, r)
 	if err != nil {
@@ -210,6 +211,108 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	m.SetPathValues(r)
 	s.dispatch[m.Route](w, r)
+}
+
+// deadlineContext is context.WithDeadline(parent, deadline), made only once
+// something waits on it. Most requests never do (over a store in memory
+// nothing calls Done), yet WithDeadline would start a timer and register with
+// the request's context for each of them, about a microsecond and seven
+// allocations. It answers Deadline, Done, Err and Value as WithDeadline's
+// context would, before and after stop, its CancelFunc (TestDeadlineContext
+// holds it to that); only context.Cause, of a deadline that passed while
+// nothing waited, gives the parent's cause where WithDeadline's gives
+// DeadlineExceeded.
+type deadlineContext struct {
+	context.Context // the parent
+	deadline        time.Time
+
+	mu sync.Mutex
+	// timed is WithDeadline's context, once something asked for it.
+	timed  context.Context
+	cancel context.CancelFunc
+	// stopped: stop was called; err is then the context's error, if it was
+	// stopped before anything asked for timed.
+	stopped bool
+	err     error
+}
+
+func withDeadline(parent context.Context, deadline time.Time) *deadlineContext {
+	return &deadlineContext{Context: parent, deadline: deadline}
+}
+
+// timer returns WithDeadline's context, made on the first call.
+func (c *deadlineContext) timer() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timed == nil {
+		c.timed, c.cancel = context.WithDeadline(c.Context, c.deadline)
+		if c.stopped && c.err != context.DeadlineExceeded {
+			c.cancel() // as stop would have cancelled it; a deadline passed has ended it already
+		}
+	}
+	return c.timed
+}
+
+// made returns timed if it has been made, and the error stop left.
+func (c *deadlineContext) made() (context.Context, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timed, c.err
+}
+
+func (c *deadlineContext) Deadline() (time.Time, bool) {
+	if d, ok := c.Context.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+func (c *deadlineContext) Done() <-chan struct{} { return c.timer().Done() }
+
+func (c *deadlineContext) Err() error {
+	timed, err := c.made()
+	switch {
+	case timed != nil:
+		return timed.Err()
+	case err != nil:
+		return err
+	}
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return c.timer().Err() // DeadlineExceeded, with Done closed
+	}
+	return nil
+}
+
+func (c *deadlineContext) Value(key any) any {
+	if timed, _ := c.made(); timed != nil {
+		return timed.Value(key)
+	}
+	return c.Context.Value(key)
+}
+
+// stop ends the context, as WithDeadline's CancelFunc does, and releases its
+// timer if it has one.
+func (c *deadlineContext) stop() {
+	c.mu.Lock()
+	cancel := c.cancel
+	if cancel == nil && !c.stopped {
+		// The error WithDeadline's context would have now.
+		switch c.err = c.Context.Err(); {
+		case c.err != nil:
+		case !time.Now().Before(c.deadline):
+			c.err = context.DeadlineExceeded
+		default:
+			c.err = context.Canceled
+		}
+	}
+	c.stopped = true
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // CheckResponse reports whether a response the server gave to r keeps to the
