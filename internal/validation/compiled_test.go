@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -258,6 +259,24 @@ func TestValidatedValueAsKinOpenAPIs(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: ValidatedValue %#v, kin-openapi's %#v", body, got, want)
+		}
+	}
+}
+
+// TestMatcher: the walk that stands in for a pattern of one character class
+// answers as Go's regexp, which kin-openapi runs; other patterns are the
+// regexp's own.
+func TestMatcher(t *testing.T) {
+	inputs := []string{"", "a", "abc", "a\x00b", "\x00", "ab\x00", "é", "日本", "x", "xa", "A-Z", "\xff", "a\nb", "\n", "\U0001F600"}
+	for _, pattern := range []string{
+		`^[^\u0000]*$`, `^[a-z]+$`, `^[^x]*$`, `^(?i)[a-c]*$`, `^[a-z]*`, `[a-z]*$`, `^abc$`, `^a|b$`, `^[a-z]{2}$`, `^.*$`, `^\w+$`,
+	} {
+		re := regexp.MustCompile(kinPattern(pattern))
+		match := matcher(re)
+		for _, in := range inputs {
+			if got, want := match(in), re.MatchString(in); got != want {
+				t.Errorf("%s on %q: %v, regexp %v", pattern, in, got, want)
+			}
 		}
 	}
 }
