@@ -45,3 +45,54 @@ func TestLogWriterFlushesOnItsTimer(t *testing.T) {
 		t.Errorf("after the interval: %q", got)
 	}
 }
+
+// blockingWriter blocks every Write until release is closed, after telling
+// started (which has room for the writes of a test).
+type blockingWriter struct {
+	lockedBuffer
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.started <- struct{}{}
+	<-b.release
+	return b.lockedBuffer.Write(p)
+}
+
+// TestLogWriterWritesOutsideTheLock: while the log is being written out, a
+// request's line goes into the buffer without waiting, and comes out after the
+// lines before it.
+func TestLogWriterWritesOutsideTheLock(t *testing.T) {
+	out := &blockingWriter{started: make(chan struct{}, 2), release: make(chan struct{})}
+	l := newLogWriter(out, time.Hour)
+	if _, err := l.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error)
+	go func() { flushed <- l.Flush() }()
+	<-out.started // the flush is in out.Write, and stays there
+	wrote := make(chan error)
+	go func() {
+		_, err := l.Write([]byte("second\n"))
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write waited for the flush's write to the output")
+	}
+	close(out.release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "first\nsecond\n" {
+		t.Errorf("written %q", got)
+	}
+}
