@@ -155,7 +155,7 @@ func TestDeadlineContext(t *testing.T) {
 			}
 			want, wantCancel := context.WithDeadline(parent, now.Add(tt.in))
 			defer wantCancel()
-			got := withDeadline(parent, now.Add(tt.in))
+			got := &deadlineContext{Context: parent, deadline: now.Add(tt.in)}
 			defer got.stop()
 			compare := func(when string) {
 				t.Helper()

@@ -33,14 +33,14 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = ids.next()
 		}
+		rec := &recorder{ResponseWriter: w, route: unmatched, id: [1]string{id}}
 		h := w.Header()
-		h.Set("X-Request-Id", id)
+		h["X-Request-Id"] = rec.id[:] // its value shared as noStore's is, in the recorder's allocation
 		// Answers hold users' data: no cache may keep them, no browser may
 		// guess a type other than the one declared.
 		h["Cache-Control"] = noStore
 		h["X-Content-Type-Options"] = noSniff
 
-		rec := &recorder{ResponseWriter: w, route: unmatched}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -51,7 +51,8 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 					WriteError(rec, r, apierror.ServerError)
 				}
 			}
-			m.answered(r.Method, rec.route, rec.status, start)
+			took := time.Since(start)
+			m.answered(r.Method, rec.route, rec.status, took)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError
@@ -60,7 +61,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("route", rec.route),
 				slog.Int("status", rec.status),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", took),
 				slog.String("request_id", id),
 			}
 			if rec.err != nil {
@@ -88,6 +89,7 @@ type recorder struct {
 	route  string
 	status int
 	err    error
+	id     [1]string // the X-Request-Id header's value
 }
 
 // unmatched is the route of a log line for a request that matched none: never
@@ -264,9 +266,9 @@ func (m *metrics) countInFlight(h http.Handler) http.Handler {
 	return promhttp.InstrumentHandlerInFlight(m.inFlight, h)
 }
 
-// answered counts a request that started at start, matched route, and was
-// answered status.
-func (m *metrics) answered(method, route string, status int, start time.Time) {
+// answered counts a request that matched route, was answered status, and
+// took took.
+func (m *metrics) answered(method, route string, status int, took time.Duration) {
 	if m == nil {
 		return
 	}
@@ -276,7 +278,7 @@ func (m *metrics) answered(method, route string, status int, start time.Time) {
 	method = methodLabel(method)
 	// headerValue's strings, which are made once, rather than a new one per request.
 	m.requests.WithLabelValues(route, method, headerValue(status)[0]).Inc()
-	m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
 }
 
 // refused counts a request that the rate limiter refused.

@@ -190,18 +190,24 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
+	// The request's context: its deadline, then its caller, in one allocation.
+	rc := &struct {
+		deadline deadlineContext
+		caller   identityContext
+	}{}
 	ctx := r.Context()
 	if s.timeout > 0 {
-		c := withDeadline(ctx, time.Now().Add(s.timeout))
-		defer c.stop()
-		ctx = c
+		rc.deadline.Context, rc.deadline.deadline = ctx, time.Now().Add(s.timeout)
+		defer rc.deadline.stop()
+		ctx = &rc.deadline
 	}
 	id, err := s.authenticate(ctx, r)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	r = r.WithContext(withIdentity(ctx, id))
+	rc.caller.Context, rc.caller.id = ctx, id
+	r = r.WithContext(&rc.caller)
 	if s.limiter != nil && !s.limit(w, r, id.ID) {
 		return
 	}
@@ -234,10 +240,6 @@ type deadlineContext struct {
 	// stopped before anything asked for timed.
 	stopped bool
 	err     error
-}
-
-func withDeadline(parent context.Context, deadline time.Time) *deadlineContext {
-	return &deadlineContext{Context: parent, deadline: deadline}
 }
 
 // timer returns WithDeadline's context, made on the first call.
