@@ -2,6 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,5 +99,82 @@ func TestLogWriterWritesOutsideTheLock(t *testing.T) {
 	}
 	if got := out.String(); got != "first\nsecond\n" {
 		t.Errorf("written %q", got)
+	}
+}
+
+// TestLineHandlerAsTextHandler: lineHandler writes every record as
+// slog.TextHandler does, the ones it writes itself and the ones it leaves to
+// it, and so do the handlers derived from it.
+func TestLineHandlerAsTextHandler(t *testing.T) {
+	at := time.Date(2026, 12, 2, 18, 4, 5, 600_000_000, time.FixedZone("", 3600))
+	request := []slog.Attr{
+		slog.String("method", "PUT"),
+		slog.String("route", "/api/v1/oauth/connections/{oauthConnection_uuid}"),
+		slog.Int("status", 200),
+		slog.Duration("duration", 123456*time.Nanosecond),
+		slog.String("request_id", "9f1c2d3e4a5b-42"),
+	}
+	tests := []struct {
+		name  string
+		level slog.Level
+		time  time.Time
+		msg   string
+		attrs []slog.Attr
+	}{
+		{"the request line", slog.LevelInfo, at, "request", request},
+		{"a 5xx with its error", slog.LevelError, at, "request", append(request[:len(request):len(request)], slog.String("error", "disk unplugged"))},
+		{"no time", slog.LevelInfo, time.Time{}, "request", request},
+		{"a whole second, in UTC", slog.LevelInfo, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "request", request},
+		{"an odd level", slog.LevelInfo + 2, at, "request", request},
+		{"a message to quote", slog.LevelInfo, at, "shutting down", []slog.Attr{slog.Duration("timeout", 10*time.Second)}},
+		{"a value to quote", slog.LevelInfo, at, "request", []slog.Attr{slog.String("route", "a=b"), slog.String("x", `"q"`)}},
+		{"an empty value", slog.LevelInfo, at, "request", []slog.Attr{slog.String("request_id", "")}},
+		{"a key to quote", slog.LevelInfo, at, "request", []slog.Attr{slog.Int("a b", 1)}},
+		{"an empty key", slog.LevelInfo, at, "request", []slog.Attr{slog.Int("", 1), slog.Any("", nil)}},
+		{"negative numbers and durations", slog.LevelInfo, at, "request", []slog.Attr{slog.Int("n", -7), slog.Duration("d", -time.Minute)}},
+		{"other kinds", slog.LevelWarn, at, "request", []slog.Attr{slog.Bool("b", true), slog.Float64("f", 1.5), slog.Any("e", errors.New("x")), slog.Group("g", "k", 1)}},
+		{"a non-ASCII value", slog.LevelInfo, at, "request", []slog.Attr{slog.String("label", "café")}},
+		{"no attributes", slog.LevelInfo, at, "ready", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			r := slog.NewRecord(tt.time, tt.level, tt.msg, 0)
+			r.AddAttrs(tt.attrs...)
+			if err := slog.NewTextHandler(&want, nil).Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if err := newLogHandler(&got).Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("wrote %q\nTextHandler %q", got.String(), want.String())
+			}
+		})
+	}
+	// A derived handler, the time left out: the two log at different moments.
+	var want, got bytes.Buffer
+	slog.New(slog.NewTextHandler(&want, nil)).With("replica", 1).WithGroup("g").Info("request", "status", 200)
+	slog.New(newLogHandler(&got)).With("replica", 1).WithGroup("g").Info("request", "status", 200)
+	_, wantRest, _ := strings.Cut(want.String(), " ")
+	if _, gotRest, _ := strings.Cut(got.String(), " "); gotRest != wantRest {
+		t.Errorf("derived handler wrote %q\nTextHandler's %q", got.String(), want.String())
+	}
+}
+
+func BenchmarkLineHandler(b *testing.B) {
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	r.AddAttrs(slog.String("method", "PUT"), slog.String("route", "/api/v1/oauth/connections/{oauthConnection_uuid}"),
+		slog.Int("status", 200), slog.Duration("duration", 123456*time.Nanosecond), slog.String("request_id", "9f1c2d3e4a5b-42"))
+	for _, h := range []struct {
+		name string
+		h    slog.Handler
+	}{{"text", slog.NewTextHandler(io.Discard, nil)}, {"line", newLogHandler(io.Discard)}} {
+		b.Run(h.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.h.Handle(context.Background(), r)
+			}
+		})
 	}
 }
