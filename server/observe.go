@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -226,6 +228,24 @@ type metrics struct {
 	duration    *prometheus.HistogramVec
 	inFlight    prometheus.Gauge
 	rateLimited prometheus.Counter
+
+	// series holds the request counter and duration histogram of each
+	// route, method and status met so far, which the vectors would find
+	// again for each request by hashing the labels and taking a read lock
+	// that two cores contend for. A new one is added to a copy of the map
+	// under adding; a request reads the map without a lock.
+	series atomic.Pointer[map[seriesKey]requestSeries]
+	adding sync.Mutex
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // durationBuckets reach below prometheus.DefBuckets, whose least is 5 ms: a
@@ -275,10 +295,29 @@ func (m *metrics) answered(method, route string, status int, took time.Duration)
 	if status == 0 {
 		status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
-	method = methodLabel(method)
-	// headerValue's strings, which are made once, rather than a new one per request.
-	m.requests.WithLabelValues(route, method, headerValue(status)[0]).Inc()
-	m.duration.WithLabelValues(route, method).Observe(took.Seconds())
+	rs := m.seriesOf(seriesKey{route, methodLabel(method), status})
+	rs.requests.Inc()
+	rs.duration.Observe(took.Seconds())
+}
+
+// seriesOf returns the series of k, from the vectors the first time.
+func (m *metrics) seriesOf(k seriesKey) requestSeries {
+	if all := m.series.Load(); all != nil {
+		if rs, ok := (*all)[k]; ok {
+			return rs
+		}
+	}
+	m.adding.Lock()
+	defer m.adding.Unlock()
+	all := map[seriesKey]requestSeries{}
+	if old := m.series.Load(); old != nil {
+		maps.Copy(all, *old)
+	}
+	// headerValue's strings, which are made once, rather than a new one per series.
+	rs := requestSeries{m.requests.WithLabelValues(k.route, k.method, headerValue(k.status)[0]), m.duration.WithLabelValues(k.route, k.method)}
+	all[k] = rs
+	m.series.Store(&all)
+	return rs
 }
 
 // refused counts a request that the rate limiter refused.
