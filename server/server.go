@@ -43,7 +43,7 @@ type Server struct {
 	auth      AuthFunc
 	limiter   RateLimiter
 	// dispatch holds the handler of each operation of the spec.
-	dispatch map[*routers.Route]http.HandlerFunc
+	dispatch map[*routers.Route]operationFunc
 	pages    pages
 	handler  http.Handler
 	ready    readiness
@@ -86,7 +86,7 @@ type config struct {
 // gen.HandlerWithOptions, so that an operation added to the spec and
 // regenerated is served, and one the generated code lacks fails New.
 func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
-	return build(func(cfg *config) map[string]http.HandlerFunc { return operations(impl, cfg.middlewares) }, opts)
+	return build(func(cfg *config) map[string]operationFunc { return operations(impl, cfg.middlewares) }, opts)
 }
 
 // Wrap returns a server like New's that passes each valid request on to next
@@ -99,10 +99,10 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 // for both of its error handlers, so that their errors are JSON too.
 // WithOperationMiddleware has no effect here: the strict handler is next's.
 func Wrap(next http.Handler, opts ...Option) (*Server, error) {
-	return build(func(*config) map[string]http.HandlerFunc {
-		handlers := map[string]http.HandlerFunc{}
+	return build(func(*config) map[string]operationFunc {
+		handlers := map[string]operationFunc{}
 		for _, op := range apispec.Operations() {
-			handlers[op.Method+" "+op.Path] = next.ServeHTTP
+			handlers[op.Method+" "+op.Path] = withPathValues(next.ServeHTTP)
 		}
 		return handlers
 	}, opts)
@@ -110,7 +110,7 @@ func Wrap(next http.Handler, opts ...Option) (*Server, error) {
 
 // build makes the server whose operations' handlers, by "METHOD /path", are
 // what handlersOf returns.
-func build(handlersOf func(*config) map[string]http.HandlerFunc, opts []Option) (*Server, error) {
+func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*Server, error) {
 	cfg := config{
 		limiter: NewFixedWindow(DefaultRateLimit, DefaultRateWindow),
 		maxBody: DefaultMaxBody,
@@ -131,7 +131,7 @@ func build(handlersOf func(*config) map[string]http.HandlerFunc, opts []Option) 
 		validator: validation.New(apispec.Doc(), cfg.maxBody, authenticated, !cfg.kinOnly),
 		auth:      cfg.auth,
 		limiter:   cfg.limiter,
-		dispatch:  map[*routers.Route]http.HandlerFunc{},
+		dispatch:  map[*routers.Route]operationFunc{},
 		metrics:   cfg.metrics,
 		timeout:   cfg.timeout,
 	}
@@ -215,8 +215,19 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	m.SetPathValues(r)
-	s.dispatch[m.Route](w, r)
+	s.dispatch[m.Route](w, r, m)
+}
+
+// operationFunc serves a request that route matched (m) and validated.
+type operationFunc func(w http.ResponseWriter, r *http.Request, m validation.Match)
+
+// withPathValues serves a request with h, which reads the path's parameters
+// as the generated handlers do, with Request.PathValue.
+func withPathValues(h http.HandlerFunc) operationFunc {
+	return func(w http.ResponseWriter, r *http.Request, m validation.Match) {
+		m.SetPathValues(r)
+		h(w, r)
+	}
 }
 
 // deadlineContext is context.WithDeadline(parent, deadline), made only once
@@ -439,7 +450,7 @@ func WithOperationMiddleware(mw ...gen.StrictMiddlewareFunc) Option {
 // is not used, since the server has matched the request already, on the
 // escaped path, and answers misses in JSON. Where fastOperations has an
 // operation, its handler stands in front of the generated one.
-func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc) map[string]http.HandlerFunc {
+func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc) map[string]operationFunc {
 	strict := gen.NewStrictHandlerWithOptions(impl, middlewares, gen.StrictHTTPServerOptions{
 		// The validator has checked the body, so a decoding failure here is a
 		// body the schema allows and Go cannot hold: still the client's error.
@@ -456,13 +467,17 @@ func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewa
 			WriteError(w, r, plannroauth.ErrNotFound)
 		},
 	})
+	ops := map[string]operationFunc{}
+	for key, h := range handlers {
+		ops[key] = withPathValues(h)
+	}
 	for _, op := range apispec.Operations() {
 		key := op.Method + " " + op.Path
 		if fast := fastOperations[op.ID]; fast != nil && handlers[key] != nil {
-			handlers[key] = fast(impl, middlewares, handlers[key])
+			ops[key] = fast(impl, middlewares, handlers[key])
 		}
 	}
-	return handlers
+	return ops
 }
 
 // routeTable records what gen.HandlerWithOptions registers: the generated
@@ -486,7 +501,7 @@ func (routeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // compiled checks found instead. TestEveryBodyIsBoundFast fails when the spec
 // has an operation with a JSON body that is not here, so that adding one is
 // a choice.
-var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) http.HandlerFunc{
+var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc{
 	"updateOAuthConnection": updateConnection,
 }
 
@@ -494,10 +509,10 @@ var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares
 // generated type, and impl called as the generated strict handler calls it:
 // the same request object, through the same middleware with the same
 // operation name, the response visited, errors to WriteError.
-func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) http.HandlerFunc {
+func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc {
 	bind := newBinder[gen.UpdateOAuthConnectionJSONRequestBody]()
 	if bind == nil {
-		return generated // a field of a type binder does not know
+		return withPathValues(generated) // a field of a type binder does not know
 	}
 	var chain gen.StrictHandlerFunc // nil without middleware: impl is called as it is
 	if len(middlewares) > 0 {
@@ -508,20 +523,24 @@ func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMi
 			chain = m(chain, "UpdateOAuthConnection")
 		}
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request, m validation.Match) {
 		fields, ok := validation.CompiledFields(r)
 		// The parameter was validated as a UUID in its canonical form, which
 		// uuid.Parse reads as the generated binding would.
-		id, err := uuid.Parse(r.PathValue("oauthConnection_uuid"))
+		id, err := uuid.Parse(m.PathValue("oauthConnection_uuid"))
 		if !ok || err != nil {
+			m.SetPathValues(r)
 			generated(w, r)
 			return
 		}
 		req := gen.UpdateOAuthConnectionRequestObject{OAuthConnectionUUID: id, Body: bind.bind(fields)}
 		var resp any
 		if chain == nil {
+			// Nothing but impl sees the request, and impl only its context:
+			// its path values are not set.
 			resp, err = impl.UpdateOAuthConnection(r.Context(), req)
 		} else {
+			m.SetPathValues(r) // as the generated handler hands r to the middleware
 			resp, err = chain(r.Context(), w, r, req)
 		}
 		if err == nil {

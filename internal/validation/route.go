@@ -134,6 +134,15 @@ func (m *Match) PathParams() map[string]string {
 	return params
 }
 
+// PathValue returns the value of the path's parameter name, unescaped, or ""
+// if it has none.
+func (m *Match) PathValue(name string) string {
+	if i := slices.Index(m.names, name); i >= 0 {
+		return m.values()[i]
+	}
+	return ""
+}
+
 // SetPathValues sets the path's parameters as r's path values, which the
 // generated handlers read (Request.PathValue).
 func (m *Match) SetPathValues(r *http.Request) {

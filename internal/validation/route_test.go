@@ -33,7 +33,7 @@ func TestFind(t *testing.T) {
 		{"GET", "/api//v1/oauth/connections", "", "", ""},
 	} {
 		m := v.Find(httptest.NewRequest(tc.method, "http://h"+tc.path, nil))
-		if m.Template != tc.template || m.Allow != tc.allow || m.PathParams()["oauthConnection_uuid"] != tc.id {
+		if m.Template != tc.template || m.Allow != tc.allow || m.PathParams()["oauthConnection_uuid"] != tc.id || m.PathValue("oauthConnection_uuid") != tc.id {
 			t.Errorf("%s %s: %q %q %v, want %q %q %q", tc.method, tc.path, m.Template, m.Allow, m.PathParams(), tc.template, tc.allow, tc.id)
 		}
 		if (m.Route != nil) != (tc.id != "" || tc.method == "GET" && tc.template != "" || tc.method == "HEAD") {
