@@ -12,19 +12,24 @@ import (
 // logFlushInterval is how long a log line may wait in logWriter's buffer.
 const logFlushInterval = 100 * time.Millisecond
 
-// logBufferSize is how much of the log logWriter gathers before it writes it
-// out without waiting for the interval.
-const logBufferSize = 64 << 10
+// logBufferSize is how much of the log logWriter gathers before it has it
+// written out without waiting for the interval; logBufferMax is how much it
+// holds at most before a line waits for the log to go out.
+const (
+	logBufferSize = 64 << 10
+	logBufferMax  = 16 * logBufferSize
+)
 
 // logWriter takes the log's write(2) off the request path: lines are
-// gathered in a buffer, and written out every interval, when the buffer fills,
-// and on Close. A line is late by at most the interval; one written before
-// Close is never lost, and main closes it on every way out but SIGKILL.
+// gathered in a buffer, and written out every interval, when the buffer
+// fills, and on Close. A line is late by at most the interval; one written
+// before Close is never lost, and main closes it on every way out but
+// SIGKILL.
 //
-// The write(2) happens outside the lock that Write takes: the buffer is
-// swapped for a spare one under the lock, and written out after. A request
-// that logs while the log goes to disk waits for the swap, not for the disk,
-// nor for the flushing thread to be scheduled again on a busy machine.
+// No request waits for the disk: the flushing goroutine writes, outside the
+// lock that Write takes (the buffer is swapped for a spare one under it),
+// and a full buffer only wakes it. Only a log that outruns the disk by
+// logBufferMax makes the line that passes it write the log out itself.
 type logWriter struct {
 	out io.Writer
 
@@ -36,13 +41,14 @@ type logWriter struct {
 	writing sync.Mutex
 	spare   []byte
 
+	full chan struct{} // wakes the flushing goroutine: buf has logBufferSize
 	stop chan struct{}
 	done chan struct{}
 }
 
 func newLogWriter(w io.Writer, interval time.Duration) *logWriter {
 	l := &logWriter{out: w, buf: make([]byte, 0, logBufferSize), spare: make([]byte, 0, logBufferSize),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		full: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		tick := time.NewTicker(interval)
@@ -50,10 +56,11 @@ func newLogWriter(w io.Writer, interval time.Duration) *logWriter {
 		for {
 			select {
 			case <-tick.C:
-				_ = l.Flush()
+			case <-l.full:
 			case <-l.stop:
 				return
 			}
+			_ = l.Flush()
 		}
 	}()
 	return l
@@ -61,15 +68,20 @@ func newLogWriter(w io.Writer, interval time.Duration) *logWriter {
 
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	if len(l.buf) > 0 && len(l.buf)+len(p) > logBufferSize {
-		l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	n := len(l.buf)
+	l.mu.Unlock()
+	switch {
+	case n >= logBufferMax:
 		if err := l.Flush(); err != nil {
 			return 0, err
 		}
-		l.mu.Lock()
+	case n >= logBufferSize:
+		select {
+		case l.full <- struct{}{}:
+		default: // woken already
+		}
 	}
-	l.buf = append(l.buf, p...)
-	l.mu.Unlock()
 	return len(p), nil
 }
 

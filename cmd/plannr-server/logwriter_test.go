@@ -178,3 +178,35 @@ func BenchmarkLineHandler(b *testing.B) {
 		})
 	}
 }
+
+// TestLogWriterFlushesWhenFull: a full buffer goes out without waiting for
+// the interval, written by the flushing goroutine while the requests' lines
+// go on into the buffer.
+func TestLogWriterFlushesWhenFull(t *testing.T) {
+	out := &blockingWriter{started: make(chan struct{}, 2), release: make(chan struct{})}
+	l := newLogWriter(out, time.Hour)
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	for range logBufferSize / len(line) {
+		if _, err := l.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Write(line); err != nil { // the one that fills it
+		t.Fatal(err)
+	}
+	select {
+	case <-out.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a full buffer was not written out")
+	}
+	if _, err := l.Write([]byte("after\n")); err != nil { // while the flush waits on the output
+		t.Fatal(err)
+	}
+	close(out.release)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); len(got) != (logBufferSize/len(line)+1)*len(line)+len("after\n") || !strings.HasSuffix(got, "x\nafter\n") {
+		t.Errorf("written %d bytes, ending %q", len(got), got[max(0, len(got)-20):])
+	}
+}
