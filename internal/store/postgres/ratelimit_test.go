@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgres"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
@@ -121,5 +123,28 @@ func TestWindowOpensAtFirstRequest(t *testing.T) {
 	time.Sleep(window + 50*time.Millisecond)
 	if next := count("alice"); next.N != 1 || !next.Opened.After(first.Opened.Add(window)) {
 		t.Errorf("after the window: %+v, want a new window opened now", next)
+	}
+}
+
+// TestCountsAreUnlogged: the counts are written without the WAL (migration
+// 00003), so that counting a request does not wait for a flush to disk.
+func TestCountsAreUnlogged(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var persistence string
+	if err := conn.QueryRow(t.Context(), `SELECT relpersistence::text FROM pg_class WHERE oid = 'rate_limits'::regclass`).Scan(&persistence); err != nil {
+		t.Fatal(err)
+	}
+	if persistence != "u" {
+		t.Errorf("rate_limits has persistence %q, want u (unlogged)", persistence)
 	}
 }
