@@ -16,8 +16,12 @@
 #    memory (VmHWM).
 # 2. In-process: BenchmarkPUT's full stack beside the baseline, IN_PROCESS runs
 #    of the test binary; paired ratios as scripts/bench.sh prints them.
-# 3. The durable path: plannr-server with -db on a file, beside sqlite-floor
-#    (the same SQL, pragmas and disk, without HTTP): PUTs a second.
+# 3. The durable path: plannr-server with -db on a SQLite file, and on
+#    PostgreSQL with DURABLE_DB, beside sqlite-floor (the same SQL, pragmas and
+#    disk as the file, without HTTP): PUTs a second, each a new label, to one
+#    connection (one row, which every write waits for) and to USERS users'
+#    connections at random (as a service's traffic is), on PostgreSQL with
+#    the shared rate limit too (a database round trip a request).
 #
 #   scripts/bench-load.sh   Environment:
 #     ROUNDS (5), DURATION (3, seconds), CONNS (32), THREADS (2, wrk's),
@@ -33,8 +37,9 @@
 #     ANCHORS   the anchors' module (the shared perf-anchors: ../shared or
 #               ../../shared from the repository, the first that exists);
 #               "none" leaves them out
-#     DURABLE_DB  the -db of the durable runs (a file in a temporary directory;
-#               a postgres:// URL measures PostgreSQL)
+#     DURABLE_DB  a postgres:// URL: the durable runs measure PostgreSQL on
+#               that (empty) database too
+#     USERS     the users, each with a connection, of the durable runs (1000)
 #     BENCH_LOAD_SMOKE=1  one round of one second and one of everything else:
 #               a test that the script works (CI), not a measurement.
 set -euo pipefail
@@ -51,6 +56,7 @@ port=${PORT:-$((20000 + RANDOM % 20000))}
 durable_rounds=${DURABLE_ROUNDS:-3}
 in_process=${IN_PROCESS:-5}
 benchtime=${BENCHTIME:-1s}
+users=${USERS:-1000}
 token=plannr-demo-token # the demo user that the servers seed on loopback
 path=/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe
 if [ -z "${ANCHORS:-}" ]; then
@@ -110,10 +116,11 @@ for v in ${VARIANTS:-} ${BEFORE:+before=$BEFORE}; do
 done
 anchors=()
 if [ -n "$ANCHORS" ]; then
-  for name in bare ogen oapi-naive; do
+  for name in bare ogen oapi; do
     bin[anchor-$name]=anchor-bin/$name logto[anchor-$name]=/dev/null script[anchor-$name]=anchor-
     anchors+=("anchor-$name")
   done
+  bin[anchor-oapi]=anchor-bin/oapi-naive
   names+=("${anchors[@]}")
 fi
 
@@ -134,7 +141,7 @@ start() {
   pids+=($!)
   pid_of[$name]=$!
   for _ in $(seq 300); do
-    if curl -fs -o /dev/null -H "Authorization: Bearer $token" "http://127.0.0.1:$p/api/v1/oauth/connections"; then
+    if curl -fs -o /dev/null -H "Authorization: Bearer ${probe_token:-$token}" "http://127.0.0.1:$p/api/v1/oauth/connections"; then
       return
     fi
     sleep 0.1
@@ -175,14 +182,31 @@ wrk_script anchor- accepted secret "My Fundment Account 2" # the anchors' token
 wrk_script anchor- rejected secret "$too_long"
 # The durable runs send a new label each time: SQLite skips writing a row that
 # an UPDATE leaves as it was (the same label within the same second of
-# updated_at), and such a commit has nothing to fsync.
-cat "$tmp/accepted.lua" - >"$tmp/put-new-label.lua" <<'LUA'
+# updated_at), and such a commit has nothing to fsync. They PUT to the
+# connection of user 1 of durable.json, or of one of its users at random.
+# durable_script NAME USERS
+durable_script() {
+  cat >"$tmp/$1.lua" <<LUA
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, '{"label":"My Fundment Account ' .. n .. '"}')
+  local i = math.random($2)
+  local headers = {["Authorization"] = "Bearer durable-user-" .. i, ["Content-Type"] = "application/json"}
+  return wrk.format("PUT", string.format("/api/v1/oauth/connections/00000000-0000-4000-8000-%012d", i), headers,
+    '{"label":"Label ' .. n .. '"}')
 end
 LUA
+}
+durable_script one-row 1
+durable_script many-rows "$users"
+{
+  printf '{"users": ['
+  for i in $(seq "$users"); do
+    [ "$i" = 1 ] || printf ','
+    printf '{"token": "durable-user-%d", "connections": [{"uuid": "00000000-0000-4000-8000-%012d", "provider": "fundment", "label": "Label %d", "created_at": "2025-06-25T15:10:48+01:00"}]}' "$i" "$i" "$i"
+  done
+  printf ']}\n'
+} >"$tmp/durable.json"
 
 # cpu_ticks PID: the process's user and system CPU time, in clock ticks.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -230,7 +254,7 @@ echo "1. under wrk -t$threads -c$conns -d${secs}s: PUT $path, in-memory store, r
 echo "   accepted ({\"label\":\"My Fundment Account 2\"}: 200) and rejected (a label of 256 characters: 422, the anchors' 400)"
 for name in "${names[@]}"; do
   case $name in
-    anchor-*) printf '   %-14s the anchors'"'"' %s, logs nothing\n' "$name" "${name#anchor-}" ;;
+    anchor-*) printf '   %-14s the anchors'"'"' %s, logs nothing\n' "$name" "${bin[$name]#anchor-bin/}" ;;
     *) printf '   %-14s %s%s, logs to %s\n' "$name" "${bin[$name]}" "${envs[$name]:+ with ${envs[$name]}}" "$([ "${logto[$name]}" = /dev/null ] && echo /dev/null || echo a file)" ;;
   esac
 done
@@ -311,34 +335,56 @@ printf '   ns/op ÷ baseline %s %s   cpu-ns/op ÷ baseline %s %s\n   allocs/op %
   "$(cut -d' ' -f5 "$tmp/inproc" | median)" "$(cut -d' ' -f6 "$tmp/inproc" | median)"
 
 echo
-echo "3. durable path: -db on a file (WAL, synchronous=FULL: each commit fsyncs the WAL),"
-echo "   beside sqlite-floor, the same SQL and pragmas with $conns workers and no HTTP; a new label each PUT"
-logto[durable]=$tmp/durable.log bin[durable]=plannr-server
-ports[durable]=$(free_port)
-start durable "${ports[durable]}" -db "${DURABLE_DB:-$tmp/durable.db}" -rate-limit 0
-if [ -n "${BEFORE:-}" ]; then
-  logto[durable-before]=$tmp/durable-before.log bin[durable-before]=plannr-server-before
-  ports[durable-before]=$(free_port)
-  start durable-before "${ports[durable-before]}" -db "$tmp/durable-before.db" -rate-limit 0
+echo "3. durable path: a new label each PUT, by $conns connections; -db on a file (SQLite: WAL, synchronous=FULL, each commit"
+echo "   fsyncs the WAL)${DURABLE_DB:+ and on PostgreSQL (DURABLE_DB)}, beside sqlite-floor, the same SQL and pragmas with $conns workers"
+echo "   and no HTTP. One row: every PUT to one connection; $users rows: to one of $users users' connections at random"
+# The durable servers: name, -db, wrk script, more flags. The PostgreSQL ones
+# share the database, each on fixtures that the others add nothing to.
+durable=(sqlite-one sqlite-many)
+declare -A db_of=([sqlite-one]=$tmp/durable-one.db [sqlite-many]=$tmp/durable-many.db) load_of=([sqlite-one]=one-row [sqlite-many]=many-rows) flags_of=()
+if [ -n "${DURABLE_DB:-}" ]; then
+  durable+=(postgres-one postgres-many postgres-limited)
+  db_of[postgres-one]=$DURABLE_DB db_of[postgres-many]=$DURABLE_DB db_of[postgres-limited]=$DURABLE_DB
+  load_of[postgres-one]=one-row load_of[postgres-many]=many-rows load_of[postgres-limited]=many-rows
+  flags_of[postgres-limited]="-rate-limit $((users * 1000))" # never reached: what counting costs, not refusing
 fi
-: >"$tmp/server-durable" && : >"$tmp/before-durable" && : >"$tmp/floor"
+if [ -n "${BEFORE:-}" ]; then
+  durable+=(before-one)
+  db_of[before-one]=$tmp/durable-before.db load_of[before-one]=one-row
+fi
+probe_token="durable-user-1"
+for name in "${durable[@]}"; do
+  logto[$name]=$tmp/$name.log bin[$name]=plannr-server
+  [ "$name" = before-one ] && bin[$name]=plannr-server-before
+  ports[$name]=$(free_port)
+  port=$((ports[$name] + 1))
+  # shellcheck disable=SC2086 # flags_of holds words
+  start "$name" "${ports[$name]}" -db "${db_of[$name]}" -fixtures "$tmp/durable.json" ${flags_of[$name]:--rate-limit 0}
+  : >"$tmp/$name.durable"
+done
+: >"$tmp/floor"
+printf '%-6s %-18s %10s %9s %12s %6s\n' round server PUT/s p99-ms cpu-µs/PUT load
 for round in $(seq "$durable_rounds"); do
   la=$(loadavg)
-  read -r rps p99 _ < <(load "${ports[durable]}" put-new-label.lua)
   floor=$(timeout $((secs + 30)) "$tmp/sqlite-floor" -db "$tmp/floor.db" -duration "${secs}s" -workers "$conns" | awk '{ print $(NF - 1) }')
-  printf '%-6s server %8s PUT/s (p99 %s ms)   floor %8s PUT/s   load %s\n' "$round" "$rps" "$p99" "$floor" "$la"
-  echo "$rps" >>"$tmp/server-durable"
+  printf '%-6s %-18s %10.0f %9s %12s %6s\n' "$round" sqlite-floor "$floor" "" "" "$la"
   echo "$floor" >>"$tmp/floor"
-  if [ -n "${BEFORE:-}" ]; then
-    read -r rps p99 _ < <(load "${ports[durable-before]}" put-new-label.lua)
-    printf '%-6s before %8s PUT/s (p99 %s ms)\n' "$round" "$rps" "$p99"
-    echo "$rps" >>"$tmp/before-durable"
-  fi
+  for name in "${durable[@]}"; do
+    la=$(loadavg)
+    read -r rps p99 cpu < <(load "${ports[$name]}" "${load_of[$name]}.lua" "${pid_of[$name]}")
+    printf '%-6s %-18s %10s %9s %12s %6s\n' "$round" "$name" "$rps" "$p99" "$cpu" "$la"
+    echo "$rps $p99 $cpu" >>"$tmp/$name.durable"
+  done
 done
-server=$(median <"$tmp/server-durable")
 floor=$(median <"$tmp/floor")
-printf 'median: server %.0f PUT/s, floor %.0f PUT/s, server ÷ floor %.3f\n' "$server" "$floor" "$(awk -v a="$server" -v b="$floor" 'BEGIN { print a / b }')"
-if [ -n "${BEFORE:-}" ]; then
-  before=$(median <"$tmp/before-durable")
-  printf 'median: before %.0f PUT/s, before ÷ floor %.3f\n' "$before" "$(awk -v a="$before" -v b="$floor" 'BEGIN { print a / b }')"
+printf '\nmedians: sqlite-floor %.0f PUT/s\n' "$floor"
+for name in "${durable[@]}"; do
+  rps=$(cut -d' ' -f1 "$tmp/$name.durable" | median)
+  printf '%-18s %8.0f PUT/s   p99 %7.3f ms   cpu %6.1f µs/PUT   ÷ floor %.3f\n' "$name" "$rps" \
+    "$(cut -d' ' -f2 "$tmp/$name.durable" | median)" "$(cut -d' ' -f3 "$tmp/$name.durable" | median)" \
+    "$(awk -v a="$rps" -v b="$floor" 'BEGIN { print a / b }')"
+done
+if [ -n "${DURABLE_DB:-}" ]; then
+  paste -d' ' "$tmp/postgres-limited.durable" "$tmp/postgres-many.durable" |
+    awk '{ print $1 / $4 }' | median | awk '{ printf "the shared rate limit on PostgreSQL: %.3f× the PUT/s without it (median of the rounds'"'"' ratios)\n", $1 }'
 fi
