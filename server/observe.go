@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
@@ -226,7 +225,7 @@ func WithMetrics(reg prometheus.Registerer) Option {
 type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
-	inFlight    prometheus.Gauge
+	inFlight    *inFlight
 	rateLimited prometheus.Counter
 
 	// series holds the request counter and duration histogram of each
@@ -264,10 +263,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help:    "Time from an HTTP request's arrival at the server to the end of its answer, by route and method.",
 		Buckets: durationBuckets,
 	}, []string{"route", "method"}))
-	m.inFlight, errs[2] = promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "plannr_http_requests_in_flight",
-		Help: "HTTP requests being answered now.",
-	}))
+	m.inFlight, errs[2] = promreg.Register(reg, &inFlight{desc: prometheus.NewDesc("plannr_http_requests_in_flight",
+		"HTTP requests being answered now.", nil, nil)})
 	m.rateLimited, errs[3] = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "plannr_http_rate_limited_total",
 		Help: "HTTP requests that the rate limiter refused, each answered 429.",
@@ -283,7 +280,27 @@ func (m *metrics) countInFlight(h http.Handler) http.Handler {
 	if m == nil {
 		return h
 	}
-	return promhttp.InstrumentHandlerInFlight(m.inFlight, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.n.Add(1)
+		defer m.inFlight.n.Add(-1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// inFlight is plannr_http_requests_in_flight, a gauge that a request moves
+// with one atomic add each way, where prometheus.Gauge's Inc and Dec are
+// compare-and-swap loops on a float's bits, which two cores that count at
+// once make retry. Servers on one registry share it, as they would share a
+// Gauge (promreg.Register).
+type inFlight struct {
+	n    atomic.Int64
+	desc *prometheus.Desc
+}
+
+func (g *inFlight) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *inFlight) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(g.n.Load()))
 }
 
 // answered counts a request that matched route, was answered status, and
