@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 // replicas opens n stores on one new database, as n server processes would,
 // each with a pool of conns connections.
-func replicas(t *testing.T, n, conns int) []*postgres.Store {
+func replicas(t testing.TB, n, conns int) []*postgres.Store {
 	u, err := url.Parse(storetest.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -147,4 +148,20 @@ func TestCountsAreUnlogged(t *testing.T) {
 	if persistence != "u" {
 		t.Errorf("rate_limits has persistence %q, want u (unlogged)", persistence)
 	}
+}
+
+// BenchmarkCountRequest is what the shared rate limit costs a request: one
+// statement, a round trip to the database, each user's count on a row of its
+// own.
+func BenchmarkCountRequest(b *testing.B) {
+	db := replicas(b, 1, 4)[0]
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		key := fmt.Sprint("user-", n.Add(1))
+		for pb.Next() {
+			if _, err := db.CountRequest(b.Context(), key, time.Minute, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
