@@ -107,5 +107,5 @@ bench: ## In-process benchmarks, the server beside its hand-written baseline (BE
 	scripts/bench.sh $(BENCH_COUNT)
 
 .PHONY: bench-load
-bench-load: ## Load test on loopback with wrk: plannr-server beside the baseline, and the durable path
+bench-load: ## Load test on loopback with wrk: plannr-server beside the baseline and the anchors, and the durable path
 	scripts/bench-load.sh

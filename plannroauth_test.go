@@ -143,3 +143,55 @@ func TestRefreshAuthorizationURL(t *testing.T) {
 		t.Errorf("RefreshAuthorizationURL() = %s", got)
 	}
 }
+
+// TestAppendTimestampAsTheLayout: the timestamps written digit by digit are
+// what time.Time.AppendFormat writes with the layouts they stand for, in any
+// zone, with any offset (also of seconds, as old local mean times have), and
+// any year.
+func TestAppendTimestampAsTheLayout(t *testing.T) {
+	var zones []*time.Location
+	for _, name := range []string{"UTC", "Europe/London", "America/St_Johns", "Asia/Kathmandu", "Pacific/Kiritimati", "America/Los_Angeles"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones = append(zones, loc)
+	}
+	for _, offset := range []int{-30, 30, -3601, 3599, -(12*3600 + 45*60)} {
+		zones = append(zones, time.FixedZone("", offset))
+	}
+	times := []time.Time{
+		time.Date(2025, 6, 25, 15, 10, 48, 890172999, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1800, 1, 1, 0, 0, 0, 1000, time.UTC), // London's LMT: -00:01:15
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(999, 3, 4, 5, 6, 7, 8, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		{},
+	}
+	for i := range 200 { // a spread of instants over the years the API meets
+		times = append(times, time.Unix(int64(i)*15_552_007_001%4_102_444_800, int64(i)*7_919_999%1_000_000_000))
+	}
+	for _, tm := range times {
+		for _, loc := range zones {
+			in := tm.In(loc)
+			if got, want := string(plannroauth.AppendTimestamp(nil, in)), in.Format("2006-01-02T15:04:05-07:00"); got != want {
+				t.Errorf("AppendTimestamp(%v) = %s, layout %s", in, got, want)
+			}
+			if got, want := string(plannroauth.AppendExpiry(nil, in)), in.UTC().Format("2006-01-02T15:04:05.000000Z"); got != want {
+				t.Errorf("AppendExpiry(%v) = %s, layout %s", in, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendTimestamp(b *testing.B) {
+	london, _ := time.LoadLocation("Europe/London")
+	t := time.Date(2025, 6, 25, 15, 10, 48, 890172999, london)
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		buf = plannroauth.AppendExpiry(plannroauth.AppendTimestamp(buf[:0], t), t)
+	}
+}

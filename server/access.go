@@ -43,9 +43,9 @@ func WithAuth(f AuthFunc) Option {
 	}
 }
 
-// identityContext carries the caller in one allocation, where
-// context.WithValue would take two: the context, and the Identity boxed in an
-// any.
+// identityContext carries the caller without an allocation of its own (route
+// makes it along with the request's deadline), where context.WithValue would
+// take two: the context, and the Identity boxed in an any.
 type identityContext struct {
 	context.Context
 	id Identity
@@ -60,10 +60,6 @@ func (c *identityContext) Value(key any) any {
 		return c
 	}
 	return c.Context.Value(key)
-}
-
-func withIdentity(ctx context.Context, id Identity) context.Context {
-	return &identityContext{Context: ctx, id: id}
 }
 
 // Caller returns the identity that authenticated the request of ctx.
@@ -313,8 +309,11 @@ func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool 
 	s.metrics.refused()
 	// Whole seconds, rounded up: waiting the advertised time always suffices.
 	wait := int((left + time.Second - 1) / time.Second)
-	e := apierror.New(http.StatusTooManyRequests, apispec.MessagesOf().TooManyAttempts)
+	e := *tooManyAttempts
 	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(wait, 1))}}
-	WriteError(w, r, e)
+	WriteError(w, r, &e)
 	return false
 }
+
+// tooManyAttempts is the 429, whose Retry-After each refusal sets.
+var tooManyAttempts = apierror.New(http.StatusTooManyRequests, apispec.MessagesOf().TooManyAttempts).Prerender()

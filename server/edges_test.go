@@ -155,8 +155,8 @@ func TestRetryAfterByTheLimitersClock(t *testing.T) {
 
 // TestOperationMiddleware: WithOperationMiddleware runs around every
 // operation, the PUT of a body the compiled checks accept included, with the
-// generated operation's name and the typed request, and can replace the
-// answer.
+// generated operation's name, the typed request and the request's path
+// values, and can replace the answer.
 func TestOperationMiddleware(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
@@ -164,6 +164,9 @@ func TestOperationMiddleware(t *testing.T) {
 		return func(ctx context.Context, w http.ResponseWriter, r *http.Request, req any) (any, error) {
 			mu.Lock()
 			seen = append(seen, op)
+			if _, put := req.(gen.UpdateOAuthConnectionRequestObject); put {
+				seen = append(seen, r.PathValue("oauthConnection_uuid"))
+			}
 			mu.Unlock()
 			if put, ok := req.(gen.UpdateOAuthConnectionRequestObject); ok && put.Body.Label.MustGet() == "intercepted" {
 				return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
@@ -186,7 +189,8 @@ func TestOperationMiddleware(t *testing.T) {
 		if impl.body.Label.MustGet() != "x" {
 			t.Errorf("%v: the middleware's answer did not stand in for the operation's", opts)
 		}
-		want := []string{"ListOAuthConnections", "DeleteOAuthConnection", "UpdateOAuthConnection", "UpdateOAuthConnection"}
+		id := strings.TrimPrefix(connPath, "/api/v1/oauth/connections/")
+		want := []string{"ListOAuthConnections", "DeleteOAuthConnection", "UpdateOAuthConnection", id, "UpdateOAuthConnection", id}
 		if strings.Join(seen, " ") != strings.Join(want, " ") {
 			t.Errorf("%v: the middleware saw %v, want %v", opts, seen, want)
 		}

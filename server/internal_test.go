@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
@@ -109,5 +110,94 @@ func TestCheckResponses(t *testing.T) {
 				t.Errorf("client got %v %q, want the handler's answer", rec.Header(), rec.Body)
 			}
 		})
+	}
+}
+
+// TestDeadlineContext holds deadlineContext to context.WithDeadline: after the
+// same steps, both have the same deadline, error, values, and Done closed or
+// open.
+func TestDeadlineContext(t *testing.T) {
+	type key struct{}
+	const (
+		wait         = "wait"          // something calls Done
+		stop         = "stop"          // the request ends: its CancelFunc
+		cancelParent = "cancel parent" // the client goes away
+		observe      = "observe"       // compare the two here too
+	)
+	hour, past := time.Hour, -time.Millisecond
+	for _, tt := range []struct {
+		name     string
+		in       time.Duration // the deadline, from now
+		parentIn time.Duration // the parent's deadline, from now; 0 for none
+		steps    []string
+	}{
+		{"running", hour, 0, nil},
+		{"running, something waits", hour, 0, []string{wait}},
+		{"deadline passed, nothing waited", past, 0, nil},
+		{"deadline passed, something waits", past, 0, []string{wait}},
+		{"parent cancelled", hour, 0, []string{cancelParent}},
+		{"parent cancelled, then stopped", hour, 0, []string{cancelParent, observe, stop}},
+		{"stopped", hour, 0, []string{stop}},
+		{"stopped, then something waits", hour, 0, []string{stop, observe, wait}},
+		{"waited on, then stopped", hour, 0, []string{wait, observe, stop}},
+		{"stopped after the deadline passed", past, 0, []string{stop, observe, wait}},
+		{"the parent's deadline is earlier", hour, time.Minute, []string{observe, stop}},
+		{"the parent's deadline is later", time.Minute, hour, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now := time.Now()
+			parent, cancelP := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+			defer cancelP()
+			if tt.parentIn != 0 {
+				var cancel context.CancelFunc
+				parent, cancel = context.WithDeadline(parent, now.Add(tt.parentIn))
+				defer cancel()
+			}
+			want, wantCancel := context.WithDeadline(parent, now.Add(tt.in))
+			defer wantCancel()
+			got := &deadlineContext{Context: parent, deadline: now.Add(tt.in)}
+			defer got.stop()
+			compare := func(when string) {
+				t.Helper()
+				gd, gok := got.Deadline()
+				wd, wok := want.Deadline()
+				if gd != wd || gok != wok || got.Err() != want.Err() || got.Value(key{}) != want.Value(key{}) || closed(got) != closed(want) {
+					t.Errorf("%s: deadline %v %v, err %v, value %v, done %v; WithDeadline's %v %v, %v, %v, %v", when,
+						gd, gok, got.Err(), got.Value(key{}), closed(got), wd, wok, want.Err(), want.Value(key{}), closed(want))
+				}
+			}
+			for _, step := range tt.steps {
+				switch step {
+				case wait:
+					got.Done()
+					want.Done()
+				case stop:
+					got.stop()
+					wantCancel()
+				case cancelParent:
+					cancelP()
+				case observe:
+					compare("before " + step)
+				}
+			}
+			compare("at the end")
+			// context.AfterFunc (which asks for Done) runs once the context
+			// ends, however it ended.
+			ran := make(chan bool, 1)
+			defer context.AfterFunc(got, func() { ran <- true })()
+			if want.Err() != nil {
+				<-ran
+			}
+		})
+	}
+}
+
+// closed reports whether ctx's Done channel is closed.
+func closed(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
 	}
 }

@@ -101,6 +101,28 @@ func TestMetricsRegistry(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)
 	}
 
+	// In flight, one server's request and the other's scrape: one gauge.
+	release, entered := make(chan struct{}), make(chan struct{})
+	slow := start(t, &capture{}, server.WithMetrics(reg), server.WithHandler("/slow", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		close(entered)
+		<-release
+	})))
+	scraper := start(t, &capture{}, server.WithMetrics(reg), server.WithHandler("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.Get(slow.URL + "/slow"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-entered
+	_, page := do(t, "GET", scraper.URL+"/metrics", nil, "")
+	close(release)
+	<-done
+	if !strings.Contains(page, "\nplannr_http_requests_in_flight 2\n") {
+		t.Errorf("in flight on two servers of one registry, not 2:\n%s", page)
+	}
+
 	taken := prometheus.NewRegistry()
 	taken.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "plannr_http_requests_total", Help: "Another meaning."}))
 	_, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithMetrics(taken))

@@ -6,14 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
@@ -33,14 +34,14 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = ids.next()
 		}
+		rec := &recorder{ResponseWriter: w, route: unmatched, id: [1]string{id}}
 		h := w.Header()
-		h.Set("X-Request-Id", id)
+		h["X-Request-Id"] = rec.id[:] // its value shared as noStore's is, in the recorder's allocation
 		// Answers hold users' data: no cache may keep them, no browser may
 		// guess a type other than the one declared.
 		h["Cache-Control"] = noStore
 		h["X-Content-Type-Options"] = noSniff
 
-		rec := &recorder{ResponseWriter: w, route: unmatched}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -51,7 +52,8 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 					WriteError(rec, r, apierror.ServerError)
 				}
 			}
-			m.answered(r.Method, rec.route, rec.status, start)
+			took := time.Since(start)
+			m.answered(r.Method, rec.route, rec.status, took)
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError
@@ -60,7 +62,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("route", rec.route),
 				slog.Int("status", rec.status),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", took),
 				slog.String("request_id", id),
 			}
 			if rec.err != nil {
@@ -88,6 +90,7 @@ type recorder struct {
 	route  string
 	status int
 	err    error
+	id     [1]string // the X-Request-Id header's value
 }
 
 // unmatched is the route of a log line for a request that matched none: never
@@ -222,8 +225,26 @@ func WithMetrics(reg prometheus.Registerer) Option {
 type metrics struct {
 	requests    *prometheus.CounterVec
 	duration    *prometheus.HistogramVec
-	inFlight    prometheus.Gauge
+	inFlight    *inFlight
 	rateLimited prometheus.Counter
+
+	// series holds the request counter and duration histogram of each
+	// route, method and status met so far, which the vectors would find
+	// again for each request by hashing the labels and taking a read lock
+	// that two cores contend for. A new one is added to a copy of the map
+	// under adding; a request reads the map without a lock.
+	series atomic.Pointer[map[seriesKey]requestSeries]
+	adding sync.Mutex
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // durationBuckets reach below prometheus.DefBuckets, whose least is 5 ms: a
@@ -242,10 +263,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Help:    "Time from an HTTP request's arrival at the server to the end of its answer, by route and method.",
 		Buckets: durationBuckets,
 	}, []string{"route", "method"}))
-	m.inFlight, errs[2] = promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "plannr_http_requests_in_flight",
-		Help: "HTTP requests being answered now.",
-	}))
+	m.inFlight, errs[2] = promreg.Register(reg, &inFlight{desc: prometheus.NewDesc("plannr_http_requests_in_flight",
+		"HTTP requests being answered now.", nil, nil)})
 	m.rateLimited, errs[3] = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "plannr_http_rate_limited_total",
 		Help: "HTTP requests that the rate limiter refused, each answered 429.",
@@ -261,22 +280,61 @@ func (m *metrics) countInFlight(h http.Handler) http.Handler {
 	if m == nil {
 		return h
 	}
-	return promhttp.InstrumentHandlerInFlight(m.inFlight, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.n.Add(1)
+		defer m.inFlight.n.Add(-1)
+		h.ServeHTTP(w, r)
+	})
 }
 
-// answered counts a request that started at start, matched route, and was
-// answered status.
-func (m *metrics) answered(method, route string, status int, start time.Time) {
+// inFlight is plannr_http_requests_in_flight, a gauge that a request moves
+// with one atomic add each way, where prometheus.Gauge's Inc and Dec are
+// compare-and-swap loops on a float's bits, which two cores that count at
+// once make retry. Servers on one registry share it, as they would share a
+// Gauge (promreg.Register).
+type inFlight struct {
+	n    atomic.Int64
+	desc *prometheus.Desc
+}
+
+func (g *inFlight) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *inFlight) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(g.n.Load()))
+}
+
+// answered counts a request that matched route, was answered status, and
+// took took.
+func (m *metrics) answered(method, route string, status int, took time.Duration) {
 	if m == nil {
 		return
 	}
 	if status == 0 {
 		status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
-	method = methodLabel(method)
-	// headerValue's strings, which are made once, rather than a new one per request.
-	m.requests.WithLabelValues(route, method, headerValue(status)[0]).Inc()
-	m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	rs := m.seriesOf(seriesKey{route, methodLabel(method), status})
+	rs.requests.Inc()
+	rs.duration.Observe(took.Seconds())
+}
+
+// seriesOf returns the series of k, from the vectors the first time.
+func (m *metrics) seriesOf(k seriesKey) requestSeries {
+	if all := m.series.Load(); all != nil {
+		if rs, ok := (*all)[k]; ok {
+			return rs
+		}
+	}
+	m.adding.Lock()
+	defer m.adding.Unlock()
+	all := map[seriesKey]requestSeries{}
+	if old := m.series.Load(); old != nil {
+		maps.Copy(all, *old)
+	}
+	// headerValue's strings, which are made once, rather than a new one per series.
+	rs := requestSeries{m.requests.WithLabelValues(k.route, k.method, headerValue(k.status)[0]), m.duration.WithLabelValues(k.route, k.method)}
+	all[k] = rs
+	m.series.Store(&all)
+	return rs
 }
 
 // refused counts a request that the rate limiter refused.

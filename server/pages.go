@@ -81,6 +81,9 @@ func (s *Server) Drain() { s.ready.draining.Store(true) }
 // pageMethods are the methods of every page.
 const pageMethods = "GET, HEAD"
 
+// pageMethodNotAllowed is the 405 of every page.
+var pageMethodNotAllowed = apierror.MethodNotAllowed(pageMethods).Prerender()
+
 type pages struct {
 	exact map[string]http.Handler
 	// prefixes serve subtrees, longest first, so that the first match is the
@@ -153,9 +156,7 @@ func (p pages) find(path string) (http.Handler, string) {
 
 func (p pages) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		e := apierror.New(http.StatusMethodNotAllowed, apispec.Format(apispec.MessagesOf().MethodNotAllowed, "methods", pageMethods))
-		e.Header = http.Header{"Allow": {pageMethods}}
-		WriteError(w, r, e)
+		WriteError(w, r, pageMethodNotAllowed)
 		return
 	}
 	h.ServeHTTP(&errorRewriter{ResponseWriter: w, r: r}, r)

@@ -50,7 +50,7 @@ type Server struct {
 	auth      AuthFunc
 	limiter   RateLimiter
 	// dispatch holds the handler of each operation of the spec.
-	dispatch map[*routers.Route]http.HandlerFunc
+	dispatch map[*routers.Route]operationFunc
 	pages    pages
 	handler  http.Handler
 	ready    readiness
@@ -93,7 +93,7 @@ type config struct {
 // gen.HandlerWithOptions, so that an operation added to the spec and
 // regenerated is served, and one the generated code lacks fails New.
 func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
-	return build(func(cfg *config) map[string]http.HandlerFunc { return operations(impl, cfg.middlewares) }, opts)
+	return build(func(cfg *config) map[string]operationFunc { return operations(impl, cfg.middlewares) }, opts)
 }
 
 // Wrap returns a server like New's that passes each valid request on to next
@@ -106,10 +106,10 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 // for both of its error handlers, so that their errors are JSON too.
 // WithOperationMiddleware has no effect here: the strict handler is next's.
 func Wrap(next http.Handler, opts ...Option) (*Server, error) {
-	return build(func(*config) map[string]http.HandlerFunc {
-		handlers := map[string]http.HandlerFunc{}
+	return build(func(*config) map[string]operationFunc {
+		handlers := map[string]operationFunc{}
 		for _, op := range apispec.Operations() {
-			handlers[op.Method+" "+op.Path] = next.ServeHTTP
+			handlers[op.Method+" "+op.Path] = withPathValues(next.ServeHTTP)
 		}
 		return handlers
 	}, opts)
@@ -117,7 +117,7 @@ func Wrap(next http.Handler, opts ...Option) (*Server, error) {
 
 // build makes the server whose operations' handlers, by "METHOD /path", are
 // what handlersOf returns.
-func build(handlersOf func(*config) map[string]http.HandlerFunc, opts []Option) (*Server, error) {
+func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*Server, error) {
 	cfg := config{
 		limiter: NewFixedWindow(DefaultRateLimit, DefaultRateWindow),
 		maxBody: DefaultMaxBody,
@@ -138,7 +138,7 @@ func build(handlersOf func(*config) map[string]http.HandlerFunc, opts []Option) 
 		validator: validation.New(apispec.Doc(), cfg.maxBody, authenticated, !cfg.kinOnly),
 		auth:      cfg.auth,
 		limiter:   cfg.limiter,
-		dispatch:  map[*routers.Route]http.HandlerFunc{},
+		dispatch:  map[*routers.Route]operationFunc{},
 		metrics:   cfg.metrics,
 		timeout:   cfg.timeout,
 	}
@@ -203,18 +203,24 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
+	// The request's context: its deadline, then its caller, in one allocation.
+	rc := &struct {
+		deadline deadlineContext
+		caller   identityContext
+	}{}
 	ctx := r.Context()
 	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
+		rc.deadline.Context, rc.deadline.deadline = ctx, time.Now().Add(s.timeout)
+		defer rc.deadline.stop()
+		ctx = &rc.deadline
 	}
 	id, err := s.authenticate(ctx, r)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	r = r.WithContext(withIdentity(ctx, id))
+	rc.caller.Context, rc.caller.id = ctx, id
+	r = r.WithContext(&rc.caller)
 	if s.limiter != nil && !s.limit(w, r, id.ID) {
 		return
 	}
@@ -222,10 +228,117 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	for name, value := range m.PathParams {
-		r.SetPathValue(name, value)
+	s.dispatch[m.Route](w, r, m)
+}
+
+// operationFunc serves a request that route matched (m) and validated.
+type operationFunc func(w http.ResponseWriter, r *http.Request, m validation.Match)
+
+// withPathValues serves a request with h, which reads the path's parameters
+// as the generated handlers do, with Request.PathValue.
+func withPathValues(h http.HandlerFunc) operationFunc {
+	return func(w http.ResponseWriter, r *http.Request, m validation.Match) {
+		m.SetPathValues(r)
+		h(w, r)
 	}
-	s.dispatch[m.Route](w, r)
+}
+
+// deadlineContext is context.WithDeadline(parent, deadline), made only once
+// something waits on it. Most requests never do (over a store in memory
+// nothing calls Done), yet WithDeadline would start a timer and register with
+// the request's context for each of them, about a microsecond and seven
+// allocations. It answers Deadline, Done, Err and Value as WithDeadline's
+// context would, before and after stop, its CancelFunc (TestDeadlineContext
+// holds it to that); only context.Cause, of a deadline that passed while
+// nothing waited, gives the parent's cause where WithDeadline's gives
+// DeadlineExceeded.
+type deadlineContext struct {
+	context.Context // the parent
+	deadline        time.Time
+
+	mu sync.Mutex
+	// timed is WithDeadline's context, once something asked for it.
+	timed  context.Context
+	cancel context.CancelFunc
+	// stopped: stop was called; err is then the context's error, if it was
+	// stopped before anything asked for timed.
+	stopped bool
+	err     error
+}
+
+// timer returns WithDeadline's context, made on the first call.
+func (c *deadlineContext) timer() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timed == nil {
+		c.timed, c.cancel = context.WithDeadline(c.Context, c.deadline)
+		if c.stopped && c.err != context.DeadlineExceeded {
+			c.cancel() // as stop would have cancelled it; a deadline passed has ended it already
+		}
+	}
+	return c.timed
+}
+
+// made returns timed if it has been made, and the error stop left.
+func (c *deadlineContext) made() (context.Context, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timed, c.err
+}
+
+func (c *deadlineContext) Deadline() (time.Time, bool) {
+	if d, ok := c.Context.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+func (c *deadlineContext) Done() <-chan struct{} { return c.timer().Done() }
+
+func (c *deadlineContext) Err() error {
+	timed, err := c.made()
+	switch {
+	case timed != nil:
+		return timed.Err()
+	case err != nil:
+		return err
+	}
+	if err := c.Context.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return c.timer().Err() // DeadlineExceeded, with Done closed
+	}
+	return nil
+}
+
+func (c *deadlineContext) Value(key any) any {
+	if timed, _ := c.made(); timed != nil {
+		return timed.Value(key)
+	}
+	return c.Context.Value(key)
+}
+
+// stop ends the context, as WithDeadline's CancelFunc does, and releases its
+// timer if it has one.
+func (c *deadlineContext) stop() {
+	c.mu.Lock()
+	cancel := c.cancel
+	if cancel == nil && !c.stopped {
+		// The error WithDeadline's context would have now.
+		switch c.err = c.Context.Err(); {
+		case c.err != nil:
+		case !time.Now().Before(c.deadline):
+			c.err = context.DeadlineExceeded
+		default:
+			c.err = context.Canceled
+		}
+	}
+	c.stopped = true
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // Close waits for the requests being answered to return, and answers every
@@ -323,11 +436,11 @@ func WithoutLogging() Option {
 // WithoutCompiledChecks validates every request with kin-openapi alone. By
 // default the spec's simple schemas (strings with a length, a pattern, a
 // format and null, objects of them) are compiled at start into checks that
-// accept what kin-openapi accepts, and anything they do not accept, every
-// rejection included, goes on to kin-openapi, which words the answer: answers
-// are the same either way, only faster. This option is for a test that
-// compares the two, or to rule the compiled checks out while looking for a
-// fault.
+// decide a request as kin-openapi would and answer it as the kin-openapi path
+// would, a rejection worded from the spec by the same code; what they do not
+// cover goes on to kin-openapi. Answers are the same either way, only faster.
+// This option is for a test that compares the two, or to rule the compiled
+// checks out while looking for a fault.
 func WithoutCompiledChecks() Option {
 	return func(c *config) error {
 		c.kinOnly = true
@@ -363,7 +476,7 @@ func WithOperationMiddleware(mw ...gen.StrictMiddlewareFunc) Option {
 // is not used, since the server has matched the request already, on the
 // escaped path, and answers misses in JSON. Where fastOperations has an
 // operation, its handler stands in front of the generated one.
-func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc) map[string]http.HandlerFunc {
+func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc) map[string]operationFunc {
 	strict := gen.NewStrictHandlerWithOptions(impl, middlewares, gen.StrictHTTPServerOptions{
 		// The validator has checked the body, so a decoding failure here is a
 		// body the schema allows and Go cannot hold: still the client's error.
@@ -380,13 +493,17 @@ func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewa
 			WriteError(w, r, plannroauth.ErrNotFound)
 		},
 	})
+	ops := map[string]operationFunc{}
+	for key, h := range handlers {
+		ops[key] = withPathValues(h)
+	}
 	for _, op := range apispec.Operations() {
 		key := op.Method + " " + op.Path
 		if fast := fastOperations[op.ID]; fast != nil && handlers[key] != nil {
-			handlers[key] = fast(impl, middlewares, handlers[key])
+			ops[key] = fast(impl, middlewares, handlers[key])
 		}
 	}
-	return handlers
+	return ops
 }
 
 // routeTable records what gen.HandlerWithOptions registers: the generated
@@ -410,7 +527,7 @@ func (routeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // compiled checks found instead. TestEveryBodyIsBoundFast fails when the spec
 // has an operation with a JSON body that is not here, so that adding one is
 // a choice.
-var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) http.HandlerFunc{
+var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc{
 	"updateOAuthConnection": updateConnection,
 }
 
@@ -418,10 +535,10 @@ var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares
 // generated type, and impl called as the generated strict handler calls it:
 // the same request object, through the same middleware with the same
 // operation name, the response visited, errors to WriteError.
-func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) http.HandlerFunc {
+func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc {
 	bind := newBinder[gen.UpdateOAuthConnectionJSONRequestBody]()
 	if bind == nil {
-		return generated // a field of a type binder does not know
+		return withPathValues(generated) // a field of a type binder does not know
 	}
 	var chain gen.StrictHandlerFunc // nil without middleware: impl is called as it is
 	if len(middlewares) > 0 {
@@ -432,20 +549,24 @@ func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMi
 			chain = m(chain, "UpdateOAuthConnection")
 		}
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request, m validation.Match) {
 		fields, ok := validation.CompiledFields(r)
 		// The parameter was validated as a UUID in its canonical form, which
 		// uuid.Parse reads as the generated binding would.
-		id, err := uuid.Parse(r.PathValue("oauthConnection_uuid"))
+		id, err := uuid.Parse(m.PathValue("oauthConnection_uuid"))
 		if !ok || err != nil {
+			m.SetPathValues(r)
 			generated(w, r)
 			return
 		}
 		req := gen.UpdateOAuthConnectionRequestObject{OAuthConnectionUUID: id, Body: bind.bind(fields)}
 		var resp any
 		if chain == nil {
+			// Nothing but impl sees the request, and impl only its context:
+			// its path values are not set.
 			resp, err = impl.UpdateOAuthConnection(r.Context(), req)
 		} else {
+			m.SetPathValues(r) // as the generated handler hands r to the middleware
 			resp, err = chain(r.Context(), w, r, req)
 		}
 		if err == nil {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,6 +50,166 @@ func TestLogWriterFlushesOnItsTimer(t *testing.T) {
 	}
 	if got := out.String(); got != "line\n" {
 		t.Errorf("after the interval: %q", got)
+	}
+}
+
+// blockingWriter blocks every Write until release is closed, after telling
+// started (which has room for the writes of a test).
+type blockingWriter struct {
+	lockedBuffer
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.started <- struct{}{}
+	<-b.release
+	return b.lockedBuffer.Write(p)
+}
+
+// TestLogWriterWritesOutsideTheLock: while the log is being written out, a
+// request's line goes into the buffer without waiting, and comes out after the
+// lines before it.
+func TestLogWriterWritesOutsideTheLock(t *testing.T) {
+	out := &blockingWriter{started: make(chan struct{}, 2), release: make(chan struct{})}
+	l := newLogWriter(out, time.Hour)
+	if _, err := l.Write([]byte("first\n")); err != nil {
+		t.Fatal(err)
+	}
+	flushed := make(chan error)
+	go func() { flushed <- l.Flush() }()
+	<-out.started // the flush is in out.Write, and stays there
+	wrote := make(chan error)
+	go func() {
+		_, err := l.Write([]byte("second\n"))
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write waited for the flush's write to the output")
+	}
+	close(out.release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "first\nsecond\n" {
+		t.Errorf("written %q", got)
+	}
+}
+
+// TestLineHandlerAsTextHandler: lineHandler writes every record as
+// slog.TextHandler does, the ones it writes itself and the ones it leaves to
+// it, and so do the handlers derived from it.
+func TestLineHandlerAsTextHandler(t *testing.T) {
+	at := time.Date(2026, 12, 2, 18, 4, 5, 600_000_000, time.FixedZone("", 3600))
+	request := []slog.Attr{
+		slog.String("method", "PUT"),
+		slog.String("route", "/api/v1/oauth/connections/{oauthConnection_uuid}"),
+		slog.Int("status", 200),
+		slog.Duration("duration", 123456*time.Nanosecond),
+		slog.String("request_id", "9f1c2d3e4a5b-42"),
+	}
+	tests := []struct {
+		name  string
+		level slog.Level
+		time  time.Time
+		msg   string
+		attrs []slog.Attr
+	}{
+		{"the request line", slog.LevelInfo, at, "request", request},
+		{"a 5xx with its error", slog.LevelError, at, "request", append(request[:len(request):len(request)], slog.String("error", "disk unplugged"))},
+		{"no time", slog.LevelInfo, time.Time{}, "request", request},
+		{"a whole second, in UTC", slog.LevelInfo, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), "request", request},
+		{"an odd level", slog.LevelInfo + 2, at, "request", request},
+		{"a message to quote", slog.LevelInfo, at, "shutting down", []slog.Attr{slog.Duration("timeout", 10*time.Second)}},
+		{"a value to quote", slog.LevelInfo, at, "request", []slog.Attr{slog.String("route", "a=b"), slog.String("x", `"q"`)}},
+		{"an empty value", slog.LevelInfo, at, "request", []slog.Attr{slog.String("request_id", "")}},
+		{"a key to quote", slog.LevelInfo, at, "request", []slog.Attr{slog.Int("a b", 1)}},
+		{"an empty key", slog.LevelInfo, at, "request", []slog.Attr{slog.Int("", 1), slog.Any("", nil)}},
+		{"negative numbers and durations", slog.LevelInfo, at, "request", []slog.Attr{slog.Int("n", -7), slog.Duration("d", -time.Minute)}},
+		{"other kinds", slog.LevelWarn, at, "request", []slog.Attr{slog.Bool("b", true), slog.Float64("f", 1.5), slog.Any("e", errors.New("x")), slog.Group("g", "k", 1)}},
+		{"a non-ASCII value", slog.LevelInfo, at, "request", []slog.Attr{slog.String("label", "café")}},
+		{"no attributes", slog.LevelInfo, at, "ready", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			r := slog.NewRecord(tt.time, tt.level, tt.msg, 0)
+			r.AddAttrs(tt.attrs...)
+			if err := slog.NewTextHandler(&want, nil).Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if err := newLogHandler(&got).Handle(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("wrote %q\nTextHandler %q", got.String(), want.String())
+			}
+		})
+	}
+	// A derived handler, the time left out: the two log at different moments.
+	var want, got bytes.Buffer
+	slog.New(slog.NewTextHandler(&want, nil)).With("replica", 1).WithGroup("g").Info("request", "status", 200)
+	slog.New(newLogHandler(&got)).With("replica", 1).WithGroup("g").Info("request", "status", 200)
+	_, wantRest, _ := strings.Cut(want.String(), " ")
+	if _, gotRest, _ := strings.Cut(got.String(), " "); gotRest != wantRest {
+		t.Errorf("derived handler wrote %q\nTextHandler's %q", got.String(), want.String())
+	}
+}
+
+func BenchmarkLineHandler(b *testing.B) {
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+	r.AddAttrs(slog.String("method", "PUT"), slog.String("route", "/api/v1/oauth/connections/{oauthConnection_uuid}"),
+		slog.Int("status", 200), slog.Duration("duration", 123456*time.Nanosecond), slog.String("request_id", "9f1c2d3e4a5b-42"))
+	for _, h := range []struct {
+		name string
+		h    slog.Handler
+	}{{"text", slog.NewTextHandler(io.Discard, nil)}, {"line", newLogHandler(io.Discard)}} {
+		b.Run(h.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = h.h.Handle(context.Background(), r)
+			}
+		})
+	}
+}
+
+// TestLogWriterFlushesWhenFull: a full buffer goes out without waiting for
+// the interval, written by the flushing goroutine while the requests' lines
+// go on into the buffer.
+func TestLogWriterFlushesWhenFull(t *testing.T) {
+	out := &blockingWriter{started: make(chan struct{}, 2), release: make(chan struct{})}
+	l := newLogWriter(out, time.Hour)
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	for range logBufferSize / len(line) {
+		if _, err := l.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := l.Write(line); err != nil { // the one that fills it
+		t.Fatal(err)
+	}
+	select {
+	case <-out.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a full buffer was not written out")
+	}
+	if _, err := l.Write([]byte("after\n")); err != nil { // while the flush waits on the output
+		t.Fatal(err)
+	}
+	close(out.release)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); len(got) != (logBufferSize/len(line)+1)*len(line)+len("after\n") || !strings.HasSuffix(got, "x\nafter\n") {
+		t.Errorf("written %d bytes, ending %q", len(got), got[max(0, len(got)-20):])
 	}
 }
 

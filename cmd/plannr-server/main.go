@@ -94,7 +94,7 @@ func main() {
 		tuneGC(os.Getenv)
 		logs := newLogWriter(os.Stderr, logFlushInterval)
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, os.Stdout, slog.New(slog.NewTextHandler(logs, nil)))
+		err = run(ctx, cfg, os.Stdout, slog.New(newLogHandler(logs)))
 		stop()
 		logs.Close() // before the error below, which would otherwise come first
 	}

@@ -6,8 +6,10 @@
 package apierror
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 
@@ -23,6 +25,8 @@ type Error struct {
 	Fields map[string][]string
 	// Header is set on the response, e.g. Allow for a 405 or Retry-After for a 429.
 	Header http.Header
+	// rendered is the body as Write would encode it, kept by Prerender.
+	rendered []byte
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message) }
@@ -30,18 +34,36 @@ func (e *Error) Error() string { return fmt.Sprintf("%d %s", e.Status, e.Message
 // New returns an Error with a status and a message.
 func New(status int, message string) *Error { return &Error{Status: status, Message: message} }
 
+// Prerender encodes e's body once, for an answer that is the same for every
+// request: Write then sends those bytes instead of encoding them again. Call
+// it once e's Message and Fields are final: they must not change afterwards
+// (Header may, as it is not in the body). It returns e.
+func (e *Error) Prerender() *Error {
+	var b bytes.Buffer
+	encode(&b, e)
+	e.rendered = b.Bytes()
+	return e
+}
+
 // msgs are the spec's messages.
 var msgs = apispec.MessagesOf()
 
 // The answers that are the same for every request.
 var (
 	// Unauthenticated names the scheme the client should use (RFC 6750 section 3).
-	Unauthenticated = &Error{Status: http.StatusUnauthorized, Message: msgs.Unauthenticated,
-		Header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}}}
-	NotFound    = New(http.StatusNotFound, msgs.NotFound)
-	Unavailable = New(http.StatusServiceUnavailable, msgs.Unavailable)
-	ServerError = New(http.StatusInternalServerError, msgs.ServerError)
+	Unauthenticated = (&Error{Status: http.StatusUnauthorized, Message: msgs.Unauthenticated,
+		Header: http.Header{"Www-Authenticate": {`Bearer realm="api"`}}}).Prerender()
+	NotFound    = New(http.StatusNotFound, msgs.NotFound).Prerender()
+	Unavailable = New(http.StatusServiceUnavailable, msgs.Unavailable).Prerender()
+	ServerError = New(http.StatusInternalServerError, msgs.ServerError).Prerender()
 )
+
+// MethodNotAllowed is the 405 of a path whose methods are allow, as the
+// Allow header lists them.
+func MethodNotAllowed(allow string) *Error {
+	return &Error{Status: http.StatusMethodNotAllowed, Message: apispec.Format(msgs.MethodNotAllowed, "methods", allow),
+		Header: http.Header{"Allow": {allow}}}
+}
 
 // Validation returns a 422 whose message is the first failure, followed, when
 // there are more, by their count (x-messages.validation.more). order names
@@ -69,13 +91,28 @@ func Write(w http.ResponseWriter, r *http.Request, e *Error, cause error) {
 	for k, v := range e.Header {
 		h[k] = v
 	}
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonType
 	w.WriteHeader(e.Status)
+	// The client has gone if writing fails.
+	if e.rendered != nil {
+		_, _ = w.Write(e.rendered)
+		return
+	}
+	encode(w, e)
+}
+
+// jsonType is the Content-Type of every error, one slice shared rather than
+// one made per answer by Header.Set: no one writes into a header's slice.
+var jsonType = []string{"application/json"}
+
+// encode writes e's body to w: the one encoding of every error body, whether
+// Write sends it at once or Prerender keeps it.
+func encode(w io.Writer, e *Error) {
 	body := struct {
 		Message string              `json:"message"`
 		Errors  map[string][]string `json:"errors,omitempty"`
 	}{e.Message, e.Fields}
-	_ = json.NewEncoder(w).Encode(body) // the client has gone if this fails
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // Noter is a ResponseWriter that keeps an unexpected error for the request's

@@ -2,7 +2,9 @@ package apierror
 
 import (
 	"errors"
+	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 )
 
@@ -42,3 +44,26 @@ type noter struct {
 }
 
 func (n *noter) NoteError(err error) { n.noted = err }
+
+// TestPrerenderWritesWhatWriteEncodes: an Error rendered once is answered
+// with the same status, headers and bytes as one encoded on each Write.
+func TestPrerenderWritesWhatWriteEncodes(t *testing.T) {
+	for _, newError := range []func() *Error{
+		func() *Error { return New(http.StatusBadRequest, "Plain.") },
+		func() *Error { return New(http.StatusBadRequest, `Escaped: "<&>" \ é`) },
+		func() *Error {
+			return &Error{Status: http.StatusUnauthorized, Message: "Unauthenticated.", Header: http.Header{"Www-Authenticate": {"Bearer"}}}
+		},
+		func() *Error {
+			return Validation(map[string][]string{"label": {"A.", "B."}, "body": {"C."}}, []string{"label", "body"})
+		},
+	} {
+		encoded, rendered := httptest.NewRecorder(), httptest.NewRecorder()
+		Write(encoded, httptest.NewRequest("GET", "/", nil), newError(), nil)
+		Write(rendered, httptest.NewRequest("GET", "/", nil), newError().Prerender(), nil)
+		if encoded.Code != rendered.Code || !reflect.DeepEqual(encoded.Header(), rendered.Header()) || encoded.Body.String() != rendered.Body.String() {
+			t.Errorf("prerendered %d %v %q, encoded %d %v %q", rendered.Code, rendered.Header(), rendered.Body,
+				encoded.Code, encoded.Header(), encoded.Body)
+		}
+	}
+}

@@ -93,6 +93,8 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 type request struct {
 	method, path, token, contentType, body string
 	header                                 http.Header
+	// chunked sends the body without a Content-Length.
+	chunked bool
 }
 
 type response struct {
@@ -106,6 +108,9 @@ func (s *testServer) do(t *testing.T, req request) response {
 	var body io.Reader
 	if req.body != "" {
 		body = strings.NewReader(req.body)
+		if req.chunked {
+			body = struct{ io.Reader }{body} // a length http.NewRequest cannot see
+		}
 	}
 	r, err := http.NewRequest(req.method, s.URL+req.path, body)
 	if err != nil {
@@ -139,6 +144,7 @@ func TestRequests(t *testing.T) {
 	maxLabel := plannroauth.LabelMaxLength()
 	long := `{"label":"` + strings.Repeat("a", maxLabel+1) + `"}`
 	tooLong := apispec.Format(apispec.MessagesOf().Validation["maxLength"], "attribute", "label", "max", strconv.Itoa(maxLabel))
+	badFormat := apispec.Format(apispec.MessagesOf().Validation["pattern"], "attribute", "label")
 	huge := `{"label":"` + strings.Repeat("a", 70<<10) + `"}`
 	tests := []struct {
 		name       string
@@ -182,8 +188,27 @@ func TestRequests(t *testing.T) {
 			`{"message":` + strconv.Quote(tooLong) + `,"errors":{"label":[` + strconv.Quote(tooLong) + `]}}`, nil},
 		{"numeric label", put(connPath+aliceConn, `{"label":42}`), 422,
 			`{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`, nil},
+		{"boolean label", put(connPath+aliceConn, `{"label":true}`), 422,
+			`{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`, nil},
+		{"object label", put(connPath+aliceConn, `{"label":{"text":"x"}}`), 422,
+			`{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`, nil},
+		{"array label", put(connPath+aliceConn, `{"label":["x"]}`), 422,
+			`{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`, nil},
+		{"label too long and with a NUL: both failures", put(connPath+aliceConn, `{"label":"`+strings.Repeat("a", maxLabel)+`\u0000b"}`), 422,
+			`{"message":` + strconv.Quote(tooLong+" "+apispec.Plural(apispec.MessagesOf().Validation["more"], 1)) +
+				`,"errors":{"label":[` + strconv.Quote(tooLong) + `,` + strconv.Quote(badFormat) + `]}}`, nil},
+		{"label too long, then a good one: the last counts", put(connPath+aliceConn, long[:len(long)-1]+`,"label":"Renamed"}`), 200,
+			seedResponse(`"Renamed"`, "2026-01-02T03:04:05+00:00"), nil},
+		{"a good label, then one too long: the last counts", put(connPath+aliceConn, `{"label":"Renamed",`+long[1:]), 422,
+			`{"message":` + strconv.Quote(tooLong) + `,"errors":{"label":[` + strconv.Quote(tooLong) + `]}}`, nil},
 		{"body is an array", put(connPath+aliceConn, `["label"]`), 422,
 			`{"message":"The request body must be a JSON object.","errors":{"body":["The request body must be a JSON object."]}}`, nil},
+		{"body is a string", put(connPath+aliceConn, `"label"`), 422,
+			`{"message":"The request body must be a JSON object.","errors":{"body":["The request body must be a JSON object."]}}`, nil},
+		{"body is a number", put(connPath+aliceConn, `42`), 422,
+			`{"message":"The request body must be a JSON object.","errors":{"body":["The request body must be a JSON object."]}}`, nil},
+		{"body is null", put(connPath+aliceConn, `null`), 422,
+			`{"message":"The body field must not be null.","errors":{"body":["The body field must not be null."]}}`, nil},
 		{"malformed JSON", put(connPath+aliceConn, `{"label":`), 400, `{"message":"The request body is not valid JSON."}`, nil},
 		{"JSON with trailing data", put(connPath+aliceConn, `{} {}`), 400, `{"message":"The request body is not valid JSON."}`, nil},
 		{"empty body", put(connPath+aliceConn, ``), 400, `{"message":"The request body is missing."}`, nil},
@@ -192,6 +217,10 @@ func TestRequests(t *testing.T) {
 		{"no content type", request{method: "PUT", path: connPath + aliceConn, token: aliceToken, body: `{}`}, 415,
 			`{"message":"The request body must be sent as application/json."}`, nil},
 		{"body over 64 KiB", put(connPath+aliceConn, huge), 413, `{"message":"The request body is larger than 65536 bytes."}`, nil},
+		{"chunked body", request{method: "PUT", path: connPath + aliceConn, token: aliceToken, contentType: "application/json",
+			body: `{"label":"Renamed"}`, chunked: true}, 200, seedResponse(`"Renamed"`, "2026-01-02T03:04:05+00:00"), nil},
+		{"chunked body over 64 KiB", request{method: "PUT", path: connPath + aliceConn, token: aliceToken, contentType: "application/json",
+			body: huge, chunked: true}, 413, `{"message":"The request body is larger than 65536 bytes."}`, nil},
 		{"no token", request{method: "PUT", path: connPath + aliceConn, contentType: "application/json", body: `{}`}, 401,
 			`{"message":"Unauthenticated."}`, map[string]string{"WWW-Authenticate": `Bearer realm="api"`}},
 		{"no token and a bad body", request{method: "PUT", path: connPath + aliceConn, contentType: "application/json", body: `{"label":`}, 401,
@@ -201,6 +230,7 @@ func TestRequests(t *testing.T) {
 			`{"message":"Unauthenticated."}`, nil},
 		{"unknown UUID", put(connPath+"00000000-0000-4000-8000-000000000000", `{}`), 404, `{"message":"OAuth2 connection not found."}`, nil},
 		{"malformed UUID", put(connPath+"not-a-uuid", `{}`), 404, `{"message":"OAuth2 connection not found."}`, nil},
+		{"malformed UUID and a bad body", put(connPath+"not-a-uuid", `{"label":42}`), 404, `{"message":"OAuth2 connection not found."}`, nil},
 		{"UUID without dashes", put(connPath+strings.ReplaceAll(aliceConn, "-", ""), `{}`), 404, `{"message":"OAuth2 connection not found."}`, nil},
 		{"another user's connection", put(connPath+bobConn, `{"label":"mine now"}`), 404, `{"message":"OAuth2 connection not found."}`, nil},
 		{"delete another user's connection", request{method: "DELETE", path: connPath + bobConn, token: aliceToken}, 404,

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
 // TestEveryOperationCompiles fails when the spec gains a keyword the compiled
@@ -82,20 +84,124 @@ func TestCompileRefuses(t *testing.T) {
 	}
 }
 
-// TestFields is the scanner of the compiled body check: the fields it finds,
-// and the bodies it leaves to kin-openapi (ok false).
-func TestFields(t *testing.T) {
-	max := uint64(5)
-	o := compileObject(openapi3.NewObjectSchema().
-		WithProperty("label", &openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Nullable: true, MaxLength: &max}).
-		WithProperty("id", openapi3.NewStringSchema().WithFormat("uuid")))
-	if o == nil {
-		t.Fatal("does not compile")
+// testSpec has the keywords the compiled checks know, in the combinations the
+// API's own spec does not have: a property that is not nullable, a format,
+// two properties whose failures come in the order of their names.
+const testSpec = `openapi: 3.0.3
+info: {title: compiled checks, version: "1"}
+paths:
+  /things/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+    put:
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                label: {type: string, nullable: true, maxLength: 5, pattern: '^[^x]*$'}
+                id: {type: string, format: uuid}
+      responses:
+        "204": {description: done}
+components:
+  schemas:
+    Error: {type: object, properties: {message: {type: string}}}
+`
+
+// testValidators are a Validator of testSpec with the compiled checks, and
+// one without.
+func testValidators(t *testing.T) (compiled, kin *Validator) {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData([]byte(testSpec))
+	if err != nil {
+		t.Fatal(err)
 	}
+	yes := func(context.Context) bool { return true }
+	compiled, kin = New(doc, 1<<16, yes, true), New(doc, 1<<16, yes, false)
+	if len(compiled.compiled) != 1 {
+		t.Fatal("testSpec does not compile")
+	}
+	return compiled, kin
+}
+
+// TestCompiledDecideAsKinOpenAPI: the compiled checks decide every body and
+// parameter themselves, and as the kin-openapi path does: accepted, or
+// rejected with the same status, message and failures by field.
+func TestCompiledDecideAsKinOpenAPI(t *testing.T) {
+	compiled, kin := testValidators(t)
+	const id = "7b29add1-9028-4c1e-a87b-3c80a2e495fe"
+	validate := func(v *Validator, path, body string) *apierror.Error {
+		r := httptest.NewRequest(http.MethodPut, path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if err := v.Validate(httptest.NewRecorder(), r, v.Find(r)); err != nil {
+			return err.(*apierror.Error)
+		}
+		return nil
+	}
+	for _, tt := range []struct{ path, body string }{
+		{"/things/" + id, `{}`},
+		{"/things/" + id, `{"label":"abc","id":"` + id + `"}`},
+		{"/things/" + id, `{"label":null}`},
+		{"/things/" + id, `{"label":"  "}`},
+		{"/things/" + id, `{"label":" abcde "}`},
+		{"/things/" + id, `{"label":"abcdef"}`},
+		{"/things/" + id, `{"label":"ab x"}`},
+		{"/things/" + id, `{"label":"abcdex"}`},
+		{"/things/" + id, `{"label":1}`},
+		{"/things/" + id, `{"label":1e400}`},
+		{"/things/" + id, `{"label":true}`},
+		{"/things/" + id, `{"label":[]}`},
+		{"/things/" + id, `{"label":{"a":"b"}}`},
+		{"/things/" + id, `{"id":null}`},
+		{"/things/" + id, `{"id":"  "}`},
+		{"/things/" + id, `{"id":"\u0000"}`},
+		{"/things/" + id, `{"id":"not-a-uuid"}`},
+		{"/things/" + id, `{"id":false,"label":"abcdefx"}`},
+		{"/things/" + id, `{"label":"abcdefx","id":"x"}`},
+		{"/things/" + id, `{"label":"abcdef","label":"ok"}`},
+		{"/things/" + id, `{"label":"ok","label":"abcdef"}`},
+		{"/things/" + id, `{"\u006cabel":7}`},
+		{"/things/" + id, `{"Label":7,"other":{"label":7}}`},
+		{"/things/" + id, `[]`},
+		{"/things/" + id, `["label"]`},
+		{"/things/" + id, `"s"`},
+		{"/things/" + id, `" "`},
+		{"/things/" + id, `null`},
+		{"/things/" + id, `12`},
+		{"/things/" + id, `true`},
+		{"/things/not-a-uuid", `{}`},
+		{"/things/not-a-uuid", `{"label":1}`},
+		{"/things/" + strings.ToUpper(id), `{}`},
+	} {
+		got, want := validate(compiled, tt.path, tt.body), validate(kin, tt.path, tt.body)
+		if got == nil || want == nil {
+			if got != want {
+				t.Errorf("%s %s: compiled %v, kin-openapi %v", tt.path, tt.body, got, want)
+			}
+			continue
+		}
+		if got.Status != want.Status || got.Message != want.Message || !reflect.DeepEqual(got.Fields, want.Fields) || !reflect.DeepEqual(got.Header, want.Header) {
+			t.Errorf("%s %s: compiled %d %q %v, kin-openapi %d %q %v", tt.path, tt.body, got.Status, got.Message, got.Fields, want.Status, want.Message, want.Fields)
+		}
+		if op := compiled.compiled[compiled.Routes()[0]]; strings.HasPrefix(tt.path, "/things/"+id) {
+			if _, _, decided := op.body.check([]byte(tt.body), nil); !decided {
+				t.Errorf("%s: left to kin-openapi", tt.body)
+			}
+		}
+	}
+}
+
+// TestFields is the scanner of the compiled body check: the fields it finds
+// in a body it accepts.
+func TestFields(t *testing.T) {
+	compiled, _ := testValidators(t)
+	o := compiled.compiled[compiled.Routes()[0]].body
 	const id = "7b29add1-9028-4c1e-a87b-3c80a2e495fe"
 	tests := []struct {
 		body string
-		want []Field // nil: left to kin-openapi
+		want []Field
 	}{
 		{`{}`, []Field{}},
 		{` { } `, []Field{}},
@@ -106,30 +212,17 @@ func TestFields(t *testing.T) {
 		{`{"label":"\u0061"}`, []Field{{Name: "label", Value: "a"}}},
 		{`{"\u006cabel":"a"}`, []Field{{Name: "label", Value: "a"}}},
 		{`{"label":"a","label":"b"}`, []Field{{Name: "label", Value: "b"}}},
+		{`{"label":7,"label":"b"}`, []Field{{Name: "label", Value: "b"}}},
 		{`{"label":"12345"}`, []Field{{Name: "label", Value: "12345"}}},
 		{`{"label":"ééééé"}`, []Field{{Name: "label", Value: "ééééé"}}},
 		{`{"Label":[1,{"a":"}"}],"x":"\"","y":{"z":[]},"n":-1.5e3,"t":true,"label":"ok"}`, []Field{{Name: "label", Value: "ok"}}},
 		{`{"id":"` + id + `","label":null}`, []Field{{Name: "id", Value: id}, {Name: "label", Null: true}}},
-		{`{"label":"123456"}`, nil},
-		{`{"label":" 123456 "}`, nil},
-		{`{"label":1}`, nil},
-		{`{"label":true}`, nil},
-		{`{"label":{}}`, nil},
-		{`{"id":null}`, nil},
-		{`{"id":"  "}`, nil},
-		{`{"id":"not-a-uuid"}`, nil},
-		{`[]`, nil},
-		{`"s"`, nil},
-		{`null`, nil},
 	}
 	for _, tt := range tests {
-		got, ok := o.fields([]byte(tt.body), nil)
-		if ok != (tt.want != nil) || ok && !reflect.DeepEqual(append([]Field{}, got...), tt.want) {
-			t.Errorf("%s: got %v %v, want %v", tt.body, got, ok, tt.want)
+		got, rejected, decided := o.check([]byte(tt.body), nil)
+		if !decided || rejected != nil || !reflect.DeepEqual(append([]Field{}, got...), tt.want) {
+			t.Errorf("%s: got %v %v %v, want %v", tt.body, got, rejected, decided, tt.want)
 		}
-	}
-	if _, ok := o.fields([]byte(`{"label":"`+strings.Repeat("a", 6)+`"}`), nil); ok {
-		t.Error("maxLength not checked")
 	}
 }
 
@@ -166,6 +259,24 @@ func TestValidatedValueAsKinOpenAPIs(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: ValidatedValue %#v, kin-openapi's %#v", body, got, want)
+		}
+	}
+}
+
+// TestMatcher: the walk that stands in for a pattern of one character class
+// answers as Go's regexp, which kin-openapi runs; other patterns are the
+// regexp's own.
+func TestMatcher(t *testing.T) {
+	inputs := []string{"", "a", "abc", "a\x00b", "\x00", "ab\x00", "é", "日本", "x", "xa", "A-Z", "\xff", "a\nb", "\n", "\U0001F600"}
+	for _, pattern := range []string{
+		`^[^\u0000]*$`, `^[a-z]+$`, `^[^x]*$`, `^(?i)[a-c]*$`, `^[a-z]*`, `[a-z]*$`, `^abc$`, `^a|b$`, `^[a-z]{2}$`, `^.*$`, `^\w+$`,
+	} {
+		re := regexp.MustCompile(kinPattern(pattern))
+		match := matcher(re)
+		for _, in := range inputs {
+			if got, want := match(in), re.MatchString(in); got != want {
+				t.Errorf("%s on %q: %v, regexp %v", pattern, in, got, want)
+			}
 		}
 	}
 }

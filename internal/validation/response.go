@@ -40,7 +40,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 		return fmt.Errorf("%s %s: status %d is not declared", r.Method, m.Route.Path, status)
 	}
 	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route},
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams(), Route: m.Route},
 		Status:                 status,
 		Header:                 header,
 		Options: &openapi3filter.Options{

@@ -30,6 +30,8 @@ type path struct {
 	params   []string // parameter names, in the order of the "" segments
 	allow    string   // the Allow header of a 405 or an OPTIONS answer
 	routes   map[string]*routers.Route
+	// notAllowed is the 405 of the path, the same for every request.
+	notAllowed *apierror.Error
 }
 
 func newPath(doc *openapi3.T, template string, item *openapi3.PathItem) *path {
@@ -53,6 +55,7 @@ func newPath(doc *openapi3.T, template string, item *openapi3.PathItem) *path {
 	}
 	slices.Sort(methods)
 	p.allow = strings.Join(methods, ", ")
+	p.notAllowed = apierror.MethodNotAllowed(p.allow).Prerender()
 	return p
 }
 
@@ -90,8 +93,8 @@ func (p *path) match(escaped string, values []string) ([]string, bool) {
 	return values, true
 }
 
-// maxParams is how many path parameters the callers of match have room for on
-// their stack; a template with more still works, on the heap.
+// maxParams is how many path parameters a Match has room for in itself; a
+// template with more still works, on the heap.
 const maxParams = 4
 
 // Match is what the spec says of a request's method and path.
@@ -103,8 +106,49 @@ type Match struct {
 	Allow string
 	// Route is the operation, nil if the path has none for the method.
 	Route *routers.Route
-	// PathParams holds the path's parameters, unescaped, by name.
-	PathParams map[string]string
+	// notAllowed is the path's 405.
+	notAllowed *apierror.Error
+	// names are the path's parameters, in order, and n values theirs,
+	// unescaped: in local, or in heap if there are more than maxParams.
+	names []string
+	n     int
+	local [maxParams]string
+	heap  []string
+}
+
+// values are the values of the path's parameters, in the order of names.
+func (m *Match) values() []string {
+	if m.heap != nil {
+		return m.heap
+	}
+	return m.local[:m.n]
+}
+
+// PathParams returns the path's parameters, unescaped, by name, in a new map
+// (kin-openapi's form).
+func (m *Match) PathParams() map[string]string {
+	params := make(map[string]string, len(m.names))
+	for i, value := range m.values() {
+		params[m.names[i]] = value
+	}
+	return params
+}
+
+// PathValue returns the value of the path's parameter name, unescaped, or ""
+// if it has none.
+func (m *Match) PathValue(name string) string {
+	if i := slices.Index(m.names, name); i >= 0 {
+		return m.values()[i]
+	}
+	return ""
+}
+
+// SetPathValues sets the path's parameters as r's path values, which the
+// generated handlers read (Request.PathValue).
+func (m *Match) SetPathValues(r *http.Request) {
+	for i, value := range m.values() {
+		r.SetPathValue(m.names[i], value)
+	}
 }
 
 // Find matches r's method and path against the spec, once per request: the
@@ -117,11 +161,11 @@ func (v *Validator) Find(r *http.Request) Match {
 		if !ok {
 			continue
 		}
-		m := Match{Template: p.template, Allow: p.allow, Route: p.routes[r.Method]}
+		m := Match{Template: p.template, Allow: p.allow, Route: p.routes[r.Method], notAllowed: p.notAllowed}
 		if m.Route != nil && len(values) > 0 {
-			m.PathParams = make(map[string]string, len(values))
-			for i, value := range values {
-				m.PathParams[p.params[i]] = value
+			m.names, m.n = p.params, copy(m.local[:], values)
+			if len(values) > maxParams {
+				m.heap = slices.Clone(values)
 			}
 		}
 		return m
@@ -139,13 +183,11 @@ func (m Match) Err() *apierror.Error {
 	case m.Template == "":
 		return RouteNotFound
 	}
-	e := apierror.New(http.StatusMethodNotAllowed, apispec.Format(apispec.MessagesOf().MethodNotAllowed, "methods", m.Allow))
-	e.Header = http.Header{"Allow": {m.Allow}}
-	return e
+	return m.notAllowed
 }
 
 // RouteNotFound is the answer to a path that the server does not know.
-var RouteNotFound = apierror.New(http.StatusNotFound, apispec.MessagesOf().RouteNotFound)
+var RouteNotFound = apierror.New(http.StatusNotFound, apispec.MessagesOf().RouteNotFound).Prerender()
 
 // Routes returns every operation of the spec, GET's once although HEAD
 // shares it.

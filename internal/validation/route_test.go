@@ -2,8 +2,12 @@ package validation
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
+	"reflect"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
@@ -29,11 +33,34 @@ func TestFind(t *testing.T) {
 		{"GET", "/api//v1/oauth/connections", "", "", ""},
 	} {
 		m := v.Find(httptest.NewRequest(tc.method, "http://h"+tc.path, nil))
-		if m.Template != tc.template || m.Allow != tc.allow || m.PathParams["oauthConnection_uuid"] != tc.id {
-			t.Errorf("%s %s: %q %q %v, want %q %q %q", tc.method, tc.path, m.Template, m.Allow, m.PathParams, tc.template, tc.allow, tc.id)
+		if m.Template != tc.template || m.Allow != tc.allow || m.PathParams()["oauthConnection_uuid"] != tc.id || m.PathValue("oauthConnection_uuid") != tc.id {
+			t.Errorf("%s %s: %q %q %v, want %q %q %q", tc.method, tc.path, m.Template, m.Allow, m.PathParams(), tc.template, tc.allow, tc.id)
 		}
 		if (m.Route != nil) != (tc.id != "" || tc.method == "GET" && tc.template != "" || tc.method == "HEAD") {
 			t.Errorf("%s %s: operation %v", tc.method, tc.path, m.Route)
 		}
+	}
+}
+
+// TestFindMoreParamsThanMatchHolds: a template with more parameters than a
+// Match has room for still gives every one.
+func TestFindMoreParamsThanMatchHolds(t *testing.T) {
+	template := "/a"
+	want := map[string]string{}
+	for i := range maxParams + 1 {
+		name := fmt.Sprintf("p%d", i)
+		template += "/{" + name + "}"
+		want[name] = fmt.Sprint(i)
+	}
+	item := &openapi3.PathItem{Get: &openapi3.Operation{}}
+	v := &Validator{paths: []*path{newPath(&openapi3.T{}, template, item)}}
+	r := httptest.NewRequest("GET", "/a/0/1/2/3/4", nil)
+	m := v.Find(r)
+	if got := m.PathParams(); !reflect.DeepEqual(got, want) {
+		t.Errorf("PathParams %v, want %v", got, want)
+	}
+	m.SetPathValues(r)
+	if r.PathValue("p4") != "4" {
+		t.Errorf("PathValue(p4) %q", r.PathValue("p4"))
 	}
 }

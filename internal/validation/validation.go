@@ -30,7 +30,16 @@ var msgs = apispec.MessagesOf()
 
 // InvalidJSON is the answer to a body that is not well-formed JSON, or that
 // the handler cannot decode.
-var InvalidJSON = apierror.New(http.StatusBadRequest, msgs.InvalidJSON)
+var InvalidJSON = apierror.New(http.StatusBadRequest, msgs.InvalidJSON).Prerender()
+
+// The other answers of readBody and paramsError, the same for every request.
+var (
+	bodyUnreadable       = apierror.New(http.StatusBadRequest, msgs.BodyUnreadable).Prerender()
+	bodyMissing          = apierror.New(http.StatusBadRequest, msgs.BodyMissing).Prerender()
+	notUTF8              = apierror.New(http.StatusBadRequest, msgs.NotUTF8).Prerender()
+	invalidRequest       = apierror.New(http.StatusBadRequest, msgs.InvalidRequest).Prerender()
+	unsupportedMediaType = apierror.New(http.StatusUnsupportedMediaType, msgs.UnsupportedMediaType).Prerender()
+)
 
 // Validator checks requests (and, in tests, responses) against one spec.
 type Validator struct {
@@ -60,7 +69,7 @@ type Authenticated func(context.Context) bool
 func New(doc *openapi3.T, maxBody int64, authenticated Authenticated, compile bool) *Validator {
 	v := &Validator{
 		maxBody:       maxBody,
-		tooLarge:      apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(maxBody, 10))),
+		tooLarge:      apierror.New(http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(maxBody, 10))).Prerender(),
 		errorSchema:   doc.Components.Schemas["Error"].Value,
 		compiled:      map[*routers.Route]*operation{},
 		authenticated: authenticated,
@@ -164,14 +173,21 @@ var (
 func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) error {
 	ctx := r.Context()
 	op := v.compiled[m.Route]
-	if op == nil || !op.accepts(ctx, v.authenticated, m.PathParams) {
+	decided := false
+	if op != nil {
+		var rejected *apierror.Error
+		if rejected, decided = op.check(ctx, v.authenticated, m.names, m.values()); rejected != nil {
+			return rejected
+		}
+	}
+	if !decided {
 		// kin-openapi's security step reads and re-buffers the whole body before
 		// it asks AuthenticationFunc; with the body set aside for that step it
 		// reads nothing. Setting it aside in place, rather than in a copy of the
 		// request, spares the copy.
 		unread := r.Body
 		r.Body = http.NoBody
-		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams, Route: m.Route, Options: v.params}
+		in := &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams(), Route: m.Route, Options: v.params}
 		err := openapi3filter.ValidateRequest(ctx, in)
 		r.Body = unread
 		if err != nil {
@@ -182,15 +198,28 @@ func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) er
 	if rb == nil {
 		return nil
 	}
-	media, data, err := v.readBody(w, r, rb.Value)
+	// The media type first (415), then the body (413, 400): what the schema
+	// cannot say.
+	contentType := r.Header.Get("Content-Type")
+	media := rb.Value.Content.Get(contentType)
+	if media == nil || !utf8Charset(contentType) {
+		return unsupportedMediaType
+	}
+	body := &validatedBody{schema: media.Schema}
+	data, err := v.readBody(w, r, rb.Value.Required, body.small[:0])
 	if err != nil {
 		return err
 	}
-	body := &validatedBody{schema: media.Schema, data: data}
+	body.data = data
 	body.Reset(data)
 	r.Body = body
 	if op != nil && op.body != nil && media == op.media {
-		if body.fields, body.compiled = op.body.fields(data, body.room[:0]); body.compiled {
+		fields, rejected, decided := op.body.check(data, body.room[:0])
+		switch {
+		case rejected != nil:
+			return rejected
+		case decided:
+			body.fields, body.compiled = fields, true
 			return nil
 		}
 	}
@@ -229,7 +258,14 @@ type validatedBody struct {
 	compiled bool
 	fields   []Field
 	room     [2]Field // fields without an allocation, for a small schema
+	// small holds a small body, in the same allocation.
+	small [smallBody]byte
 }
+
+// smallBody is the largest body read into validatedBody itself: a PUT's
+// label of a few words fits, and so does one a little too long. With it the
+// struct is 576 bytes, one of the sizes Go's allocator hands out.
+const smallBody = 360
 
 func (b *validatedBody) Close() error { return nil }
 
@@ -265,33 +301,42 @@ func CompiledFields(r *http.Request) ([]Field, bool) {
 	return b.fields, true
 }
 
-// readBody enforces what the schema cannot: the media type (415), the size (413)
-// and well-formed JSON with nothing after it (400).
-func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, rb *openapi3.RequestBody) (*openapi3.MediaType, []byte, error) {
-	contentType := r.Header.Get("Content-Type")
-	media := rb.Content.Get(contentType)
-	if media == nil || !utf8Charset(contentType) {
-		return nil, nil, unsupportedMediaType
-	}
+// readBody reads the body, into buf if it has room, and enforces the size
+// (413) and well-formed JSON in UTF-8 with nothing after it (400).
+func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, required bool, buf []byte) ([]byte, error) {
 	if r.ContentLength > v.maxBody {
-		return nil, nil, v.tooLarge
+		return nil, v.tooLarge
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, v.maxBody))
-	var mbe *http.MaxBytesError
+	var data []byte
+	if n := r.ContentLength; n >= 0 {
+		// The server delivers exactly the length declared, which is within
+		// maxBody: read it in one go, into buf if it fits.
+		if int64(cap(buf)) < n {
+			buf = make([]byte, n)
+		}
+		data = buf[:n]
+		if _, err := io.ReadFull(r.Body, data); err != nil {
+			return nil, bodyUnreadable
+		}
+	} else {
+		var err error
+		if data, err = io.ReadAll(http.MaxBytesReader(w, r.Body, v.maxBody)); err != nil {
+			if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+				return nil, v.tooLarge
+			}
+			return nil, bodyUnreadable
+		}
+	}
 	switch {
-	case errors.As(err, &mbe):
-		return nil, nil, v.tooLarge
-	case err != nil:
-		return nil, nil, apierror.New(http.StatusBadRequest, msgs.BodyUnreadable)
-	case len(bytes.TrimSpace(data)) == 0 && rb.Required:
-		return nil, nil, apierror.New(http.StatusBadRequest, msgs.BodyMissing)
+	case len(bytes.TrimSpace(data)) == 0 && required:
+		return nil, bodyMissing
 	case !json.Valid(data):
-		return nil, nil, InvalidJSON
+		return nil, InvalidJSON
 	case !validUnicode(data):
 		// encoding/json would quietly store U+FFFD in place of what was sent.
-		return nil, nil, apierror.New(http.StatusBadRequest, msgs.NotUTF8)
+		return nil, notUTF8
 	}
-	return media, data, nil
+	return data, nil
 }
 
 // paramsError maps a failure of the security or parameter checks.
@@ -304,7 +349,7 @@ func paramsError(err error) error {
 	if errors.As(err, &re) && re.Parameter != nil && re.Parameter.In == openapi3.ParameterInPath {
 		return apierror.NotFound
 	}
-	return apierror.New(http.StatusBadRequest, msgs.InvalidRequest)
+	return invalidRequest
 }
 
 // bodyError maps a failure of the body check: schema failures become a 422 that
@@ -315,7 +360,7 @@ func bodyError(err error) error {
 	for _, se := range schemaErrors(err) {
 		field := strings.Join(se.JSONPointer(), ".")
 		if field == "" {
-			field = "body"
+			field = bodyField
 		}
 		if fields == nil {
 			fields = map[string][]string{}
@@ -330,6 +375,9 @@ func bodyError(err error) error {
 	}
 	return apierror.Validation(fields, order)
 }
+
+// bodyField is the field of a 422 that names the body as a whole.
+const bodyField = "body"
 
 // schemaErrors flattens kin-openapi's error tree (MultiErrors inside
 // RequestErrors inside MultiErrors) into its schema failures.
@@ -353,12 +401,13 @@ func schemaErrors(err error) []*openapi3.SchemaError {
 	return nil
 }
 
-var unsupportedMediaType = apierror.New(http.StatusUnsupportedMediaType, msgs.UnsupportedMediaType)
-
 // utf8Charset reports whether a JSON Content-Type names no charset or UTF-8:
 // JSON is UTF-8 (RFC 8259 section 8.1), and a body declared in another
 // charset would be stored as mojibake.
 func utf8Charset(contentType string) bool {
+	if contentType == "application/json" {
+		return true // what ParseMediaType finds, without its map
+	}
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false

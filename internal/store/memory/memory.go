@@ -79,15 +79,21 @@ func (m *Store) ListConnections(_ context.Context, owner plannroauth.UserID) ([]
 
 // UpdateConnection implements store.Store. update runs under the store's
 // lock, so writes are applied, and their clock read, in the order they are made.
+// The copy handed back is made after the lock is released, so that the writers
+// of a busy row do not queue behind its allocation (and a collector's assist
+// in it): what a connection's pointers point to is never written, only
+// replaced (store.Apply), so the connection as the update left it stays whole.
 func (m *Store) UpdateConnection(_ context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (plannroauth.Connection, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	c := m.live(owner, id)
 	if c == nil {
+		m.mu.Unlock()
 		return plannroauth.Connection{}, plannroauth.ErrNotFound
 	}
 	store.Apply(&c.Connection, update)
-	return c.Clone(), nil
+	updated := c.Connection
+	m.mu.Unlock()
+	return updated.Clone(), nil
 }
 
 // DeleteConnection implements store.Store.

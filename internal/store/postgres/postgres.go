@@ -106,28 +106,42 @@ func (p *Store) ListConnections(ctx context.Context, owner plannroauth.UserID) (
 // writer on another replica waits for this transaction and then runs update
 // on the UpdatedAt it wrote: updated_at never goes back, whichever replica's
 // clock is behind.
+//
+// The transaction takes two round trips to the database, where pgx.BeginFunc
+// takes four: BEGIN goes with the locking read in one batch, the write with
+// COMMIT in another. A failure in the second leaves the transaction aborted,
+// and the pool closes a connection released in a transaction.
 func (p *Store) UpdateConnection(ctx context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (plannroauth.Connection, error) {
-	var c plannroauth.Connection
-	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
-		var err error
-		c, err = store.ScanConnection(tx.QueryRow(ctx, store.SelectConnections+`
-			WHERE c.uuid = $1 AND c.user_id = $2 AND c.deleted_at IS NULL
-			FOR UPDATE OF c`, id, owner))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return plannroauth.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		store.Apply(&c, update)
-		_, err = tx.Exec(ctx, `UPDATE connections SET label = $1, updated_at = $2 WHERE uuid = $3`,
-			store.LabelValue(c.Label), c.UpdatedAt.Format(store.TimeLayout), id)
-		return err
-	})
-	if errors.Is(err, plannroauth.ErrNotFound) {
-		return plannroauth.Connection{}, err
-	}
+	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
+		return plannroauth.Connection{}, pgError("update connection", err)
+	}
+	defer conn.Release()
+	read := &pgx.Batch{}
+	read.Queue("BEGIN")
+	read.Queue(store.SelectConnections+`
+		WHERE c.uuid = $1 AND c.user_id = $2 AND c.deleted_at IS NULL
+		FOR UPDATE OF c`, id, owner)
+	results := conn.SendBatch(ctx, read)
+	_, err = results.Exec()
+	var c plannroauth.Connection
+	if err == nil {
+		c, err = store.ScanConnection(results.QueryRow())
+	}
+	err = errors.Join(err, results.Close())
+	if err != nil {
+		_, _ = conn.Exec(ctx, "ROLLBACK")
+		if errors.Is(err, pgx.ErrNoRows) {
+			return plannroauth.Connection{}, plannroauth.ErrNotFound
+		}
+		return plannroauth.Connection{}, pgError("update connection", err)
+	}
+	store.Apply(&c, update)
+	write := &pgx.Batch{}
+	write.Queue(`UPDATE connections SET label = $1, updated_at = $2 WHERE uuid = $3`,
+		store.LabelValue(c.Label), c.UpdatedAt.Format(store.TimeLayout), id)
+	write.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, write).Close(); err != nil {
 		return plannroauth.Connection{}, pgError("update connection", err)
 	}
 	return c, nil

@@ -5,8 +5,11 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/postgres"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
@@ -14,7 +17,7 @@ import (
 
 // replicas opens n stores on one new database, as n server processes would,
 // each with a pool of conns connections.
-func replicas(t *testing.T, n, conns int) []*postgres.Store {
+func replicas(t testing.TB, n, conns int) []*postgres.Store {
 	u, err := url.Parse(storetest.PostgresURL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -122,4 +125,43 @@ func TestWindowOpensAtFirstRequest(t *testing.T) {
 	if next := count("alice"); next.N != 1 || !next.Opened.After(first.Opened.Add(window)) {
 		t.Errorf("after the window: %+v, want a new window opened now", next)
 	}
+}
+
+// TestCountsAreUnlogged: the counts are written without the WAL (migration
+// 00003), so that counting a request does not wait for a flush to disk.
+func TestCountsAreUnlogged(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var persistence string
+	if err := conn.QueryRow(t.Context(), `SELECT relpersistence::text FROM pg_class WHERE oid = 'rate_limits'::regclass`).Scan(&persistence); err != nil {
+		t.Fatal(err)
+	}
+	if persistence != "u" {
+		t.Errorf("rate_limits has persistence %q, want u (unlogged)", persistence)
+	}
+}
+
+// BenchmarkCountRequest is what the shared rate limit costs a request: one
+// statement, a round trip to the database, each user's count on a row of its
+// own.
+func BenchmarkCountRequest(b *testing.B) {
+	db := replicas(b, 1, 4)[0]
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		key := fmt.Sprint("user-", n.Add(1))
+		for pb.Next() {
+			if _, err := db.CountRequest(b.Context(), key, time.Minute, 1<<30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
