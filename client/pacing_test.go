@@ -19,6 +19,7 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
@@ -68,7 +69,7 @@ type loadResult struct {
 // when p is nil.
 func runLoad(tb testing.TB, l load, p *client.Pacer) loadResult {
 	tb.Helper()
-	statuses := &statusCount{}
+	statuses := &logtest.Statuses{}
 	srv := plannrtest.NewServer(tb, plannrtest.WithRateLimit(l.limit, l.window), plannrtest.WithLogger(slog.New(statuses)))
 	pacing := client.WithoutPacing()
 	if p != nil {
@@ -98,7 +99,7 @@ func runLoad(tb testing.TB, l load, p *client.Pacer) loadResult {
 		})
 	}
 	wg.Wait()
-	r := loadResult{wall: time.Since(start), ok: statuses.get(200), tooMany: statuses.get(429), failed: int(failed.Load())}
+	r := loadResult{wall: time.Since(start), ok: statuses.Count(200), tooMany: statuses.Count(429), failed: int(failed.Load())}
 	windows := slices.Compact(slices.Sorted(slices.Values(slices.Concat(resets...))))
 	r.served = make([]int, len(windows))
 	r.windowsOf = make([][]int, l.goroutines)
@@ -186,10 +187,10 @@ func BenchmarkLoad(b *testing.B) {
 // requests a window, X-RateLimit-Limit and -Remaining on every answer, and
 // X-RateLimit-Reset and Retry-After only on a 429. It counts its answers by
 // status.
-func plannrLike(t *testing.T, limit int, window time.Duration) (*httptest.Server, *statusCount) {
+func plannrLike(t *testing.T, limit int, window time.Duration) (*httptest.Server, *logtest.Statuses) {
 	t.Helper()
 	limiter := server.NewFixedWindow(limit, window)
-	statuses := &statusCount{}
+	statuses := &logtest.Statuses{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rl, _ := limiter.Allow(r.Context(), r.Header.Get("Authorization"))
 		w.Header().Set("X-RateLimit-Limit", strconv.Itoa(rl.Limit))
@@ -202,7 +203,7 @@ func plannrLike(t *testing.T, limit int, window time.Duration) (*httptest.Server
 			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(rl.Reset.Add(time.Second-1).Unix(), 10))
 			status, body = http.StatusTooManyRequests, `{"message":"Too Many Attempts."}`
 		}
-		statuses.count(status)
+		statuses.Add(status)
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
 	}))
@@ -235,7 +236,7 @@ func TestPacersAreNotShared(t *testing.T) {
 			t.Fatalf("call %d: %v", i+1, err)
 		}
 	}
-	if got := statuses.get(429); got != 0 {
+	if got := statuses.Count(429); got != 0 {
 		t.Errorf("the server answered %d requests with 429, want 0", got)
 	}
 }
@@ -265,7 +266,7 @@ func TestPacingLearnsFromAFreshCount(t *testing.T) {
 	for i := 2; i <= 5; i++ {
 		call(i) // the fifth needs the third window
 	}
-	if got := statuses.get(429); got != 0 {
+	if got := statuses.Count(429); got != 0 {
 		t.Errorf("the server answered %d requests with 429, want 0", got)
 	}
 }
@@ -291,7 +292,7 @@ func TestPacingSurvivesAnswersWithoutLimit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			statuses := &statusCount{}
+			statuses := &logtest.Statuses{}
 			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(2, time.Second), plannrtest.WithLogger(slog.New(statuses)))
 			target, _ := url.Parse(srv.URL)
 			forward := httputil.NewSingleHostReverseProxy(target)
@@ -322,8 +323,8 @@ func TestPacingSurvivesAnswersWithoutLimit(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if got := statuses.get(429); got != 0 || statuses.get(200) != 8 {
-				t.Errorf("the server answered %d requests with 200 and %d with 429, want 8 and 0", statuses.get(200), got)
+			if got := statuses.Count(429); got != 0 || statuses.Count(200) != 8 {
+				t.Errorf("the server answered %d requests with 200 and %d with 429, want 8 and 0", statuses.Count(200), got)
 			}
 		})
 	}
@@ -366,7 +367,7 @@ func TestRateLimitedPastDeadline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			statuses := &statusCount{}
+			statuses := &logtest.Statuses{}
 			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(1, time.Minute), plannrtest.WithLogger(slog.New(statuses)))
 			c := srv.Client(tt.opts...)
 			spender := c
@@ -404,7 +405,7 @@ func TestRateLimitedPastDeadline(t *testing.T) {
 			if tt.wantAnswered {
 				want429 = 1 // and no retry
 			}
-			if got := statuses.get(429); got != want429 {
+			if got := statuses.Count(429); got != want429 {
 				t.Errorf("the server answered %d requests with 429, want %d", got, want429)
 			}
 		})
@@ -416,7 +417,7 @@ func TestRateLimitedPastDeadline(t *testing.T) {
 func TestClientsShareAPacer(t *testing.T) {
 	t.Parallel()
 	const other = "other-token"
-	statuses := &statusCount{}
+	statuses := &logtest.Statuses{}
 	srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(4, time.Minute), plannrtest.WithUser(other), plannrtest.WithLogger(slog.New(statuses)))
 	p := client.NewPacer(0)
 	a, b := srv.Client(client.WithPacer(p)), srv.Client(client.WithPacer(p))
@@ -441,8 +442,8 @@ func TestClientsShareAPacer(t *testing.T) {
 	if _, err := client.Check(srv.ClientFor(other).ListOAuthConnectionsWithResponse(t.Context())); err != nil {
 		t.Errorf("another token: %v", err)
 	}
-	if got := statuses.get(200); got != 5 || statuses.get(429) != 0 {
-		t.Errorf("the server answered %d requests with 200 and %d with 429, want 5 and 0", got, statuses.get(429))
+	if got := statuses.Count(200); got != 5 || statuses.Count(429) != 0 {
+		t.Errorf("the server answered %d requests with 200 and %d with 429, want 5 and 0", got, statuses.Count(429))
 	}
 }
 
@@ -461,41 +462,4 @@ func TestUnlimitedServerIsNotPaced(t *testing.T) {
 	if before.Remaining != 1 || after.Remaining != -1 || after.Limit != 0 {
 		t.Errorf("budget before the first answer %+v, after %+v; want Remaining 1, then -1", before, after)
 	}
-}
-
-// statusCount counts answers by status: as a slog.Handler, the server's
-// request lines.
-type statusCount struct {
-	mu sync.Mutex
-	n  map[int]int
-}
-
-func (s *statusCount) count(status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.n == nil {
-		s.n = map[int]int{}
-	}
-	s.n[status]++
-}
-
-func (s *statusCount) Enabled(context.Context, slog.Level) bool { return true }
-
-func (s *statusCount) Handle(_ context.Context, r slog.Record) error {
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "status" {
-			s.count(int(a.Value.Int64()))
-		}
-		return true
-	})
-	return nil
-}
-
-func (s *statusCount) WithAttrs([]slog.Attr) slog.Handler { return s }
-func (s *statusCount) WithGroup(string) slog.Handler      { return s }
-
-func (s *statusCount) get(status int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n[status]
 }

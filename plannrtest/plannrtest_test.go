@@ -24,6 +24,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 )
 
@@ -104,7 +105,7 @@ func TestUpdate(t *testing.T) {
 // the client waits out Retry-After and gets its request through.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	log := &statusLog{}
+	log := &logtest.Statuses{}
 	srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(2, time.Second), plannrtest.WithLogger(slog.New(log)))
 	ctx := t.Context()
 
@@ -134,7 +135,7 @@ func TestRateLimit(t *testing.T) {
 	if len(resp.JSON200.Data) != 1 {
 		t.Errorf("listed %d connections, want 1", len(resp.JSON200.Data))
 	}
-	if got := log.count(http.StatusTooManyRequests); got != 2 {
+	if got := log.Count(http.StatusTooManyRequests); got != 2 {
 		t.Errorf("the server sent %d 429s, want 2: one to each client", got)
 	}
 }
@@ -169,7 +170,7 @@ func TestRetriesStop(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			log := &statusLog{}
+			log := &logtest.Statuses{}
 			srv := plannrtest.NewServer(t, plannrtest.WithRateLimit(1, tt.window), plannrtest.WithLogger(slog.New(log)))
 			// Pacing would hold the second request back rather than send it
 			// into a 429.
@@ -195,7 +196,7 @@ func TestRetriesStop(t *testing.T) {
 			if elapsed := time.Since(start); elapsed > 900*time.Millisecond {
 				t.Errorf("took %v to stop", elapsed)
 			}
-			if got := log.count(http.StatusTooManyRequests); got != 1 {
+			if got := log.Count(http.StatusTooManyRequests); got != 1 {
 				t.Errorf("the server sent %d 429s, want 1: no retry", got)
 			}
 		})
@@ -461,39 +462,6 @@ func (f *fakeTB) reports() (errs, fatals []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.errs), slices.Clone(f.fatals)
-}
-
-// statusLog is a slog.Handler that counts the server's answers by status.
-type statusLog struct {
-	mu sync.Mutex
-	n  map[int64]int
-}
-
-func (l *statusLog) Enabled(context.Context, slog.Level) bool { return true }
-
-func (l *statusLog) Handle(_ context.Context, r slog.Record) error {
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key != "status" {
-			return true
-		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.n == nil {
-			l.n = map[int64]int{}
-		}
-		l.n[a.Value.Int64()]++
-		return false
-	})
-	return nil
-}
-
-func (l *statusLog) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *statusLog) WithGroup(string) slog.Handler      { return l }
-
-func (l *statusLog) count(status int) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n[int64(status)]
 }
 
 func isStatus(err error, status int) bool {

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -16,27 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
-
-// syncBuffer is a log that a test reads while the server writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestClientGoneIs499: a client that hangs up while its request waits (on an
 // AuthFunc, a RateLimiter, an operation) is not the server's failure: its
@@ -49,7 +31,7 @@ func TestClientGoneIs499(t *testing.T) {
 		<-ctx.Done()
 		return server.Identity{}, ctx.Err()
 	}
-	var logs syncBuffer
+	var logs logtest.Buffer
 	reg := prometheus.NewRegistry()
 	s, err := server.New(&capture{}, server.WithAuth(hangs), server.WithMetrics(reg),
 		server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),

@@ -9,34 +9,16 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 )
-
-// lockedBuffer is a bytes.Buffer that the flushing goroutine and the test may
-// use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLogWriterFlushesOnItsTimer: a line waits in the buffer, and is out within
 // a few intervals without Close.
 func TestLogWriterFlushesOnItsTimer(t *testing.T) {
-	var out lockedBuffer
+	var out logtest.Buffer
 	l := newLogWriter(&out, 10*time.Millisecond)
 	defer l.Close()
 	if _, err := l.Write([]byte("line\n")); err != nil {
@@ -56,7 +38,7 @@ func TestLogWriterFlushesOnItsTimer(t *testing.T) {
 // blockingWriter blocks every Write until release is closed, after telling
 // started (which has room for the writes of a test).
 type blockingWriter struct {
-	lockedBuffer
+	logtest.Buffer
 	started chan struct{}
 	release chan struct{}
 }
@@ -64,7 +46,7 @@ type blockingWriter struct {
 func (b *blockingWriter) Write(p []byte) (int, error) {
 	b.started <- struct{}{}
 	<-b.release
-	return b.lockedBuffer.Write(p)
+	return b.Buffer.Write(p)
 }
 
 // TestLogWriterWritesOutsideTheLock: while the log is being written out, a
