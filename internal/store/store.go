@@ -13,10 +13,12 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"fmt"
 	"sync"
 	"time"
+
 	// Embedded zone data, so that Europe/London loads on a machine without tzdata.
 	_ "time/tzdata"
 
@@ -113,6 +115,26 @@ func ZoneName(loc *time.Location) string {
 		return "UTC"
 	}
 	return loc.String()
+}
+
+// UserRow is a users row as UserByToken reads it, found by a token's hash.
+type UserRow struct {
+	ID   plannroauth.UserID
+	Hash []byte
+	Zone string
+}
+
+// User is the row's user if its hash is h, compared in constant time so that
+// the answer's time tells nothing of how near a guess came; ErrNotFound if not.
+func (r UserRow) User(h plannroauth.TokenHash, zones *Zones) (plannroauth.User, error) {
+	if subtle.ConstantTimeCompare(r.Hash, h[:]) != 1 {
+		return plannroauth.User{}, plannroauth.ErrNotFound
+	}
+	loc, err := zones.Load(r.Zone)
+	if err != nil {
+		return plannroauth.User{}, err
+	}
+	return plannroauth.User{ID: r.ID, Location: loc}, nil
 }
 
 // Zones loads time zones by name, each once: time.LoadLocation parses zone

@@ -5,7 +5,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -58,26 +57,16 @@ func (p *Store) Migrated() []string { return p.applied }
 
 // UserByToken implements store.Store.
 func (p *Store) UserByToken(ctx context.Context, h plannroauth.TokenHash) (plannroauth.User, error) {
-	var (
-		id     plannroauth.UserID
-		stored []byte
-		zone   string
-	)
+	var row store.UserRow
 	err := p.pool.QueryRow(ctx, `SELECT id, token_hash, time_zone FROM users WHERE token_hash = $1`, h[:]).
-		Scan(&id, &stored, &zone)
+		Scan(&row.ID, &row.Hash, &row.Zone)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return plannroauth.User{}, plannroauth.ErrNotFound
 	case err != nil:
 		return plannroauth.User{}, pgError("user by token", err)
-	case subtle.ConstantTimeCompare(stored, h[:]) != 1:
-		return plannroauth.User{}, plannroauth.ErrNotFound
 	}
-	loc, err := p.zones.Load(zone)
-	if err != nil {
-		return plannroauth.User{}, err
-	}
-	return plannroauth.User{ID: id, Location: loc}, nil
+	return row.User(h, &p.zones)
 }
 
 // ListConnections implements store.Store.

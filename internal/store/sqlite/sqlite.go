@@ -4,7 +4,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -130,25 +129,15 @@ func (s *Store) prepare(ctx context.Context) (err error) {
 
 // UserByToken implements store.Store.
 func (s *Store) UserByToken(ctx context.Context, h plannroauth.TokenHash) (plannroauth.User, error) {
-	var (
-		id     plannroauth.UserID
-		stored []byte
-		zone   string
-	)
-	err := s.userByToken.QueryRowContext(ctx, h[:]).Scan(&id, &stored, &zone)
+	var row store.UserRow
+	err := s.userByToken.QueryRowContext(ctx, h[:]).Scan(&row.ID, &row.Hash, &row.Zone)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return plannroauth.User{}, plannroauth.ErrNotFound
 	case err != nil:
 		return plannroauth.User{}, fmt.Errorf("store: user by token: %w", err)
-	case subtle.ConstantTimeCompare(stored, h[:]) != 1:
-		return plannroauth.User{}, plannroauth.ErrNotFound
 	}
-	loc, err := s.zones.Load(zone)
-	if err != nil {
-		return plannroauth.User{}, err
-	}
-	return plannroauth.User{ID: id, Location: loc}, nil
+	return row.User(h, &s.zones)
 }
 
 // ListConnections implements store.Store.
