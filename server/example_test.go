@@ -66,13 +66,13 @@ func ExampleNew() {
 
 	show("GET", srv.URL+"/api/v1/oauth/connections", "alice-token", "")
 	show("GET", srv.URL+"/api/v1/oauth/connections", "mallory-token", "")
-	show("PUT", srv.URL+"/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", "alice-token", `{"label":42}`)
+	show("PUT", srv.URL+"/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", "alice-token", `{"label":"x"`)
 	show("PATCH", srv.URL+"/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", "alice-token", `{}`)
 	// Output:
 	// listing the connections of Alice
 	// 200 {"data":[]}
 	// 401 {"message":"Unauthenticated."}
-	// 422 {"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}
+	// 400 {"message":"The request body is not valid JSON."}
 	// 405 {"message":"This method is not supported for this route. Supported methods: DELETE, PUT."}
 }
 

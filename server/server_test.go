@@ -19,6 +19,7 @@ import (
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -201,13 +202,14 @@ func TestWrap(t *testing.T) {
 	}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
+	notString := apispec.Format(apispec.MessagesOf().Validation["type.string"], "attribute", "label")
 	for _, tt := range []struct {
 		body   string
 		status int
 		want   string
 	}{
 		{`{"label":"x"}`, 404, `{"message":"OAuth2 connection not found."}`},
-		{`{"label":42}`, 422, `{"message":"The label field must be a string.","errors":{"label":["The label field must be a string."]}}`},
+		{`{"label":42}`, 422, `{"message":` + strconv.Quote(notString) + `,"errors":{"label":[` + strconv.Quote(notString) + `]}}`},
 		{`{"Label":"caps"}`, 404, `{"message":"OAuth2 connection not found."}`},
 	} {
 		resp, body := put(t, srv.URL+connPath, tt.body)
