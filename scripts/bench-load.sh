@@ -52,7 +52,7 @@ rounds=${ROUNDS:-5}
 secs=${DURATION:-3}
 conns=${CONNS:-32}
 threads=${THREADS:-2}
-port=${PORT:-$((20000 + RANDOM % 20000))}
+port=${PORT:-$((20000 + RANDOM % 10000))}
 durable_rounds=${DURABLE_ROUNDS:-3}
 in_process=${IN_PROCESS:-5}
 benchtime=${BENCHTIME:-1s}
@@ -125,43 +125,56 @@ if [ -n "$ANCHORS" ]; then
 fi
 
 declare -A ports=() pid_of=()
-# free_port: the next port from $port on that nothing listens on.
+# free_port: the next port from $port on that nothing listens on. The ports
+# start below Linux's ephemeral range (32768 on), where no outgoing connection
+# holds one; a port another program binds between this look and the server's
+# own bind is caught by start, which moves on to the next.
 free_port() {
   while (: </dev/tcp/127.0.0.1/"$port") 2>/dev/null; do port=$((port + 1)); done
   echo "$port"
-  port=$((port + 1))
 }
-# start NAME PORT ARGS...: runs a server and waits until it answers.
+# start NAME [ARGS...]: runs a server on a free port (ports[NAME]) and waits
+# until it answers; a server that exits first (its port was taken) is started
+# again on the next free port, up to five times.
 start() {
+  local name=$1 p
+  shift
+  for _ in 1 2 3 4 5; do
+    p=$(free_port)
+    port=$((p + 1))
+    ports[$name]=$p
+    if start_on "$name" "$p" "$@"; then return; fi
+  done
+  echo "$name did not start" >&2
+  if [ "${logto[$name]:-/dev/null}" != /dev/null ]; then tail -5 "${logto[$name]}" >&2; fi
+  exit 1
+}
+# start_on NAME PORT ARGS...: one try of start; fails when the server exits or
+# does not answer within 30 s. A plannr-server answers the list; an anchor
+# (whose only route is the PUT) is up once it accepts connections.
+start_on() {
   local name=$1 p=$2
   shift 2
   local -a env_args=()
   if [ -n "${envs[$name]:-}" ]; then IFS=, read -r -a env_args <<<"${envs[$name]}"; fi
-  env "${env_args[@]}" "$tmp/${bin[$name]}" -addr "127.0.0.1:$p" "$@" >/dev/null 2>>"${logto[$name]}" &
-  pids+=($!)
-  pid_of[$name]=$!
+  case $name in
+    anchor-*) "$tmp/${bin[$name]}" -addr "127.0.0.1:$p" >/dev/null 2>&1 & ;;
+    *) env "${env_args[@]}" "$tmp/${bin[$name]}" -addr "127.0.0.1:$p" "$@" >/dev/null 2>>"${logto[$name]}" & ;;
+  esac
+  local pid=$!
+  pids+=("$pid")
+  pid_of[$name]=$pid
   for _ in $(seq 300); do
-    if curl -fs -o /dev/null -H "Authorization: Bearer ${probe_token:-$token}" "http://127.0.0.1:$p/api/v1/oauth/connections"; then
-      return
-    fi
+    case $name in
+      anchor-*) if (: </dev/tcp/127.0.0.1/"$p") 2>/dev/null; then return 0; fi ;;
+      *) if curl -fs -o /dev/null -H "Authorization: Bearer ${probe_token:-$token}" "http://127.0.0.1:$p/api/v1/oauth/connections"; then return 0; fi ;;
+    esac
+    kill -0 "$pid" 2>/dev/null || { echo "$name exited before it answered on port $p; trying the next port" >&2 && return 1; }
     sleep 0.1
   done
-  echo "$name did not start on port $p" >&2
-  if [ "${logto[$name]}" != /dev/null ]; then tail -5 "${logto[$name]}" >&2; fi
-  exit 1
-}
-# start_anchor NAME PORT: runs an anchor server and waits until it listens
-# (its only route is the PUT).
-start_anchor() {
-  "$tmp/${bin[$1]}" -addr "127.0.0.1:$2" >/dev/null 2>&1 &
-  pids+=($!)
-  pid_of[$1]=$!
-  for _ in $(seq 300); do
-    if (: </dev/tcp/127.0.0.1/"$2") 2>/dev/null; then return; fi
-    sleep 0.1
-  done
-  echo "$1 did not start on port $2" >&2
-  exit 1
+  kill "$pid" 2>/dev/null || true
+  echo "$name did not answer on port $p within 30 s" >&2
+  return 1
 }
 
 # wrk_script PREFIX KIND TOKEN LABEL: the PUT of LABEL, accepted or rejected.
@@ -261,12 +274,9 @@ done
 echo
 
 for name in "${names[@]}"; do
-  ports[$name]=$(free_port)
-  port=$((ports[$name] + 1))
   case $name in
-    bare) start bare "${ports[$name]}" ;;
-    anchor-*) start_anchor "$name" "${ports[$name]}" ;;
-    *) start "$name" "${ports[$name]}" -db :memory: -rate-limit 0 ;;
+    bare | anchor-*) start "$name" ;;
+    *) start "$name" -db :memory: -rate-limit 0 ;;
   esac
 done
 
@@ -356,10 +366,8 @@ probe_token="durable-user-1"
 for name in "${durable[@]}"; do
   logto[$name]=$tmp/$name.log bin[$name]=plannr-server
   [ "$name" = before-one ] && bin[$name]=plannr-server-before
-  ports[$name]=$(free_port)
-  port=$((ports[$name] + 1))
   # shellcheck disable=SC2086 # flags_of holds words
-  start "$name" "${ports[$name]}" -db "${db_of[$name]}" -fixtures "$tmp/durable.json" ${flags_of[$name]:--rate-limit 0}
+  start "$name" -db "${db_of[$name]}" -fixtures "$tmp/durable.json" ${flags_of[$name]:--rate-limit 0}
   : >"$tmp/$name.durable"
 done
 : >"$tmp/floor"
