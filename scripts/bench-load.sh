@@ -149,9 +149,11 @@ start() {
   if [ "${logto[$name]:-/dev/null}" != /dev/null ]; then tail -5 "${logto[$name]}" >&2; fi
   exit 1
 }
-# start_on NAME PORT ARGS...: one try of start; fails when the server exits or
-# does not answer within 30 s. A plannr-server answers the list; an anchor
-# (whose only route is the PUT) is up once it accepts connections.
+# start_on NAME PORT ARGS...: one try of start; fails when the server exits
+# before it answers, and ends the script when it does not answer within 30 s
+# (a slow server is not helped by another port). A plannr-server answers the
+# list; an anchor (whose only route is the PUT) is up once it accepts
+# connections.
 start_on() {
   local name=$1 p=$2
   shift 2
@@ -172,9 +174,8 @@ start_on() {
     kill -0 "$pid" 2>/dev/null || { echo "$name exited before it answered on port $p; trying the next port" >&2 && return 1; }
     sleep 0.1
   done
-  kill "$pid" 2>/dev/null || true
   echo "$name did not answer on port $p within 30 s" >&2
-  return 1
+  exit 1
 }
 
 # wrk_script PREFIX KIND TOKEN LABEL: the PUT of LABEL, accepted or rejected.
