@@ -29,6 +29,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
+	"github.com/plannr-toolkit/plannr-oauth/internal/deadlines"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
@@ -67,6 +68,19 @@ type limits struct {
 	// idle closes a kept-alive connection that sends no next request.
 	idle           time.Duration
 	maxHeaderBytes int
+}
+
+// precision is how late the timeouts may cut a connection off: a tenth of
+// the shortest (internal/deadlines enforces them, cheaper than a runtime timer
+// re-armed at each of a request's five deadlines).
+func (l limits) precision() time.Duration {
+	shortest := time.Duration(0)
+	for _, d := range []time.Duration{l.readHeader, l.read, l.write, l.idle} {
+		if d > 0 && (shortest == 0 || d < shortest) {
+			shortest = d
+		}
+	}
+	return max(shortest/10, time.Millisecond)
 }
 
 var defaultLimits = limits{
@@ -256,6 +270,7 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		fmt.Fprintf(stdout, "\nTry:\n  %s\n", demoCurl(base, cfg.demoToken))
 	}
 
+	ln = deadlines.Listen(ln, cfg.limits.precision())
 	if cfg.maxConns > 0 {
 		ln = netutil.LimitListener(ln, cfg.maxConns)
 	}
