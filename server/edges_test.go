@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,4 +240,37 @@ func (h *hold) ListOAuthConnections(ctx context.Context, req gen.ListOAuthConnec
 	h.entered <- struct{}{}
 	<-h.release
 	return h.capture.ListOAuthConnections(ctx, req)
+}
+
+// TestRequestLineAsSlogMakesIt: the request's log line carries what
+// log.LogAttrs would give its handler: the time the request ended, the call
+// site in observe as its source, and no line below the handler's level.
+func TestRequestLineAsSlogMakesIt(t *testing.T) {
+	var logs strings.Builder
+	h := slog.NewJSONHandler(&logs, &slog.HandlerOptions{AddSource: true})
+	srv := start(t, &capture{}, server.WithLogger(slog.New(h)))
+	before := time.Now()
+	do(t, "GET", srv.URL+"/api/v1/oauth/connections", http.Header{"Authorization": {"Bearer " + token}}, "")
+	var line struct {
+		Time   time.Time
+		Level  string
+		Msg    string
+		Status int
+		Source struct{ Function, File string }
+	}
+	if err := json.Unmarshal([]byte(logs.String()), &line); err != nil {
+		t.Fatalf("%v: %s", err, logs.String())
+	}
+	if line.Msg != "request" || line.Level != "INFO" || line.Status != http.StatusOK ||
+		line.Time.Before(before.Truncate(time.Millisecond)) || line.Time.After(time.Now()) ||
+		!strings.HasPrefix(line.Source.Function, "github.com/plannr-toolkit/plannr-oauth/server.observe") || filepath.Base(line.Source.File) != "observe.go" {
+		t.Errorf("log line %+v from %s", line, logs.String())
+	}
+
+	logs.Reset()
+	quiet := start(t, &capture{}, server.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	do(t, "GET", quiet.URL+"/api/v1/oauth/connections", http.Header{"Authorization": {"Bearer " + token}}, "")
+	if logs.Len() != 0 {
+		t.Errorf("an INFO line reached a WARN handler: %s", logs.String())
+	}
 }
