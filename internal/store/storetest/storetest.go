@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		run  func(t *testing.T, s store.Store, clk *clock)
 	}{
 		{"UserByToken", testUserByToken},
+		{"UserByTokenWhileSeeding", testUserByTokenWhileSeeding},
 		{"SeedAdds", testSeedAdds},
 		{"SeedKeepsChanges", testSeedKeepsChanges},
 		{"SeedAddsToKnownUser", testSeedAddsToKnownUser},
@@ -190,6 +191,37 @@ func testUserByToken(t *testing.T, s store.Store, _ *clock) {
 	}
 	_, err := s.UserByToken(t.Context(), plannroauth.HashToken("mallory-token"))
 	wantNotFound(t, "UserByToken(unknown)", err)
+}
+
+// testUserByTokenWhileSeeding: authentication goes on while Seed adds users
+// (the race detector watches), and finds each one once its Seed returned.
+func testUserByTokenWhileSeeding(t *testing.T, s store.Store, _ *clock) {
+	mustSeed(t, s, seed())
+	a := user(t, s, alice)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			token := fmt.Sprintf("newcomer-%d", i)
+			if err := s.Seed(t.Context(), plannroauth.Data{Accounts: []plannroauth.Account{{Token: token}}}); err != nil {
+				t.Errorf("Seed %s: %v", token, err)
+				return
+			}
+			if _, err := s.UserByToken(t.Context(), plannroauth.HashToken(token)); err != nil {
+				t.Errorf("UserByToken(%s) after its Seed: %v", token, err)
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if again := user(t, s, alice); again.ID != a.ID {
+			t.Fatalf("alice is user %d, then %d", a.ID, again.ID)
+		}
+	}
 }
 
 func testSeedAdds(t *testing.T, s store.Store, _ *clock) {
