@@ -275,3 +275,24 @@ func ensureFileLimit(t *testing.T, n uint64) {
 		t.Skip(errors.Join(errors.New("cannot raise the open-file limit"), err))
 	}
 }
+
+// TestPrecision: the timeouts are enforced to within a tenth of the
+// shortest, never finer than a millisecond, and not at all when there is none.
+func TestPrecision(t *testing.T) {
+	tests := []struct {
+		name string
+		l    limits
+		want time.Duration
+	}{
+		{"defaults", defaultLimits, 500 * time.Millisecond},
+		{"the tests'", testLimits, 30 * time.Millisecond},
+		{"only idle", limits{idle: 2 * time.Second}, 200 * time.Millisecond},
+		{"very short", limits{readHeader: 5 * time.Millisecond}, time.Millisecond},
+		{"none", limits{maxHeaderBytes: 1 << 10}, 0},
+	}
+	for _, tt := range tests {
+		if got := tt.l.precision(); got != tt.want {
+			t.Errorf("%s: precision %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

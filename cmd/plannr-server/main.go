@@ -72,13 +72,16 @@ type limits struct {
 
 // precision is how late the timeouts may cut a connection off: a tenth of
 // the shortest (internal/deadlines enforces them, cheaper than a runtime timer
-// re-armed at each of a request's five deadlines).
+// re-armed at each of a request's five deadlines); 0 when there is none.
 func (l limits) precision() time.Duration {
 	shortest := time.Duration(0)
 	for _, d := range []time.Duration{l.readHeader, l.read, l.write, l.idle} {
 		if d > 0 && (shortest == 0 || d < shortest) {
 			shortest = d
 		}
+	}
+	if shortest == 0 {
+		return 0
 	}
 	return max(shortest/10, time.Millisecond)
 }
@@ -270,7 +273,9 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		fmt.Fprintf(stdout, "\nTry:\n  %s\n", demoCurl(base, cfg.demoToken))
 	}
 
-	ln = deadlines.Listen(ln, cfg.limits.precision())
+	if p := cfg.limits.precision(); p > 0 {
+		ln = deadlines.Listen(ln, p)
+	}
 	if cfg.maxConns > 0 {
 		ln = netutil.LimitListener(ln, cfg.maxConns)
 	}
