@@ -72,7 +72,8 @@ type limits struct {
 
 // precision is how late the timeouts may cut a connection off: a tenth of
 // the shortest (internal/deadlines enforces them, cheaper than a runtime timer
-// re-armed at each of a request's five deadlines); 0 when there is none.
+// re-armed at each of the eight moves net/http makes a request); 0 when
+// there is none.
 func (l limits) precision() time.Duration {
 	shortest := time.Duration(0)
 	for _, d := range []time.Duration{l.readHeader, l.read, l.write, l.idle} {

@@ -146,8 +146,8 @@ func TestSweepEnds(t *testing.T) {
 	}
 }
 
-// BenchmarkSetReadDeadline is the cost of the move net/http makes five times
-// a request, on a net.Conn and through Listen.
+// BenchmarkSetReadDeadline is the cost of a move into the future, which
+// net/http makes four times a request, on a net.Conn and through Listen.
 func BenchmarkSetReadDeadline(b *testing.B) {
 	for _, bb := range []struct {
 		name string
