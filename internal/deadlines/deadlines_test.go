@@ -35,11 +35,11 @@ func pair(t testing.TB) (server, client net.Conn, ln net.Listener) {
 	return server, client, ln
 }
 
-// readErr reads one byte from c, and returns the error and how long it took.
-func readErr(c net.Conn) (error, time.Duration) {
+// readErr reads one byte from c, and returns how long it took and the error.
+func readErr(c net.Conn) (time.Duration, error) {
 	start := time.Now()
 	_, err := c.Read(make([]byte, 1))
-	return err, time.Since(start)
+	return time.Since(start), err
 }
 
 // TestDeadlines: a deadline cuts a Read or a Write off with the error a
@@ -62,12 +62,12 @@ func TestDeadlines(t *testing.T) {
 	}{
 		{"read deadline", func(t *testing.T, c, _ net.Conn) error {
 			_ = c.SetReadDeadline(time.Now().Add(d))
-			err, _ := readErr(c)
+			_, err := readErr(c)
 			return err
 		}, d, true},
 		{"SetDeadline sets the read deadline", func(t *testing.T, c, _ net.Conn) error {
 			_ = c.SetDeadline(time.Now().Add(d))
-			err, _ := readErr(c)
+			_, err := readErr(c)
 			return err
 		}, d, true},
 		{"write deadline", func(t *testing.T, c, _ net.Conn) error {
@@ -82,29 +82,29 @@ func TestDeadlines(t *testing.T) {
 		{"moved later before it passed", func(t *testing.T, c, _ net.Conn) error {
 			_ = c.SetReadDeadline(time.Now().Add(d / 2))
 			time.AfterFunc(d/4, func() { _ = c.SetReadDeadline(time.Now().Add(3 * d / 4)) })
-			err, _ := readErr(c)
+			_, err := readErr(c)
 			return err
 		}, d, true},
 		{"cleared before it passed", func(t *testing.T, c, client net.Conn) error {
 			_ = c.SetReadDeadline(time.Now().Add(d / 2))
 			time.AfterFunc(d/4, func() { _ = c.SetReadDeadline(time.Time{}) })
 			time.AfterFunc(d, func() { _, _ = client.Write([]byte("x")) })
-			err, _ := readErr(c)
+			_, err := readErr(c)
 			return err
 		}, d, false},
 		{"in the past: at once, as net/http wakes a Read it waits on", func(t *testing.T, c, _ net.Conn) error {
 			time.AfterFunc(d, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
-			err, _ := readErr(c)
+			_, err := readErr(c)
 			return err
 		}, d, true},
 		{"a new deadline after one passed holds again", func(t *testing.T, c, client net.Conn) error {
 			_ = c.SetReadDeadline(time.Now().Add(d / 4))
-			if err, _ := readErr(c); !errors.Is(err, os.ErrDeadlineExceeded) {
+			if _, err := readErr(c); !errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("first Read: %v, want a timeout", err)
 			}
 			_ = c.SetReadDeadline(time.Now().Add(10 * d))
 			time.AfterFunc(3*d/4, func() { _, _ = client.Write([]byte("x")) })
-			err, _ := readErr(c)
+			_, err := readErr(c)
 			return err
 		}, d, false},
 	}
@@ -135,7 +135,7 @@ func TestSweepEnds(t *testing.T) {
 	ln.Close()
 	time.Sleep(5 * precision)
 	_ = c.SetReadDeadline(time.Now().Add(2 * precision))
-	if err, took := readErr(c); !errors.Is(err, os.ErrDeadlineExceeded) {
+	if took, err := readErr(c); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read after the listener closed: %v after %v, want a timeout: no sweep", err, took)
 	}
 	c.Close()
