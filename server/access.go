@@ -279,9 +279,9 @@ func headerValue(n int) []string {
 
 // limit counts a request of the caller key, sets the X-RateLimit-* headers,
 // and answers 429 if the request is over the limit, reporting whether it may
-// go on.
-func (s *Server) limit(w http.ResponseWriter, r *http.Request, key string) bool {
-	rl, err := s.limiter.Allow(r.Context(), key)
+// go on. ctx is the request's, with its deadline and caller.
+func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Request, key string) bool {
+	rl, err := s.limiter.Allow(ctx, key)
 	if err != nil {
 		WriteError(w, r, err)
 		return false

@@ -74,7 +74,7 @@ func TestRateLimitHeaders(t *testing.T) {
 	for _, tt := range tests {
 		s := &Server{limiter: fixedLimit(tt.rl)}
 		rec := httptest.NewRecorder()
-		ok := s.limit(rec, httptest.NewRequest("GET", "/", nil), "k")
+		ok := s.limit(t.Context(), rec, httptest.NewRequest("GET", "/", nil), "k")
 		if ok != (tt.wantStatus == 0) || (!ok && rec.Code != tt.wantStatus) {
 			t.Errorf("%+v: went on %v, status %d", tt.rl, ok, rec.Code)
 		}

@@ -135,7 +135,7 @@ func TestCompiledDecideAsKinOpenAPI(t *testing.T) {
 	validate := func(v *Validator, path, body string) *apierror.Error {
 		r := httptest.NewRequest(http.MethodPut, path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		if err := v.Validate(httptest.NewRecorder(), r, v.Find(r)); err != nil {
+		if err := v.Validate(r.Context(), httptest.NewRecorder(), r, v.Find(r)); err != nil {
 			return err.(*apierror.Error)
 		}
 		return nil
@@ -239,7 +239,7 @@ func TestValidatedValueAsKinOpenAPIs(t *testing.T) {
 	value := func(v *Validator, body string) (any, bool) {
 		r := httptest.NewRequest(http.MethodPut, "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		if err := v.Validate(httptest.NewRecorder(), r, v.Find(r)); err != nil {
+		if err := v.Validate(r.Context(), httptest.NewRecorder(), r, v.Find(r)); err != nil {
 			t.Fatalf("%s: %v", body, err)
 		}
 		_, accepted := CompiledFields(r)

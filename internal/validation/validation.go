@@ -84,8 +84,8 @@ func New(doc *openapi3.T, maxBody int64, authenticated Authenticated, compile bo
 			}
 		}
 	}
-	authFunc := func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-		if !authenticated(in.RequestValidationInput.Request.Context()) {
+	authFunc := func(ctx context.Context, _ *openapi3filter.AuthenticationInput) error {
+		if !authenticated(ctx) {
 			return apierror.Unauthenticated
 		}
 		return nil
@@ -170,8 +170,9 @@ var (
 // parameter that breaks its schema (a malformed UUID) is a 404, like an
 // unknown one. The returned error is an *apierror.Error. On success, r.Body is
 // the validated body, which the generated handler binds (see validatedBody).
-func (v *Validator) Validate(w http.ResponseWriter, r *http.Request, m Match) error {
-	ctx := r.Context()
+// ctx is the request's context as the server made it, with the caller that
+// the security check asks for.
+func (v *Validator) Validate(ctx context.Context, w http.ResponseWriter, r *http.Request, m Match) error {
 	op := v.compiled[m.Route]
 	decided := false
 	if op != nil {
