@@ -87,7 +87,8 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 var logPC callerPC
 
 // callerPC is the pc of one call site, found by runtime.Callers the first
-// time: slog finds it on every line, which cost 2% of a request.
+// time, where slog finds it on every line (with the clock read it saves, 0.9
+// of BenchmarkPUTMeasured's 14.5 µs).
 type callerPC struct{ pc atomic.Uintptr }
 
 // get returns the pc of its caller's call site. Every call must come from

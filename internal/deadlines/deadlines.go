@@ -143,15 +143,22 @@ func (c *conn) move(d *deadline, t time.Time, set func(time.Time) error) error {
 func (c *conn) expire(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, d := range [...]struct {
-		d   *deadline
-		set func(time.Time) error
-	}{{&c.read, c.Conn.SetReadDeadline}, {&c.write, c.Conn.SetWriteDeadline}} {
-		if !d.d.at.IsZero() && !d.d.at.After(now) {
-			d.d.at, d.d.set = time.Time{}, true
-			_ = d.set(aLongTimeAgo) // fails only on a closed connection
-		}
+	if c.read.passed(now) {
+		_ = c.Conn.SetReadDeadline(aLongTimeAgo) // fails only on a closed connection
 	}
+	if c.write.passed(now) {
+		_ = c.Conn.SetWriteDeadline(aLongTimeAgo)
+	}
+}
+
+// passed reports whether d has a deadline not after now, which the
+// connection is then to hold.
+func (d *deadline) passed(now time.Time) bool {
+	if d.at.IsZero() || d.at.After(now) {
+		return false
+	}
+	d.at, d.set = time.Time{}, true
+	return true
 }
 
 func (c *conn) Close() error {

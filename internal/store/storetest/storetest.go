@@ -199,6 +199,7 @@ func testUserByTokenWhileSeeding(t *testing.T, s store.Store, _ *clock) {
 	mustSeed(t, s, seed())
 	a := user(t, s, alice)
 	done := make(chan struct{})
+	defer func() { <-done }() // no Errorf from the seeding after the test ends, even on Fatalf
 	go func() {
 		defer close(done)
 		for i := range 20 {
