@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/histogram"
 	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 )
@@ -42,7 +43,7 @@ type operations struct {
 }
 
 type operation struct {
-	duration prometheus.Observer
+	duration *histogram.Series
 	errors   prometheus.Counter
 }
 
@@ -53,11 +54,8 @@ var durationBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .0
 // Instrument returns st measured into reg. Stores instrumented into the same
 // reg count into the same metrics.
 func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
-	duration, err1 := promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "plannr_store_operation_duration_seconds",
-		Help:    "Time of each call of a store operation.",
-		Buckets: durationBuckets,
-	}, []string{"operation"}))
+	duration, err1 := promreg.Register(reg, histogram.New("plannr_store_operation_duration_seconds",
+		"Time of each call of a store operation.", durationBuckets, "operation"))
 	failures, err2 := promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "plannr_store_operation_errors_total",
 		Help: "Calls of a store operation that failed (not found is an answer, not a failure).",
@@ -66,7 +64,7 @@ func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
 		return nil, err
 	}
 	op := func(name string) operation {
-		return operation{duration: duration.WithLabelValues(name), errors: failures.WithLabelValues(name)}
+		return operation{duration: duration.With(name), errors: failures.WithLabelValues(name)}
 	}
 	return &Store{next: st, ops: operations{
 		userByToken:      op("user_by_token"),
@@ -82,7 +80,7 @@ func Instrument(st store.Store, reg prometheus.Registerer) (*Store, error) {
 
 // done measures a call that began at start and returned *err.
 func (o operation) done(start time.Time, err *error) {
-	o.duration.Observe(time.Since(start).Seconds())
+	o.duration.Observe(time.Since(start))
 	if *err != nil && !errors.Is(*err, plannroauth.ErrNotFound) && !errors.Is(*err, plannroauth.ErrCanceled) {
 		o.errors.Inc()
 	}
