@@ -22,6 +22,7 @@ package histogram
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,7 +73,7 @@ func (v *Vec) With(values ...string) *Series {
 	defer v.mu.Unlock()
 	s, ok := v.series[key]
 	if !ok {
-		s = &Series{values: values, limits: v.limits, cells: make([]atomic.Uint64, 1+len(v.limits)+1)}
+		s = &Series{values: slices.Clone(values), limits: v.limits, cells: make([]atomic.Uint64, 1+len(v.limits)+1)}
 		v.series[key] = s
 		v.order = append(v.order, s)
 	}
@@ -95,7 +96,11 @@ func (v *Vec) Collect(ch chan<- prometheus.Metric) {
 			buckets[b] = count
 		}
 		count += s.bucket(len(v.bounds))
-		ch <- prometheus.MustNewConstHistogram(v.desc, count, s.sum().Seconds(), buckets, s.values...)
+		m, err := prometheus.NewConstHistogram(v.desc, count, s.sum().Seconds(), buckets, s.values...)
+		if err != nil { // a label value that is not UTF-8: the scrape fails, the process goes on
+			m = prometheus.NewInvalidMetric(v.desc, err)
+		}
+		ch <- m
 	}
 }
 

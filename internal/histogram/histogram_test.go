@@ -137,3 +137,16 @@ func BenchmarkObserve(b *testing.B) {
 		})
 	})
 }
+
+// TestInvalidLabelValue: a label value that is not UTF-8 fails the scrape
+// and does not take the process down (prometheus.HistogramVec panics at
+// WithLabelValues).
+func TestInvalidLabelValue(t *testing.T) {
+	v := histogram.New("x_seconds", "Time of x.", bounds, "op")
+	v.With("\xff").Observe(time.Millisecond)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(v)
+	if _, err := reg.Gather(); err == nil {
+		t.Error("a scrape with a label value that is not UTF-8 succeeded")
+	}
+}
