@@ -227,8 +227,8 @@ func appendRFC3339Millis(b []byte, t time.Time) []byte {
 		if y := t.Year(); y < 0 || y > 9999 {
 			return slogRFC3339Millis(b, t)
 		}
-		s = &formattedSecond{unix: t.Unix(), loc: t.Location(),
-			date: t.AppendFormat(nil, "2006-01-02T15:04:05"), zone: t.AppendFormat(nil, "Z07:00")}
+		whole := slogRFC3339Millis(nil, t.Truncate(time.Second)) // 2006-01-02T15:04:05.000Z07:00
+		s = &formattedSecond{unix: t.Unix(), loc: t.Location(), date: whole[:19], zone: whole[23:]}
 		lastSecond.Store(s)
 	}
 	ms := t.Nanosecond() / int(time.Millisecond)
@@ -250,10 +250,11 @@ type formattedSecond struct {
 // often in it.
 var lastSecond atomic.Pointer[formattedSecond]
 
-// slogRFC3339Millis is slog's own way, for a year outside 0-9999, in which
-// slog's digits are not RFC 3339's (it drops the fourth digit of the
-// fraction by a position that assumes a four-digit year) and a log line
-// keeps them as slog writes them.
+// slogRFC3339Millis is slog's own way, which formats the whole time each
+// line. appendRFC3339Millis takes its second from it, and leaves it a year
+// outside 0-9999, in which slog's digits are not RFC 3339's (it drops the
+// fourth digit of the fraction by a position that assumes a four-digit
+// year) and a log line keeps them as slog writes them.
 func slogRFC3339Millis(b []byte, t time.Time) []byte {
 	const prefixLen = len("2006-01-02T15:04:05.000")
 	n := len(b)

@@ -117,6 +117,19 @@ func TestWithWrongLabelCount(t *testing.T) {
 	histogram.New("x_seconds", "Time of x.", bounds, "op").With("a", "b")
 }
 
+// TestInvalidLabelValue: a label value that is not UTF-8 fails the scrape
+// and does not take the process down (prometheus.HistogramVec panics at
+// WithLabelValues).
+func TestInvalidLabelValue(t *testing.T) {
+	v := histogram.New("x_seconds", "Time of x.", bounds, "op")
+	v.With("\xff").Observe(time.Millisecond)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(v)
+	if _, err := reg.Gather(); err == nil {
+		t.Error("a scrape with a label value that is not UTF-8 succeeded")
+	}
+}
+
 // BenchmarkObserve compares an observation here with prometheus.Histogram's;
 // run with -cpu 1,2 to see what cores observing at once cost each.
 func BenchmarkObserve(b *testing.B) {
@@ -136,17 +149,4 @@ func BenchmarkObserve(b *testing.B) {
 			}
 		})
 	})
-}
-
-// TestInvalidLabelValue: a label value that is not UTF-8 fails the scrape
-// and does not take the process down (prometheus.HistogramVec panics at
-// WithLabelValues).
-func TestInvalidLabelValue(t *testing.T) {
-	v := histogram.New("x_seconds", "Time of x.", bounds, "op")
-	v.With("\xff").Observe(time.Millisecond)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(v)
-	if _, err := reg.Gather(); err == nil {
-		t.Error("a scrape with a label value that is not UTF-8 succeeded")
-	}
 }
