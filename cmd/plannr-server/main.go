@@ -136,13 +136,13 @@ func tuneGC(getenv func(string) string) {
 	}
 }
 
-func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
-	var cfg config
-	fs := flag.NewFlagSet("plannr-server", flag.ContinueOnError)
-	fs.SetOutput(out)
-	env := map[string]string{}
+// flagSet defines the server's flags on cfg, and names the environment
+// variable of each flag that has one.
+func flagSet(cfg *config) (fs *flag.FlagSet, env map[string]string) {
+	fs = flag.NewFlagSet("plannr-server", flag.ContinueOnError)
+	env = map[string]string{}
 	str := func(p *string, name, envName, value, usage string) {
-		fs.StringVar(p, name, value, usage+" (env "+envName+")")
+		fs.StringVar(p, name, value, usage)
 		env[name] = envName
 	}
 	str(&cfg.addr, "addr", "PLANNR_ADDR", "127.0.0.1:8080", "listen address")
@@ -151,21 +151,30 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	str(&cfg.fixtures, "fixtures", "PLANNR_FIXTURES", "", "JSON file of users and connections to add at start (never overwrites)")
 	str(&cfg.demoToken, "demo-token", "PLANNR_DEMO_TOKEN", DefaultDemoToken, "token of the demo user seeded into an empty database without -fixtures")
 	str(&cfg.metricsAddr, "metrics-addr", "PLANNR_METRICS_ADDR", "", "address to serve /metrics on, apart from the API; empty serves /metrics on -addr, beside the API")
-	fs.IntVar(&cfg.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per -rate-window per user; 0 turns rate limiting off (env PLANNR_RATE_LIMIT)")
+	fs.IntVar(&cfg.rateLimit, "rate-limit", server.DefaultRateLimit, "requests per -rate-window per user; 0 turns rate limiting off")
 	env["rate-limit"] = "PLANNR_RATE_LIMIT"
-	fs.DurationVar(&cfg.rateWindow, "rate-window", server.DefaultRateWindow, "the rate limit's window, which opens with a user's first request; must be positive (env PLANNR_RATE_WINDOW)")
+	fs.DurationVar(&cfg.rateWindow, "rate-window", server.DefaultRateWindow, "the rate limit's window, which opens with a user's first request; must be positive")
 	env["rate-window"] = "PLANNR_RATE_WINDOW"
 	fs.IntVar(&cfg.maxConns, "max-conns", DefaultMaxConns, fmt.Sprintf("connections served at once; more wait in the listen backlog "+
-		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit (env PLANNR_MAX_CONNS)",
+		"until one closes (a silent one is closed after %s, an idle kept-alive one after %s); 0 means no limit",
 		defaultLimits.readHeader, defaultLimits.idle))
 	env["max-conns"] = "PLANNR_MAX_CONNS"
 	// Well under the write timeout, so that the client gets the 503.
-	fs.DurationVar(&cfg.requestTimeout, "request-timeout", server.DefaultTimeout, "how long an API request may wait on the database before it is answered 503; 0 for no bound (env PLANNR_REQUEST_TIMEOUT)")
+	fs.DurationVar(&cfg.requestTimeout, "request-timeout", server.DefaultTimeout, "how long an API request may wait on the database before it is answered 503; 0 for no bound")
 	env["request-timeout"] = "PLANNR_REQUEST_TIMEOUT"
-	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM (env PLANNR_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
+	for name, envName := range env {
+		fs.Lookup(name).Usage += " (env " + envName + ")"
+	}
+	return fs, env
+}
 
+func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
+	var cfg config
+	fs, env := flagSet(&cfg)
+	fs.SetOutput(out)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/server"
+)
+
+// TestREADMEFlagTable holds the README's table of the server's flags to the
+// flags parseFlags defines: the same flags, each with its environment
+// variable and its default (as the flag reads it: "1m" is 1m0s), so that a
+// default changed in the code cannot leave the table telling the old one.
+func TestREADMEFlagTable(t *testing.T) {
+	fs, env := flagSet(new(config))
+	readme := readDoc(t, "README.md")
+	const header = "| flag | environment | default | meaning |\n|---|---|---|---|\n"
+	i := strings.Index(readme, header)
+	if i < 0 {
+		t.Fatalf("README: no table under %q", header)
+	}
+	rows := map[string]bool{}
+	for _, line := range strings.Split(readme[i+len(header):], "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 {
+			break // the table's end
+		}
+		unquote := func(s string) string { return strings.Trim(strings.TrimSpace(s), "`") }
+		name, envName, def := strings.TrimPrefix(unquote(cells[1]), "-"), unquote(cells[2]), unquote(cells[3])
+		f := fs.Lookup(name)
+		switch {
+		case f == nil:
+			t.Errorf("README: a row for -%s, which is no flag", name)
+			continue
+		case rows[name]:
+			t.Errorf("README: -%s has two rows", name)
+		case envName != env[name]:
+			t.Errorf("README: -%s's environment variable is %q; the code's is %q", name, envName, env[name])
+		}
+		rows[name] = true
+		if _, isSwitch := f.Value.(interface{ IsBoolFlag() bool }); isSwitch {
+			if def != "" {
+				t.Errorf("README: -%s, a switch, has a default %q", name, def)
+			}
+			continue
+		}
+		told, _ := flagSet(new(config))
+		if err := told.Set(name, def); err != nil || told.Lookup(name).Value.String() != f.DefValue {
+			t.Errorf("README: -%s's default is %q; the code's is %q", name, def, f.DefValue)
+		}
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !rows[f.Name] {
+			t.Errorf("README: no row for -%s", f.Name)
+		}
+	})
+}
+
+// TestDocsTellTheDefaults holds what README.md and RELIABILITY.md say of the
+// server's built-in limits in prose to the values the code has.
+func TestDocsTellTheDefaults(t *testing.T) {
+	l := defaultLimits
+	for _, c := range []struct{ doc, says string }{
+		{"README.md", fmt.Sprintf("A connection silent for %s, or idle for %s between requests, is closed; "+
+			"a request whose body takes over %s, or whose answer over %s, is cut off (each up to %s late",
+			seconds(l.readHeader), seconds(l.idle), seconds(l.read), seconds(l.write), seconds(l.precision()))},
+		{"README.md", fmt.Sprintf("written out every %d ms and on exit: SIGINT and SIGTERM lose no line, a SIGKILL at most the last %[1]d ms",
+			logFlushInterval.Milliseconds())},
+		{"README.md", fmt.Sprintf("`-request-timeout` (%s) before its 503", seconds(server.DefaultTimeout))},
+		{"RELIABILITY.md", fmt.Sprintf("`-max-conns` (default %d, env `PLANNR_MAX_CONNS`", DefaultMaxConns)},
+		{"RELIABILITY.md", fmt.Sprintf("one is closed (`ReadHeaderTimeout`, %s) or an idle kept-alive one is (`IdleTimeout`, %s). "+
+			"An attacker holding %d connections", seconds(l.readHeader), seconds(l.idle), DefaultMaxConns)},
+		{"RELIABILITY.md", fmt.Sprintf("These timeouts (`ReadHeaderTimeout` %s, `ReadTimeout` %s, `WriteTimeout` %s, `IdleTimeout` %s) "+
+			"cut a connection off up to a tenth of the shortest (%s) late",
+			seconds(l.readHeader), seconds(l.read), seconds(l.write), seconds(l.idle), seconds(l.precision()))},
+		{"RELIABILITY.md", fmt.Sprintf("at `ReadHeaderTimeout` (300 ms in the test, %s by default)", seconds(l.readHeader))},
+		{"RELIABILITY.md", fmt.Sprintf("at `ReadTimeout` (600 ms in the test, %s by default)", seconds(l.read))},
+		{"RELIABILITY.md", fmt.Sprintf("is covered by `-request-timeout` (%s)", seconds(server.DefaultTimeout))},
+	} {
+		if !strings.Contains(strings.Join(strings.Fields(readDoc(t, c.doc)), " "), c.says) {
+			t.Errorf("%s does not say, as the code has it: %s", c.doc, c.says)
+		}
+	}
+}
+
+// seconds writes d as the docs do: "5 s", "0.5 s".
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s"
+}
+
+func readDoc(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
