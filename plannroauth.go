@@ -81,7 +81,9 @@ func (c Connection) Clone() Connection {
 }
 
 // LabelChange is what an update does to a label: Keep leaves it as it is;
-// otherwise Label replaces it, and a nil Label clears it.
+// otherwise Label replaces it, and a nil Label clears it. The connection keeps
+// Label itself, not a copy (its allocation is the caller's, outside a store's
+// lock), so what Label points to must not be written afterwards.
 type LabelChange struct {
 	Keep  bool
 	Label *string
@@ -93,11 +95,7 @@ type LabelChange struct {
 // change. CreatedAt never moves.
 func (c *Connection) Update(change LabelChange, now time.Time, loc *time.Location) {
 	if !change.Keep {
-		c.Label = nil
-		if change.Label != nil {
-			label := *change.Label
-			c.Label = &label
-		}
+		c.Label = change.Label
 	}
 	c.UpdatedAt = Stamp(now, loc, c.UpdatedAt)
 }

@@ -123,8 +123,8 @@ func TestUpdate(t *testing.T) {
 		if (c.Label == nil) != (tt.want == nil) || c.Label != nil && *c.Label != *tt.want {
 			t.Errorf("%s: label %v, want %v", tt.name, c.Label, tt.want)
 		}
-		if tt.change.Label != nil && c.Label == tt.change.Label {
-			t.Errorf("%s: the connection shares the change's label", tt.name)
+		if !tt.change.Keep && c.Label != tt.change.Label {
+			t.Errorf("%s: the connection keeps a copy of the change's label, not the label itself", tt.name)
 		}
 	}
 }

@@ -91,8 +91,9 @@ func (h *handler) update(w http.ResponseWriter, r *http.Request) {
 		server.WriteError(w, r, bad)
 		return
 	}
+	now := h.now() // before the write, as the server reads it
 	c, err := h.store.UpdateConnection(r.Context(), u.ID, id, func(c *plannroauth.Connection) {
-		c.Update(change, h.now(), u.Location)
+		c.Update(change, now, u.Location)
 	})
 	if errors.Is(err, plannroauth.ErrNotFound) {
 		server.WriteError(w, r, apierror.NotFound)

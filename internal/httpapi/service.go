@@ -103,8 +103,11 @@ func (s *Service) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConne
 }
 
 // UpdateOAuthConnection answers PUT /api/v1/oauth/connections/{uuid}: the
-// domain's rule of an update, run by the store inside its write, with the
-// clock read there too, so that writes are stamped in the order they are made.
+// domain's rule of an update, run by the store inside its write. The clock is
+// read before the write, as Laravel stamps a model before its UPDATE, so that
+// a busy row's writers do not wait on one another's clock reads (BENCHMARKS.md,
+// round six); Stamp still keeps a write that waited behind a later one from
+// stamping updated_at back.
 func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
 	u, ok := server.PrincipalFrom[plannroauth.User](ctx)
 	if !ok {
@@ -114,8 +117,9 @@ func (s *Service) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuth
 	if label, err := req.Body.Label.Get(); err == nil {
 		change.Label = &label
 	}
+	now := s.now()
 	c, err := s.store.UpdateConnection(ctx, u.ID, req.OAuthConnectionUUID, func(c *plannroauth.Connection) {
-		c.Update(change, s.now(), u.Location)
+		c.Update(change, now, u.Location)
 	})
 	if errors.Is(err, plannroauth.ErrNotFound) {
 		return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil

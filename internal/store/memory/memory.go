@@ -87,11 +87,11 @@ func (m *Store) ListConnections(_ context.Context, owner plannroauth.UserID) ([]
 }
 
 // UpdateConnection implements store.Store. update runs under the store's
-// lock, so writes are applied, and their clock read, in the order they are made.
-// The copy handed back is made after the lock is released, so that the writers
-// of a busy row do not queue behind its allocation (and a collector's assist
-// in it): what a connection's pointers point to is never written, only
-// replaced (store.Apply), so the connection as the update left it stays whole.
+// lock, so writes are applied in the order they are made. The copy handed
+// back is made after the lock is released, so that the writers of a busy row
+// do not queue behind its allocation (and a collector's assist in it): what a
+// connection's pointers point to is never written, only replaced
+// (store.Apply), so the connection as the update left it stays whole.
 func (m *Store) UpdateConnection(_ context.Context, owner plannroauth.UserID, id uuid.UUID, update func(*plannroauth.Connection)) (plannroauth.Connection, error) {
 	m.mu.Lock()
 	c := m.live(owner, id)
