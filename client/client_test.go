@@ -21,6 +21,7 @@ import (
 	"github.com/oapi-codegen/nullable"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 const (
@@ -541,5 +542,17 @@ func TestWithLogger(t *testing.T) {
 	}
 	if strings.Contains(logs, testToken) {
 		t.Errorf("logs show the token:\n%s", logs)
+	}
+}
+
+// TestDefaultBaseURLIsTheSpecs holds DefaultBaseURL, a constant so that
+// callers can use it as one, to the server the spec names.
+func TestDefaultBaseURLIsTheSpecs(t *testing.T) {
+	servers := apispec.Doc().Servers
+	if len(servers) == 0 {
+		t.Fatal("the spec names no server")
+	}
+	if servers[0].URL != DefaultBaseURL {
+		t.Errorf("DefaultBaseURL is %s; the spec's first server is %s", DefaultBaseURL, servers[0].URL)
 	}
 }
