@@ -37,7 +37,8 @@ const (
 // defaultTimeout bounds a whole command, retries included.
 const defaultTimeout = time.Minute
 
-// usageFormat is the help; %d is the label's maxLength, the spec's.
+// usageFormat is the help: its verbs are the API's default address, the
+// default timeout and the label's maxLength, the spec's.
 const usageFormat = `Usage: plannr [flags] connections <command> [UUID] [flags]
 
 Manage the OAuth2 connections of your Plannr CRM account.
@@ -53,10 +54,10 @@ Flags, before or after the command (-flag works as well as --flag):
   --token TOKEN        your Plannr API token (default: $PLANNR_TOKEN, which
                        other users cannot read from the process list)
   --base-url URL       the API's address (default: $PLANNR_BASE_URL, else
-                       https://api.plannrcrm.com)
+                       %s)
   --json               print the API's JSON answer, for scripts; delete prints
                        nothing
-  --timeout DURATION   give up after this long, retries included (default 1m)
+  --timeout DURATION   give up after this long, retries included (default %s)
   --label TEXT         update: the new label, at most %d characters
   --clear-label        update: remove the label
   --version            print plannr's version and exit
@@ -69,7 +70,7 @@ Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error.
 `
 
 // usage is the help, as printed.
-var usage = fmt.Sprintf(usageFormat, plannroauth.LabelMaxLength())
+var usage = fmt.Sprintf(usageFormat, client.DefaultBaseURL, defaultTimeout, plannroauth.LabelMaxLength())
 
 // errHelp asks for the usage on stdout and a zero exit, errVersion for the
 // version.
