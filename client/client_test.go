@@ -545,14 +545,17 @@ func TestWithLogger(t *testing.T) {
 	}
 }
 
-// TestDefaultBaseURLIsTheSpecs holds DefaultBaseURL, a constant so that
-// callers can use it as one, to the server the spec names.
-func TestDefaultBaseURLIsTheSpecs(t *testing.T) {
-	servers := apispec.Doc().Servers
-	if len(servers) == 0 {
-		t.Fatal("the spec names no server")
+// TestDefaultsAreTheSpecs holds the client's defaults that the spec states
+// to the spec: they are constants, so that callers can use them as such, and
+// a constant cannot be read from the embedded spec.
+func TestDefaultsAreTheSpecs(t *testing.T) {
+	doc := apispec.Doc()
+	if len(doc.Servers) == 0 {
+		t.Error("the spec names no server")
+	} else if url := doc.Servers[0].URL; url != DefaultBaseURL {
+		t.Errorf("DefaultBaseURL is %s; the spec's first server is %s", DefaultBaseURL, url)
 	}
-	if servers[0].URL != DefaultBaseURL {
-		t.Errorf("DefaultBaseURL is %s; the spec's first server is %s", DefaultBaseURL, servers[0].URL)
+	if window := apispec.LimitsOf().RateWindow; window != DefaultRateWindow {
+		t.Errorf("DefaultRateWindow is %s; the spec's rate window is %s", DefaultRateWindow, window)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// DefaultRateWindow is the length of Plannr's rate-limit window: it allows
-// 500 requests a minute per user. A pacer takes it as the longest a window
-// may last until the answers say more.
+// DefaultRateWindow is the length of Plannr's rate-limit window, as the
+// spec's x-limits state it. A pacer takes it as the longest a window may last
+// until the answers say more.
 const DefaultRateWindow = time.Minute
 
 // RateLimit is what one answer said of the caller's rate limit, in Plannr's
