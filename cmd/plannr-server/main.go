@@ -28,6 +28,7 @@ import (
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/deadlines"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
@@ -280,7 +281,11 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 		if cfg.db != ":memory:" {
 			fmt.Fprintf(stdout, " (%s keeps every change: to start over, stop the server and delete it)", cfg.db)
 		}
-		fmt.Fprintf(stdout, "\nTry:\n  %s\n", demoCurl(base, cfg.demoToken))
+		try, err := demoCurl(base, cfg.demoToken)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nTry:\n  %s\n", try)
 	}
 
 	if p := cfg.limits.precision(); p > 0 {
@@ -395,10 +400,15 @@ func isLoopback(addr net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
-// demoCurl relabels the demo user's connection, the one of Plannr's example.
-func demoCurl(base, token string) string {
+// demoCurl relabels the demo user's connection, the one of Plannr's example,
+// with the method and URL the generated client sends the update with.
+func demoCurl(base, token string) (string, error) {
 	id := fixtures.Demo(token).Accounts[0].Connections[0].UUID
-	return "curl --request PUT '" + base + "/api/v1/oauth/connections/" + id.String() + "' " +
+	req, err := gen.NewUpdateOAuthConnectionRequestWithBody(base, id, "application/json", nil)
+	if err != nil {
+		return "", err
+	}
+	return "curl --request " + req.Method + " '" + req.URL.String() + "' " +
 		`--header "Authorization: Bearer ` + token + `" --header "Accept: application/json" ` +
-		`--header "Content-Type: application/json" --data '{"label":"My Fundment Account 2"}'`
+		`--header "Content-Type: application/json" --data '{"label":"My Fundment Account 2"}'`, nil
 }
