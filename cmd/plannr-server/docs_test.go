@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/mdtable"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -18,20 +19,13 @@ import (
 // default changed in the code cannot leave the table telling the old one.
 func TestREADMEFlagTable(t *testing.T) {
 	fs, env := flagSet(new(config))
-	readme := readDoc(t, "README.md")
-	const header = "| flag | environment | default | meaning |\n|---|---|---|---|\n"
-	i := strings.Index(readme, header)
-	if i < 0 {
-		t.Fatalf("README: no table under %q", header)
+	table, err := mdtable.Rows("../../README.md", "| flag | environment | default | meaning |")
+	if err != nil {
+		t.Fatal(err)
 	}
 	rows := map[string]bool{}
-	for _, line := range strings.Split(readme[i+len(header):], "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 5 {
-			break // the table's end
-		}
-		unquote := func(s string) string { return strings.Trim(strings.TrimSpace(s), "`") }
-		name, envName, def := strings.TrimPrefix(unquote(cells[1]), "-"), unquote(cells[2]), unquote(cells[3])
+	for _, cells := range table {
+		name, envName, def := strings.TrimPrefix(cells[0], "-"), cells[1], cells[2]
 		f := fs.Lookup(name)
 		switch {
 		case f == nil:

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -9,29 +8,20 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/client"
+	"github.com/plannr-toolkit/plannr-oauth/internal/mdtable"
 )
 
 // TestREADMEFlagTable holds the README's table of plannr's flags to the
 // flags plannr takes, and the defaults it tells to the code's.
 func TestREADMEFlagTable(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
+	table, err := mdtable.Rows("../../README.md", "| flag (before or after the command) | environment | meaning |")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const header = "| flag (before or after the command) | environment | meaning |\n|---|---|---|\n"
-	readme := string(b)
-	i := strings.Index(readme, header)
-	if i < 0 {
-		t.Fatalf("README: no table under %q", header)
-	}
-	rows := map[string]string{} // a flag's row, by its name
-	for _, line := range strings.Split(readme[i+len(header):], "\n") {
-		cells := strings.Split(line, "|")
-		if len(cells) < 4 {
-			break // the table's end
-		}
-		for _, m := range regexp.MustCompile("`--([a-z-]+)").FindAllStringSubmatch(cells[1], -1) {
-			rows[m[1]] = line
+	rows := map[string]string{} // a flag's meaning, by its name
+	for _, cells := range table {
+		for _, m := range regexp.MustCompile("--([a-z-]+)").FindAllStringSubmatch(cells[0], -1) {
+			rows[m[1]] = cells[2]
 		}
 	}
 
