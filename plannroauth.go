@@ -82,8 +82,8 @@ func (c Connection) Clone() Connection {
 
 // LabelChange is what an update does to a label: Keep leaves it as it is;
 // otherwise Label replaces it, and a nil Label clears it. The connection keeps
-// Label itself, not a copy (its allocation is the caller's, outside a store's
-// lock), so what Label points to must not be written afterwards.
+// Label itself, not a copy, so what Label points to must not be written
+// afterwards.
 type LabelChange struct {
 	Keep  bool
 	Label *string
@@ -95,7 +95,7 @@ type LabelChange struct {
 // change. CreatedAt never moves.
 func (c *Connection) Update(change LabelChange, now time.Time, loc *time.Location) {
 	if !change.Keep {
-		c.Label = change.Label
+		c.Label = change.Label // not a copy: its allocation is the caller's, made before the store's write
 	}
 	c.UpdatedAt = Stamp(now, loc, c.UpdatedAt)
 }
