@@ -410,5 +410,5 @@ func demoCurl(base, token string) (string, error) {
 	}
 	return "curl --request " + req.Method + " '" + req.URL.String() + "' " +
 		`--header "Authorization: Bearer ` + token + `" --header "Accept: application/json" ` +
-		`--header "Content-Type: application/json" --data '{"label":"My Fundment Account 2"}'`, nil
+		`--header "Content-Type: ` + req.Header.Get("Content-Type") + `" --data '{"label":"My Fundment Account 2"}'`, nil
 }
