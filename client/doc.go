@@ -22,33 +22,32 @@
 //
 // # Staying under the rate limit
 //
-// Plannr allows 500 requests a minute per user. Each client paces its
-// requests so that none is refused: it counts each request before sending
-// it, learns X-RateLimit-Limit and X-RateLimit-Remaining from each answer,
-// and once the window is spent holds requests until it ends, rather than
-// send one that would be refused. Requests go at once up to what the window
-// has left, first come, first sent: those that wait when a window is spent
-// go first in the next, so that no goroutine is starved, and none waits
-// while the window has room.
+// Plannr allows each user a number of requests a window (the spec's x-limits,
+// in api/openapi.yaml). Each client paces its requests so that none is
+// refused: it counts each request before sending it, learns X-RateLimit-Limit
+// and X-RateLimit-Remaining from each answer, and once the window is spent
+// holds requests until it ends, rather than send one that would be refused.
+// Requests go at once up to what the window has left, first come, first sent:
+// those that wait when a window is spent go first in the next, so that no
+// goroutine is starved, and none waits while the window has room.
 //
-// Plannr's window is fixed: it opens with the first request after the last
-// one closed, and lasts a minute. When it ends is learned from the answers:
-// X-RateLimit-Reset against the answer's Date (Plannr says Reset only on a
-// 429; plannr-server and the fake of plannrtest on every answer), a 429's
+// Plannr's window is fixed: it opens with the first request after the last one
+// closed, and lasts DefaultRateWindow. When it ends is learned from the
+// answers: X-RateLimit-Reset against the answer's Date (Plannr says Reset only
+// on a 429; plannr-server and the fake of plannrtest on every answer), a 429's
 // Retry-After, and a count that starts afresh, which shows how long windows
 // last at most. Until the answers say, a window is held to last
-// WithRateWindow's length, by default a minute. When the answer to the
-// request that opened a window says Reset, the window likely lasts the
-// whole seconds from Date to Reset, less the one that Reset was rounded up
-// by: once the window is spent, one request asks then whether it has ended.
-// A server whose windows are not whole seconds may refuse it (the 429 is
+// WithRateWindow's length, by default DefaultRateWindow. When the answer to
+// the request that opened a window says Reset, the window likely lasts the
+// whole seconds from Date to Reset, less the one that Reset was rounded up by:
+// once the window is spent, one request asks then whether it has ended. A
+// server whose windows are not whole seconds may refuse it (the 429 is
 // retried); the length it refused is ruled out, and the pacer waits longer
 // from then on. Before the first answer, and after each window ends until an
-// answer tells the next one's state, one request goes alone. An answer
-// without the rate-limit headers (a proxy's 502, an HTML page) changes
-// nothing; a success without them means the server limits no one, and
-// nothing is paced until an answer states a limit. The Pacer type tells
-// the whole of it.
+// answer tells the next one's state, one request goes alone. An answer without
+// the rate-limit headers (a proxy's 502, an HTML page) changes nothing; a
+// success without them means the server limits no one, and nothing is paced
+// until an answer states a limit. The Pacer type tells the whole of it.
 //
 // What is shared is shared on purpose: each client has its own Pacer, and
 // clients of one token that should share its budget are given one with

@@ -31,8 +31,8 @@ import (
 )
 
 // DefaultBudget is the requests a minute the kit sends under ReadOnly when
-// Target.Budget is 0, about a quarter of the 500 a minute Plannr allows a
-// user; a spec whose x-limits allow less lowers it to a quarter of theirs.
+// Target.Budget is 0: at most a quarter of what the spec's x-limits allow a
+// user in a minute, and a quarter of theirs for a spec that allows less.
 const DefaultBudget = 120
 
 // Target is the server under test and how to test it.

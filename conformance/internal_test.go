@@ -306,3 +306,23 @@ func TestReadOnlyGuard(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyBudget holds DefaultBudget's doc to the code: the spec's own
+// x-limits leave it as it is, and a spec that allows less lowers it to a
+// quarter of its limit.
+func TestReadOnlyBudget(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		limits apispec.Limits
+		want   int
+	}{
+		{"the spec's", apispec.LimitsOf(), DefaultBudget},
+		{"100 a minute", apispec.Limits{RateLimit: 100, RateWindow: time.Minute}, 25},
+		{"10 a second", apispec.Limits{RateLimit: 10, RateWindow: time.Second}, DefaultBudget},
+		{"3 an hour", apispec.Limits{RateLimit: 3, RateWindow: time.Hour}, 1},
+	} {
+		if got := readOnlyBudget(c.limits); got != c.want {
+			t.Errorf("%s (%d a %v): %d a minute, want %d", c.name, c.limits.RateLimit, c.limits.RateWindow, got, c.want)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"unicode"
 
 	"github.com/google/uuid"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 type check struct {
@@ -62,9 +64,7 @@ func newRunner(ctx context.Context, t Target) (*runner, error) {
 	}
 	budget := t.Budget
 	if budget == 0 && t.ReadOnly {
-		// The spec's limit as requests a minute, of which a quarter at most.
-		perMinute := int(int64(api.limits.RateLimit) * 60e9 / int64(api.limits.RateWindow))
-		budget = max(1, min(DefaultBudget, perMinute/4))
+		budget = readOnlyBudget(api.limits)
 	}
 	r := &runner{ctx: ctx, target: t, api: api, spec: loadSpec(), client: newClient(t, budget),
 		red: newRedactor(t.Token, t.OtherToken), absent: uuid.NewString(), seen: newObservations()}
@@ -101,6 +101,14 @@ func newRunner(ctx context.Context, t Target) (*runner, error) {
 		return nil, fmt.Errorf("conformance: the random UUID %s is a user's connection", r.absent)
 	}
 	return r, nil
+}
+
+// readOnlyBudget is the requests a minute of a ReadOnly run given no Budget:
+// DefaultBudget, or a quarter of what limits allow a user in a minute if
+// that is less.
+func readOnlyBudget(limits apispec.Limits) int {
+	perMinute := int(int64(limits.RateLimit) * int64(time.Minute) / int64(limits.RateWindow))
+	return max(1, min(DefaultBudget, perMinute/4))
 }
 
 // setupList lists the connections of token's user before the checks run. Only

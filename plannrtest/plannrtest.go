@@ -125,8 +125,9 @@ func WithFixtures(path string) Option {
 	}
 }
 
-// WithRateLimit allows each user n requests a window instead of Plannr's 500 a
-// minute; zero or less means Plannr's, for either. A window of a second lets
+// WithRateLimit allows each user n requests a window instead of Plannr's
+// (server.DefaultRateLimit a server.DefaultRateWindow, the spec's x-limits);
+// zero or less means Plannr's, for either. A window of a second lets
 // a test run into a 429 and wait out its Retry-After quickly.
 func WithRateLimit(n int, window time.Duration) Option {
 	return func(c *config) {

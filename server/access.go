@@ -226,8 +226,8 @@ func (l *FixedWindow) sweep(now time.Time) {
 }
 
 // WithRateLimiter counts each caller's requests with l instead of the default,
-// a FixedWindow of DefaultRateLimit a DefaultRateWindow (the spec's: 500 a
-// minute). Nil means that default; WithoutRateLimit turns limiting off.
+// a FixedWindow of DefaultRateLimit a DefaultRateWindow (the spec's
+// x-limits). Nil means that default; WithoutRateLimit turns limiting off.
 func WithRateLimiter(l RateLimiter) Option {
 	return func(c *config) error {
 		if l == nil {
