@@ -56,9 +56,14 @@ func TestREADMEFlagTable(t *testing.T) {
 }
 
 // TestDocsTellTheDefaults holds what README.md and RELIABILITY.md say of the
-// server's built-in limits in prose to the values the code has.
+// server's built-in limits in prose to the values the code has, the spec's
+// x-limits among them.
 func TestDocsTellTheDefaults(t *testing.T) {
 	l := defaultLimits
+	window, ok := map[time.Duration]string{time.Second: "second", time.Minute: "minute", time.Hour: "hour"}[server.DefaultRateWindow]
+	if !ok {
+		t.Fatalf("the README tells the rate limit a minute; the spec's window is %v", server.DefaultRateWindow)
+	}
 	for _, c := range []struct{ doc, says string }{
 		{"README.md", fmt.Sprintf("A connection silent for %s, or idle for %s between requests, is closed; "+
 			"a request whose body takes over %s, or whose answer over %s, is cut off (each up to %s late",
@@ -75,6 +80,11 @@ func TestDocsTellTheDefaults(t *testing.T) {
 		{"RELIABILITY.md", fmt.Sprintf("at `ReadHeaderTimeout` (300 ms in the test, %s by default)", seconds(l.readHeader))},
 		{"RELIABILITY.md", fmt.Sprintf("at `ReadTimeout` (600 ms in the test, %s by default)", seconds(l.read))},
 		{"RELIABILITY.md", fmt.Sprintf("is covered by `-request-timeout` (%s)", seconds(server.DefaultTimeout))},
+		// The spec's x-limits, as the README tells them.
+		{"README.md", fmt.Sprintf("Plannr's %d a %s in a fixed window per caller", server.DefaultRateLimit, window)},
+		{"README.md", fmt.Sprintf("Plannr allows %d requests a %s per user.", server.DefaultRateLimit, window)},
+		{"README.md", fmt.Sprintf("body over the spec's `x-limits.requestBodyBytes` (%d KiB)", server.DefaultMaxBody>>10)},
+		{"README.md", fmt.Sprintf("The request body is larger than %d bytes.", server.DefaultMaxBody)},
 	} {
 		if !strings.Contains(strings.Join(strings.Fields(readDoc(t, c.doc)), " "), c.says) {
 			t.Errorf("%s does not say, as the code has it: %s", c.doc, c.says)
