@@ -558,4 +558,23 @@ func TestDefaultsAreTheSpecs(t *testing.T) {
 	if window := apispec.LimitsOf().RateWindow; window != DefaultRateWindow {
 		t.Errorf("DefaultRateWindow is %s; the spec's rate window is %s", DefaultRateWindow, window)
 	}
+	// A 429 can be waited out once only if a call may outlast a window.
+	if window := apispec.LimitsOf().RateWindow; DefaultMaxElapsed <= window {
+		t.Errorf("DefaultMaxElapsed is %s, not past the spec's rate window of %s", DefaultMaxElapsed, window)
+	}
+}
+
+// TestHeadersAreTheSpecs holds the names of the headers the client reads to
+// the spec's, as HTTP compares them (in any case): a name misspelt would be
+// a header never found, and a limit never learned.
+func TestHeadersAreTheSpecs(t *testing.T) {
+	declared := map[string]bool{}
+	for name := range apispec.Doc().Components.Headers {
+		declared[http.CanonicalHeaderKey(name)] = true
+	}
+	for _, name := range []string{headerLimit, headerRemaining, headerReset, headerRetryAfter} {
+		if !declared[http.CanonicalHeaderKey(name)] {
+			t.Errorf("the client reads %s, a header the spec's components.headers does not declare", name)
+		}
+	}
 }

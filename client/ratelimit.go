@@ -15,6 +15,15 @@ import (
 // until the answers say more.
 const DefaultRateWindow = time.Minute
 
+// The headers of the rate limit that the client reads, as the spec's
+// components.headers name them (TestHeadersAreTheSpecs).
+const (
+	headerLimit      = "X-RateLimit-Limit"
+	headerRemaining  = "X-RateLimit-Remaining"
+	headerReset      = "X-RateLimit-Reset"
+	headerRetryAfter = "Retry-After"
+)
+
 // RateLimit is what one answer said of the caller's rate limit, in Plannr's
 // (Laravel's) X-RateLimit-* headers.
 type RateLimit struct {
@@ -39,13 +48,13 @@ func RateLimitOf(resp *http.Response) (rl RateLimit, ok bool) {
 	if resp == nil {
 		return RateLimit{}, false
 	}
-	limit, err1 := strconv.Atoi(resp.Header.Get("X-RateLimit-Limit"))
-	remaining, err2 := strconv.Atoi(resp.Header.Get("X-RateLimit-Remaining"))
+	limit, err1 := strconv.Atoi(resp.Header.Get(headerLimit))
+	remaining, err2 := strconv.Atoi(resp.Header.Get(headerRemaining))
 	if err1 != nil || err2 != nil || limit <= 0 || remaining < 0 {
 		return RateLimit{}, false
 	}
 	rl = RateLimit{Limit: limit, Remaining: min(remaining, limit)}
-	if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil && reset > 0 {
+	if reset, err := strconv.ParseInt(resp.Header.Get(headerReset), 10, 64); err == nil && reset > 0 {
 		rl.Reset = time.Unix(reset, 0)
 	}
 	return rl, true

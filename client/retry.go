@@ -15,7 +15,7 @@ import (
 
 // The defaults of RetryPolicy. Four retries with waits of up to 1, 2, 4 and
 // 8 s ride out a restart or a short outage; 2 minutes is past Plannr's
-// one-minute rate-limit window, so a 429 can be waited out once.
+// rate-limit window (DefaultRateWindow), so a 429 can be waited out once.
 const (
 	DefaultMaxRetries = 4
 	DefaultMinWait    = time.Second
@@ -80,7 +80,7 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0, false
 	}
-	v := resp.Header.Get("Retry-After")
+	v := resp.Header.Get(headerRetryAfter)
 	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
 		return time.Duration(s) * time.Second, true
 	}
