@@ -4,11 +4,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/mdtable"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
@@ -84,7 +88,6 @@ func TestDocsTellTheDefaults(t *testing.T) {
 		{"README.md", fmt.Sprintf("Plannr's %d a %s in a fixed window per caller", server.DefaultRateLimit, window)},
 		{"README.md", fmt.Sprintf("Plannr allows %d requests a %s per user.", server.DefaultRateLimit, window)},
 		{"README.md", fmt.Sprintf("body over the spec's `x-limits.requestBodyBytes` (%d KiB)", server.DefaultMaxBody>>10)},
-		{"README.md", fmt.Sprintf("The request body is larger than %d bytes.", server.DefaultMaxBody)},
 	} {
 		if !strings.Contains(strings.Join(strings.Fields(readDoc(t, c.doc)), " "), c.says) {
 			t.Errorf("%s does not say, as the code has it: %s", c.doc, c.says)
@@ -104,4 +107,64 @@ func readDoc(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestDocsQuoteTheSpecsMessages holds every error body that README.md and
+// RELIABILITY.md show, {"message": ...}, to the spec's x-messages, which the
+// README says it shows word for word: each is one of them, its :placeholders
+// filled in ("..." standing for a message in the README's own example).
+func TestDocsQuoteTheSpecsMessages(t *testing.T) {
+	m := apispec.MessagesOf()
+	var templates []string
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[apispec.Messages]()) {
+		if f.Type.Kind() == reflect.String {
+			templates = append(templates, reflect.ValueOf(*m).FieldByIndex(f.Index).String())
+		}
+	}
+	for keyword, v := range m.Validation {
+		if keyword != "more" {
+			templates = append(templates, v)
+			continue
+		}
+		// A 422's message: its first error, then one of the forms of "more".
+		for form := range strings.SplitSeq(v, "|") {
+			templates = append(templates, ":first "+form)
+		}
+	}
+	alternatives := make([]string, len(templates))
+	for i, tmpl := range templates {
+		alternatives[i] = placeholder.ReplaceAllString(regexp.QuoteMeta(tmpl), `.+`)
+	}
+	pattern := regexp.MustCompile(`^(` + strings.Join(alternatives, "|") + `)$`)
+	quoted := regexp.MustCompile(`"message": ?"([^"]*)"`)
+	for _, doc := range []string{"README.md", "RELIABILITY.md"} {
+		for _, q := range quoted.FindAllStringSubmatch(readDoc(t, doc), -1) {
+			if q[1] != "..." && !pattern.MatchString(q[1]) { // "..." alone stands for any message
+				t.Errorf("%s quotes %q, none of the spec's x-messages", doc, q[1])
+			}
+		}
+	}
+	if want := apispec.Format(m.BodyTooLarge, "max", strconv.FormatInt(server.DefaultMaxBody, 10)); !strings.Contains(readDoc(t, "README.md"), want) {
+		t.Errorf("the README's 413 does not say %q", want)
+	}
+}
+
+// placeholder is a message's :name, which the server fills in.
+var placeholder = regexp.MustCompile(`:[a-z]+`)
+
+// TestREADMEPaths holds every API path the README writes to the spec's: a
+// path template of an operation, or a path one of them matches.
+func TestREADMEPaths(t *testing.T) {
+	paths := regexp.MustCompile("/api/[^\\s`\"')]+").FindAllString(readDoc(t, "README.md"), -1)
+	if len(paths) == 0 {
+		t.Fatal("the README names no API path")
+	}
+	for _, p := range paths {
+		if !slices.ContainsFunc(apispec.Operations(), func(op apispec.Operation) bool {
+			_, ok := apispec.OperationAt(op.Method, p)
+			return op.Path == p || ok
+		}) {
+			t.Errorf("the README names %s, which is no path of the spec's", p)
+		}
+	}
 }
