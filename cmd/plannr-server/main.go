@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/oapi-codegen/nullable"
 	"golang.org/x/net/netutil"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
@@ -401,14 +402,21 @@ func isLoopback(addr net.Addr) bool {
 }
 
 // demoCurl relabels the demo user's connection, the one of Plannr's example,
-// with the method and URL the generated client sends the update with.
+// with the request the generated client sends: its method, URL, Content-Type
+// and body.
 func demoCurl(base, token string) (string, error) {
 	id := fixtures.Demo(token).Accounts[0].Connections[0].UUID
-	req, err := gen.NewUpdateOAuthConnectionRequestWithBody(base, id, "application/json", nil)
+	req, err := gen.NewUpdateOAuthConnectionRequest(base, id, gen.UpdateOAuthConnectionJSONRequestBody{
+		Label: nullable.NewNullableWithValue("My Fundment Account 2"),
+	})
+	if err != nil {
+		return "", err
+	}
+	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		return "", err
 	}
 	return "curl --request " + req.Method + " '" + req.URL.String() + "' " +
 		`--header "Authorization: Bearer ` + token + `" --header "Accept: application/json" ` +
-		`--header "Content-Type: ` + req.Header.Get("Content-Type") + `" --data '{"label":"My Fundment Account 2"}'`, nil
+		`--header "Content-Type: ` + req.Header.Get("Content-Type") + `" --data '` + string(body) + `'`, nil
 }
