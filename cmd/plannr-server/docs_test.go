@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -109,10 +111,12 @@ func readDoc(t *testing.T, name string) string {
 	return string(b)
 }
 
-// TestDocsQuoteTheSpecsMessages holds every error body that README.md and
-// RELIABILITY.md show, {"message": ...}, to the spec's x-messages, which the
-// README says it shows word for word: each is one of them, its :placeholders
-// filled in ("..." standing for a message in the README's own example).
+// TestDocsQuoteTheSpecsMessages holds every error body that the project's
+// docs show, {"message": ...}, to the spec's x-messages, which the README says
+// it shows word for word: each is one of them, its :placeholders filled in
+// ("..." standing for a message in the README's own example). The docs are
+// the Markdown files at the top and the Go code's comments (tests, gen/ and
+// testdata aside).
 func TestDocsQuoteTheSpecsMessages(t *testing.T) {
 	m := apispec.MessagesOf()
 	var templates []string
@@ -137,7 +141,7 @@ func TestDocsQuoteTheSpecsMessages(t *testing.T) {
 	}
 	pattern := regexp.MustCompile(`^(` + strings.Join(alternatives, "|") + `)$`)
 	quoted := regexp.MustCompile(`"message": ?"([^"]*)"`)
-	for _, doc := range []string{"README.md", "RELIABILITY.md"} {
+	for _, doc := range quotingDocs(t) {
 		for _, q := range quoted.FindAllStringSubmatch(readDoc(t, doc), -1) {
 			if q[1] != "..." && !pattern.MatchString(q[1]) { // "..." alone stands for any message
 				t.Errorf("%s quotes %q, none of the spec's x-messages", doc, q[1])
@@ -147,6 +151,34 @@ func TestDocsQuoteTheSpecsMessages(t *testing.T) {
 	if want := apispec.Format(m.BodyTooLarge, "max", strconv.FormatInt(server.DefaultMaxBody, 10)); !strings.Contains(readDoc(t, "README.md"), want) {
 		t.Errorf("the README's 413 does not say %q", want)
 	}
+}
+
+// quotingDocs lists the files TestDocsQuoteTheSpecsMessages reads, by their
+// path from the module's root.
+func quotingDocs(t *testing.T) []string {
+	t.Helper()
+	docs, err := filepath.Glob("../../*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && (d.Name() == "gen" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != "../.."):
+			return filepath.SkipDir
+		case strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go"):
+			docs = append(docs, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, doc := range docs {
+		docs[i] = strings.TrimPrefix(doc, "../../")
+	}
+	return docs
 }
 
 // placeholder is a message's :name, which the server fills in.
