@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,8 +57,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.pacer.answer(tk, resp, time.Now())
 	}
 	if err != nil {
+		// Only the attempt's own deadline makes its error a timeout, and it
+		// must be asked before cancel, which would end attemptCtx too: any
+		// other error (a refused connection, a certificate) comes back as
+		// it is.
+		timedOut := errors.Is(attemptCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		cancel()
-		if attemptCtx.Err() != nil && ctx.Err() == nil {
+		if timedOut {
 			return nil, &attemptTimeoutError{timeout}
 		}
 		return nil, err

@@ -2,13 +2,18 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -228,4 +233,68 @@ func TestCallOptions(t *testing.T) {
 func emptyList(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `{"data":[]}`)
+}
+
+// TestAttemptErrorsAsTheyAre: an attempt that fails before its timeout
+// fails with its own error, which the caller can tell apart (a refused
+// connection, a certificate no one vouches for), not with the timeout's; and
+// what no retry can fix is not retried.
+func TestAttemptErrorsAsTheyAre(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// serve returns the base URL and the count of connections made to it.
+		serve       func(t *testing.T) (string, func() int)
+		is          func(error) bool
+		connections int // -1: not counted
+	}{
+		{
+			name: "connection refused",
+			serve: func(t *testing.T) (string, func() int) {
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = ln.Close() // nothing listens there now
+				return "http://" + ln.Addr().String(), func() int { return -1 }
+			},
+			is:          func(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) },
+			connections: -1,
+		},
+		{
+			name: "certificate of an unknown authority",
+			serve: func(t *testing.T) (string, func() int) {
+				var n atomic.Int32
+				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { emptyList(w) }))
+				srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+					if s == http.StateNew {
+						n.Add(1)
+					}
+				}
+				srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+				srv.StartTLS()
+				t.Cleanup(srv.Close)
+				return srv.URL, func() int { return int(n.Load()) }
+			},
+			is: func(err error) bool {
+				var verify *tls.CertificateVerificationError
+				return errors.As(err, &verify)
+			},
+			connections: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url, connections := tt.serve(t)
+			err := list(t.Context(), newClient(t, url, WithRetryPolicy(fast)))
+			var timeout *attemptTimeoutError
+			if !tt.is(err) || errors.As(err, &timeout) {
+				t.Errorf("err = %v", err)
+			}
+			if n := connections(); n != tt.connections {
+				t.Errorf("%d connections, want %d", n, tt.connections)
+			}
+		})
+	}
 }
