@@ -63,7 +63,7 @@ func TestREADMEFlagTable(t *testing.T) {
 
 // TestDocsTellTheDefaults holds what README.md and RELIABILITY.md say of the
 // server's built-in limits in prose to the values the code has, the spec's
-// x-limits among them.
+// x-limits and the Go that go.mod asks for among them.
 func TestDocsTellTheDefaults(t *testing.T) {
 	l := defaultLimits
 	window, ok := map[time.Duration]string{time.Second: "second", time.Minute: "minute", time.Hour: "hour"}[server.DefaultRateWindow]
@@ -86,6 +86,9 @@ func TestDocsTellTheDefaults(t *testing.T) {
 		{"RELIABILITY.md", fmt.Sprintf("at `ReadHeaderTimeout` (300 ms in the test, %s by default)", seconds(l.readHeader))},
 		{"RELIABILITY.md", fmt.Sprintf("at `ReadTimeout` (600 ms in the test, %s by default)", seconds(l.read))},
 		{"RELIABILITY.md", fmt.Sprintf("is covered by `-request-timeout` (%s)", seconds(server.DefaultTimeout))},
+		// The Go that go.mod asks for.
+		{"README.md", fmt.Sprintf("Both need Go %s or later", goVersion(t))},
+		{"README.md", fmt.Sprintf("once the module is published (Go %s or later)", goVersion(t))},
 		// The spec's x-limits, as the README tells them.
 		{"README.md", fmt.Sprintf("Plannr's %d a %s in a fixed window per caller", server.DefaultRateLimit, window)},
 		{"README.md", fmt.Sprintf("Plannr allows %d requests a %s per user.", server.DefaultRateLimit, window)},
@@ -95,6 +98,15 @@ func TestDocsTellTheDefaults(t *testing.T) {
 			t.Errorf("%s does not say, as the code has it: %s", c.doc, c.says)
 		}
 	}
+}
+
+// goVersion is the version of go.mod's go line.
+func goVersion(t *testing.T) string {
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(readDoc(t, "go.mod"))
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	return m[1]
 }
 
 // seconds writes d as the docs do: "5 s", "0.5 s".
