@@ -177,7 +177,7 @@ func quotingDocs(t *testing.T) []string {
 		switch {
 		case err != nil:
 			return err
-		case d.IsDir() && (d.Name() == "gen" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != "../.."):
+		case d.IsDir() && (d.Name() == "gen" || d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".") && path != "../.."):
 			return filepath.SkipDir
 		case strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go"):
 			docs = append(docs, path)
