@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -27,9 +28,11 @@ import (
 
 // WithHandler serves h at path for GET and HEAD, beside the API: a path that
 // ends in "/" serves its whole subtree, the longest such path winning, as in
-// http.ServeMux; the API's own paths come first. Other methods get a JSON
-// 405, and h's error answers are rewritten to the API's JSON error body. Use
-// it for a metrics page, say. A nil h serves nothing at path.
+// http.ServeMux; the API's own paths come first. h replaces the server's own
+// page of path (/docs/, say) and an earlier WithHandler's. Other methods get
+// a JSON 405, and h's error answers are rewritten to the API's JSON error
+// body. Use it for a metrics page, say. A nil h takes back an earlier
+// WithHandler of path.
 func WithHandler(path string, h http.Handler) Option {
 	return func(c *config) error {
 		if h == nil {
@@ -127,16 +130,19 @@ func newPages(cfg config, ready *readiness, timeout time.Duration) pages {
 	p.exact["/openapi.yaml"] = http.HandlerFunc(serveSpec)
 	if cfg.docs {
 		h := docs.Handler("/openapi.yaml")
-		p.exact["/docs"] = h
-		p.prefixes = append(p.prefixes, prefixPage{"/docs/", h})
+		p.exact["/docs"], p.exact["/docs/"] = h, h
 	}
-	for path, h := range cfg.pages {
+	// One page a path, the user's over the server's own: two of one path
+	// would be served in whatever order the sort left them.
+	maps.Copy(p.exact, cfg.pages)
+	for path, h := range p.exact {
 		if strings.HasSuffix(path, "/") {
 			p.prefixes = append(p.prefixes, prefixPage{path, h})
-		} else {
-			p.exact[path] = h
+			delete(p.exact, path)
 		}
 	}
+	// Of two distinct paths of one length, neither holds the other, so their
+	// order does not matter.
 	slices.SortFunc(p.prefixes, func(a, b prefixPage) int { return len(b.path) - len(a.path) })
 	return p
 }
