@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -31,8 +30,8 @@ import (
 // http.ServeMux; the API's own paths come first. h replaces the server's own
 // page of path (/docs/, say) and an earlier WithHandler's. Other methods get
 // a JSON 405, and h's error answers are rewritten to the API's JSON error
-// body. Use it for a metrics page, say. A nil h takes back an earlier
-// WithHandler of path.
+// body, with their status, unless they are one already. Use it for a metrics
+// page, say. A nil h takes back an earlier WithHandler of path.
 func WithHandler(path string, h http.Handler) Option {
 	return func(c *config) error {
 		if h == nil {
@@ -88,7 +87,9 @@ const pageMethods = "GET, HEAD"
 var pageMethodNotAllowed = apierror.MethodNotAllowed(pageMethods).Prerender()
 
 type pages struct {
-	exact map[string]http.Handler
+	// errorBody checks that an error body is in the API's format.
+	errorBody func(http.Header, []byte) error
+	exact     map[string]http.Handler
 	// prefixes serve subtrees, longest first, so that the first match is the
 	// longest.
 	prefixes []prefixPage
@@ -100,9 +101,9 @@ type prefixPage struct {
 }
 
 // newPages makes the server's pages; /readyz's check gets timeout (none if
-// zero).
-func newPages(cfg config, ready *readiness, timeout time.Duration) pages {
-	p := pages{exact: map[string]http.Handler{}}
+// zero), and errorBody checks the error bodies of pages that are not ours.
+func newPages(cfg config, ready *readiness, timeout time.Duration, errorBody func(http.Header, []byte) error) pages {
+	p := pages{errorBody: errorBody, exact: map[string]http.Handler{}}
 	p.exact["/healthz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
@@ -165,7 +166,9 @@ func (p pages) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {
 		WriteError(w, r, pageMethodNotAllowed)
 		return
 	}
-	h.ServeHTTP(&errorRewriter{ResponseWriter: w, r: r}, r)
+	e := &errorRewriter{ResponseWriter: w, r: r, check: p.errorBody}
+	h.ServeHTTP(e, r)
+	e.finish()
 }
 
 func writeStatus(w http.ResponseWriter, code int, status string) {
@@ -233,33 +236,75 @@ func plainHost(host string) bool {
 	return true
 }
 
-// errorRewriter makes a page that is not ours (the /docs file server) answer
-// its errors in the API's JSON: whatever error body it writes is replaced by
-// {"message": <status text>}.
+// maxPageErrorBody bounds the error body of a page that is held to be
+// checked. The API's error is one short message; a body past this is not one,
+// and is rewritten without holding the rest.
+const maxPageErrorBody = 8 << 10
+
+// errorRewriter makes a page that is not ours (the /docs file server, or
+// WithHandler's) answer its errors in the API's JSON: an error whose body is
+// not already the API's error is replaced by {"message": <status text>}. An
+// error body is held until the page returns (finish), to be checked whole.
 type errorRewriter struct {
 	http.ResponseWriter
 	r        *http.Request
+	check    func(http.Header, []byte) error
+	held     int // the status of the error body being held, if any
+	body     []byte
 	replaced bool
 }
 
 func (e *errorRewriter) WriteHeader(status int) {
-	mt, _, _ := mime.ParseMediaType(e.Header().Get("Content-Type"))
-	if status < 400 || mt == "application/json" {
+	switch {
+	case e.held != 0 || e.replaced:
+	case status < 400:
 		e.ResponseWriter.WriteHeader(status)
+	default:
+		e.held = status
+	}
+}
+
+func (e *errorRewriter) Write(b []byte) (int, error) {
+	switch {
+	case e.held != 0 && len(e.body)+len(b) > maxPageErrorBody:
+		e.replace(e.held)
+	case e.held != 0:
+		e.body = append(e.body, b...)
+	case !e.replaced:
+		return e.ResponseWriter.Write(b)
+	}
+	return len(b), nil // held, or the page's own error body dropped
+}
+
+// FlushError keeps a held error body back: flushing the writer under it
+// would send the status before the body is checked.
+func (e *errorRewriter) FlushError() error {
+	if e.held != 0 {
+		return nil
+	}
+	return http.NewResponseController(e.ResponseWriter).Flush()
+}
+
+// finish sends the held error body, once the page has written all of it, if
+// it is the API's error, and rewrites it otherwise.
+func (e *errorRewriter) finish() {
+	if e.held == 0 {
 		return
 	}
-	e.replaced = true
+	if e.check(e.Header(), e.body) != nil {
+		e.replace(e.held)
+		return
+	}
+	e.ResponseWriter.WriteHeader(e.held)
+	_, _ = e.ResponseWriter.Write(e.body)
+}
+
+func (e *errorRewriter) replace(status int) {
+	e.held, e.body, e.replaced = 0, nil, true
 	h := e.Header()
 	h.Del("Content-Length")
 	h.Del("Content-Encoding")
 	WriteError(e.ResponseWriter, e.r, apierror.New(status, http.StatusText(status)))
-}
-
-func (e *errorRewriter) Write(b []byte) (int, error) {
-	if e.replaced {
-		return len(b), nil // the page's own error body is dropped
-	}
-	return e.ResponseWriter.Write(b)
 }
 
 func (e *errorRewriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }

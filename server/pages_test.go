@@ -49,3 +49,46 @@ func TestWithHandlerReplacesAPage(t *testing.T) {
 		})
 	}
 }
+
+// TestPageErrorsAreTheAPIs: a page's error answer goes out as it is only if
+// its body is already the API's error; any other is rewritten to one, with
+// the page's status.
+func TestPageErrorsAreTheAPIs(t *testing.T) {
+	rewritten := func(status int) string { return `{"message":"` + http.StatusText(status) + `"}` + "\n" }
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		flush       bool // between the body's halves
+		want        string
+	}{
+		{"JSON not in the API's format", 500, "application/json", `{"error":"boom"}`, false, rewritten(500)},
+		{"not JSON under a JSON type", 404, "application/json; charset=utf-8", `not json`, false, rewritten(404)},
+		{"a message that is not a string", 503, "application/json", `{"message":5}`, false, rewritten(503)},
+		{"text", 403, "text/plain; charset=utf-8", "Forbidden\n", false, rewritten(403)},
+		{"an error body longer than any error's", 500, "application/json", `{"message":"` + strings.Repeat("x", 1<<20) + `"}`, false, rewritten(500)},
+		{"a flush does not send it unchecked", 500, "application/json", `{"error":"boom"}`, true, rewritten(500)},
+		{"the API's error goes out as it is", 403, "application/json", `{"message":"Go away."}`, false, `{"message":"Go away."}`},
+		{"and flushed too, once whole", 403, "application/json", `{"message":"Go away."}`, true, `{"message":"Go away."}`},
+		{"an answer that is not an error goes out as it is", 200, "application/json", `{"error":"boom"}`, false, `{"error":"boom"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body[:len(tt.body)/2])
+				if tt.flush {
+					_ = http.NewResponseController(w).Flush()
+				}
+				_, _ = io.WriteString(w, tt.body[len(tt.body)/2:])
+			})
+			srv := start(t, &capture{}, server.WithHandler("/page", page),
+				server.WithResponseValidation(server.ResponseValidation{Report: func(_ *http.Request, err error) { t.Error(err) }}))
+			if resp, body := do(t, "GET", srv.URL+"/page", nil, ""); resp.StatusCode != tt.status || body != tt.want {
+				t.Errorf("%d %.60q, want %d %q", resp.StatusCode, body, tt.status, tt.want)
+			}
+		})
+	}
+}

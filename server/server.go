@@ -155,7 +155,7 @@ func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*S
 		return nil, fmt.Errorf("server: the generated code serves %s, which the spec does not have: is gen/ what the spec generates? (go generate ./...)", key)
 	}
 	s.ready.check = cfg.readiness
-	s.pages = newPages(cfg, &s.ready, s.timeout)
+	s.pages = newPages(cfg, &s.ready, s.timeout, s.validator.ErrorBody)
 	var h http.Handler = http.HandlerFunc(s.route)
 	if cfg.validation != nil {
 		h = checkResponses(h, s.checkResponse, cfg.validation, cfg.logger)
