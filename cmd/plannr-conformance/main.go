@@ -61,11 +61,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var asJSON, list, version bool
 	var junit string
 	timeout := 10 * time.Second
-	fs.StringVar(&t.BaseURL, "base-url", os.Getenv("PLANNR_BASE_URL"), "where the API is, e.g. http://127.0.0.1:8080 or http://host/plannr (env PLANNR_BASE_URL)")
-	fs.StringVar(&t.Token, "token", os.Getenv("PLANNR_TOKEN"), "the first user's bearer token (env PLANNR_TOKEN)")
-	fs.StringVar(&t.OtherToken, "other-token", os.Getenv("PLANNR_OTHER_TOKEN"), "another user's bearer token (env PLANNR_OTHER_TOKEN)")
-	fs.StringVar(&t.Zone, "zone", os.Getenv("PLANNR_ZONE"), "the first user's account time zone, e.g. Europe/London, if known: timestamps are then held to its offset (env PLANNR_ZONE)")
-	fs.StringVar(&t.OtherZone, "other-zone", os.Getenv("PLANNR_OTHER_ZONE"), "the other user's account time zone, if known (env PLANNR_OTHER_ZONE)")
+	// The environment fills the flags not given once they are parsed, never
+	// as their defaults: the usage prints defaults, tokens included.
+	fromEnv := map[string]func(){} // by flag name
+	envVar := func(p *string, name, variable, usage string) {
+		fs.StringVar(p, name, "", usage+" (env "+variable+")")
+		fromEnv[name] = func() { *p = os.Getenv(variable) }
+	}
+	envVar(&t.BaseURL, "base-url", "PLANNR_BASE_URL", "where the API is, e.g. http://127.0.0.1:8080 or http://host/plannr")
+	envVar(&t.Token, "token", "PLANNR_TOKEN", "the first user's bearer token")
+	envVar(&t.OtherToken, "other-token", "PLANNR_OTHER_TOKEN", "another user's bearer token")
+	envVar(&t.Zone, "zone", "PLANNR_ZONE", "the first user's account time zone, e.g. Europe/London, if known: timestamps are then held to its offset")
+	envVar(&t.OtherZone, "other-zone", "PLANNR_OTHER_ZONE", "the other user's account time zone, if known")
 	fs.BoolVar(&t.ReadOnly, "readonly", false, "change nothing, not even updated_at: skip the checks that need a change, pace to -budget")
 	fs.IntVar(&t.Budget, "budget", 0, fmt.Sprintf("most requests a minute; 0 means %d with -readonly and no limit without; negative, no limit", conformance.DefaultBudget))
 	fs.StringVar(&t.Run, "run", "", "run only the checks whose name matches this regular expression; opt-in checks (ratelimit_drive) run only when it matches them")
@@ -85,6 +92,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 		return 2
+	}
+	fs.Visit(func(f *flag.Flag) { delete(fromEnv, f.Name) }) // a flag given wins
+	for _, read := range fromEnv {
+		read()
 	}
 	if version {
 		fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())

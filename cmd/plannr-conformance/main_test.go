@@ -317,3 +317,39 @@ func TestNoTokenInOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestTokensFromEnvironment gives the tokens in the environment, as the
+// usage advises to keep them out of ps: they are used, a flag given still
+// wins, and no output shows them, not even the usage that -h or a bad flag
+// prints.
+func TestTokensFromEnvironment(t *testing.T) {
+	t.Setenv("PLANNR_BASE_URL", plannrServer(t))
+	t.Setenv("PLANNR_TOKEN", alice)
+	t.Setenv("PLANNR_OTHER_TOKEN", bob)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string // in stdout or stderr
+	}{
+		{"help", []string{"-h"}, 0, "the first user's bearer token (env PLANNR_TOKEN)"},
+		{"a bad flag", []string{"-bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"a bad value", []string{"-budget", "x"}, 2, `invalid value "x" for flag -budget`},
+		{"a run", []string{"-run", "^list_connections$"}, 0, "PASS list_connections"},
+		{"a flag over the environment", []string{"-token", "nobody", "-run", "^list_connections$"}, 2, "listing the connections of <token>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tc.args, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want %d, and %q shown\n%s", code, tc.code, tc.want, out)
+			}
+			for _, tok := range []string{alice, bob} {
+				if strings.Contains(out, tok) {
+					t.Errorf("the output shows %q:\n%s", tok, out)
+				}
+			}
+		})
+	}
+}
