@@ -68,14 +68,19 @@ func leaky(next http.Handler, _ *plannrtest.Server) http.Handler {
 }
 
 // echo writes the request's Authorization into every answer: in an error's
-// message as PHP's json_encode writes it (a slash as \/), and in headers,
-// as is and percent-encoded.
+// message as PHP's json_encode writes it (a slash as \/), as the field a
+// 422's error is under, which a failure names, and in headers, as is and
+// percent-encoded.
 var echo = onAnswer(func(r *http.Request, a *answer) {
 	auth := strings.Join(r.Header.Values("Authorization"), " | ")
 	a.header.Set("X-Echo", auth)
 	a.header.Set("X-Echo-Query", "?auth="+url.QueryEscape(auth))
 	if a.status >= 400 && r.Method != http.MethodHead {
-		a.body = bytes.ReplaceAll(mustJSON(map[string]string{"message": msgs.Unauthenticated + " (" + auth + ")"}), []byte("/"), []byte(`\/`))
+		e := map[string]any{"message": msgs.Unauthenticated + " (" + auth + ")"}
+		if a.status == http.StatusUnprocessableEntity {
+			e["errors"] = map[string][]string{auth: {e["message"].(string)}}
+		}
+		a.body = bytes.ReplaceAll(mustJSON(e), []byte("/"), []byte(`\/`))
 	}
 })
 

@@ -227,9 +227,11 @@ func (c *probe) cleanup(f func()) { c.cleanups = append(c.cleanups, f) }
 
 // fail records a broken expectation about field of ex's answer (ex nil when
 // no request is at fault). format says what was expected, and what came.
+// Every member is redacted, field too: it may be a name the server chose (a
+// 422's errors, a header).
 func (c *probe) fail(ex *exchange, field, format string, args ...any) {
 	red := c.r.red
-	f := Failure{Field: field, Expected: red.string(fmt.Sprintf(format, args...))}
+	f := Failure{Field: red.string(field), Expected: red.string(fmt.Sprintf(format, args...))}
 	if ex != nil {
 		f.Request = c.describe(ex)
 		f.Status = ex.Status
