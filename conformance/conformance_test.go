@@ -81,6 +81,14 @@ func TestRightInAnotherWay(t *testing.T) {
 		{name: "no refresh_authorization_url", wrap: onAnswer(func(_ *http.Request, a *answer) {
 			a.editConnections(func(conn map[string]any) { delete(conn, "refresh_authorization_url") })
 		})},
+		{name: "the UUID of refresh_authorization_url in upper case", wrap: onAnswer(func(_ *http.Request, a *answer) {
+			a.editConnections(func(conn map[string]any) {
+				if url, ok := conn["refresh_authorization_url"].(string); ok {
+					i := strings.LastIndexByte(url, '/')
+					conn["refresh_authorization_url"] = url[:i] + strings.ToUpper(url[i:])
+				}
+			})
+		})},
 		{name: "OPTIONS in Allow", wrap: onAnswer(func(_ *http.Request, a *answer) {
 			if allow := a.header.Get("Allow"); allow != "" {
 				a.header.Set("Allow", allow+", OPTIONS")

@@ -403,6 +403,11 @@ var mutants = []mutant{
 			conn["refresh_authorization_url"] = fmt.Sprint(conn["refresh_authorization_url"], "0")
 		})
 	})},
+	{name: "a refresh_authorization_url in upper case", caughtBy: "list_connections", wrap: onAnswer(func(_ *http.Request, a *answer) {
+		a.editConnections(func(conn map[string]any) {
+			conn["refresh_authorization_url"] = strings.ToUpper(fmt.Sprint(conn["refresh_authorization_url"]))
+		})
+	})},
 	// Rate limits.
 	{name: "rate-limit headers dropped", caughtBy: "ratelimit_headers", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		a.header.Del("X-RateLimit-Limit")

@@ -116,10 +116,14 @@ func (c *probe) observe(ex *exchange, at string, conn connection) {
 		}
 	}
 	// The spec's example shows another id (Plannr's, unexplained); its
-	// words, and this toolkit's choice, are the connection's UUID.
+	// words, and this toolkit's choice, are the connection's UUID. The
+	// authorization_url as it is, since a path is case-sensitive; the UUID
+	// as the API writes one, in either case (RFC 9562), as uuid_spellings
+	// holds a path's.
 	if url := conn.RefreshAuthorizationURL; url != nil {
-		if want := conn.Provider.AuthorizationURL + "/" + conn.id(); !strings.EqualFold(*url, want) {
-			c.fail(ex, at+"."+api.refreshURL, "the provider's authorization_url followed by /<uuid>: %q; got %q", want, *url)
+		prefix := conn.Provider.AuthorizationURL + "/"
+		if id, ok := strings.CutPrefix(*url, prefix); !ok || !strings.EqualFold(id, conn.id()) {
+			c.fail(ex, at+"."+api.refreshURL, "the provider's authorization_url followed by /<uuid>: %q; got %q", prefix+conn.id(), *url)
 		}
 	}
 	created, okC := stamps[api.created]
