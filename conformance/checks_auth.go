@@ -2,19 +2,27 @@ package conformance
 
 import (
 	"encoding/base64"
+	"net/http"
 	"regexp"
 )
 
 // operations are one request of each operation for the auth checks, PUT and
 // DELETE to the run's absent UUID, so that a server that ignores
-// authentication changes nothing.
+// authentication changes nothing; and a HEAD wherever a GET, since HEAD is
+// answered as GET (apispec.Allow lists it there), its token included.
 func (c *probe) operations() []request {
 	api := c.r.api
-	return []request{
+	ops := []request{
 		{method: api.list.Method, path: api.list.Path},
 		{method: api.update.Method, path: api.itemPath(c.r.absent), contentType: api.mediaType, body: []byte(`{}`)},
 		{method: api.remove.Method, path: api.itemPath(c.r.absent)},
 	}
+	for _, rq := range ops {
+		if rq.method == http.MethodGet {
+			ops = append(ops, request{method: http.MethodHead, path: rq.path})
+		}
+	}
+	return ops
 }
 
 // The syntax of WWW-Authenticate (RFC 7235 section 4.1): challenges, each a

@@ -178,6 +178,12 @@ var mutants = []mutant{
 	})},
 	{name: "a token echoed in an error", caughtBy: "ignored_auth", wrap: echo},
 	{name: "authentication ignored", caughtBy: "ignored_auth", wrap: ignoresAuth},
+	{name: "HEAD answered without a token", caughtBy: "ignored_auth", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodHead && r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+firstToken)
+		}
+		return false
+	})},
 	{name: "the body read before the token", caughtBy: "auth_before_body", wrap: refuse(func(r *http.Request, body []byte) bool {
 		return r.Method == http.MethodPut && r.Header.Get("Authorization") == "" && !bytes.HasPrefix(body, []byte("{}"))
 	}, http.StatusBadRequest, msgs.InvalidJSON)},

@@ -15,7 +15,7 @@ var registry = func() []*check {
 	maxLen, limits := plannroauth.LabelMaxLength(), apispec.LimitsOf()
 	return []*check{
 		{Check{Name: "list_connections", Description: "each user's list is 200, oldest first, and no connection is in both users' lists"}, checkList},
-		{Check{Name: "ignored_auth", Description: "no token, an unknown token and the Basic scheme are 401 with the spec's message and a Bearer challenge, on every operation"}, checkIgnoredAuth},
+		{Check{Name: "ignored_auth", Description: "no token, an unknown token and the Basic scheme are 401 with the spec's message and a Bearer challenge, on every operation and HEAD"}, checkIgnoredAuth},
 		{Check{Name: "auth_before_body", Description: "a bad body without a token is 401, not 400, 415 or 422: authentication comes first"}, checkAuthBeforeBody},
 		{Check{Name: "duplicate_authorization", Description: "two Authorization headers are 401, never either user"}, checkDuplicateAuthorization},
 		{Check{Name: "path_uuid", Description: "malformed and unknown UUIDs are 404, each answered exactly as the others"}, checkPathUUID},
