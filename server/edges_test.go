@@ -3,7 +3,9 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -272,5 +275,98 @@ func TestRequestLineAsSlogMakesIt(t *testing.T) {
 	do(t, "GET", quiet.URL+"/api/v1/oauth/connections", http.Header{"Authorization": {"Bearer " + token}}, "")
 	if logs.Len() != 0 {
 		t.Errorf("an INFO line reached a WARN handler: %s", logs.String())
+	}
+}
+
+// updates answers a PUT with its function, and the other operations as
+// capture does.
+type updates struct {
+	capture
+	update func(ctx context.Context) (gen.UpdateOAuthConnectionResponseObject, error)
+}
+
+func (u *updates) UpdateOAuthConnection(ctx context.Context, _ gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
+	return u.update(ctx)
+}
+
+// errorBody is the body of an error whose message is message.
+func errorBody(t *testing.T, message string) string {
+	t.Helper()
+	b, err := json.Marshal(struct {
+		Message string `json:"message"`
+	}{message})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b) + "\n"
+}
+
+// TestCanceledWhileTheClientWaits: a context.Canceled that is not the
+// client's leaving (an operation's own cancel, an errgroup's or a store's, a
+// RateLimiter's, an AuthFunc's, the http.Server's BaseContext cancelled on
+// SIGTERM) is answered 503 in JSON, as the spec's default declares a
+// dependency that gave up, and no check of the answer refuses it: never the
+// empty 200 of an answer not written, which a PUT that stored nothing would
+// pass for a success.
+func TestCanceledWhileTheClientWaits(t *testing.T) {
+	cancelled := fmt.Errorf("store: %w", context.Canceled)
+	tests := []struct {
+		name string
+		// update is the PUT's operation; stopBase cancels the context the
+		// http.Server gives every request (BaseContext).
+		update func(ctx context.Context, stopBase context.CancelFunc) (gen.UpdateOAuthConnectionResponseObject, error)
+		opts   []server.Option
+		logged int // the status of the request's log line
+	}{
+		{name: "the operation cancels a context of its own", update: func(ctx context.Context, _ context.CancelFunc) (gen.UpdateOAuthConnectionResponseObject, error) {
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			return nil, fmt.Errorf("store: %w", ctx.Err())
+		}, logged: 503},
+		{name: "the RateLimiter fails with context.Canceled", opts: []server.Option{server.WithRateLimiter(failing{cancelled})}, logged: 503},
+		{name: "the AuthFunc fails with context.Canceled", opts: []server.Option{server.WithAuth(func(context.Context, string) (server.Identity, error) {
+			return server.Identity{}, cancelled
+		})}, logged: 503},
+		// net/http cannot tell this from a client that left: the line says
+		// 499, and the client, still there, gets the 503.
+		{name: "BaseContext cancelled", update: func(ctx context.Context, stopBase context.CancelFunc) (gen.UpdateOAuthConnectionResponseObject, error) {
+			stopBase()
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}, logged: server.StatusClientClosedRequest},
+	}
+	want := errorBody(t, apispec.MessagesOf().Unavailable)
+	for _, tt := range tests {
+		for _, refuse := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, Refuse %v", tt.name, refuse), func(t *testing.T) {
+				base, stopBase := context.WithCancel(context.Background())
+				defer stopBase()
+				impl := &updates{update: func(ctx context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
+					if tt.update == nil {
+						t.Error("the operation was called")
+						return nil, nil
+					}
+					return tt.update(ctx, stopBase)
+				}}
+				var logged logtest.Statuses
+				s, err := server.New(impl, append([]server.Option{server.WithAuth(anyToken), server.WithLogger(slog.New(&logged)),
+					server.WithResponseValidation(server.ResponseValidation{Refuse: refuse, Report: func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }}),
+				}, tt.opts...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewUnstartedServer(s)
+				srv.Config.BaseContext = func(net.Listener) context.Context { return base }
+				srv.Start()
+				defer srv.Close()
+				resp, body := put(t, srv.URL+connPath, `{"label":"x"}`)
+				if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Content-Type") != "application/json" || body != want {
+					t.Errorf("%d %q %q, want 503 %s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want)
+				}
+				if logged.Count(tt.logged) != 1 {
+					t.Errorf("the request was not logged with status %d", tt.logged)
+				}
+			})
+		}
 	}
 }

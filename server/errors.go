@@ -31,8 +31,11 @@ var notFoundMessage = apierror.NotFound.Message
 
 // StatusClientClosedRequest is the status a request is logged and counted
 // with when its client went away before the answer: nginx's 499, which
-// Prometheus's own API uses too. Nothing is sent, as no one is there to read
-// it, and it is not the server's failure.
+// Prometheus's own API uses too. It is not the server's failure. WriteError
+// still sends its 503: net/http ends the request's context alike when the
+// client hangs up and when the http.Server's BaseContext is cancelled (on
+// SIGTERM, say) under a client still waiting, who must not get the empty 200
+// of an answer never written.
 const StatusClientClosedRequest = 499
 
 // WriteError writes err as the API's JSON error. It is the one place where an
@@ -42,9 +45,12 @@ const StatusClientClosedRequest = 499
 //
 //	ErrUnauthenticated                        401, with WWW-Authenticate
 //	plannroauth.ErrNotFound                   404 {"message": "OAuth2 connection not found."}
-//	plannroauth.ErrUnavailable, or the
-//	  request's time running out (WithTimeout) 503 {"message": "Service Unavailable"}
-//	the client gone (plannroauth.ErrCanceled) 499, logged at INFO, nothing sent
+//	plannroauth.ErrUnavailable, the
+//	  request's time running out (WithTimeout),
+//	  plannroauth.ErrCanceled of a context
+//	  other than the request's                503 {"message": "Service Unavailable"}
+//	anything else once the request's own
+//	  context is cancelled (the client gone)  503, logged and counted as 499 at INFO
 //	anything else                             500 {"message": "Server Error"}
 //
 // The cause of a 5xx goes to the request's log line, never to the client.
@@ -56,10 +62,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = apierror.Unauthenticated
 	case errors.Is(err, plannroauth.ErrNotFound):
 		e = apierror.NotFound
-	case errors.Is(err, plannroauth.ErrCanceled) || r.Context().Err() == context.Canceled:
-		clientGone(w)
-		return
-	case errors.Is(err, plannroauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case r.Context().Err() == context.Canceled:
+		if rec := recorderOf(w); rec != nil {
+			rec.clientGone()
+		}
+		e = apierror.Unavailable
+	case errors.Is(err, plannroauth.ErrUnavailable), errors.Is(err, context.DeadlineExceeded),
+		// A context the request's is not: an errgroup's, a store's own. The
+		// work was cut short and the client waits for its answer.
+		errors.Is(err, plannroauth.ErrCanceled):
 		e = apierror.Unavailable
 	default:
 		e = apierror.ServerError
@@ -69,23 +80,4 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		cause = err
 	}
 	apierror.Write(w, r, e, cause)
-}
-
-// goner is a ResponseWriter of the server's own that records a request whose
-// client went away (observe's recorder, the response check's capture).
-type goner interface{ clientGone() }
-
-// clientGone tells every goner among w and the writers it wraps that the
-// client went away.
-func clientGone(w http.ResponseWriter) {
-	for {
-		if g, ok := w.(goner); ok {
-			g.clientGone()
-		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			return
-		}
-		w = u.Unwrap()
-	}
 }

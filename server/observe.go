@@ -132,14 +132,20 @@ func setRoute(w http.ResponseWriter, route string) {
 	if route == "" {
 		route = unmatched
 	}
+	if rec := recorderOf(w); rec != nil {
+		rec.route = route
+	}
+}
+
+// recorderOf returns the recorder among w and the writers it wraps, or nil.
+func recorderOf(w http.ResponseWriter) *recorder {
 	for {
 		if rec, ok := w.(*recorder); ok {
-			rec.route = route
-			return
+			return rec
 		}
 		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
 		if !ok {
-			return
+			return nil
 		}
 		w = u.Unwrap()
 	}
@@ -147,9 +153,9 @@ func setRoute(w http.ResponseWriter, route string) {
 
 func (r *recorder) NoteError(err error) { r.err = err }
 
-// clientGone records that the client went away before the answer, which no
-// one will read: the request is logged and counted as
-// StatusClientClosedRequest, not as the server's failure.
+// clientGone records that the client went away before the answer: the
+// request is logged and counted as StatusClientClosedRequest, not as the
+// server's failure.
 func (r *recorder) clientGone() {
 	if r.status == 0 {
 		r.status = StatusClientClosedRequest
