@@ -92,6 +92,7 @@ type captured struct {
 func (c *captured) Header() http.Header { return c.header }
 
 func (c *captured) WriteHeader(status int) {
+	validStatus(status)
 	if c.status == 0 {
 		c.status = status
 		c.sent = c.header.Clone()

@@ -370,3 +370,35 @@ func TestCanceledWhileTheClientWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidStatusIsA500: an operation's answer with a status net/http
+// cannot send (its WriteHeader panics below 100 and above 999) is a panic
+// like any other: the JSON 500, logged as a 500, whether answers are checked
+// or not. Never the empty 200 of an answer not written, nor, checked, the
+// answer with its status made 200.
+func TestInvalidStatusIsA500(t *testing.T) {
+	want := errorBody(t, apispec.MessagesOf().ServerError)
+	validations := map[string][]server.Option{
+		"unchecked":   nil,
+		"report only": {server.WithResponseValidation(server.ResponseValidation{Report: func(*http.Request, error) {}})},
+		"Refuse":      {server.WithResponseValidation(server.ResponseValidation{Refuse: true, Report: func(*http.Request, error) {}})},
+	}
+	for _, status := range []int{0, 99, 1000} {
+		for name, opts := range validations {
+			t.Run(fmt.Sprintf("%d, %s", status, name), func(t *testing.T) {
+				impl := &updates{update: func(context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
+					return gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: status, Body: gen.Error{Message: apispec.MessagesOf().ServerError}}, nil
+				}}
+				var logged logtest.Statuses
+				srv := start(t, impl, append(opts, server.WithLogger(slog.New(&logged)))...)
+				resp, body := put(t, srv.URL+connPath, `{"label":"x"}`)
+				if resp.StatusCode != http.StatusInternalServerError || resp.Header.Get("Content-Type") != "application/json" || body != want {
+					t.Errorf("%d %q %q, want 500 %s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want)
+				}
+				if logged.Count(http.StatusInternalServerError) != 1 {
+					t.Errorf("the request was not logged with status 500")
+				}
+			})
+		}
+	}
+}

@@ -163,6 +163,7 @@ func (r *recorder) clientGone() {
 }
 
 func (r *recorder) WriteHeader(status int) {
+	validStatus(status)
 	if r.status == 0 {
 		r.status = status
 	}
@@ -178,6 +179,16 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection's own writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// validStatus panics, as net/http's WriteHeader does, on a status that has
+// no three digits, before a writer of the server's records it: recorded, it
+// would keep observe's recovery from writing its JSON 500, and net/http would
+// send an empty 200.
+func validStatus(status int) {
+	if status < 100 || status > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", status))
+	}
+}
 
 // requestIDs hands out IDs that are unique without a random read per request: a
 // random prefix per process and a counter.
