@@ -402,3 +402,35 @@ func TestInvalidStatusIsA500(t *testing.T) {
 		}
 	}
 }
+
+// TestClosedIs503Checked: after Close, every request is answered the 503
+// that Close documents, also with Refuse, which must not take it for an
+// answer the spec forbids: on a path of no operation, with a method of none,
+// on a page of the server's.
+func TestClosedIs503Checked(t *testing.T) {
+	s, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithoutLogging(),
+		server.WithResponseValidation(server.ResponseValidation{Refuse: true, Report: func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	s.Close()
+	want := errorBody(t, apispec.MessagesOf().Unavailable)
+	auth := http.Header{"Authorization": {"Bearer " + token}}
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", "/api/v1/oauth/connections", want},
+		{"PUT", connPath, want},
+		{"HEAD", "/api/v1/oauth/connections", ""},
+		{"GET", "/nope", want},
+		{"HEAD", "/nope", ""},
+		{"PATCH", "/api/v1/oauth/connections", want},
+		{"OPTIONS", connPath, want},
+		{"GET", "/healthz", want},
+	} {
+		resp, body := do(t, tt.method, srv.URL+tt.path, auth, "")
+		if resp.StatusCode != http.StatusServiceUnavailable || body != tt.body {
+			t.Errorf("%s %s: %d %q, want 503 %q", tt.method, tt.path, resp.StatusCode, body, tt.body)
+		}
+	}
+}

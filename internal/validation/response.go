@@ -12,9 +12,9 @@ import (
 
 // Response checks a response the server gave to r against the spec: its status is
 // declared for the operation, its headers and body match their schemas, and every
-// body is JSON. Answers that belong to no operation (404 and 405 of the router)
-// must have the Error body. Tests and the plannrtest fake run every response
-// through it.
+// body is JSON. Answers that belong to no operation (404 and 405 of the router,
+// or the unexpected, such as a closed server's 503) must have the Error body.
+// Tests and the plannrtest fake run every response through it.
 func (v *Validator) Response(r *http.Request, status int, header http.Header, body []byte) error {
 	if status != http.StatusNoContent && r.Method != http.MethodHead {
 		if err := isJSON(header); err != nil {
@@ -26,7 +26,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 		if r.Method == http.MethodOptions && status == http.StatusNoContent && m.Template != "" {
 			return nil
 		}
-		if status != routeErr.Status {
+		if status != routeErr.Status && !unexpected(status) {
 			return fmt.Errorf("%s %s belongs to no operation: got %d, want %d", r.Method, r.URL.Path, status, routeErr.Status)
 		}
 		if r.Method == http.MethodHead {
@@ -34,9 +34,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 		}
 		return v.ErrorBody(header, body)
 	}
-	// The spec's `default` is for the unexpected: a status the client can act on
-	// must be declared by number.
-	if status < 500 && m.Route.Operation.Responses.Status(status) == nil {
+	if !unexpected(status) && m.Route.Operation.Responses.Status(status) == nil {
 		return fmt.Errorf("%s %s: status %d is not declared", r.Method, m.Route.Path, status)
 	}
 	in := &openapi3filter.ResponseValidationInput{
@@ -54,6 +52,12 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 	in.SetBodyBytes(body)
 	return openapi3filter.ValidateResponse(r.Context(), in)
 }
+
+// unexpected reports whether status is what the spec's `default` responses
+// are for: a failure of the server or of what it depends on (5xx), which any
+// request may meet, before it is matched (a closed server's 503) as after. A
+// status the client can act on must be declared by number.
+func unexpected(status int) bool { return status >= http.StatusInternalServerError }
 
 // ErrorBody checks an error response that no operation declares (a 404 or 405
 // outside the API, say): it must still be JSON with the spec's Error body.
