@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
@@ -278,15 +279,26 @@ func TestRequestLineAsSlogMakesIt(t *testing.T) {
 	}
 }
 
-// updates answers a PUT with its function, and the other operations as
-// capture does.
-type updates struct {
+// funcs answers the list and the PUT with its functions where it has them,
+// and otherwise as capture does.
+type funcs struct {
 	capture
+	list   func(ctx context.Context) (gen.ListOAuthConnectionsResponseObject, error)
 	update func(ctx context.Context) (gen.UpdateOAuthConnectionResponseObject, error)
 }
 
-func (u *updates) UpdateOAuthConnection(ctx context.Context, _ gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
-	return u.update(ctx)
+func (f *funcs) ListOAuthConnections(ctx context.Context, req gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
+	if f.list == nil {
+		return f.capture.ListOAuthConnections(ctx, req)
+	}
+	return f.list(ctx)
+}
+
+func (f *funcs) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
+	if f.update == nil {
+		return f.capture.UpdateOAuthConnection(ctx, req)
+	}
+	return f.update(ctx)
 }
 
 // errorBody is the body of an error whose message is message.
@@ -341,7 +353,7 @@ func TestCanceledWhileTheClientWaits(t *testing.T) {
 			t.Run(fmt.Sprintf("%s, Refuse %v", tt.name, refuse), func(t *testing.T) {
 				base, stopBase := context.WithCancel(context.Background())
 				defer stopBase()
-				impl := &updates{update: func(ctx context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
+				impl := &funcs{update: func(ctx context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
 					if tt.update == nil {
 						t.Error("the operation was called")
 						return nil, nil
@@ -386,7 +398,7 @@ func TestInvalidStatusIsA500(t *testing.T) {
 	for _, status := range []int{0, 99, 1000} {
 		for name, opts := range validations {
 			t.Run(fmt.Sprintf("%d, %s", status, name), func(t *testing.T) {
-				impl := &updates{update: func(context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
+				impl := &funcs{update: func(context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
 					return gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: status, Body: gen.Error{Message: apispec.MessagesOf().ServerError}}, nil
 				}}
 				var logged logtest.Statuses
@@ -431,6 +443,57 @@ func TestClosedIs503Checked(t *testing.T) {
 		resp, body := do(t, tt.method, srv.URL+tt.path, auth, "")
 		if resp.StatusCode != http.StatusServiceUnavailable || body != tt.body {
 			t.Errorf("%s %s: %d %q, want 503 %q", tt.method, tt.path, resp.StatusCode, body, tt.body)
+		}
+	}
+}
+
+// TestUndeclaredErrorIsA500: an error that WriteError would answer with a
+// status its operation does not declare (plannroauth.ErrNotFound from the
+// list, which has no 404) is the implementation's bug: the spec's 500,
+// logged at ERROR with the error. A declared one is answered as it maps.
+func TestUndeclaredErrorIsA500(t *testing.T) {
+	notFound := func(context.Context) (gen.ListOAuthConnectionsResponseObject, error) {
+		return nil, fmt.Errorf("store: %w", plannroauth.ErrNotFound)
+	}
+	serverError := errorBody(t, apispec.MessagesOf().ServerError)
+	tests := []struct {
+		name, method, path string
+		impl               *funcs
+		opts               []server.Option
+		status             int
+		body               string
+	}{
+		{"the list's ErrNotFound", "GET", "/api/v1/oauth/connections", &funcs{list: notFound}, nil, 500, serverError},
+		{"the list's ErrNotFound, to a HEAD", "HEAD", "/api/v1/oauth/connections", &funcs{list: notFound}, nil, 500, ""},
+		{"an AuthFunc's ErrNotFound, on the list", "GET", "/api/v1/oauth/connections", &funcs{}, []server.Option{
+			server.WithAuth(func(context.Context, string) (server.Identity, error) {
+				return server.Identity{}, plannroauth.ErrNotFound
+			}),
+		}, 500, serverError},
+		{"the PUT's ErrNotFound, declared", "PUT", connPath, &funcs{update: func(context.Context) (gen.UpdateOAuthConnectionResponseObject, error) {
+			return nil, plannroauth.ErrNotFound
+		}}, nil, 404, errorBody(t, apispec.MessagesOf().NotFound)},
+		{"the list's ErrUnauthenticated, declared", "GET", "/api/v1/oauth/connections", &funcs{list: func(context.Context) (gen.ListOAuthConnectionsResponseObject, error) {
+			return nil, server.ErrUnauthenticated
+		}}, nil, 401, errorBody(t, apispec.MessagesOf().Unauthenticated)},
+	}
+	for _, tt := range tests {
+		for _, checked := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, checked %v", tt.name, checked), func(t *testing.T) {
+				var logs logtest.Buffer
+				opts := append([]server.Option{server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, tt.opts...)
+				if checked {
+					opts = append(opts, server.WithResponseValidation(server.ResponseValidation{Refuse: true, Report: func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }}))
+				}
+				srv := start(t, tt.impl, opts...)
+				resp, body := do(t, tt.method, srv.URL+tt.path, http.Header{"Authorization": {"Bearer " + token}, "Content-Type": {"application/json"}}, `{}`)
+				if resp.StatusCode != tt.status || body != tt.body {
+					t.Errorf("%d %q, want %d %q", resp.StatusCode, body, tt.status, tt.body)
+				}
+				if line := logs.String(); tt.status == 500 && (!strings.Contains(line, "level=ERROR") || !strings.Contains(line, "status=500") || !strings.Contains(line, plannroauth.ErrNotFound.Error())) {
+					t.Errorf("log line %q, want an ERROR 500 with the error", line)
+				}
+			})
 		}
 	}
 }

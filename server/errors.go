@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
 // ErrUnauthenticated is what an AuthFunc returns, or wraps, for a token it
@@ -53,8 +55,12 @@ const StatusClientClosedRequest = 499
 //	  context is cancelled (the client gone)  503, logged and counted as 499 at INFO
 //	anything else                             500 {"message": "Server Error"}
 //
-// The cause of a 5xx goes to the request's log line, never to the client.
+// A status that the spec does not declare for the request's operation
+// (plannroauth.ErrNotFound where it has no 404, say) is the implementation's
+// bug: a 500 too. The cause of a 5xx goes to the request's log line, never to
+// the client.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	rec := recorderOf(w)
 	var e *apierror.Error
 	switch {
 	case errors.As(err, &e):
@@ -63,7 +69,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, plannroauth.ErrNotFound):
 		e = apierror.NotFound
 	case r.Context().Err() == context.Canceled:
-		if rec := recorderOf(w); rec != nil {
+		if rec != nil {
 			rec.clientGone()
 		}
 		e = apierror.Unavailable
@@ -73,6 +79,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		errors.Is(err, plannroauth.ErrCanceled):
 		e = apierror.Unavailable
 	default:
+		e = apierror.ServerError
+	}
+	if rec != nil && rec.operation != nil && !validation.Declares(rec.operation, e.Status) {
+		err = fmt.Errorf("%w: %s does not declare %d", err, rec.operation.Operation.OperationID, e.Status)
 		e = apierror.ServerError
 	}
 	var cause error

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
@@ -117,23 +118,26 @@ var (
 // sent, and the unexpected error behind a 5xx (apierror.Noter).
 type recorder struct {
 	http.ResponseWriter
-	route  string
-	status int
-	err    error
-	id     [1]string // the X-Request-Id header's value
+	route string
+	// operation is the spec's operation the request matched, nil for none.
+	operation *routers.Route
+	status    int
+	err       error
+	id        [1]string // the X-Request-Id header's value
 }
 
 // unmatched is the route of a log line for a request that matched none: never
 // the raw path of an unknown URL, which may hold anything a client put there.
 const unmatched = "unmatched"
 
-// setRoute names the route of the request that w answers, for its log line.
-func setRoute(w http.ResponseWriter, route string) {
+// setRoute names the route of the request that w answers, for its log line,
+// and the operation it matched, if any, whose statuses WriteError keeps to.
+func setRoute(w http.ResponseWriter, route string, operation *routers.Route) {
 	if route == "" {
 		route = unmatched
 	}
 	if rec := recorderOf(w); rec != nil {
-		rec.route = route
+		rec.route, rec.operation = route, operation
 	}
 }
 

@@ -185,13 +185,13 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	m := s.validator.Find(r)
 	if m.Template == "" {
 		if h, name := s.pages.find(r.URL.Path); h != nil {
-			setRoute(w, name)
+			setRoute(w, name, nil)
 			r.Pattern = name
 			s.pages.serve(w, r, h)
 			return
 		}
 	}
-	setRoute(w, m.Template)
+	setRoute(w, m.Template, m.Route)
 	r.Pattern = m.Template
 	if r.Method == http.MethodOptions && m.Template != "" {
 		// What the path allows, without authentication, as Laravel answers it.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 )
 
 // Response checks a response the server gave to r against the spec: its status is
@@ -34,7 +35,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 		}
 		return v.ErrorBody(header, body)
 	}
-	if !unexpected(status) && m.Route.Operation.Responses.Status(status) == nil {
+	if !Declares(m.Route, status) {
 		return fmt.Errorf("%s %s: status %d is not declared", r.Method, m.Route.Path, status)
 	}
 	in := &openapi3filter.ResponseValidationInput{
@@ -51,6 +52,13 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 	}
 	in.SetBodyBytes(body)
 	return openapi3filter.ValidateResponse(r.Context(), in)
+}
+
+// Declares reports whether the spec lets route's operation answer status: a
+// status the client can act on declared by number, or the unexpected, which
+// the operation's `default` holds.
+func Declares(route *routers.Route, status int) bool {
+	return unexpected(status) || route.Operation.Responses.Status(status) != nil
 }
 
 // unexpected reports whether status is what the spec's `default` responses
