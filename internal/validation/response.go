@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -58,8 +59,29 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 // status the client can act on declared by number, or the unexpected, which
 // the operation's `default` holds.
 func Declares(route *routers.Route, status int) bool {
-	return unexpected(status) || route.Operation.Responses.Status(status) != nil
+	if unexpected(status) {
+		return true
+	}
+	if status < 100 || status > 599 {
+		return false
+	}
+	// Responses.Status, without the two strings it makes per call: this is
+	// asked of every rejected request.
+	r := route.Operation.Responses
+	return r.Value(statusKeys[status-100]) != nil || r.Value(rangeKeys[status/100-1]) != nil
 }
+
+// statusKeys are the keys of Responses for the statuses 100 to 599, and
+// rangeKeys those of their ranges, 1XX to 5XX.
+var (
+	statusKeys = func() (keys [500]string) {
+		for i := range keys {
+			keys[i] = strconv.Itoa(100 + i)
+		}
+		return keys
+	}()
+	rangeKeys = [...]string{"1XX", "2XX", "3XX", "4XX", "5XX"}
+)
 
 // unexpected reports whether status is what the spec's `default` responses
 // are for: a failure of the server or of what it depends on (5xx), which any

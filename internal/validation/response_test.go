@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
@@ -61,5 +63,22 @@ func TestResponse(t *testing.T) {
 				t.Errorf("want an error mentioning %q, got %v", tt.wantErr, err)
 			}
 		})
+	}
+}
+
+// TestDeclares holds Declares, which reads Responses without allocating, to
+// Responses.Status, which kin-openapi reads them with: for every status, by
+// number or by range (4XX), beside the spec's `default` for any 5xx.
+func TestDeclares(t *testing.T) {
+	responses := openapi3.NewResponses()
+	for _, key := range []string{"200", "4XX", "404", "default"} {
+		responses.Set(key, &openapi3.ResponseRef{Value: openapi3.NewResponse()})
+	}
+	route := &routers.Route{Operation: &openapi3.Operation{Responses: responses}}
+	for status := -1; status <= 1000; status++ {
+		want := status >= 500 || responses.Status(status) != nil
+		if got := validation.Declares(route, status); got != want {
+			t.Errorf("Declares(%d) = %v, want %v", status, got, want)
+		}
 	}
 }
