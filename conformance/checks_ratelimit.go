@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -63,7 +64,8 @@ func answerTime(ex *exchange) time.Time {
 
 // checkRateLimitHeaders sends a request of each operation, and a refused one:
 // each counts, X-RateLimit-Remaining one less each time, or the limit less
-// one in a new window.
+// one in a new window, where one can open (newWindow): the limit less one
+// on every answer would pass for a new window each time.
 func checkRateLimitHeaders(c *probe) {
 	api := c.r.api
 	token := c.r.target.Token
@@ -74,19 +76,49 @@ func checkRateLimitHeaders(c *probe) {
 		{method: api.update.Method, path: api.itemPath(c.r.absent), token: token, contentType: api.mediaType, body: c.labelValue(42)},
 		{method: api.list.Method, path: api.list.Path, token: token},
 	}
-	var prev window
-	for i, rq := range requests {
+	var prev *window
+	var opened time.Time // when an answer of this check last opened a window
+	for _, rq := range requests {
 		ex := c.send(rq)
 		w := ex.window
 		if w == nil {
 			continue // failed for it already
 		}
-		newWindow := w.remaining == w.limit-1 || w.hasReset && prev.hasReset && w.reset != prev.reset
-		if i > 0 && w.remaining != prev.remaining-1 && !newWindow {
-			c.fail(ex, "header "+hRemaining, "one less than before (%d), or %d in a new window; got %d", prev.remaining, w.limit-1, w.remaining)
+		at := answerTime(ex)
+		first := w.remaining == w.limit-1
+		if prev != nil && w.remaining != prev.remaining-1 {
+			why := ""
+			if first {
+				why = c.newWindow(*prev, *w, opened, at)
+			}
+			if !first || why != "" {
+				c.fail(ex, "header "+hRemaining, "one less than before (%d), or %d in a new window%s; got %d", prev.remaining, w.limit-1, why, w.remaining)
+			}
 		}
-		prev = *w
+		if first {
+			opened = at
+		}
+		prev = w
 	}
+}
+
+// newWindow says why w, answered at, cannot open a new window after prev;
+// "" when it can. When both answers carry X-RateLimit-Reset, the new one is
+// later. Else, since a window lasts the spec's window from the request that
+// opens it, that long has gone by since the last answer that opened one
+// (opened; zero if none did), less a second for Date's whole seconds.
+func (c *probe) newWindow(prev, w window, opened, at time.Time) string {
+	if w.hasReset && prev.hasReset {
+		if w.reset <= prev.reset {
+			return fmt.Sprintf(", with a later %s than %d", hReset, prev.reset)
+		}
+		return ""
+	}
+	win := c.r.api.limits.RateWindow
+	if since := at.Sub(opened); !opened.IsZero() && since < win-time.Second {
+		return fmt.Sprintf(", which cannot open %v after the last one (the spec's window is %v)", since, win)
+	}
+	return ""
 }
 
 // checkRateLimitDrive sends as many requests as X-RateLimit-Remaining says

@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -117,6 +119,53 @@ func TestRightInAnotherWay(t *testing.T) {
 			expectPass(t, target)
 		})
 	}
+}
+
+// TestWindowEndsMidCheck runs ratelimit_headers against a server whose window
+// closes in the middle of it: X-RateLimit-Remaining starts again from the
+// limit less one, and the check passes, with X-RateLimit-Reset or, as
+// Laravel, without.
+func TestWindowEndsMidCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reset bool
+	}{{"with X-RateLimit-Reset", true}, {"without X-RateLimit-Reset", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			target := fake(t, newWindowAtDelete(tc.reset)).target
+			target.Run = "^ratelimit_headers$"
+			expectPass(t, target)
+		})
+	}
+}
+
+// newWindowAtDelete opens a new window for the first user at its first
+// DELETE: X-RateLimit-Remaining counts down from the limit less one again.
+// X-RateLimit-Reset, if kept, shows the window before as opened a second
+// before the server's, so that the new one closes later.
+func newWindowAtDelete(reset bool) wrapper {
+	var mu sync.Mutex
+	shift := int64(-1) // added to the server's count once the window is new
+	limit := int64(apispec.LimitsOf().RateLimit)
+	return onAnswer(func(r *http.Request, a *answer) {
+		left, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64)
+		if err != nil || r.Header.Get("Authorization") != "Bearer "+firstToken {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if shift < 0 && r.Method == http.MethodDelete {
+			shift = limit - 1 - left
+		}
+		if shift >= 0 {
+			a.header.Set("X-RateLimit-Remaining", strconv.FormatInt(left+shift, 10))
+		} else if at, err := strconv.ParseInt(a.header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+			a.header.Set("X-RateLimit-Reset", strconv.FormatInt(at-1, 10))
+		}
+		if !reset {
+			a.header.Del("X-RateLimit-Reset")
+		}
+	})
 }
 
 // lookUpFirst answers a PUT to a connection the user does not own with the

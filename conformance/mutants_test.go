@@ -433,6 +433,12 @@ var mutants = []mutant{
 	})},
 	{name: "a limit other than x-limits'", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Limit", func(n int64) int64 { return 2 * n })},
 	{name: "X-RateLimit-Remaining stuck", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Remaining", func(int64) int64 { return int64(apispec.LimitsOf().RateLimit) - 2 })},
+	// The limit less one looks like a new window on every answer: only a
+	// later X-RateLimit-Reset, or the spec's window gone by, makes it one.
+	{name: "X-RateLimit-Remaining stuck at the limit less one", caughtBy: "ratelimit_headers", wrap: stuckAtTop},
+	{name: "X-RateLimit-Remaining stuck at the limit less one, without X-RateLimit-Reset", caughtBy: "ratelimit_headers", wrap: chain(stuckAtTop, onAnswer(func(_ *http.Request, a *answer) {
+		a.header.Del("X-RateLimit-Reset")
+	}))},
 	{name: "X-RateLimit-Reset in milliseconds", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Reset", func(n int64) int64 { return 1000 * n })},
 	{name: "fewer requests than X-RateLimit-Remaining says", caughtBy: "ratelimit_drive", wrap: rateHeader("X-RateLimit-Remaining", func(n int64) int64 {
 		return min(n+5, int64(apispec.LimitsOf().RateLimit)-1)
@@ -465,6 +471,9 @@ var mutants = []mutant{
 		})(next, srv)
 	}},
 }
+
+// stuckAtTop answers every request as the first of a window.
+var stuckAtTop = rateHeader("X-RateLimit-Remaining", func(int64) int64 { return int64(apispec.LimitsOf().RateLimit) - 1 })
 
 // rateHeader changes the integer header name of every answer with f.
 func rateHeader(name string, f func(int64) int64) wrapper {
