@@ -233,21 +233,13 @@ func (c *probe) expectNotFound(ex *exchange) {
 	c.expectError(ex, c.r.api.status[respNotFound], c.r.api.msgs.NotFound)
 }
 
-// expectInvalid fails unless ex is a 422 whose errors under field hold each
-// message the spec gives that field of the body sent.
+// expectInvalid fails unless ex is a 422. The kit's body must break the
+// spec's rules for field; that the 422's errors are exactly its failures,
+// and its message made of them, is held on every 422 (observe.go).
 func (c *probe) expectInvalid(ex *exchange, field string, sent []byte) {
-	body := c.expectError(ex, c.r.api.status[respInvalid])
-	if ex.Status != c.r.api.status[respInvalid] {
-		return
-	}
-	want := c.r.api.fieldMessages(field, sent)
-	if len(want) == 0 {
+	c.expectError(ex, c.r.api.status[respInvalid])
+	if ex.Status == c.r.api.status[respInvalid] && len(c.r.api.fieldMessages(field, sent)) == 0 {
 		c.fatal(ex, "kit", "the spec to refuse the %s of %s (a bug of the kit)", field, sent)
-	}
-	for _, msg := range want {
-		if !slices.Contains(body.Errors[field], msg) {
-			c.fail(ex, "body.errors."+field, "the message %q; got %q", msg, body.Errors[field])
-		}
 	}
 }
 

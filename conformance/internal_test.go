@@ -47,30 +47,60 @@ func TestLaravelMessage(t *testing.T) {
 }
 
 // TestMessageProblem holds error bodies to x-messages: word for word, with
-// the placeholders filled in, and a 422's message made of its errors.
+// the placeholders filled in, and a 422's errors exactly the failures of the
+// body sent (when it has any), its message made of them.
 func TestMessageProblem(t *testing.T) {
 	k := testContract(t)
 	m := k.msgs
-	label := apispec.Format(m.Validation["type.string"], "attribute", "label")
-	long := apispec.Format(m.Validation["maxLength"], "attribute", "label", "max", "7")
+	attr := func(key string, args ...string) string {
+		return apispec.Format(m.Validation[key], append([]string{"attribute", k.labelKey}, args...)...)
+	}
+	label, long := attr("type.string"), attr("maxLength", "max", "7")
+	tooLong, nul := attr("maxLength", "max", strconv.Itoa(k.labelMax)), attr("pattern")
+	notString := mustJSONString(map[string]any{k.labelKey: 42})
+	twoRules := mustJSONString(map[string]any{k.labelKey: strings.Repeat("x", k.labelMax) + "\x00y"}) // NUL inside, too long
+	invalid := func(errs map[string][]string, first string) string {
+		n := 0
+		for _, msgs := range errs {
+			n += len(msgs)
+		}
+		msg := first
+		if n > 1 {
+			msg += " " + apispec.Plural(k.more, n-1)
+		}
+		return mustJSONString(map[string]any{"message": msg, "errors": errs})
+	}
 	for _, tc := range []struct {
-		status      int
-		body, field string
+		status            int
+		sent, body, field string
 	}{
-		{401, mustJSONString(map[string]string{"message": m.Unauthenticated}), ""},
-		{413, mustJSONString(map[string]string{"message": apispec.Format(m.BodyTooLarge, "max", "10")}), ""},
-		{405, mustJSONString(map[string]string{"message": apispec.Format(m.MethodNotAllowed, "methods", "GET, HEAD")}), ""},
-		{404, `{"message":"Not Found"}`, "body.message"},
-		{401, mustJSONString(map[string]string{"message": m.Unauthenticated + " (Bearer x)"}), "body.message"},
-		{422, mustJSONString(map[string]any{"message": label, "errors": map[string][]string{"label": {label}}}), ""},
-		{422, mustJSONString(map[string]any{"message": label + " " + apispec.Plural(k.more, 1), "errors": map[string][]string{"label": {label, long}}}), ""},
-		{422, mustJSONString(map[string]any{"message": label, "errors": map[string][]string{"label": {label, long}}}), "body.message"},
-		{422, mustJSONString(map[string]any{"message": "Bad label", "errors": map[string][]string{"label": {"Bad label"}}}), "body.errors.label"},
-		{422, mustJSONString(map[string]any{"message": label, "errors": map[string][]string{}}), "body.errors"},
+		{401, "", mustJSONString(map[string]string{"message": m.Unauthenticated}), ""},
+		{413, "", mustJSONString(map[string]string{"message": apispec.Format(m.BodyTooLarge, "max", "10")}), ""},
+		{405, "", mustJSONString(map[string]string{"message": apispec.Format(m.MethodNotAllowed, "methods", "GET, HEAD")}), ""},
+		{404, "", `{"message":"Not Found"}`, "body.message"},
+		{401, "", mustJSONString(map[string]string{"message": m.Unauthenticated + " (Bearer x)"}), "body.message"},
+		// Without a failure in the body sent, the 422 is held to its own errors.
+		{422, "", mustJSONString(map[string]any{"message": label, "errors": map[string][]string{"label": {label}}}), ""},
+		{422, "", mustJSONString(map[string]any{"message": label + " " + apispec.Plural(k.more, 1), "errors": map[string][]string{"label": {label, long}}}), ""},
+		{422, "", mustJSONString(map[string]any{"message": label, "errors": map[string][]string{"label": {label, long}}}), "body.message"},
+		{422, "", mustJSONString(map[string]any{"message": "Bad label", "errors": map[string][]string{"label": {"Bad label"}}}), "body.errors.label"},
+		{422, "", mustJSONString(map[string]any{"message": label, "errors": map[string][]string{}}), "body.errors"},
+		// With one, to exactly its failures.
+		{422, notString, invalid(map[string][]string{k.labelKey: {label}}, label), ""},
+		{422, `[]`, invalid(map[string][]string{"body": {m.Validation["body"]}}, m.Validation["body"]), ""},
+		{422, twoRules, invalid(map[string][]string{k.labelKey: {tooLong, nul}}, tooLong), ""},
+		{422, twoRules, invalid(map[string][]string{k.labelKey: {nul, tooLong}}, nul), ""}, // the spec fixes no order
+		{422, twoRules, invalid(map[string][]string{k.labelKey: {tooLong, nul}}, nul), "body.message"},
+		{422, twoRules, invalid(map[string][]string{k.labelKey: {tooLong}}, tooLong), "body.errors." + k.labelKey},
+		{422, notString, invalid(map[string][]string{k.labelKey: {label, attr("required")}}, label), "body.errors." + k.labelKey},
+		{422, notString, invalid(map[string][]string{k.labelKey: {label, label}}, label), "body.errors." + k.labelKey},
+		{422, notString, invalid(map[string][]string{k.labelKey: {long}}, long), "body.errors." + k.labelKey},
+		{422, notString, invalid(map[string][]string{"body": {m.Validation["body"]}}, m.Validation["body"]), "body.errors." + k.labelKey},
+		{422, notString, invalid(map[string][]string{k.labelKey: {label}, "name": {apispec.Format(m.Validation["required"], "attribute", "name")}}, label), "body.errors"},
 	} {
-		field, problem := k.messageProblem(tc.status, []byte(tc.body))
+		field, problem := k.messageProblem(tc.status, []byte(tc.sent), []byte(tc.body))
 		if field != tc.field || (problem == "") != (tc.field == "") {
-			t.Errorf("%d %s: %q, %q; want field %q", tc.status, tc.body, field, problem, tc.field)
+			t.Errorf("%d %s to %s: %q, %q; want field %q", tc.status, tc.body, tc.sent, field, problem, tc.field)
 		}
 	}
 }

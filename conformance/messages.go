@@ -94,9 +94,10 @@ type errorBody struct {
 }
 
 // messageProblem says how an error answer's body breaks the rule that every
-// message the API sends is in x-messages word for word, and a 422's is its
-// first error followed by the count of the others; "" when it keeps to it.
-func (k *contract) messageProblem(status int, body []byte) (field, problem string) {
+// message the API sends is in x-messages word for word, and a 422's errors
+// are every failure of sent, the request's body, and no other, its message
+// the first followed by the count of the others; "" when it keeps to it.
+func (k *contract) messageProblem(status int, sent, body []byte) (field, problem string) {
 	var e errorBody
 	if json.Unmarshal(body, &e) != nil {
 		return "", "" // the spec's check of the body has said so
@@ -114,6 +115,9 @@ func (k *contract) messageProblem(status int, body []byte) (field, problem strin
 			}
 		}
 	}
+	if field, problem := k.errorsProblem(sent, e.Errors); problem != "" {
+		return field, problem
+	}
 	want, err := k.laravelMessage(body)
 	if err != nil {
 		return "body.errors", fmt.Sprintf("at least one error by field; got %s", err)
@@ -122,6 +126,39 @@ func (k *contract) messageProblem(status int, body []byte) (field, problem strin
 		return "body.message", fmt.Sprintf("the first error, then the count of the others (x-messages.validation.more): %q; got %q", want, e.Message)
 	}
 	return "", ""
+}
+
+// errorsProblem says how a 422's errors differ from the failures the spec
+// gives sent: each field's messages must be exactly its failures, in any
+// order, since the spec fixes none. When the spec finds no failure in sent,
+// the 422 is itself what is wrong, and the check that expected another
+// answer says so.
+func (k *contract) errorsProblem(sent []byte, got map[string][]string) (field, problem string) {
+	want := k.failures(sent)
+	if len(want) == 0 {
+		return "", ""
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if !sameMessages(got[name], want[name]) {
+			return "body.errors." + name, fmt.Sprintf("exactly the failures of the body sent, %q; got %q", want[name], got[name])
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(got)) {
+		if _, ok := want[name]; !ok {
+			// The name is the server's: in the text, which is redacted.
+			return "body.errors", fmt.Sprintf("only the fields that failed, %q; got %q too", slices.Sorted(maps.Keys(want)), name)
+		}
+	}
+	return "", ""
+}
+
+// sameMessages reports whether a and b hold the same messages, as many
+// times each, in any order.
+func sameMessages(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }
 
 // laravelMessage is the message Laravel gives a 422 of body's errors: the
@@ -160,6 +197,27 @@ func (k *contract) laravelMessage(body []byte) (string, error) {
 		return first, nil
 	}
 	return first + " " + apispec.Plural(k.more, total-1), nil
+}
+
+// failures are the messages the spec gives body, by field, as a 422 words
+// them: "body" alone for JSON that is not an object, else each member of the
+// schema that breaks its rules, which are all the schema has.
+func (k *contract) failures(body []byte) map[string][]string {
+	var value any
+	if json.Unmarshal(body, &value) != nil {
+		return nil
+	}
+	fields := []string{"body"}
+	if _, ok := value.(map[string]any); ok {
+		fields = slices.Sorted(maps.Keys(k.body.Properties))
+	}
+	out := map[string][]string{}
+	for _, field := range fields {
+		if msgs := k.fieldMessages(field, body); len(msgs) > 0 {
+			out[field] = msgs
+		}
+	}
+	return out
 }
 
 // fieldMessages are the messages the spec gives body's field ("body" for

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -305,6 +306,20 @@ var mutants = []mutant{
 			_ = json.Unmarshal(a.body, &e)
 			a.body = mustJSON(map[string]any{"message": e.Errors["label"][0], "errors": e.Errors})
 		}
+	})},
+	{name: "a 422 naming failures that did not happen", caughtBy: "negative_data_rejection", wrap: onAnswer(func(_ *http.Request, a *answer) {
+		var e struct{ Errors map[string][]string }
+		if a.status != http.StatusUnprocessableEntity || json.Unmarshal(a.body, &e) != nil {
+			return
+		}
+		// Each field also "required", and the message counts it.
+		n := 0
+		for k := range e.Errors {
+			e.Errors[k] = append(e.Errors[k], apispec.Format(msgs.Validation["required"], "attribute", k))
+			n += len(e.Errors[k])
+		}
+		first := e.Errors[slices.Sorted(maps.Keys(e.Errors))[0]][0]
+		a.body = mustJSON(map[string]any{"message": first + " " + apispec.Plural(msgs.Validation["more"], n-1), "errors": e.Errors})
 	})},
 	{name: "member names case-insensitive", caughtBy: "unknown_properties_ignored", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		editBody(r, func(m map[string]any) {

@@ -14,8 +14,9 @@ import (
 )
 
 // The rules of this file hold for every answer, whatever check sent the
-// request: each message is one of x-messages, and each connection an answer
-// shows keeps the rules the spec states of any connection. They do not
+// request: each message is one of x-messages, a 422 names exactly the
+// failures of the body sent, and each connection an answer shows keeps the
+// rules the spec states of any connection. They do not
 // depend on the order of the checks: created_at is held to what the first
 // list showed, before any check ran.
 
@@ -51,7 +52,7 @@ func (c *probe) answerRules(ex *exchange) {
 		return
 	}
 	if ex.Status >= 400 {
-		if field, problem := api.messageProblem(ex.Status, ex.Body); problem != "" {
+		if field, problem := api.messageProblem(ex.Status, ex.body, ex.Body); problem != "" {
 			c.fail(ex, field, "%s", problem)
 		}
 		return
