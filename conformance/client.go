@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"slices"
 	"strings"
@@ -68,6 +69,23 @@ func (c *client) slot(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// do sends req, each attempt of it in a slot of its own. net/http sends a
+// request again, inside RoundTrip, where no wrapper sees it: a GET, HEAD or
+// OPTIONS whose kept-alive connection closed under it, or a request an
+// HTTP/2 server refused. Each attempt first gets a connection, which the
+// trace does see; every attempt after the first waits there for its slot,
+// before it is written. The caller took the first attempt's.
+func (c *client) do(req *http.Request) (*http.Response, error) {
+	attempts := 0
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+		if attempts++; attempts > 1 {
+			// A wait cut short by the context fails the attempt with it.
+			_ = c.slot(req.Context())
+		}
+	}}
+	return c.http.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 }
 
 // request is what a check sends.
@@ -137,7 +155,7 @@ func (c *probe) send(rq request) *exchange {
 	if err := c.r.client.slot(c.r.ctx); err != nil {
 		c.fatal(ex, "answer", "time to send; got %s", err)
 	}
-	resp, err := c.r.client.http.Do(req)
+	resp, err := c.r.client.do(req)
 	if err != nil {
 		c.fatal(ex, "answer", "an answer; got %s", err)
 	}

@@ -57,7 +57,11 @@ type Target struct {
 	ReadOnly bool
 	// Budget is the most requests the kit sends in any minute. 0 means
 	// DefaultBudget under ReadOnly and no limit otherwise; negative means no
-	// limit.
+	// limit. Every attempt counts: a request that net/http's transport sends
+	// again by itself (a GET, HEAD or OPTIONS whose kept-alive connection
+	// closed under it) waits for a turn of its own, and the report counts
+	// it; so does each attempt of an HTTPClient's transport that reports its
+	// connections to net/http/httptrace, as net/http's does.
 	Budget int
 	// Run, if not empty, is a regular expression: only checks whose name it
 	// matches run. Opt-in checks (the rate-limit drive) run only when it

@@ -1,14 +1,18 @@
 package conformance_test
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -237,5 +241,74 @@ func TestExecuteRefuses(t *testing.T) {
 		if rep, err := conformance.Execute(t.Context(), tc.target); err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("%s: %v, want an error with %q (report %+v)", tc.name, err, tc.err, rep)
 		}
+	}
+}
+
+// servedKey keys a connection's count of the requests it has served.
+type servedKey struct{}
+
+// TestBudgetCountsResends has a server drop the connection, once it has read
+// the request, of every n-th GET, HEAD or OPTIONS that comes on a reused
+// one: net/http sends each again, on a new connection, inside RoundTrip.
+// Every request the server gets is one the kit counted and paced.
+func TestBudgetCountsResends(t *testing.T) {
+	const budget = 6000 // a minute: one request each 10 ms, for a quick test
+	for _, tc := range []struct {
+		name  string
+		every int
+	}{
+		{"every 4th", 4},
+		{"every one", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			proxy := proxyTo(t, plannrtest.NewServer(t, users()...).URL)
+			var mu sync.Mutex
+			var got, reused, dropped int
+			front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				served := r.Context().Value(servedKey{}).(*int) // a connection serves one request at a time
+				*served++
+				mu.Lock()
+				got++
+				drop := *served > 1 && slices.Contains([]string{http.MethodGet, http.MethodHead, http.MethodOptions}, r.Method)
+				if drop {
+					reused++
+					drop = reused%tc.every == 0
+				}
+				mu.Unlock()
+				if drop {
+					if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						mu.Lock()
+						dropped++
+						mu.Unlock()
+						conn.Close()
+						return
+					}
+				}
+				proxy.ServeHTTP(w, r)
+			}))
+			front.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
+				return context.WithValue(ctx, servedKey{}, new(int))
+			}
+			front.Start()
+			t.Cleanup(front.Close)
+			target := conformance.Target{BaseURL: front.URL, Token: firstToken, OtherToken: otherToken, Zone: zone, OtherZone: zone, ReadOnly: true, Budget: budget}
+
+			start := time.Now()
+			rep := expectPass(t, target, writes()...)
+			elapsed := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			if dropped == 0 {
+				t.Fatal("no connection dropped: the test shows nothing")
+			}
+			if got != rep.Requests {
+				t.Errorf("the server got %d requests (%d sent again), the kit counted %d", got, dropped, rep.Requests)
+			}
+			// Each request the kit counted took a slot of its own.
+			if interval := time.Minute / budget; elapsed < time.Duration(got-1)*interval {
+				t.Errorf("%d requests in %v, want at least %v between each", got, elapsed, interval)
+			}
+		})
 	}
 }
