@@ -124,7 +124,8 @@ var safeMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
 // of every answer (observe.go); a failure of them fails the check. A
 // transport error ends the check.
 func (c *probe) send(rq request) *exchange {
-	if c.r.target.ReadOnly && !slices.Contains(safeMethods, rq.method) && !c.r.isAbsent(rq.path) {
+	write := !slices.Contains(safeMethods, rq.method)
+	if c.r.target.ReadOnly && write && !c.r.isAbsent(rq.path) {
 		// A bug of the kit, caught before anything is sent.
 		c.fatal(nil, "request", "under -readonly, %s only to the UUID no user owns (%s); the kit was about to send %s %s", rq.method, c.r.absent, rq.method, rq.path)
 	}
@@ -156,6 +157,10 @@ func (c *probe) send(rq request) *exchange {
 		c.fatal(ex, "answer", "time to send; got %s", err)
 	}
 	resp, err := c.r.client.do(req)
+	// A server may take a PUT to the absent UUID as a create: the check then
+	// looks for it (sweep). A 429 is refused before anything is done, and
+	// would refuse the look too.
+	c.wroteAbsent = c.wroteAbsent || write && c.r.isAbsent(rq.path) && (err != nil || resp.StatusCode != c.r.api.status[respTooMany])
 	if err != nil {
 		c.fatal(ex, "answer", "an answer; got %s", err)
 	}

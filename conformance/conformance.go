@@ -51,9 +51,12 @@ type Target struct {
 	// ReadOnly changes nothing, even on a server that is lenient or broken:
 	// the kit sends only GET, HEAD and OPTIONS, and PUT and DELETE to a UUID
 	// that no user owns (new each run, and absent from both users' lists).
-	// The checks that need a change to succeed (a label set, a delete, the
-	// rate-limit drive) skip; even updated_at stays as it was. The requests
-	// are paced to Budget.
+	// A server may still make a connection there, taking a PUT as a create:
+	// after each check that sent one, the kit looks in both users' lists,
+	// deletes the connection if it is there, and fails the check, saying if
+	// it is still there. The checks that need a change to succeed (a label
+	// set, a delete, the rate-limit drive) skip; even updated_at stays as it
+	// was. The requests are paced to Budget.
 	ReadOnly bool
 	// Budget is the most requests the kit sends in any minute. 0 means
 	// DefaultBudget under ReadOnly and no limit otherwise; negative means no

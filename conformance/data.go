@@ -163,6 +163,27 @@ func (c *probe) restore(conn connection) {
 	}
 }
 
+// sweep ends a check that sent a PUT or DELETE to the absent UUID. A server
+// that takes a PUT to an unknown UUID as a create has made a connection
+// there, which the kit must not leave behind: it looks in each user's list,
+// as the server may have taken the request as either's, and deletes it
+// there. The check fails for it, and says if it is still there.
+func (c *probe) sweep() {
+	if !c.wroteAbsent {
+		return
+	}
+	id := uuid.MustParse(c.r.absent)
+	for _, u := range []struct{ token, whose string }{{c.r.target.Token, "the first user's"}, {c.r.target.OtherToken, "the other user's"}} {
+		if _, lex, ok := c.find(u.token, id); ok {
+			c.fail(lex, "body.data", "no connection %s in %s list: no user had that UUID, and a request to an unknown connection creates none; got it, made by the check's requests, and the kit deletes it", c.r.absent, u.whose)
+			del := c.del(u.token, c.r.absent)
+			if _, _, ok := c.find(u.token, id); ok {
+				c.fail(del, "status", "the connection %s that the server made gone after the kit's DELETE; got %d, and it is still in %s list: delete it by hand", c.r.absent, del.Status, u.whose)
+			}
+		}
+	}
+}
+
 func (c *probe) put(token, id string, body []byte) *exchange {
 	return c.send(request{method: c.r.api.update.Method, path: c.r.api.itemPath(id), token: token, contentType: c.r.api.mediaType, body: body})
 }

@@ -8,7 +8,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/google/uuid"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
@@ -40,6 +44,37 @@ func breaksTenancy(next http.Handler, srv *plannrtest.Server) http.Handler {
 		}
 		return false
 	})(next, srv)
+}
+
+// createsOnPut takes a user's PUT to a UUID that no user has as a create,
+// before it looks at the body, as a create-or-replace PUT would. made counts
+// the connections it made; plannrtest takes a UUID once, so each is made
+// once.
+func createsOnPut(made *atomic.Int32) wrapper {
+	return func(next http.Handler, srv *plannrtest.Server) http.Handler {
+		var mu sync.Mutex
+		had := map[uuid.UUID]bool{}
+		return onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+			id, err := pathUUID(r)
+			token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if err != nil || r.Method != http.MethodPut || token != firstToken && token != otherToken {
+				return false
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, tok := range []string{firstToken, otherToken} {
+				for _, c := range srv.Connections(tok) {
+					had[c.UUID] = true
+				}
+			}
+			if !had[id] {
+				had[id] = true
+				srv.AddUser(token, plannrtest.Connection{UUID: id})
+				made.Add(1)
+			}
+			return false
+		})(next, srv)
+	}
 }
 
 // takesAnyBody makes whatever body a PUT sends a label the server stores.
@@ -81,30 +116,101 @@ var broken = []struct {
 	{"tenancy broken", breaksTenancy},
 	{"any body taken", takesAnyBody},
 	{"the UUID looked up before the body", lookUpFirst},
-	{"all of them", chain(ignoresAuth, breaksTenancy, lenientUUIDs, decodesSlash, takesAnyBody, leaky, echo)},
+	{"a PUT to an unknown UUID creates it", createsOnPut(new(atomic.Int32))},
+	{"all of them", chain(ignoresAuth, createsOnPut(new(atomic.Int32)), breaksTenancy, lenientUUIDs, decodesSlash, takesAnyBody, leaky, echo)},
 }
 
-// TestReadOnlyChangesNothing runs every check -readonly runs against servers
-// that are broken in ways that would let a request change data: every
-// user's data, read from the store, is the same after, updated_at included.
+// TestReadOnlyChangesNothing runs every check -readonly runs, all together
+// and each alone (a later check may undo by chance what an earlier one did),
+// against servers that are broken in ways that would let a request change
+// data: every user's data, read from the store, is the same after,
+// updated_at included.
 func TestReadOnlyChangesNothing(t *testing.T) {
+	runs := []string{""}
+	for _, c := range conformance.Checks() {
+		if !c.Writes {
+			runs = append(runs, "^"+c.Name+"$")
+		}
+	}
 	for _, b := range broken {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			srv := fake(t, b.wrap)
+			for _, run := range runs {
+				srv := fake(t, b.wrap)
+				target := srv.target
+				target.ReadOnly, target.Run = true, run
+				before := srv.state(t)
+				rep, _ := outcomes(t, target)
+				if after := srv.state(t); after != before {
+					t.Errorf("-run %q: -readonly changed the data:\nbefore %s\nafter  %s", run, before, after)
+				}
+				for _, res := range rep.Results {
+					if slices.Contains(writes(), res.Check) != (res.Outcome == conformance.Skip) {
+						t.Errorf("%s: %s, want a skip for exactly the checks that write", res.Check, res.Outcome)
+					}
+				}
+				noToken(t, rep)
+			}
+		})
+	}
+}
+
+// ignoresDelete answers every DELETE 204, and deletes nothing.
+var ignoresDelete = onRequest(func(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodDelete {
+		return false
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return true
+})
+
+// TestReadOnlyDeletesWhatAPutMade runs checks -readonly against a server
+// that takes a PUT to an unknown UUID as a create: the check whose request
+// made the connection fails and says so, and the kit deletes it, or says to
+// delete it by hand when its DELETE did not.
+func TestReadOnlyDeletesWhatAPutMade(t *testing.T) {
+	for _, tc := range []struct {
+		name, run string
+		also      wrapper // in front of the server, if not nil
+		failed    string  // the check that made the connection
+		left      bool    // whether the connection stays
+	}{
+		{name: "all", failed: "duplicate_authorization"}, // the first to PUT with a token: one of two
+		{name: "unsupported_media_type", run: "^unsupported_media_type$", failed: "unsupported_media_type"},
+		{name: "body_too_large", run: "^body_too_large$", failed: "body_too_large"},
+		{name: "a DELETE that deletes nothing", run: "^body_too_large$", also: ignoresDelete, failed: "body_too_large", left: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var made atomic.Int32
+			wrap := createsOnPut(&made)
+			if tc.also != nil {
+				wrap = chain(wrap, tc.also)
+			}
+			srv := fake(t, wrap)
 			target := srv.target
-			target.ReadOnly = true
+			target.ReadOnly, target.Run = true, tc.run
 			before := srv.state(t)
 			rep, _ := outcomes(t, target)
-			if after := srv.state(t); after != before {
-				t.Errorf("-readonly changed the data:\nbefore %s\nafter  %s", before, after)
+			if after := srv.state(t); (after != before) != tc.left {
+				t.Errorf("the data changed: %v, want %v:\nbefore %s\nafter  %s", after != before, tc.left, before, after)
+			}
+			if made.Load() == 0 {
+				t.Fatal("the server made no connection: the test shows nothing")
 			}
 			for _, res := range rep.Results {
-				if slices.Contains(writes(), res.Check) != (res.Outcome == conformance.Skip) {
-					t.Errorf("%s: %s, want a skip for exactly the checks that write", res.Check, res.Outcome)
+				for _, said := range []struct {
+					text string
+					want bool
+				}{
+					{"the kit deletes it", res.Check == tc.failed},
+					{"delete it by hand", res.Check == tc.failed && tc.left},
+				} {
+					if got := slices.ContainsFunc(res.Failures, func(f conformance.Failure) bool { return strings.Contains(f.Expected, said.text) }); got != said.want {
+						t.Errorf("%s: says %q: %v, want %v\n%s", res.Check, said.text, got, said.want, failures(rep))
+					}
 				}
 			}
-			noToken(t, rep)
 		})
 	}
 }

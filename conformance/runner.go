@@ -171,6 +171,8 @@ type probe struct {
 	cleanups []func()
 	// last is the latest request, which a panic is reported with.
 	last *exchange
+	// wroteAbsent is whether a PUT or DELETE went to the absent UUID.
+	wroteAbsent bool
 }
 
 // stop ends a check early, from any depth of its function.
@@ -198,6 +200,7 @@ func (r *runner) run(chk *check) (res Result) {
 			}
 		}()
 		defer c.runCleanups()
+		c.cleanup(c.sweep) // the last to run
 		chk.fn(c)
 	}()
 	if len(res.Failures) > 0 {
