@@ -23,8 +23,8 @@ type ResponseValidation struct {
 }
 
 // WithResponseValidation checks every answer against the spec before it is
-// sent, at the cost of holding each answer in memory until it is checked.
-// Off unless given.
+// sent, at the cost of holding each answer in memory until it is checked: a
+// handler's flush sends nothing before then. Off unless given.
 func WithResponseValidation(v ResponseValidation) Option {
 	return func(c *config) error {
 		c.validation = &v
@@ -80,7 +80,9 @@ func (v *violation) Unwrap() error { return v.err }
 
 // captured is a ResponseWriter that keeps the whole answer. Headers set after
 // WriteHeader are not sent, as with net/http's own writer. It unwraps to the
-// writer it stands in for, for the request's log line (setRoute, NoteError).
+// writer it stands in for, for the request's log line (setRoute, NoteError)
+// and for http.ResponseController's deadlines and full duplex; a flush stops
+// at it (FlushError).
 type captured struct {
 	http.ResponseWriter
 	header http.Header // what the handler sets
@@ -105,3 +107,11 @@ func (c *captured) Write(b []byte) (int, error) {
 }
 
 func (c *captured) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// FlushError sends nothing: the answer goes out whole once it is checked, and
+// a flush that reached the connection would send a 200 without the answer's
+// headers, which the check could then no longer replace. It returns nil, not
+// http.ErrNotSupported, as a flush that does its work would: a streaming
+// handler takes an error from Flush for a client gone and stops, which would
+// cut the answer short; the answer is only late.
+func (c *captured) FlushError() error { return nil }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -184,6 +186,103 @@ func TestResponseValidation(t *testing.T) {
 			if (!refuse || tt.want == "") && resp.StatusCode == 500 {
 				t.Errorf("%s: the client got %d %s, want the answer as it was", tt.name, resp.StatusCode, body)
 			}
+		}
+	}
+}
+
+// TestFlushWaitsForTheCheck: under WithResponseValidation a flush, from a
+// page, an operation middleware or Wrap's handler, sends nothing before the
+// answer is checked: the client gets the answer whole, with its status and
+// headers, or, with Refuse, the 500 in place of an undeclared one, and
+// net/http never sees a second WriteHeader. The connection's deadlines and
+// full duplex still reach it.
+func TestFlushWaitsForTheCheck(t *testing.T) {
+	const list = `{"data":[]}` + "\n"
+	teapot := errorBody(t, "teapot")
+	serverError := errorBody(t, apispec.MessagesOf().ServerError)
+	// Each serves h in its own place.
+	page := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
+		return server.New(&capture{}, append(opts, server.WithHandler("/page", h))...)
+	}
+	middleware := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
+		mw := func(gen.StrictHandlerFunc, string) gen.StrictHandlerFunc {
+			return func(_ context.Context, w http.ResponseWriter, r *http.Request, _ any) (any, error) {
+				h.ServeHTTP(w, r)
+				return nil, nil // answered
+			}
+		}
+		return server.New(&capture{}, append(opts, server.WithOperationMiddleware(mw))...)
+	}
+	tests := []struct {
+		name, path string
+		serve      func(h http.Handler, opts ...server.Option) (*server.Server, error)
+		status     int
+		body       string
+		declared   bool
+	}{
+		{"a page", "/page", page, 200, "page\n", true},
+		{"an operation middleware", "/api/v1/oauth/connections", middleware, 200, list, true},
+		{"an operation middleware, undeclared", "/api/v1/oauth/connections", middleware, http.StatusTeapot, teapot, false},
+		{"Wrap's handler", "/api/v1/oauth/connections", server.Wrap, 200, list, true},
+		{"Wrap's handler, undeclared", "/api/v1/oauth/connections", server.Wrap, http.StatusTeapot, teapot, false},
+	}
+	for _, refuse := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s, Refuse %v", tt.name, refuse), func(t *testing.T) {
+				var mu sync.Mutex
+				var controls []error // of the calls that must reach the connection
+				h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					rc := http.NewResponseController(w)
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("X-Answer", "whole")
+					w.WriteHeader(tt.status)
+					_, _ = io.WriteString(w, tt.body[:len(tt.body)/2])
+					if err := rc.Flush(); err != nil {
+						t.Errorf("Flush: %v", err)
+					}
+					_, _ = io.WriteString(w, tt.body[len(tt.body)/2:])
+					mu.Lock()
+					controls = append(controls,
+						rc.SetReadDeadline(time.Now().Add(time.Minute)),
+						rc.SetWriteDeadline(time.Now().Add(time.Minute)),
+						rc.EnableFullDuplex())
+					mu.Unlock()
+				})
+				var reports int
+				s, err := tt.serve(h, server.WithAuth(anyToken), server.WithoutLogging(), server.WithResponseValidation(server.ResponseValidation{
+					Refuse: refuse,
+					Report: func(*http.Request, error) { mu.Lock(); reports++; mu.Unlock() },
+				}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var netHTTP logtest.Buffer
+				srv := httptest.NewUnstartedServer(s)
+				srv.Config.ErrorLog = log.New(&netHTTP, "", 0)
+				srv.Start()
+				t.Cleanup(srv.Close)
+
+				resp, body := do(t, "GET", srv.URL+tt.path, http.Header{"Authorization": {"Bearer " + token}}, "")
+				status, want, header := tt.status, tt.body, "whole"
+				if refuse && !tt.declared {
+					status, want, header = 500, serverError, ""
+				}
+				if resp.StatusCode != status || body != want || resp.Header.Get("X-Answer") != header {
+					t.Errorf("%d X-Answer %q %q, want %d X-Answer %q %q", resp.StatusCode, resp.Header.Get("X-Answer"), body, status, header, want)
+				}
+				mu.Lock()
+				if tt.declared != (reports == 0) {
+					t.Errorf("%d reports, want them only of an undeclared answer", reports)
+				}
+				if len(controls) != 3 || errors.Join(controls...) != nil {
+					t.Errorf("the deadlines and full duplex did not all reach the connection: %v", controls)
+				}
+				mu.Unlock()
+				srv.Close() // net/http has logged all it will
+				if l := netHTTP.String(); l != "" {
+					t.Errorf("net/http logged %q", l)
+				}
+			})
 		}
 	}
 }
