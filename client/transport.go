@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,14 +40,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	timeout := t.timeout
-	if d := settingsOf(ctx).attemptTimeout; d > 0 {
-		timeout = d
-	}
-	attemptCtx, cancel := ctx, context.CancelFunc(func() {})
-	if timeout > 0 {
-		attemptCtx, cancel = context.WithTimeout(ctx, timeout)
-	}
+	attemptCtx, cancel := t.attemptContext(ctx)
+	defer cancel()
 	// A RoundTripper must not change the request it is given.
 	req = req.Clone(attemptCtx)
 	if toBase {
@@ -56,20 +51,46 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if toBase && t.pacer != nil {
 		t.pacer.answer(tk, resp, time.Now())
 	}
+	if err == nil {
+		err = readBody(resp)
+	}
 	if err != nil {
-		// Only the attempt's own deadline makes its error a timeout, and it
-		// must be asked before cancel, which would end attemptCtx too: any
-		// other error (a refused connection, a certificate) comes back as
-		// it is.
-		timedOut := errors.Is(attemptCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
-		cancel()
-		if timedOut {
-			return nil, &attemptTimeoutError{timeout}
+		// Only the attempt's own deadline makes its error a timeout: any
+		// other error (a refused connection, a certificate, the call's
+		// context ending) comes back as it is.
+		var timeout *attemptTimeoutError
+		if errors.As(context.Cause(attemptCtx), &timeout) {
+			return nil, timeout
 		}
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// attemptContext bounds an attempt by its timeout: the call's, else the
+// client's. Its deadline's cause is an *attemptTimeoutError, which net/http
+// returns as the error of a request or body read it stopped.
+func (t *transport) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := t.timeout
+	if d := settingsOf(ctx).attemptTimeout; d > 0 {
+		timeout = d
+	}
+	if timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, timeout, &attemptTimeoutError{timeout})
+}
+
+// readBody reads resp's body within the attempt, so that an answer that
+// stalls or is cut short fails the attempt, which is retried, rather than
+// gen's read after the retries are over. The whole body is kept, unbounded:
+// gen reads all of it anyway, and the spec bounds no answer's size
+// (x-limits bounds request bodies).
+func readBody(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return err
 }
 
 // CloseIdleConnections passes on what retryablehttp asks of the client when
@@ -95,22 +116,9 @@ func originOf(u *url.URL) string {
 	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
-// cancelOnClose ends an attempt's context once its answer is read, as
-// http.Client does for its own Timeout.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (b *cancelOnClose) Close() error {
-	err := b.ReadCloser.Close()
-	b.cancel()
-	return err
-}
-
-// attemptTimeoutError is the error of an attempt that got no answer within
-// its timeout. It is not context.DeadlineExceeded, which would say that the
-// whole call ran out of time, and it is retried.
+// attemptTimeoutError is the error of an attempt that did not get its whole
+// answer within its timeout. It is not context.DeadlineExceeded, which would
+// say that the whole call ran out of time, and it is retried.
 type attemptTimeoutError struct{ timeout time.Duration }
 
 func (e *attemptTimeoutError) Error() string {

@@ -298,3 +298,69 @@ func TestAttemptErrorsAsTheyAre(t *testing.T) {
 		})
 	}
 }
+
+// answers serves its n-th request with the n-th handler, repeating the last
+// once they run out, and counts the requests.
+type answers struct {
+	handlers []http.HandlerFunc
+	n        atomic.Int32
+}
+
+func (a *answers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(a.n.Add(1))
+	a.handlers[min(n, len(a.handlers))-1](w, r)
+}
+
+// TestReadingTheAnswerIsPartOfTheAttempt: an answer whose body stalls or is
+// cut short fails its attempt, which is retried; one that stalls past the
+// attempt timeout fails with the timeout's error, not with the context's
+// (the call's context has no deadline).
+func TestReadingTheAnswerIsPartOfTheAttempt(t *testing.T) {
+	t.Parallel()
+	const partial = `{"data":[`
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, partial)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}
+	cut := func(w http.ResponseWriter, _ *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"+partial)
+		_ = conn.Close()
+	}
+	whole := func(w http.ResponseWriter, _ *http.Request) { emptyList(w) }
+	isTimeout := func(err error) bool {
+		return errors.As(err, new(*attemptTimeoutError)) && !errors.Is(err, context.DeadlineExceeded)
+	}
+	tests := []struct {
+		name         string
+		answers      []http.HandlerFunc
+		is           func(error) bool // nil: no error
+		wantAttempts int32
+	}{
+		{name: "the body stalls", answers: []http.HandlerFunc{stall}, is: isTimeout, wantAttempts: 3},
+		{name: "the body stalls, then comes whole", answers: []http.HandlerFunc{stall, whole}, wantAttempts: 2},
+		{name: "the body is cut short", answers: []http.HandlerFunc{cut}, is: func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }, wantAttempts: 3},
+		{name: "the body is cut short, then comes whole", answers: []http.HandlerFunc{cut, whole}, wantAttempts: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := &answers{handlers: tt.answers}
+			srv := httptest.NewServer(a)
+			defer srv.Close()
+			c := newClient(t, srv.URL, WithRetryPolicy(RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond}))
+			_, err := Check(c.ListOAuthConnectionsWithResponse(t.Context(), AttemptTimeout(200*time.Millisecond)))
+			if tt.is == nil && err != nil || tt.is != nil && !tt.is(err) {
+				t.Errorf("err = %v", err)
+			}
+			if n := a.n.Load(); n != tt.wantAttempts {
+				t.Errorf("attempts = %d, want %d", n, tt.wantAttempts)
+			}
+		})
+	}
+}
