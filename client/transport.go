@@ -31,6 +31,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	toBase := originOf(req.URL) == t.origin
 	var tk ticket
+	start := time.Now()
 	if toBase && t.pacer != nil {
 		var err error
 		if tk, err = t.pacer.reserve(ctx); err != nil {
@@ -40,7 +41,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	attemptCtx, cancel := t.attemptContext(ctx)
+	attemptCtx, cancel := t.attemptContext(req, time.Since(start))
 	defer cancel()
 	// A RoundTripper must not change the request it is given.
 	req = req.Clone(attemptCtx)
@@ -64,13 +65,22 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
+	// A redirect's next hop reads the attempt's deadline from it
+	// (attemptContext); base may have left it unset, or set it to a
+	// request of its own.
+	resp.Request = req
 	return resp, nil
 }
 
 // attemptContext bounds an attempt by its timeout: the call's, else the
 // client's. Its deadline's cause is an *attemptTimeoutError, which net/http
-// returns as the error of a request or body read it stopped.
-func (t *transport) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+// returns as the error of a request or body read it stopped. A redirect is
+// a hop of the same attempt, as for http.Client's Timeout: it keeps the
+// deadline of the hop before, which the request of the answer that
+// redirected carries, moved on by the time this hop waited for the pacer
+// (paced), which the timeout does not count.
+func (t *transport) attemptContext(req *http.Request, paced time.Duration) (context.Context, context.CancelFunc) {
+	ctx := req.Context()
 	timeout := t.timeout
 	if d := settingsOf(ctx).attemptTimeout; d > 0 {
 		timeout = d
@@ -78,7 +88,13 @@ func (t *transport) attemptContext(ctx context.Context) (context.Context, contex
 	if timeout <= 0 {
 		return ctx, func() {}
 	}
-	return context.WithTimeoutCause(ctx, timeout, &attemptTimeoutError{timeout})
+	deadline := time.Now().Add(timeout)
+	if req.Response != nil {
+		if d, ok := req.Response.Request.Context().Deadline(); ok {
+			deadline = d.Add(paced)
+		}
+	}
+	return context.WithDeadlineCause(ctx, deadline, &attemptTimeoutError{timeout})
 }
 
 // readBody reads resp's body within the attempt, so that an answer that

@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
 
 // hops records which server each request of a redirect chain reached, and
@@ -360,6 +363,75 @@ func TestReadingTheAnswerIsPartOfTheAttempt(t *testing.T) {
 			}
 			if n := a.n.Load(); n != tt.wantAttempts {
 				t.Errorf("attempts = %d, want %d", n, tt.wantAttempts)
+			}
+		})
+	}
+}
+
+// TestTimeoutSpansRedirects: the attempt timeout bounds an attempt's
+// redirects together, as http.Client's Timeout does, but not the time a hop
+// waits for the pacer.
+func TestTimeoutSpansRedirects(t *testing.T) {
+	t.Parallel()
+	const timeout = 400 * time.Millisecond
+	tests := []struct {
+		name string
+		// The server redirects hops times within its origin, each answer
+		// after delay; with limit > 0 its answers say that it allows limit
+		// requests a window, which the pacer takes to last a second.
+		hops      int
+		delay     time.Duration
+		limit     int
+		opts      []Option
+		editors   []gen.RequestEditorFn
+		wantErr   bool          // an *attemptTimeoutError, else none
+		minElapse time.Duration // the least the call takes
+	}{
+		{
+			name: "the client's timeout, over hops that outlast it", hops: 5, delay: 150 * time.Millisecond,
+			opts: []Option{WithHTTPClient(&http.Client{Timeout: timeout})}, wantErr: true,
+		},
+		{
+			name: "AttemptTimeout, over hops that outlast it", hops: 5, delay: 150 * time.Millisecond,
+			editors: []gen.RequestEditorFn{AttemptTimeout(timeout)}, wantErr: true,
+		},
+		{
+			name: "hops within the timeout", hops: 2, delay: 50 * time.Millisecond,
+			opts: []Option{WithHTTPClient(&http.Client{Timeout: timeout})},
+		},
+		{
+			name: "a hop that waits for the pacer longer than the timeout", hops: 2, limit: 2,
+			opts:      []Option{WithHTTPClient(&http.Client{Timeout: timeout}), WithRateWindow(time.Second)},
+			minElapse: time.Second,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				k := int(n.Add(1))
+				time.Sleep(tt.delay)
+				if tt.limit > 0 {
+					w.Header().Set("X-RateLimit-Limit", strconv.Itoa(tt.limit))
+					w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(tt.limit-1-(k-1)%tt.limit))
+				}
+				if k <= tt.hops {
+					http.Redirect(w, r, r.URL.Path+"?hop="+strconv.Itoa(k), http.StatusFound)
+					return
+				}
+				emptyList(w)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, append(tt.opts, WithRetryPolicy(RetryPolicy{MaxRetries: 0}))...)
+			start := time.Now()
+			_, err := Check(c.ListOAuthConnectionsWithResponse(t.Context(), tt.editors...))
+			elapsed := time.Since(start)
+			if tt.wantErr != errors.As(err, new(*attemptTimeoutError)) || !tt.wantErr && err != nil {
+				t.Errorf("err = %v after %v and %d requests", err, elapsed, n.Load())
+			}
+			if elapsed < tt.minElapse {
+				t.Errorf("took %v, want at least %v", elapsed, tt.minElapse)
 			}
 		})
 	}
