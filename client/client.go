@@ -51,6 +51,8 @@ func WithBaseURL(baseURL string) Option {
 // top of it. hc itself is not changed. Its Timeout bounds each attempt once
 // the pacer lets it go, not the wait before. The token goes
 // only to the base URL's origin, whatever hc's CheckRedirect lets through.
+// The client never closes idle connections of hc's Transport (or of
+// http.DefaultTransport, when it has none), which may serve others too.
 // The default is a client with its own connection pool and DefaultTimeout.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) { c.httpClient = hc }
@@ -122,14 +124,15 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 		return nil, fmt.Errorf("client: base URL %q is not an absolute http(s) URL", cfg.baseURL)
 	}
 	hc := cfg.httpClient
-	if hc == nil {
-		// A transport of our own rather than http.DefaultTransport, because
-		// retryablehttp closes the idle connections of the client it is
-		// given whenever it gives up.
+	ownPool := hc == nil
+	if ownPool {
+		// A pool of our own rather than http.DefaultTransport: it is the
+		// only one whose idle connections the client closes, as
+		// retryablehttp asks whenever it gives up.
 		hc = cleanhttp.DefaultPooledClient()
 		hc.Timeout = DefaultTimeout
 	}
-	t := &transport{base: hc.Transport, origin: originOf(base), authorization: "Bearer " + token, timeout: hc.Timeout}
+	t := &transport{base: hc.Transport, origin: originOf(base), authorization: "Bearer " + token, timeout: hc.Timeout, ownPool: ownPool}
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}

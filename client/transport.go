@@ -25,6 +25,8 @@ type transport struct {
 	// timeout bounds each attempt; it is the http.Client's Timeout, moved
 	// here so that it does not run while a request waits for the pacer.
 	timeout time.Duration
+	// ownPool says that base is the pool New made for this client alone.
+	ownPool bool
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -110,8 +112,13 @@ func readBody(resp *http.Response) error {
 }
 
 // CloseIdleConnections passes on what retryablehttp asks of the client when
-// it gives up.
+// it gives up, but only to the pool New made: a transport that
+// WithHTTPClient gave, or http.DefaultTransport, may serve others too, whose
+// connections are not the client's to close.
 func (t *transport) CloseIdleConnections() {
+	if !t.ownPool {
+		return
+	}
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}

@@ -436,3 +436,50 @@ func TestTimeoutSpansRedirects(t *testing.T) {
 		})
 	}
 }
+
+// TestIdleConnectionsOfOthersStayOpen: a call that gives up does not close
+// the idle connections of a transport the client was given, which others
+// use too. Not parallel: http.DefaultTransport is the whole process's, and
+// every httptest.Server that closes closes its idle connections.
+func TestIdleConnectionsOfOthersStayOpen(t *testing.T) {
+	tests := []struct {
+		name      string
+		transport http.RoundTripper // nil: http.DefaultTransport
+	}{
+		{name: "an http.Client without a Transport, so http.DefaultTransport"},
+		{name: "an http.Client with a Transport of the caller's", transport: &http.Transport{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var conns atomic.Int32
+			other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { emptyList(w) }))
+			other.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			other.Start()
+			defer other.Close()
+			hc := &http.Client{Transport: tt.transport, Timeout: 5 * time.Second}
+			// A request of someone else's, whose connection stays idle.
+			get := func() {
+				resp, err := hc.Get(other.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				_ = resp.Body.Close()
+			}
+			get()
+			p := newPlannr(t, jsonError(http.StatusServiceUnavailable, "Service Unavailable"))
+			c := newClient(t, p.url, WithHTTPClient(hc), WithRetryPolicy(RetryPolicy{MaxRetries: 1, MinWait: time.Millisecond}))
+			if _, err := Check(c.ListOAuthConnectionsWithResponse(t.Context())); err == nil {
+				t.Fatal("the call did not give up")
+			}
+			get()
+			if n := conns.Load(); n != 1 {
+				t.Errorf("the other server got %d connections, want 1: the idle one was closed", n)
+			}
+		})
+	}
+}
