@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +45,8 @@ type reply struct {
 	// retryAfterDate, if set, sends Retry-After as the HTTP date this far
 	// after the answer.
 	retryAfterDate time.Duration
-	contentType    string // application/json when empty
+	header         http.Header // sent as well
+	contentType    string      // application/json when empty
 	body           string
 	hang           bool // answer nothing until the client goes away
 }
@@ -87,6 +90,7 @@ func newPlannr(t *testing.T, replies ...reply) *plannr {
 		if rep.retryAfterDate != 0 {
 			w.Header().Set("Retry-After", time.Now().Add(rep.retryAfterDate).UTC().Format(http.TimeFormat))
 		}
+		maps.Copy(w.Header(), rep.header)
 		w.Header().Set("Content-Type", cmp.Or(rep.contentType, "application/json"))
 		w.WriteHeader(rep.status)
 		_, _ = io.WriteString(w, rep.body)
@@ -442,6 +446,94 @@ func TestCheck(t *testing.T) {
 				t.Errorf("got %+v, want %+v", apiErr, tt.want)
 			}
 		})
+	}
+}
+
+// TestUnreadableHeadersKeepTheAnswer: a header that the spec types as an
+// integer and gen cannot bind (a Retry-After as an HTTP date, a garbled
+// X-RateLimit-*) costs no operation its answer. The date becomes seconds;
+// any other value is removed.
+func TestUnreadableHeadersKeepTheAnswer(t *testing.T) {
+	t.Parallel()
+	tooMany := reply{status: 429, body: `{"message":"Too Many Attempts."}`}
+	ops := []struct {
+		name    string
+		success reply
+		call    func(context.Context, *gen.ClientWithResponses) (*http.Response, error)
+	}{
+		{name: "list", success: reply{status: 200, body: `{"data":[]}`}, call: func(ctx context.Context, c *gen.ClientWithResponses) (*http.Response, error) {
+			r, err := Check(c.ListOAuthConnectionsWithResponse(ctx))
+			if r == nil {
+				return nil, err
+			}
+			return r.HTTPResponse, err
+		}},
+		{name: "update", success: reply{status: 200, body: connection}, call: func(ctx context.Context, c *gen.ClientWithResponses) (*http.Response, error) {
+			r, err := Check(c.UpdateOAuthConnectionWithResponse(ctx, testID, label))
+			if r == nil {
+				return nil, err
+			}
+			return r.HTTPResponse, err
+		}},
+		{name: "delete", success: reply{status: 204}, call: func(ctx context.Context, c *gen.ClientWithResponses) (*http.Response, error) {
+			r, err := Check(c.DeleteOAuthConnectionWithResponse(ctx, testID))
+			if r == nil {
+				return nil, err
+			}
+			return r.HTTPResponse, err
+		}},
+	}
+	tests := []struct {
+		name   string
+		limit  bool   // the answer is a 429; else the operation's success
+		date   bool   // Retry-After is an HTTP date 2 s ahead
+		header string // the header looked at
+		value  string // the header's value, unless date
+		// want lists the values the caller may read; nil: the header is gone.
+		want []string
+	}{
+		// An HTTP date has whole seconds: 2 s ahead is 1 to 2 s ahead.
+		{name: "Retry-After as an HTTP date", limit: true, date: true, header: "Retry-After", want: []string{"1", "2"}},
+		{name: "Retry-After in seconds", limit: true, header: "Retry-After", value: "30", want: []string{"30"}},
+		{name: "Retry-After unreadable", limit: true, header: "Retry-After", value: "soon"},
+		{name: "X-RateLimit-Limit not an integer on a 429", limit: true, header: "X-RateLimit-Limit", value: "60.0"},
+		{name: "X-RateLimit-Limit not an integer", header: "X-RateLimit-Limit", value: "60.0"},
+		{name: "X-RateLimit-Remaining empty", header: "X-RateLimit-Remaining", value: ""},
+		{name: "X-RateLimit-Reset unreadable", header: "X-RateLimit-Reset", value: "soon"},
+		{name: "X-RateLimit-Limit twice in one line", header: "X-RateLimit-Limit", value: "60, 60"},
+		{name: "X-RateLimit-Limit readable", header: "X-RateLimit-Limit", value: "60", want: []string{"60"}},
+	}
+	for _, op := range ops {
+		for _, tt := range tests {
+			t.Run(op.name+": "+tt.name, func(t *testing.T) {
+				t.Parallel()
+				rep := op.success
+				if tt.limit {
+					rep = tooMany
+				}
+				if tt.date {
+					rep.retryAfterDate = 2 * time.Second
+				} else {
+					rep.header = http.Header{tt.header: {tt.value}}
+				}
+				p := newPlannr(t, rep)
+				c := newClient(t, p.url, WithRetryPolicy(RetryPolicy{}), WithoutPacing())
+				resp, err := op.call(t.Context(), c)
+				var apiErr *APIError
+				switch {
+				case resp == nil:
+					t.Fatalf("no answer, err = %v; want the answer", err)
+				case tt.limit && (!errors.As(err, &apiErr) || apiErr.StatusCode != 429):
+					t.Errorf("err = %v, want the 429 as an *APIError", err)
+				case !tt.limit && err != nil:
+					t.Errorf("err = %v, want nil", err)
+				}
+				got := resp.Header.Values(tt.header)
+				if tt.want == nil && len(got) != 0 || tt.want != nil && (len(got) != 1 || !slices.Contains(tt.want, got[0])) {
+					t.Errorf("%s = %q, want one of %q", tt.header, got, tt.want)
+				}
+			})
+		}
 	}
 }
 

@@ -85,6 +85,9 @@
 // exception: a non-2xx answer that says it is JSON but is not the API's
 // error shape (empty, an HTML page, a 422 whose errors is an array), which
 // gen could not decode, comes back as an *APIError error with its status.
+// A header that the spec types as an integer, and that gen could not parse,
+// does not cost the answer either: a Retry-After given as an HTTP date is
+// rewritten in seconds, and any other value that is not an integer is removed.
 // CheckResponse and Check turn any non-2xx response into an *APIError:
 //
 //	c, err := client.New(os.Getenv("PLANNR_TOKEN"))

@@ -7,7 +7,12 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 // DefaultRateWindow is the length of Plannr's rate-limit window, as the
@@ -58,6 +63,37 @@ func RateLimitOf(resp *http.Response) (rl RateLimit, ok bool) {
 		rl.Reset = time.Unix(reset, 0)
 	}
 	return rl, true
+}
+
+// readableHeaders makes the headers of resp that the spec declares as
+// integers, for the request's operation and resp's status, readable by gen:
+// gen binds each to an int, and one it cannot parse fails the whole call, the
+// answer lost. A Retry-After given as an HTTP date, as RFC 9110 allows,
+// becomes its seconds; any other value that the header's schema does not
+// take is removed, as if not sent, so that it changes nothing. The pacer has
+// read the headers as they came.
+func readableHeaders(req *http.Request, resp *http.Response) {
+	op, known := apispec.OperationAt(req.Method, req.URL.Path)
+	if !known {
+		return
+	}
+	declared := op.Op.Responses.Status(resp.StatusCode)
+	if declared == nil {
+		return
+	}
+	for name, h := range declared.Value.Headers {
+		schema := h.Value.Schema
+		if len(resp.Header.Values(name)) == 0 || schema == nil || !schema.Value.Type.Is(openapi3.TypeInteger) {
+			continue
+		}
+		if d, ok := retryAfter(resp); ok && strings.EqualFold(name, headerRetryAfter) {
+			// Rounded up: retrying sooner than asked only earns another 429.
+			resp.Header.Set(name, strconv.Itoa(int((max(d, 0)+time.Second-1)/time.Second)))
+		}
+		if n, err := strconv.Atoi(resp.Header.Get(name)); err != nil || schema.Value.VisitJSON(float64(n)) != nil {
+			resp.Header.Del(name)
+		}
+	}
 }
 
 // RateLimitedError is the error of a call that the rate limit stopped before

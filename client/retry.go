@@ -147,6 +147,7 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	readableHeaders(req, resp)
 	return resp, nil
 }
 
