@@ -122,16 +122,9 @@ func (e *UnexpectedAnswerError) Error() string {
 }
 
 // unexpectedSuccess is the *UnexpectedAnswerError of a 2xx answer that is not
-// one the spec declares for the request's operation (a JSON 200 for a list or
-// an update, a 204 for a delete, as the spec says them), and nil for any
-// other answer.
+// the API's success, and nil for any other answer.
 func unexpectedSuccess(req *http.Request, resp *http.Response) error {
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return nil
-	}
-	op, known := apispec.OperationAt(req.Method, req.URL.Path)
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if !known || slices.Contains(op.Success, resp.StatusCode) && (!op.JSONBody(resp.StatusCode) || mt == "application/json") {
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 || apiSuccess(req, resp) {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1))
@@ -144,6 +137,19 @@ func unexpectedSuccess(req *http.Request, resp *http.Response) error {
 		what = cmp.Or(resp.Header.Get("Content-Type"), "a body of no stated type")
 	}
 	return &UnexpectedAnswerError{StatusCode: resp.StatusCode, What: what}
+}
+
+// apiSuccess reports whether resp is a 2xx that the spec declares for req's
+// operation (a JSON 200 for a list or an update, a 204 for a delete, as the
+// spec says them), or any 2xx to a request of no operation the spec knows,
+// which the client cannot judge.
+func apiSuccess(req *http.Request, resp *http.Response) bool {
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		return false
+	}
+	op, known := apispec.OperationAt(req.Method, req.URL.Path)
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return !known || slices.Contains(op.Success, resp.StatusCode) && (!op.JSONBody(resp.StatusCode) || mt == "application/json")
 }
 
 // Check takes a generated call's two results as they are and adds

@@ -45,9 +45,10 @@
 // retried); the length it refused is ruled out, and the pacer waits longer
 // from then on. Before the first answer, and after each window ends until an
 // answer tells the next one's state, one request goes alone. An answer without
-// the rate-limit headers (a proxy's 502, an HTML page) changes nothing; a
-// success without them means the server limits no one, and nothing is paced
-// until an answer states a limit. The Pacer type tells the whole of it.
+// the rate-limit headers (a proxy's 502, an HTML page, even with a 200)
+// changes nothing; the API's own success without them (a JSON 200, a
+// delete's 204) means the server limits no one, and nothing is paced until an
+// answer states a limit. The Pacer type tells the whole of it.
 //
 // What is shared is shared on purpose: each client has its own Pacer, and
 // clients of one token that should share its budget are given one with

@@ -72,7 +72,8 @@ type Budget struct {
 //
 // Until an answer tells the state of a window (at the start, after each
 // window ends, after answers that say nothing of the limit such as a proxy's
-// 502) one request goes alone. A success that states no limit means that the
+// 502 or a captive portal's HTML 200) one request goes alone. The API's own
+// success (a JSON 200, a delete's 204) that states no limit means that the
 // server limits no one: nothing is paced until an answer states a limit.
 type Pacer struct {
 	// window is the longest a window may last before the answers say more.
@@ -84,7 +85,8 @@ type Pacer struct {
 	key   [sha256.Size]byte
 	bound bool
 	// limit is the server's requests per window: 0 until an answer says it,
-	// -1 once a success has come without it (the server limits no one).
+	// -1 once the API's success has come without it (the server limits no
+	// one).
 	limit int
 	// gen numbers the windows as the pacer sees them. A ticket keeps its
 	// gen, so that a late answer from an earlier window is not taken for
@@ -307,11 +309,13 @@ func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 	}
 	rl, ok := RateLimitOf(resp)
 	if !ok {
-		// A success that states no limit is the server saying it limits no
-		// one. Anything else without the headers (no answer, a proxy's 502,
-		// an HTML page) says nothing of the window: what was known stays,
-		// and while nothing is known another request may ask.
-		if resp != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// The API's own success that states no limit is the server saying it
+		// limits no one. Anything else without the headers (no answer, a
+		// proxy's 502, a captive portal's HTML 200) says nothing of the
+		// window: what was known stays, and while nothing is known another
+		// request may ask. resp.Request, which http.Transport sets, tells
+		// the operation; an answer without it is not known to be the API's.
+		if resp != nil && resp.Request != nil && apiSuccess(resp.Request, resp) {
 			p.limit = -1
 		}
 		return

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
 
 // pacerClock is the time the pacer tests start from, in whole seconds as the
@@ -41,6 +43,16 @@ func (s stated) response() *http.Response {
 // bare is an answer without a header, as from a proxy.
 func bare(status int) *http.Response {
 	return &http.Response{StatusCode: status, Header: http.Header{}}
+}
+
+// listed is a 200 of contentType to a list, without a header else: the API's
+// own success when contentType is JSON, as from a server that limits no one.
+func listed(contentType string) *http.Response {
+	req, err := gen.NewListOAuthConnectionsRequest("http://plannr.test")
+	if err != nil {
+		panic(err)
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {contentType}}, Request: req}
 }
 
 // sendAt counts a request that goes at d past pacerClock, as reserve does
@@ -185,7 +197,7 @@ func TestPacer(t *testing.T) {
 		{
 			name: "successes without a limit: not paced",
 			run: func(p *Pacer) {
-				p.answer(sendAt(p, 0), bare(200), at(10*time.Millisecond))
+				p.answer(sendAt(p, 0), listed("application/json"), at(10*time.Millisecond))
 				for range 10 {
 					sendAt(p, 20*time.Millisecond)
 				}
@@ -195,13 +207,27 @@ func TestPacer(t *testing.T) {
 		{
 			name: "a limit after answers without one starts afresh",
 			run: func(p *Pacer) {
-				p.answer(sendAt(p, 0), bare(200), at(10*time.Millisecond))
+				p.answer(sendAt(p, 0), listed("application/json"), at(10*time.Millisecond))
 				for range 30 {
-					p.answer(sendAt(p, 20*time.Millisecond), bare(200), at(30*time.Millisecond))
+					p.answer(sendAt(p, 20*time.Millisecond), listed("application/json"), at(30*time.Millisecond))
 				}
 				p.answer(sendAt(p, 40*time.Millisecond), stated{status: 200, limit: 50, remaining: 40}.response(), at(50*time.Millisecond))
 			},
 			want: Budget{Limit: 50, Remaining: 40, Reset: at(time.Minute + 50*time.Millisecond), Window: time.Minute},
+		},
+		{
+			name: "a captive portal's HTML 200 as the first answer says nothing: still one request alone",
+			run: func(p *Pacer) {
+				p.answer(sendAt(p, 0), listed("text/html"), at(10*time.Millisecond))
+			},
+			want: Budget{Remaining: 1, Window: time.Minute},
+		},
+		{
+			name: "a bare 200, of no request known, says nothing either",
+			run: func(p *Pacer) {
+				p.answer(sendAt(p, 0), bare(http.StatusOK), at(10*time.Millisecond))
+			},
+			want: Budget{Remaining: 1, Window: time.Minute},
 		},
 		{
 			name: "a proxy's bare 502 as the first answer says nothing: still one request alone",

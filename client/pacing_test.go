@@ -271,13 +271,17 @@ func TestPacingLearnsFromAFreshCount(t *testing.T) {
 	}
 }
 
-// TestPacingSurvivesAnswersWithoutLimit: a proxy's answer without the
-// rate-limit headers, first of all, does not turn pacing off.
+// TestPacingSurvivesAnswersWithoutLimit: an answer without the rate-limit
+// headers that is not the API's (a proxy's error, a captive portal's page),
+// first of all, does not turn pacing off.
 func TestPacingSurvivesAnswersWithoutLimit(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
 		first func(http.ResponseWriter)
+		// unexpected: the first answer is a 2xx, not retried, and its call
+		// fails with an *client.UnexpectedAnswerError.
+		unexpected bool
 	}{
 		{name: "a bare 502", first: func(w http.ResponseWriter) {
 			w.Header()["Date"] = nil // not even that
@@ -288,6 +292,10 @@ func TestPacingSurvivesAnswersWithoutLimit(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "<h1>Service Unavailable</h1>")
 		}},
+		{name: "a captive portal's HTML 200", first: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = io.WriteString(w, "<h1>Sign in to the Wi-Fi</h1>")
+		}, unexpected: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,19 +320,33 @@ func TestPacingSurvivesAnswersWithoutLimit(t *testing.T) {
 			// More goroutines than the limit: those that wait while the
 			// first answer comes would overrun the window if it turned
 			// pacing off.
-			var wg sync.WaitGroup
+			var (
+				wg         sync.WaitGroup
+				unexpected atomic.Int32
+			)
 			for range 4 {
 				wg.Go(func() {
 					for range 2 {
-						if _, err := client.Check(c.ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+						_, err := client.Check(c.ListOAuthConnectionsWithResponse(t.Context()))
+						var notAPIs *client.UnexpectedAnswerError
+						if errors.As(err, &notAPIs) && tt.unexpected {
+							unexpected.Add(1)
+						} else if err != nil {
 							t.Error(err)
 						}
 					}
 				})
 			}
 			wg.Wait()
-			if got := statuses.Count(429); got != 0 || statuses.Count(200) != 8 {
-				t.Errorf("the server answered %d requests with 200 and %d with 429, want 8 and 0", statuses.Count(200), got)
+			want200 := 8
+			if tt.unexpected {
+				want200--
+				if got := unexpected.Load(); got != 1 {
+					t.Errorf("%d calls failed with an *client.UnexpectedAnswerError, want 1", got)
+				}
+			}
+			if got := statuses.Count(429); got != 0 || statuses.Count(200) != want200 {
+				t.Errorf("the server answered %d requests with 200 and %d with 429, want %d and 0", statuses.Count(200), got, want200)
 			}
 		})
 	}
