@@ -11,8 +11,10 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -210,6 +212,14 @@ func TestRetries(t *testing.T) {
 			policy:  fast,
 			// An HTTP date has whole seconds: 2 s ahead is 1 to 2 s ahead.
 			wantAttempts: 2, wantStatus: 200, minElapsed: time.Second, maxElapsed: 2500 * time.Millisecond,
+			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON200 },
+		},
+		{
+			name:    "429 with Retry-After 0, then 200: MinWait, not at once",
+			replies: []reply{{status: 429, retryAfter: "0", body: `{"message":"Too Many Attempts."}`}, ok},
+			policy:  RetryPolicy{MaxRetries: 1, MinWait: 300 * time.Millisecond},
+			// The floor, and no back-off on top of it.
+			wantAttempts: 2, wantStatus: 200, minElapsed: 300 * time.Millisecond, maxElapsed: 800 * time.Millisecond,
 			typed: func(r *gen.UpdateOAuthConnectionResponse) any { return r.JSON200 },
 		},
 		{
@@ -587,6 +597,31 @@ func TestWait(t *testing.T) {
 				t.Errorf("%s: wait = %v, want %v to %v", tt.name, got, tt.min, tt.max)
 				break
 			}
+		}
+	}
+}
+
+// TestDocsTellTheRetryWaits holds what the package documentation and the
+// README say of the waits between retries to the defaults, and to what
+// TestWait and TestRetries hold wait to: a Retry-After is honoured, but never
+// below MinWait.
+func TestDocsTellTheRetryWaits(t *testing.T) {
+	t.Parallel()
+	seconds := func(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + " s" }
+	for _, c := range []struct{ file, says string }{
+		{"doc.go", fmt.Sprintf("exponential back-off from %s to %s with jitter, or the Retry-After of a 429 or 503, never less than %[1]s (DefaultMinWait)",
+			seconds(DefaultMinWait), seconds(DefaultMaxWait))},
+		{"../README.md", fmt.Sprintf("exponential back-off from %s to %s with jitter, or the `Retry-After` of a 429 or 503, never less than %[1]s.",
+			seconds(DefaultMinWait), seconds(DefaultMaxWait))},
+	} {
+		b, err := os.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The words alone, without line breaks or comment markers.
+		words := strings.Join(slices.DeleteFunc(strings.Fields(string(b)), func(w string) bool { return w == "//" }), " ")
+		if !strings.Contains(words, c.says) {
+			t.Errorf("%s does not say, as the code has it: %s", c.file, c.says)
 		}
 	}
 }

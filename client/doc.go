@@ -16,8 +16,9 @@
 //   - retries, with github.com/hashicorp/go-retryablehttp, of a 429, a 500,
 //     502, 503 or 504 and a connection error: at most 4 retries
 //     (DefaultMaxRetries), exponential back-off from 1 s to 30 s with jitter,
-//     or exactly the Retry-After of a 429 or 503, and no retry that would
-//     end later than 2 minutes (DefaultMaxElapsed) after the call started.
+//     or the Retry-After of a 429 or 503, never less than 1 s
+//     (DefaultMinWait), and no retry that would end later than 2 minutes
+//     (DefaultMaxElapsed) after the call started.
 //     Cancelling the call's context stops it at once. See RetryPolicy.
 //
 // # Staying under the rate limit

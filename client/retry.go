@@ -33,7 +33,8 @@ type RetryPolicy struct {
 	// waits a random time between half of MinWait·2ⁿ⁻¹ and all of it, capped
 	// at MaxWait and never below MinWait. A Retry-After on a 429 or 503 is
 	// honoured instead, and not capped by MaxWait, because retrying sooner
-	// than the server asked only earns another 429.
+	// than the server asked only earns another 429; but it is never less
+	// than MinWait, a Retry-After of 0 included.
 	MinWait, MaxWait time.Duration
 	// MaxElapsed is the budget of a call: a retry whose wait would end later
 	// than MaxElapsed after the call started is not made, and the call
@@ -61,6 +62,10 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 // wait is how long to wait before retry number retry+1, after resp (nil
 // when the attempt got no answer).
 func (p RetryPolicy) wait(retry int, resp *http.Response) time.Duration {
+	// Retry-After is whole seconds, so 0 (as Laravel says it in the last
+	// second of a window) means within the second, not now: a retry at once
+	// would likely be refused again and spend a retry. The floor also keeps
+	// the clients that one 503 told 0 from hammering the server together.
 	if d, ok := retryAfter(resp); ok {
 		return max(d, p.MinWait)
 	}
