@@ -313,8 +313,9 @@ func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 		// limits no one. Anything else without the headers (no answer, a
 		// proxy's 502, a captive portal's HTML 200) says nothing of the
 		// window: what was known stays, and while nothing is known another
-		// request may ask. resp.Request, which http.Transport sets, tells
-		// the operation; an answer without it is not known to be the API's.
+		// request may ask. resp.Request, which the client's transport sets,
+		// tells the operation; an answer without it is not known to be the
+		// API's.
 		if resp != nil && resp.Request != nil && apiSuccess(resp.Request, resp) {
 			p.limit = -1
 		}

@@ -51,6 +51,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("Authorization", t.authorization)
 	}
 	resp, err := t.base.RoundTrip(req)
+	if err == nil {
+		// The answer's request is the one sent, whatever base set: the
+		// pacer reads the operation from it, and a redirect's next hop the
+		// attempt's deadline (attemptContext).
+		resp.Request = req
+	}
 	if toBase && t.pacer != nil {
 		t.pacer.answer(tk, resp, time.Now())
 	}
@@ -67,10 +73,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	// A redirect's next hop reads the attempt's deadline from it
-	// (attemptContext); base may have left it unset, or set it to a
-	// request of its own.
-	resp.Request = req
 	return resp, nil
 }
 

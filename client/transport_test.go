@@ -483,3 +483,31 @@ func TestIdleConnectionsOfOthersStayOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestPacingOffThroughACallersTransport: a server that states no limit turns
+// pacing off through a caller's transport that leaves an answer's Request
+// unset, as the pacer reads the operation from the request the client sent.
+func TestPacingOffThroughACallersTransport(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { emptyList(w) }))
+	t.Cleanup(srv.Close)
+	p := NewPacer(0)
+	hc := &http.Client{Transport: requestless{srv.Client().Transport}}
+	if err := list(t.Context(), newClient(t, srv.URL, WithPacer(p), WithHTTPClient(hc))); err != nil {
+		t.Fatal(err)
+	}
+	if b := p.Budget(); b.Remaining != -1 {
+		t.Errorf("budget %+v after a success that states no limit, want Remaining -1 (not paced)", b)
+	}
+}
+
+// requestless is a transport that does not set its answers' Request.
+type requestless struct{ base http.RoundTripper }
+
+func (r requestless) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	if resp != nil {
+		resp.Request = nil
+	}
+	return resp, err
+}
