@@ -138,9 +138,12 @@ var (
 	// ErrUnavailable: a dependency (the database) cannot be reached now; the
 	// request may succeed later.
 	ErrUnavailable = errors.New("unavailable")
-	// ErrCanceled: the caller went away before the answer. It is
-	// context.Canceled itself, so that a store's or a limiter's context
-	// error is this kind as it comes.
+	// ErrCanceled: the work was cancelled before it ended: the caller went
+	// away, or a context of the implementation's own (an errgroup's) was
+	// cancelled. It is context.Canceled itself, so that a store's or a
+	// limiter's context error is this kind as it comes. The server answers
+	// it 503 (server.WriteError), and counts it as the client's going only
+	// when the request's own context ended.
 	ErrCanceled = context.Canceled
 )
 
