@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"time"
 )
 
 // migrations[i] takes the schema from version i to i+1 (PRAGMA user_version). Only
@@ -72,7 +73,17 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	return tx.Commit()
 }
 
-const busyTimeout = "busy_timeout(5000)" // ms a statement waits for a lock another process holds
+// busyTimeout is how long a statement waits for a lock another process holds
+// before it fails with SQLITE_BUSY, which the store reports as ErrUnavailable.
+// It is fixed, not each request's deadline: the writer runs a batch of several
+// requests' writes under a context of its own (see writer.do), and a write
+// with no deadline (the seed at start, -request-timeout 0) would wait on the
+// other process for ever.
+const busyTimeout = 5 * time.Second
+
+func busyPragma(d time.Duration) string {
+	return fmt.Sprintf("busy_timeout(%d)", d.Milliseconds())
+}
 
 // writerDSN configures every connection that writes. The pragmas go in the DSN so
 // that a connection the pool reopens gets them too.
@@ -85,17 +96,17 @@ const busyTimeout = "busy_timeout(5000)" // ms a statement waits for a lock anot
 //   - _txlock=immediate: a write transaction takes the write lock at BEGIN, where
 //     busy_timeout can wait for it, rather than at its first write, where SQLite
 //     would fail with SQLITE_BUSY to avoid a deadlock.
-func writerDSN(path string) string {
+func writerDSN(path string, busy time.Duration) string {
 	return dsn(path, url.Values{
-		"_pragma": {busyTimeout, "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
+		"_pragma": {busyPragma(busy), "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"},
 		"_txlock": {"immediate"},
 	})
 }
 
 // readerDSN configures the read pool: query_only turns a write sent there by
 // mistake into an error.
-func readerDSN(path string) string {
-	return dsn(path, url.Values{"_pragma": {busyTimeout, "query_only(1)"}})
+func readerDSN(path string, busy time.Duration) string {
+	return dsn(path, url.Values{"_pragma": {busyPragma(busy), "query_only(1)"}})
 }
 
 // dsn is a file: URI, whose path SQLite percent-decodes, so that a file name

@@ -58,16 +58,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	var s *Store
 	if err == nil {
-		s, err = open(ctx, abs)
+		s, err = open(ctx, abs, busyTimeout)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
+		return nil, sqliteError("open "+path, err)
 	}
 	return s, nil
 }
 
-func open(ctx context.Context, path string) (*Store, error) {
-	w, err := sql.Open("sqlite", writerDSN(path))
+// open opens the absolute path; busy is busy_timeout, which tests shorten.
+func open(ctx context.Context, path string, busy time.Duration) (*Store, error) {
+	w, err := sql.Open("sqlite", writerDSN(path, busy))
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	r, err := sql.Open("sqlite", readerDSN(path))
+	r, err := sql.Open("sqlite", readerDSN(path, busy))
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
@@ -135,7 +136,7 @@ func (s *Store) UserByToken(ctx context.Context, h plannroauth.TokenHash) (plann
 	case errors.Is(err, sql.ErrNoRows):
 		return plannroauth.User{}, plannroauth.ErrNotFound
 	case err != nil:
-		return plannroauth.User{}, fmt.Errorf("store: user by token: %w", err)
+		return plannroauth.User{}, sqliteError("user by token", err)
 	}
 	return row.User(h, &s.zones)
 }
@@ -144,19 +145,19 @@ func (s *Store) UserByToken(ctx context.Context, h plannroauth.TokenHash) (plann
 func (s *Store) ListConnections(ctx context.Context, owner plannroauth.UserID) ([]plannroauth.Connection, error) {
 	rows, err := s.listConnections.QueryContext(ctx, owner)
 	if err != nil {
-		return nil, fmt.Errorf("store: list connections: %w", err)
+		return nil, sqliteError("list connections", err)
 	}
 	defer rows.Close()
 	out := []plannroauth.Connection{}
 	for rows.Next() {
 		c, err := store.ScanConnection(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: list connections: %w", err)
+			return nil, sqliteError("list connections", err)
 		}
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list connections: %w", err)
+		return nil, sqliteError("list connections", err)
 	}
 	return out, nil
 }
@@ -183,7 +184,7 @@ func (s *Store) UpdateConnection(ctx context.Context, owner plannroauth.UserID, 
 		return plannroauth.Connection{}, err
 	}
 	if err != nil {
-		return plannroauth.Connection{}, fmt.Errorf("store: update connection: %w", err)
+		return plannroauth.Connection{}, sqliteError("update connection", err)
 	}
 	return c, nil
 }
@@ -194,7 +195,7 @@ func (s *Store) DeleteConnection(ctx context.Context, owner plannroauth.UserID, 
 		return oneRow(s.del.ExecContext(ctx, time.Now().UTC().Format(store.TimeLayout), id, owner))
 	})
 	if err != nil && !errors.Is(err, plannroauth.ErrNotFound) {
-		return fmt.Errorf("store: delete connection: %w", err)
+		return sqliteError("delete connection", err)
 	}
 	return err
 }
@@ -225,7 +226,7 @@ func (s *Store) Seed(ctx context.Context, seed plannroauth.Data) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: seed: %w", err)
+		return sqliteError("seed", err)
 	}
 	return nil
 }
@@ -257,7 +258,7 @@ func seedAccount(ctx context.Context, db *sql.Conn, a plannroauth.Account) error
 func (s *Store) Empty(ctx context.Context) (bool, error) {
 	var empty bool
 	if err := s.r.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM users)`).Scan(&empty); err != nil {
-		return false, fmt.Errorf("store: empty: %w", err)
+		return false, sqliteError("empty", err)
 	}
 	return empty, nil
 }
@@ -274,7 +275,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("store: not ready: %s is no longer the database file opened", s.path)
 	}
 	if err := s.wr.do(ctx, func(context.Context, *sql.Conn) error { return nil }); err != nil {
-		return fmt.Errorf("store: not ready: %w", err)
+		return sqliteError("not ready", err)
 	}
 	return nil
 }

@@ -236,16 +236,7 @@ func TestSQLiteGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	holder, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
+	holder := holdWriteLock(t, path) // takes no frame
 	var pageSize int64
 	if err := holder.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
 		t.Fatal(err)
@@ -258,9 +249,6 @@ func TestSQLiteGroupCommit(t *testing.T) {
 		return (fi.Size() - 32) / (24 + pageSize)
 	}
 	before := frames()
-	if _, err := holder.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		t.Fatal(err)
-	}
 
 	const n = 32
 	errs := make([]error, n)
@@ -319,23 +307,11 @@ func TestSQLiteReadyKeepsItsDeadline(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "locked.db")
 	s := openSQLite(t, path)
 	defer s.Close()
-	other, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	holder, err := other.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close()
-	if _, err := holder.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
-		t.Fatal(err)
-	}
+	holder := holdWriteLock(t, path)
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err = s.Ready(ctx)
+	err := s.Ready(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Ready with the write lock held elsewhere: %v, want the deadline's error", err)
 	}
@@ -347,5 +323,80 @@ func TestSQLiteReadyKeepsItsDeadline(t *testing.T) {
 	}
 	if err := s.Ready(t.Context()); err != nil {
 		t.Errorf("Ready once the lock is released: %v", err)
+	}
+}
+
+// holdWriteLock takes the write lock of the database at path on a connection
+// of its own, as another process would, until it runs ROLLBACK.
+func holdWriteLock(t *testing.T, path string) *sql.Conn {
+	t.Helper()
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	holder, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Close() })
+	if _, err := holder.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	return holder
+}
+
+// TestSQLiteLockedIsUnavailable: a write that cannot take the write lock
+// another process holds within busy_timeout fails with
+// plannroauth.ErrUnavailable, a 503, not with a bare SQLITE_BUSY, a 500;
+// reads go on, and so do writes once the lock is released.
+func TestSQLiteLockedIsUnavailable(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s, err := sqlite.OpenWithBusyTimeout(ctx, path, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
+	if err := s.Seed(ctx, oneConnection(id)); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UserByToken(ctx, plannroauth.HashToken("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func() error {
+		_, err := s.UpdateConnection(ctx, u.ID, id, storetest.Relabel("Locked"))
+		return err
+	}
+
+	holder := holdWriteLock(t, path)
+	tests := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"update connection", update, plannroauth.ErrUnavailable},
+		{"delete connection", func() error { return s.DeleteConnection(ctx, u.ID, id) }, plannroauth.ErrUnavailable},
+		{"seed", func() error { return s.Seed(ctx, oneConnection(id)) }, plannroauth.ErrUnavailable},
+		{"ready", func() error { return s.Ready(ctx) }, plannroauth.ErrUnavailable},
+		{"user by token", func() error { _, err := s.UserByToken(ctx, plannroauth.HashToken("alice")); return err }, nil},
+		{"list connections", func() error { _, err := s.ListConnections(ctx, u.ID); return err }, nil},
+		{"empty", func() error { _, err := s.Empty(ctx); return err }, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); !errors.Is(err, tt.want) {
+				t.Errorf("with the write lock held elsewhere: %v, want %v", err, tt.want)
+			}
+		})
+	}
+
+	if _, err := holder.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if err := update(); err != nil {
+		t.Errorf("an update once the lock is released: %v", err)
 	}
 }
