@@ -8,8 +8,8 @@
 // again: LabelMaxLength is the label's maxLength, CheckLabel the label's
 // schema. The rules it states in words are here, once: how a label is
 // trimmed (Trim), how an update stamps updated_at (Stamp, Connection.Update),
-// how timestamps are written (Timestamp, Expiry), what a bearer token may be
-// (ValidToken).
+// how timestamps are written (Timestamp, Expiry) and which ones can be
+// (Connection.CheckTimes), what a bearer token may be (ValidToken).
 //
 // go generate ./... in this directory turns api/openapi.yaml into ./gen.
 package plannroauth
@@ -18,6 +18,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -168,6 +169,49 @@ func Stamp(now time.Time, loc *time.Location, prev time.Time) time.Time {
 // Plannr's documented example (2025-06-25T18:10:48.890172Z).
 func StampExpiry(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// CheckTimes refuses a connection, of an account in loc (nil: UTC), with a
+// timestamp whose year RFC 3339 cannot write (it has four digits for it) in
+// an offset the time is written in: for created_at and updated_at their own,
+// loc's (an update stamps updated_at there) and UTC (stores sort by it); for
+// the expiries UTC. Stamping a time of year 9999 or 0 into an offset can carry
+// it past, and a connection with one would answer 500 on every request. The
+// error names the field.
+func (c *Connection) CheckTimes(loc *time.Location) error {
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, f := range []struct {
+		name  string
+		t     *time.Time
+		zoned bool // written in an offset of its own, not only in UTC
+	}{
+		{"created_at", &c.CreatedAt, true},
+		{"updated_at", &c.UpdatedAt, true},
+		{"access_token_expires_at", c.AccessTokenExpiresAt, false},
+		{"refresh_token_expires_at", c.RefreshTokenExpiresAt, false},
+	} {
+		if f.t == nil {
+			continue
+		}
+		views := []time.Time{f.t.UTC()}
+		if f.zoned {
+			views = append(views, *f.t, f.t.In(loc))
+		}
+		for _, t := range views {
+			if !writable(t) {
+				return fmt.Errorf("%s: %s is outside the years RFC 3339 can write, 0000 to 9999", f.name, t.Format(time.RFC3339Nano))
+			}
+		}
+	}
+	return nil
+}
+
+// writable reports whether RFC 3339 can write t's year, as t's offset has it.
+func writable(t time.Time) bool {
+	y := t.Year()
+	return 0 <= y && y <= 9999
+}
+
 // The layouts of the API's timestamps. Go's RFC 3339 would write a zero offset
 // as Z and drop a fraction's trailing zeros; Plannr, a Laravel application,
 // writes what Carbon's ISO 8601 with PHP's P offset gives.
@@ -270,7 +314,7 @@ func (t Expiry) String() string { return string(AppendExpiry(nil, t.Time)) }
 // marshal quotes t as format appends it, refusing what time.Time's own
 // MarshalJSON refuses: a year that RFC 3339 cannot write.
 func marshal(t time.Time, format func([]byte, time.Time) []byte) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	if !writable(t) {
 		return nil, errors.New("timestamp: year outside of range [0,9999]")
 	}
 	return append(format([]byte{'"'}, t), '"'), nil

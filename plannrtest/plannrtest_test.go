@@ -379,6 +379,9 @@ func TestMisuseFailsTheTest(t *testing.T) {
 		{name: "UUID of the default user", use: func(s *plannrtest.Server) {
 			s.AddUser("eve", plannrtest.Connection{UUID: plannrtest.DefaultConnectionID})
 		}, fatal: "was added before"},
+		{name: "time RFC 3339 cannot write", use: func(s *plannrtest.Server) {
+			s.AddUser("eve", plannrtest.Connection{AccessTokenExpiresAt: new(time.Date(0, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600)))})
+		}, fatal: "access_token_expires_at: -0001-12-31T23:30:00Z is outside the years RFC 3339 can write"},
 		{name: "Connections of an unknown token", use: func(s *plannrtest.Server) { s.Connections("nobody") }, fatal: "no user has token"},
 		{name: "Client without a default user", opts: []plannrtest.Option{plannrtest.WithoutDefaultUser()}, use: func(s *plannrtest.Server) { s.Client() }, fatal: "empty token"},
 	}

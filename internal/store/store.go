@@ -71,6 +71,9 @@ func Apply(c *plannroauth.Connection, update func(*plannroauth.Connection)) {
 // CheckSeed refuses, before a store changes anything, data that would fail
 // halfway: a connection naming a provider that is neither in s nor known to
 // the store, or an account whose zone a store could not load back by name.
+// It also refuses a connection whose timestamps the API could not write
+// (plannroauth.Connection.CheckTimes), which every request for its user
+// would answer 500.
 func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) error {
 	seeded := make(map[string]bool, len(s.Providers))
 	for _, p := range s.Providers {
@@ -81,6 +84,9 @@ func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) er
 			return err
 		}
 		for _, c := range a.Connections {
+			if err := c.CheckTimes(a.Location); err != nil {
+				return fmt.Errorf("store: seed: connection %s: %w", c.UUID, err)
+			}
 			if seeded[c.Provider.Name] {
 				continue
 			}

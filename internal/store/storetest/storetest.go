@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SeedAddsToKnownUser", testSeedAddsToKnownUser},
 		{"SeedAllOrNothing", testSeedAllOrNothing},
 		{"SeedRefusesUnnamedZone", testSeedRefusesUnnamedZone},
+		{"SeedRefusesUnwritableTimes", testSeedRefusesUnwritableTimes},
 		{"SeedCopies", testSeedCopies},
 		{"ListOwnerOnlyOldestFirst", testList},
 		{"UpdateLabel", testUpdateLabel},
@@ -303,6 +304,35 @@ func testSeedRefusesUnnamedZone(t *testing.T, s store.Store, _ *clock) {
 		err := s.Seed(t.Context(), plannroauth.Data{Accounts: []plannroauth.Account{{Token: "alice-token", Location: loc}}})
 		if err == nil {
 			t.Errorf("Seed with location %q: no error", loc)
+		}
+	}
+	wantEmpty(t, s, true)
+}
+
+// testSeedRefusesUnwritableTimes: a time RFC 3339 cannot write, in an offset
+// the API or a store writes it in, would fail every request for its user.
+func testSeedRefusesUnwritableTimes(t *testing.T, s store.Store, _ *clock) {
+	kiritimati := mustZone("Pacific/Kiritimati") // +14:00
+	lastHour := at("9999-12-31T23:00:00Z")
+	beforeYear0 := at("0000-01-01T00:30:00+01:00") // year -1 in UTC
+	tests := []struct {
+		name   string
+		loc    *time.Location
+		change func(*plannroauth.Connection)
+	}{
+		{"created_at past year 9999 in the account's zone", kiritimati, func(c *plannroauth.Connection) { c.CreatedAt = lastHour }},
+		{"updated_at past year 9999 in the account's zone", kiritimati, func(c *plannroauth.Connection) { c.UpdatedAt = lastHour }},
+		{"created_at before year 0 in UTC", london, func(c *plannroauth.Connection) { c.CreatedAt = beforeYear0 }},
+		{"updated_at in year 10000", time.UTC, func(c *plannroauth.Connection) { c.UpdatedAt = lastHour.Add(time.Hour) }},
+		{"access expiry before year 0 in UTC", london, func(c *plannroauth.Connection) { c.AccessTokenExpiresAt = &beforeYear0 }},
+		{"refresh expiry in year 10000", london, func(c *plannroauth.Connection) { c.RefreshTokenExpiresAt = ptr(lastHour.Add(time.Hour)) }},
+	}
+	for _, tt := range tests {
+		c := aliceSummer
+		tt.change(&c)
+		bad := plannroauth.Data{Providers: []plannroauth.Provider{fundment}, Accounts: []plannroauth.Account{{Token: "alice-token", Location: tt.loc, Connections: []plannroauth.Connection{c}}}}
+		if err := s.Seed(t.Context(), bad); err == nil {
+			t.Errorf("%s: Seed: no error", tt.name)
 		}
 	}
 	wantEmpty(t, s, true)
