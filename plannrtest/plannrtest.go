@@ -61,7 +61,7 @@ var DefaultConnectionID = demo.Accounts[0].Connections[0].UUID
 // the one Plannr documents and the only one the fake knows without fixtures.
 const DefaultProvider = "fundment"
 
-// timeZone is the zone of the users AddUser and WithUser add, as of the
+// timeZone is the zone of a user AddUser or WithUser adds anew, as of the
 // default user and of a fixtures user that names none: Plannr is a UK CRM.
 var timeZone = demo.Accounts[0].Location
 
@@ -79,7 +79,8 @@ type Connection struct {
 	Label *string
 	// CreatedAt defaults to the server's clock; UpdatedAt defaults to
 	// CreatedAt. Both are stored as Plannr shows them: in whole seconds, in
-	// the user's zone (Europe/London), UpdatedAt never before CreatedAt.
+	// the user's zone (Europe/London, unless a fixtures file names another),
+	// UpdatedAt never before CreatedAt.
 	CreatedAt, UpdatedAt time.Time
 	// The expiries are nil when the token never expires; they are stored in
 	// UTC, to the microsecond.
@@ -328,8 +329,17 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 	if !plannroauth.ValidToken(token) {
 		return nil, fmt.Errorf("token %q cannot be sent as a bearer token", token)
 	}
+	// A user already there keeps its zone, which a fixtures file may have
+	// named, and an update stamps updated_at in it: created_at goes there too.
+	loc := timeZone
+	switch u, err := s.store.UserByToken(context.Background(), plannroauth.HashToken(token)); {
+	case err == nil:
+		loc = u.Location
+	case !errors.Is(err, plannroauth.ErrNotFound):
+		return nil, err
+	}
 	now := s.now()
-	a := plannroauth.Account{Token: token, Location: timeZone}
+	a := plannroauth.Account{Token: token, Location: loc}
 	added := make([]Connection, len(conns))
 	for i, c := range conns {
 		if c.UUID == uuid.Nil {
@@ -345,8 +355,8 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 			c.UpdatedAt = c.CreatedAt
 		}
 		// In the formats the API shows, as a fixtures file's are.
-		c.CreatedAt = plannroauth.Stamp(c.CreatedAt, timeZone, time.Time{})
-		c.UpdatedAt = plannroauth.Stamp(c.UpdatedAt, timeZone, c.CreatedAt)
+		c.CreatedAt = plannroauth.Stamp(c.CreatedAt, loc, time.Time{})
+		c.UpdatedAt = plannroauth.Stamp(c.UpdatedAt, loc, c.CreatedAt)
 		c.AccessTokenExpiresAt = stampExpiry(c.AccessTokenExpiresAt)
 		c.RefreshTokenExpiresAt = stampExpiry(c.RefreshTokenExpiresAt)
 		added[i] = c

@@ -361,6 +361,47 @@ func TestAddUserDefaults(t *testing.T) {
 	}
 }
 
+// TestAddUserStampsInTheUsersZone: a connection added to a user is stamped
+// in that user's zone, as an update of it then is, so that created_at and
+// updated_at share the account's offset as the spec says.
+func TestAddUserStampsInTheUsersZone(t *testing.T) {
+	t.Parallel()
+	fixtures := filepath.Join(t.TempDir(), "fixtures.json")
+	if err := os.WriteFile(fixtures, []byte(`{"users":[{"token":"ny-token","timezone":"America/New_York"},{"token":"tokyo-token","timezone":"Asia/Tokyo"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, token string
+		opts        []plannrtest.Option
+		want        string // created_at and updated_at, as the API writes them
+	}{
+		{"new user", "new-token", nil, "2026-07-04T06:06:07+01:00"},
+		{"default user", plannrtest.DefaultToken, nil, "2026-07-04T06:06:07+01:00"},
+		{"fixtures user in New York", "ny-token", []plannrtest.Option{plannrtest.WithFixtures(fixtures)}, "2026-07-04T01:06:07-04:00"},
+		{"fixtures user in Tokyo", "tokyo-token", []plannrtest.Option{plannrtest.WithFixtures(fixtures)}, "2026-07-04T14:06:07+09:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := plannrtest.NewServer(t, append(tt.opts, plannrtest.WithClock(fixedClock))...)
+			c := srv.AddUser(tt.token, plannrtest.Connection{})[0]
+			if got := (plannroauth.Timestamp{Time: c.CreatedAt}).String(); got != tt.want {
+				t.Errorf("AddUser's created_at %s, want %s", got, tt.want)
+			}
+			body := gen.UpdateOAuthConnectionRequest{Label: nullable.NewNullableWithValue("x")}
+			resp, err := client.Check(srv.ClientFor(tt.token).UpdateOAuthConnectionWithResponse(t.Context(), c.UUID, body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, field := range []string{"created_at", "updated_at"} {
+				if want := fmt.Sprintf("%q:%q", field, tt.want); !strings.Contains(string(resp.Body), want) {
+					t.Errorf("PUT answered %s, want %s", resp.Body, want)
+				}
+			}
+		})
+	}
+}
+
 // TestMisuseFailsTheTest checks that a mistake in a test's setup fails the test
 // at the call that made it, with a message naming it.
 func TestMisuseFailsTheTest(t *testing.T) {
