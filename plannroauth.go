@@ -9,7 +9,8 @@
 // schema. The rules it states in words are here, once: how a label is
 // trimmed (Trim), how an update stamps updated_at (Stamp, Connection.Update),
 // how timestamps are written (Timestamp, Expiry) and which ones can be
-// (Connection.CheckTimes), what a bearer token may be (ValidToken).
+// (Connection.CheckTimes), what a provider must hold (Provider.Check), what a
+// bearer token may be (ValidToken).
 //
 // go generate ./... in this directory turns api/openapi.yaml into ./gen.
 package plannroauth
@@ -19,6 +20,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -32,6 +34,34 @@ type Provider struct {
 	Label            string
 	LogoURL          string
 	AuthorizationURL string
+}
+
+// Check refuses a provider the API could not show as the spec has it, or
+// that not every store would keep: a field missing, a field with a NUL, which
+// PostgreSQL refuses in text while SQLite and memory keep it, or a URL that is
+// not absolute. The error names the field.
+func (p Provider) Check() error {
+	for _, f := range []struct {
+		name, value string
+		url         bool
+	}{
+		{"name", p.Name, false},
+		{"label", p.Label, false},
+		{"logo_url", p.LogoURL, true},
+		{"authorization_url", p.AuthorizationURL, true},
+	} {
+		switch {
+		case strings.TrimSpace(f.value) == "":
+			return fmt.Errorf("%s: missing", f.name)
+		case strings.ContainsRune(f.value, 0):
+			return fmt.Errorf("%s: %q has a NUL (U+0000), which PostgreSQL cannot store", f.name, f.value)
+		case f.url:
+			if u, err := url.Parse(f.value); err != nil || !u.IsAbs() || u.Host == "" {
+				return fmt.Errorf("%s: %q is not an absolute URL", f.name, f.value)
+			}
+		}
+	}
+	return nil
 }
 
 // Connection is an OAuth2 connection between an account and a provider, as

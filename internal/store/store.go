@@ -73,10 +73,14 @@ func Apply(c *plannroauth.Connection, update func(*plannroauth.Connection)) {
 // the store, or an account whose zone a store could not load back by name.
 // It also refuses a connection whose timestamps the API could not write
 // (plannroauth.Connection.CheckTimes), which every request for its user
-// would answer 500.
+// would answer 500, and a provider that not every store would keep alike
+// (plannroauth.Provider.Check).
 func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) error {
 	seeded := make(map[string]bool, len(s.Providers))
 	for _, p := range s.Providers {
+		if err := p.Check(); err != nil {
+			return fmt.Errorf("store: seed: provider %q: %w", p.Name, err)
+		}
 		seeded[p.Name] = true
 	}
 	for _, a := range s.Accounts {

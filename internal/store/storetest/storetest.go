@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SeedAllOrNothing", testSeedAllOrNothing},
 		{"SeedRefusesUnnamedZone", testSeedRefusesUnnamedZone},
 		{"SeedRefusesUnwritableTimes", testSeedRefusesUnwritableTimes},
+		{"SeedRefusesBadProvider", testSeedRefusesBadProvider},
 		{"SeedCopies", testSeedCopies},
 		{"ListOwnerOnlyOldestFirst", testList},
 		{"UpdateLabel", testUpdateLabel},
@@ -334,6 +335,35 @@ func testSeedRefusesUnwritableTimes(t *testing.T, s store.Store, _ *clock) {
 		if err := s.Seed(t.Context(), bad); err == nil {
 			t.Errorf("%s: Seed: no error", tt.name)
 		}
+	}
+	wantEmpty(t, s, true)
+}
+
+// testSeedRefusesBadProvider: every store refuses alike a provider that one
+// of them could not keep (PostgreSQL refuses a NUL in text) or the API could
+// not show as the spec has it.
+func testSeedRefusesBadProvider(t *testing.T, s store.Store, _ *clock) {
+	tests := []struct {
+		name   string
+		change func(*plannroauth.Provider)
+	}{
+		{"NUL in the name", func(p *plannroauth.Provider) { p.Name = "ac\x00me" }},
+		{"NUL in the label", func(p *plannroauth.Provider) { p.Label = "Ac\x00me" }},
+		{"NUL in the logo URL", func(p *plannroauth.Provider) { p.LogoURL += "\x00" }},
+		{"label missing", func(p *plannroauth.Provider) { p.Label = " " }},
+		{"relative authorization URL", func(p *plannroauth.Provider) { p.AuthorizationURL = "/authorize" }},
+	}
+	for _, tt := range tests {
+		p := acme
+		tt.change(&p)
+		if err := s.Seed(t.Context(), plannroauth.Data{Providers: []plannroauth.Provider{p}}); err == nil {
+			t.Errorf("%s: Seed: no error", tt.name)
+		}
+	}
+	// Nothing of a refused Seed was kept: a connection cannot name acme.
+	naming := plannroauth.Data{Accounts: []plannroauth.Account{{Token: "alice-token", Connections: []plannroauth.Connection{aliceAfterBST}}}}
+	if err := s.Seed(t.Context(), naming); err == nil {
+		t.Error("a refused provider was kept")
 	}
 	wantEmpty(t, s, true)
 }
