@@ -7,13 +7,15 @@ import (
 
 // countRequest opens key's window when it has none or the last one is over,
 // and otherwise counts the request in the current one. The count stops at
-// $3+1, so that a caller hammering a full window cannot overflow it. The window
-// is given in microseconds, PostgreSQL's resolution, and timed by now(), the
-// database's clock, the one clock that all replicas share.
+// $3+1, so that a caller hammering a full window cannot overflow it. The count
+// and the limit are bigints, and the limit is never added to, so that any
+// limit a Go int holds counts. The window is given in microseconds,
+// PostgreSQL's resolution, and timed by now(), the database's clock, the one
+// clock that all replicas share.
 const countRequest = `INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, now(), 1)
 ON CONFLICT (key) DO UPDATE SET
 	window_start = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN now() ELSE r.window_start END,
-	hits = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN 1 ELSE least(r.hits + 1, $3 + 1) END
+	hits = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN 1 ELSE least(r.hits, $3::bigint) + 1 END
 RETURNING window_start, hits, now()`
 
 // Count is a request counted in its rate-limit window, by the database's

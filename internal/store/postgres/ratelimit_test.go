@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
 	"sync"
@@ -124,6 +125,58 @@ func TestWindowOpensAtFirstRequest(t *testing.T) {
 	time.Sleep(window + 50*time.Millisecond)
 	if next := count("alice"); next.N != 1 || !next.Opened.After(first.Opened.Add(window)) {
 		t.Errorf("after the window: %+v, want a new window opened now", next)
+	}
+}
+
+// TestLimitsPastInt32 counts under limits that the server's -rate-limit takes
+// (any Go int) but a 32-bit integer does not hold, or holds only without its
+// limit+1: each counts as a small limit does, from 1, and stops at limit+1. (A
+// counter of integer answered "integer out of range", or failed to encode the
+// limit, to every request.) The window is filled by hand, not by requests.
+func TestLimitsPastInt32(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	for _, tt := range []struct {
+		limit int
+		full  bool // whether to fill the window, which takes limit+1 to fit
+	}{
+		{limit: math.MaxInt32, full: true},
+		{limit: 3_000_000_000, full: true},
+		{limit: math.MaxInt64},
+	} {
+		t.Run(fmt.Sprint(tt.limit), func(t *testing.T) {
+			key := fmt.Sprint("user-", tt.limit)
+			count := func(want int) {
+				t.Helper()
+				c, err := db.CountRequest(t.Context(), key, time.Minute, tt.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.N != want {
+					t.Errorf("counted %d, want %d", c.N, want)
+				}
+			}
+			count(1)
+			count(2)
+			if !tt.full {
+				return
+			}
+			if _, err := conn.Exec(t.Context(), `UPDATE rate_limits SET hits = $2 WHERE key = $1`, key, tt.limit-1); err != nil {
+				t.Fatal(err)
+			}
+			count(tt.limit)
+			count(tt.limit + 1)
+			count(tt.limit + 1)
+		})
 	}
 }
 
