@@ -15,9 +15,9 @@ import (
 
 // skewedDatabase returns the URL of a new database whose clock reads lag
 // after the machine's (behind it when lag is negative), as a database server
-// of its own would: a now() of its own, in a schema that its search_path puts
-// before pg_catalog's, stands in for PostgreSQL's wherever the store's SQL
-// says now().
+// of its own would: a now() and a clock_timestamp() of its own, in a schema
+// that its search_path puts before pg_catalog's, stand in for PostgreSQL's
+// wherever the store's SQL reads the clock.
 func skewedDatabase(t *testing.T, lag time.Duration) string {
 	t.Helper()
 	db := storetest.PostgresURL(t)
@@ -30,6 +30,8 @@ func skewedDatabase(t *testing.T, lag time.Duration) string {
 		`CREATE SCHEMA skew`,
 		fmt.Sprintf(`CREATE FUNCTION skew.now() RETURNS timestamptz LANGUAGE sql STABLE
 			AS $$ SELECT pg_catalog.now() + interval '%d microseconds' $$`, lag.Microseconds()),
+		fmt.Sprintf(`CREATE FUNCTION skew.clock_timestamp() RETURNS timestamptz LANGUAGE sql VOLATILE
+			AS $$ SELECT pg_catalog.clock_timestamp() + interval '%d microseconds' $$`, lag.Microseconds()),
 		`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = public, skew, pg_catalog', current_database()); END $$`,
 	} {
 		if _, err := conn.Exec(t.Context(), sql); err != nil {

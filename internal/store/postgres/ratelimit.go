@@ -10,13 +10,19 @@ import (
 // $3+1, so that a caller hammering a full window cannot overflow it. The count
 // and the limit are bigints, and the limit is never added to, so that any
 // limit a Go int holds counts. The window is given in microseconds,
-// PostgreSQL's resolution, and timed by now(), the database's clock, the one
-// clock that all replicas share.
-const countRequest = `INSERT INTO rate_limits AS r (key, window_start, hits) VALUES ($1, now(), 1)
-ON CONFLICT (key) DO UPDATE SET
-	window_start = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN now() ELSE r.window_start END,
-	hits = CASE WHEN r.window_start + $2 * interval '1 microsecond' <= now() THEN 1 ELSE least(r.hits, $3::bigint) + 1 END
-RETURNING window_start, hits, now()`
+// PostgreSQL's resolution, and timed by the database's clock, the one clock
+// that all replicas share, read once a count and only once it holds the row:
+// clock_timestamp() in the update, not now(). now() is the transaction's
+// start, before any wait for the row's lock, and so may be before the window
+// that the count it waited for opened.
+const countRequest = `INSERT INTO rate_limits AS r (key, window_start, hits, counted_at)
+SELECT $1, t, 1, t FROM clock_timestamp() AS t
+ON CONFLICT (key) DO UPDATE SET (window_start, hits, counted_at) = (
+	SELECT CASE WHEN r.window_start + $2 * interval '1 microsecond' <= t THEN t ELSE r.window_start END,
+		CASE WHEN r.window_start + $2 * interval '1 microsecond' <= t THEN 1 ELSE least(r.hits, $3::bigint) + 1 END,
+		t
+	FROM clock_timestamp() AS t)
+RETURNING window_start, hits, counted_at`
 
 // Count is a request counted in its rate-limit window, by the database's
 // clock.

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/url"
@@ -36,6 +37,18 @@ func replicas(t testing.TB, n, conns int) []*postgres.Store {
 		out[i] = s
 	}
 	return out
+}
+
+// connect opens a connection of its own to the database at url, closed when
+// the test ends.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) // t.Context() is done by then
+	return conn
 }
 
 // TestExactlyLimitAcrossReplicas counts each user's requests at once, spread
@@ -128,6 +141,74 @@ func TestWindowOpensAtFirstRequest(t *testing.T) {
 	}
 }
 
+// TestCountTimedWhenItHoldsTheRow: a count that waits for its caller's row,
+// which another count holds and opens a window in meanwhile, is timed when it
+// counts, not when it began: its Now is never before the window opened, nor
+// is more than the window left of it. (Timed by now(), its transaction's
+// start, such a count told a client to wait 217 ms of a 50 ms window.)
+func TestCountTimedWhenItHoldsTheRow(t *testing.T) {
+	const (
+		key    = "alice"
+		window = time.Second
+	)
+	url := storetest.PostgresURL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	holder, watcher := connect(t, url), connect(t, url)
+	if _, err := db.CountRequest(t.Context(), key, window, 10); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := holder.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	if _, err := tx.Exec(t.Context(), `SELECT FROM rate_limits WHERE key = $1 FOR UPDATE`, key); err != nil {
+		t.Fatal(err)
+	}
+
+	type counted struct {
+		postgres.Count
+		err error
+	}
+	done := make(chan counted, 1)
+	go func() {
+		c, err := db.CountRequest(t.Context(), key, window, 10)
+		done <- counted{c, err}
+	}()
+	// pg_stat_activity shows the count waiting for the row's lock.
+	for waiting := false; !waiting; {
+		select {
+		case c := <-done:
+			t.Fatalf("counted without waiting for the row: %+v", c)
+		default:
+		}
+		if err := watcher.QueryRow(t.Context(), `SELECT EXISTS (SELECT FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock')`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// The holder opens a window now, after the waiting count began, as a
+	// count that began later but took the row first does.
+	if _, err := tx.Exec(t.Context(), `UPDATE rate_limits SET window_start = clock_timestamp(), hits = 1 WHERE key = $1`, key); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	c := <-done
+	if c.err != nil {
+		t.Fatal(c.err)
+	}
+	if left := c.Opened.Add(window).Sub(c.Now); c.Now.Before(c.Opened) || left > window {
+		t.Errorf("counted at %v in a window opened at %v: %v left of %v", c.Now, c.Opened, left, window)
+	}
+}
+
 // TestLimitsPastInt32 counts under limits that the server's -rate-limit takes
 // (any Go int) but a 32-bit integer does not hold, or holds only without its
 // limit+1: each counts as a small limit does, from 1, and stops at limit+1. (A
@@ -140,11 +221,7 @@ func TestLimitsPastInt32(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	conn, err := pgx.Connect(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(t.Context())
+	conn := connect(t, url)
 	for _, tt := range []struct {
 		limit int
 		full  bool // whether to fill the window, which takes limit+1 to fit
@@ -189,11 +266,7 @@ func TestCountsAreUnlogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	conn, err := pgx.Connect(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(t.Context())
+	conn := connect(t, url)
 	var persistence string
 	if err := conn.QueryRow(t.Context(), `SELECT relpersistence::text FROM pg_class WHERE oid = 'rate_limits'::regclass`).Scan(&persistence); err != nil {
 		t.Fatal(err)
