@@ -279,7 +279,10 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	fmt.Fprintf(stdout, "plannr-server listening on %s (API reference: %s/docs/)\n", base, base)
 	if demo {
 		fmt.Fprintf(stdout, "Demo user token: %s", cfg.demoToken)
-		if cfg.db != ":memory:" {
+		if _, ok := st.(*postgres.Store); ok {
+			// Not the URL, which may hold the password.
+			fmt.Fprint(stdout, " (the PostgreSQL database keeps every change: to start over, stop every replica, then drop the database and create it again)")
+		} else if cfg.db != ":memory:" {
 			fmt.Fprintf(stdout, " (%s keeps every change: to start over, stop the server and delete it)", cfg.db)
 		}
 		try, err := demoCurl(base, cfg.demoToken)

@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
+	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
 
 // TestDatabaseHoldsNoToken: a copy of the database file (write-ahead log
@@ -45,5 +49,30 @@ func TestDatabaseHoldsNoToken(t *testing.T) {
 		if h := plannroauth.HashToken(token); !bytes.Contains(all, h[:]) {
 			t.Errorf("the hash of %q is not in the database files", token)
 		}
+	}
+}
+
+// TestBannerHidesThePostgresPassword: the demo user's banner on PostgreSQL
+// says that the database keeps every change, and neither shows the URL's
+// password nor advises deleting a file.
+func TestBannerHidesThePostgresPassword(t *testing.T) {
+	db, err := url.Parse(storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	password, ok := db.User.Password()
+	if !ok {
+		// .ci/postgres trusts loopback: the password is never asked for.
+		password = "S3cretPassw0rd"
+		db.User = url.UserPassword(db.User.Username(), password)
+	}
+	_, printed, stop := startServer(t, config{db: db.String(), demoToken: DefaultDemoToken, rateLimit: 500, rateWindow: time.Minute})
+	defer stop()
+	out := strings.Join(printed, "\n")
+	if !strings.Contains(out, "Demo user token: "+DefaultDemoToken+" (the PostgreSQL database keeps every change") {
+		t.Errorf("the banner does not tell where the changes are kept:\n%s", out)
+	}
+	if strings.Contains(out, password) || strings.Contains(out, "delete it") {
+		t.Errorf("the banner shows the password, or advises deleting the database:\n%s", out)
 	}
 }
