@@ -81,10 +81,18 @@ type process struct {
 // returns once it listens.
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
-	p := &process{waited: make(chan error, 1)}
+	p := &process{}
+	p.start(t, &p.stderr, args)
+	return p
+}
+
+// start is startProcess with the log going to stderr rather than p.stderr.
+func (p *process) start(t *testing.T, stderr io.Writer, args []string) {
+	t.Helper()
+	p.waited = make(chan error, 1)
 	p.cmd = exec.Command(serverBinary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	pr, pw := io.Pipe()
-	p.cmd.Stdout, p.cmd.Stderr = pw, &p.stderr
+	p.cmd.Stdout, p.cmd.Stderr = pw, stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +111,11 @@ func startProcess(t *testing.T, args ...string) *process {
 	}()
 	select {
 	case p.base = <-listening:
-		return p
 	case err := <-p.waited:
 		t.Fatalf("the server exited before listening: %v\n%s", err, &p.stderr)
 	case <-time.After(10 * time.Second):
 		t.Fatalf("the server did not listen within 10s")
 	}
-	return nil
 }
 
 // wait returns how the process ended, failing the test if it takes over 10s.
@@ -393,5 +399,34 @@ func TestLogLinesSurviveSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(logs, "shutting down") {
 		t.Errorf("no shutdown in the log:\n%s", logs)
+	}
+}
+
+// TestLogReaderGoneLeavesTheServerRunning: when the process reading the log
+// goes away (stderr a pipe whose reader exits, as with | head -n 1), the
+// log's lines are lost, not the server: it goes on answering, and exits 0 on
+// SIGTERM. (Go kills a process whose write to stderr fails with EPIPE,
+// unless it handles SIGPIPE.)
+func TestLogReaderGoneLeavesTheServerRunning(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{}
+	p.start(t, w, []string{"-db", ":memory:", "-fixtures", exampleFixtures, "-rate-limit", "0"})
+	w.Close() // the server's copy is the only writer
+	r.Close() // and now no one reads
+	c := &http.Client{}
+	for range 5 { // each after a flush of the log, which fails
+		time.Sleep(2 * logFlushInterval)
+		if status, _ := get(t, c, p.base, connections, aliceToken); status != http.StatusOK {
+			t.Fatalf("GET: %d", status)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t); err != nil {
+		t.Errorf("exit: %v", err)
 	}
 }

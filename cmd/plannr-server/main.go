@@ -102,6 +102,10 @@ var defaultLimits = limits{
 const DefaultMaxConns = 1024
 
 func main() {
+	// A write to stderr whose reader is gone (| head) fails with EPIPE, which
+	// the log survives (logWriter); unless SIGPIPE is handled, Go kills the
+	// process instead.
+	signal.Ignore(syscall.SIGPIPE)
 	cfg, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
