@@ -45,9 +45,18 @@ type logWriter struct {
 	buf []byte
 
 	// writing lets one flush write at a time, so that lines go out in the
-	// order they came; it guards spare, the buffer that is not buf.
+	// order they came; it guards spare, the buffer that is not buf, and the
+	// loss the next write begins by telling.
 	writing sync.Mutex
 	spare   []byte
+	// lost counts the bytes of lines that failed writes did not get out
+	// since the last note of them, lostErr is the last failure, and midLine
+	// says that the output ends in a cut-off line. They are not bytes in
+	// buf: a note that fails in turn is told again, added to, and never
+	// counted as lost itself.
+	lost    int
+	lostErr error
+	midLine bool
 
 	full chan struct{} // wakes the flushing goroutine: buf has logBufferSize
 	stop chan struct{}
@@ -99,27 +108,35 @@ func (l *logWriter) Flush() error {
 	out := l.buf
 	l.buf, l.spare = l.spare[:0], out
 	l.mu.Unlock()
-	if len(out) == 0 {
+	if len(out) == 0 && l.lost == 0 {
 		return nil
 	}
-	n, err := l.out.Write(out)
+	p := out
+	if l.lost > 0 {
+		p = append(l.lostNote(), out...)
+	}
+	n, err := l.out.Write(p)
+	if n > 0 {
+		l.midLine = p[n-1] != '\n'
+	}
+	noteLen := len(p) - len(out)
+	if n >= noteLen {
+		l.lost = 0 // told
+	}
 	if err != nil {
-		note := lostNote(len(out)-n, n > 0 && out[n-1] != '\n', err)
-		l.mu.Lock()
-		l.buf = append(note, l.buf...) // before the lines that came meanwhile
-		l.mu.Unlock()
+		l.lost += len(out) - max(n-noteLen, 0)
+		l.lostErr = err
 	}
 	return err
 }
 
-// lostNote is the log line that tells of lost bytes that a failed write did
-// not get out, on a line of its own after what did.
-func lostNote(lost int, midLine bool, err error) []byte {
+// lostNote is the log line that tells of the bytes lost, on a line of its own.
+func (l *logWriter) lostNote() []byte {
 	var note bytes.Buffer
-	if midLine {
+	if l.midLine {
 		note.WriteByte('\n')
 	}
-	slog.New(slog.NewTextHandler(&note, nil)).Error("log lines lost: writing them to the log failed", "bytes", lost, "error", err)
+	slog.New(slog.NewTextHandler(&note, nil)).Error("log lines lost: writing them to the log failed", "bytes", l.lost, "error", l.lostErr)
 	return note.Bytes()
 }
 

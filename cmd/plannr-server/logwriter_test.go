@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,21 +208,31 @@ func TestLogWriterFlushesWhenFull(t *testing.T) {
 // or a terminal gone away fails a write to stderr.
 var errLogFull = errors.New("no space left on device")
 
-// flakyWriter fails its first write, after writing the first partial bytes of
-// it, and then writes everything.
+// flakyWriter writes at most accepts[i] bytes of its i-th write, and fails
+// it if that is not all of it; it writes everything once accepts runs out. It counts the bytes
+// of log lines it wrote: those of a write but its leading note (lostNoteRE).
 type flakyWriter struct {
-	partial int
-	failed  bool
-	out     bytes.Buffer
+	accepts   []int
+	out       bytes.Buffer
+	lineBytes int
 }
 
+// lostNoteRE is the note of lost lines that begins a write, with the newline
+// that ends a cut-off line before it.
+var lostNoteRE = regexp.MustCompile(`^\n?time=\S+ level=ERROR msg="log lines lost[^\n]*\n`)
+
 func (f *flakyWriter) Write(p []byte) (int, error) {
-	if !f.failed {
-		f.failed = true
-		n, _ := f.out.Write(p[:min(f.partial, len(p))])
-		return n, errLogFull
+	n, err := len(p), error(nil)
+	if len(f.accepts) > 0 {
+		n = min(f.accepts[0], len(p))
+		f.accepts = f.accepts[1:]
 	}
-	return f.out.Write(p)
+	if n < len(p) {
+		err = errLogFull
+	}
+	f.out.Write(p[:n])
+	f.lineBytes += max(0, n-len(lostNoteRE.Find(p)))
+	return n, err
 }
 
 // TestLogWriterRecoversFromAFailedWrite: a write that fails loses the lines
@@ -237,7 +248,7 @@ func TestLogWriterRecoversFromAFailedWrite(t *testing.T) {
 		{"half a line written", 4},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &flakyWriter{partial: tt.partial}
+			w := &flakyWriter{accepts: []int{tt.partial}}
 			l := newLogWriter(w, time.Hour) // flushed by the test alone
 			if _, err := io.WriteString(l, lost); err != nil {
 				t.Fatal(err)
@@ -259,6 +270,57 @@ func TestLogWriterRecoversFromAFailedWrite(t *testing.T) {
 			want += regexp.QuoteMeta(after)
 			if got := w.out.String(); !regexp.MustCompile("^" + want + "$").MatchString(got) {
 				t.Errorf("the log: %q\nwant it to match %q", got, want)
+			}
+		})
+	}
+}
+
+// TestLogWriterCountsEveryLoss: failed writes back to back, or with a note of
+// the loss cut off, or with a write that succeeds between them: the notes
+// add up to the bytes of log lines lost, and each begins on a line of its
+// own.
+func TestLogWriterCountsEveryLoss(t *testing.T) {
+	const all = 1 << 20 // a flush that succeeds
+	for _, tt := range []struct {
+		name    string
+		accepts []int // bytes that each flush gets out before it fails
+	}{
+		{"one failure", []int{0}},
+		{"a line cut off", []int{10}},
+		{"two failures", []int{0, 0}},
+		{"a line cut off, then two failures", []int{10, 0, 0}},
+		{"the note cut off", []int{0, 5}},
+		{"a line cut off, then the note", []int{10, 20}},
+		{"failures with a success between", []int{10, all, 3}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &flakyWriter{accepts: tt.accepts}
+			l := newLogWriter(w, time.Hour) // flushed by the test alone
+			written := 0
+			for step := range len(tt.accepts) + 1 { // the last one succeeds
+				for i := range 3 {
+					n, _ := fmt.Fprintf(l, "level=INFO msg=request step=%d line=%d\n", step, i)
+					written += n
+				}
+				_ = l.Flush()
+			}
+			if err := l.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			got := w.out.String()
+			reported := 0
+			for _, m := range regexp.MustCompile(`(^|\n|.)time=\S+ level=ERROR msg="log lines lost: writing them to the log failed" bytes=(\d+) error="([^"]*)"\n`).FindAllStringSubmatch(got, -1) {
+				if m[1] != "" && m[1] != "\n" {
+					t.Errorf("a note not on a line of its own: %q", m[0])
+				}
+				n, _ := strconv.Atoi(m[2])
+				reported += n
+				if m[3] != errLogFull.Error() {
+					t.Errorf("the note's error: %q", m[3])
+				}
+			}
+			if lost := written - w.lineBytes; reported != lost {
+				t.Errorf("the notes report %d bytes lost; %d were\n%s", reported, lost, got)
 			}
 		})
 	}
