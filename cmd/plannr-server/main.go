@@ -110,18 +110,19 @@ func main() {
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
-	if err == nil && cfg.version {
+	if err != nil {
+		os.Exit(2) // a usage error, which parseFlags told
+	}
+	if cfg.version {
 		fmt.Println("plannr-server", buildinfo.Read())
 		return
 	}
-	if err == nil {
-		tuneGC(os.Getenv)
-		logs := newLogWriter(os.Stderr, logFlushInterval)
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err = run(ctx, cfg, os.Stdout, slog.New(newLogHandler(logs)))
-		stop()
-		logs.Close() // before the error below, which would otherwise come first
-	}
+	tuneGC(os.Getenv)
+	logs := newLogWriter(os.Stderr, logFlushInterval)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, cfg, os.Stdout, slog.New(newLogHandler(logs)))
+	stop()
+	logs.Close() // before the error below, which would otherwise come first
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "plannr-server:", err)
 		os.Exit(1)
@@ -177,35 +178,59 @@ func flagSet(cfg *config) (fs *flag.FlagSet, env map[string]string) {
 	return fs, env
 }
 
+// parseFlags reads the server's configuration from the command line and the
+// environment. A usage error is told on out once, by the flag package or
+// here, and returned.
 func parseFlags(args []string, getenv func(string) string, out io.Writer) (config, error) {
 	var cfg config
 	fs, env := flagSet(&cfg)
 	fs.SetOutput(out)
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, err // told, with the usage
 	}
+	err := fromEnv(fs, env, getenv)
+	if err == nil {
+		err = check(cfg, fs.Args())
+	}
+	if err != nil {
+		fmt.Fprintf(out, "plannr-server: %v\nRun 'plannr-server -h' for usage.\n", err)
+	}
+	return cfg, err
+}
+
+// fromEnv sets each flag not given on the command line from its environment
+// variable, if that is set.
+func fromEnv(fs *flag.FlagSet, env map[string]string, getenv func(string) string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for name, envName := range env {
 		if v := getenv(envName); v != "" && !set[name] {
 			if err := fs.Set(name, v); err != nil {
-				return cfg, fmt.Errorf("%s: %w", envName, err)
+				return fmt.Errorf("%s: %w", envName, err)
 			}
 		}
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	return nil
+}
+
+// check refuses a configuration the flags' types let through, and the
+// arguments after the flags, of which the server takes none.
+func check(cfg config, args []string) error {
+	switch {
+	case len(args) > 0:
+		return fmt.Errorf("unexpected arguments: %v", args)
+	case !plannroauth.ValidToken(cfg.demoToken):
+		return fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
+	case cfg.requestTimeout < 0:
+		return fmt.Errorf("-request-timeout must not be negative, not %s", cfg.requestTimeout)
+	case cfg.shutdownTimeout < 0:
+		return fmt.Errorf("-shutdown-timeout must not be negative, not %s", cfg.shutdownTimeout)
+	case cfg.maxConns < 0:
+		return fmt.Errorf("-max-conns must be 0 or more, not %d", cfg.maxConns)
+	case cfg.rateLimit < 0 || cfg.rateWindow <= 0:
+		return fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
 	}
-	if !plannroauth.ValidToken(cfg.demoToken) {
-		return cfg, fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
-	}
-	if cfg.requestTimeout < 0 {
-		return cfg, fmt.Errorf("-request-timeout must not be negative, not %s", cfg.requestTimeout)
-	}
-	if cfg.rateLimit < 0 || cfg.rateWindow <= 0 {
-		return cfg, fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
-	}
-	return cfg, nil
+	return nil
 }
 
 // run serves until ctx is cancelled, then lets in-flight requests finish.

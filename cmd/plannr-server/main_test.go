@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -46,6 +48,8 @@ func TestParseFlags(t *testing.T) {
 		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
 		{name: "no rate window", args: []string{"-rate-window", "0s"}, wantErr: "-rate-window"},
 		{name: "negative request timeout", args: []string{"-request-timeout", "-1s"}, wantErr: "-request-timeout"},
+		{name: "negative shutdown timeout", args: []string{"-shutdown-timeout", "-1s"}, wantErr: "-shutdown-timeout"},
+		{name: "negative max conns", env: map[string]string{"PLANNR_MAX_CONNS": "-5"}, wantErr: "-max-conns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +62,45 @@ func TestParseFlags(t *testing.T) {
 			}
 			if err != nil || got != tt.want {
 				t.Fatalf("got %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestUsageErrors: a command line or environment the server cannot use is
+// told once on stderr, with exit status 2 (as the other commands, and the
+// flag package's convention), and nothing starts.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     string
+		wantErr string
+	}{
+		{"unknown flag", []string{"-nope"}, "", "flag provided but not defined: -nope"},
+		{"bad value", []string{"-rate-limit", "many"}, "", `invalid value "many" for flag -rate-limit`},
+		{"bad variable", nil, "PLANNR_RATE_WINDOW=soon", "PLANNR_RATE_WINDOW"},
+		{"stray argument", []string{"serve"}, "", "unexpected arguments: [serve]"},
+		{"negative max conns", []string{"-max-conns", "-5"}, "", "-max-conns must be 0 or more, not -5"},
+		{"negative shutdown timeout", []string{"-shutdown-timeout", "-1s"}, "", "-shutdown-timeout must not be negative, not -1s"},
+	}
+	bin := serverBinary(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A server that started anyway is stopped, and fails the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append([]string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, tt.args...)...)
+			cmd.Env = append(os.Environ(), tt.env)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Errorf("exit: %v, want status 2", err)
+			}
+			if n := strings.Count(stderr.String(), tt.wantErr); n != 1 || stdout.Len() > 0 {
+				t.Errorf("%q told %d times on stderr:\n%s\nstdout:\n%s", tt.wantErr, n, &stderr, &stdout)
 			}
 		})
 	}
