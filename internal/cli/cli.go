@@ -243,8 +243,14 @@ func fromEnv(flagValue, envValue string) string {
 }
 
 func newClient(token, baseURL string, timeout time.Duration) (*gen.ClientWithResponses, error) {
-	if token == "" {
+	switch {
+	case token == "":
 		return nil, errors.New("no token: pass --token or set PLANNR_TOKEN")
+	case !plannroauth.ValidToken(token):
+		// net/http would refuse it only at the first request, as a failure
+		// of the API's. The token stays out of the message, which a terminal
+		// or a CI log may keep.
+		return nil, errors.New("the token is not a bearer token (RFC 6750: letters, digits, -._~+/ and trailing =): check --token or PLANNR_TOKEN")
 	}
 	if baseURL == "" {
 		baseURL = client.DefaultBaseURL

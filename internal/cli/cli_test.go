@@ -53,6 +53,9 @@ const (
 		"refresh_token_expires_at: 2026-06-25T14:10:48.890222Z\n"
 
 	usageHint = "Run 'plannr help' for usage.\n"
+
+	// badToken is the whole stderr of a token outside RFC 6750's grammar.
+	badToken = "plannr: the token is not a bearer token (RFC 6750: letters, digits, -._~+/ and trailing =): check --token or PLANNR_TOKEN\n" + usageHint
 )
 
 func TestRun(t *testing.T) {
@@ -125,6 +128,12 @@ func TestRun(t *testing.T) {
 			env: map[string]string{"PLANNR_BASE_URL": "http://127.0.0.1:1"}, stdout: demoTable,
 		},
 		{name: "missing token", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_TOKEN": ""}, code: 2, stderr: "plannr: no token: pass --token or set PLANNR_TOKEN\n" + usageHint},
+		// A token net/http would refuse to send, or the server to read: a usage
+		// error, and the message leaves the token out.
+		{name: "token with a newline", args: []string{"connections", "list", "--token", "secret\nX-Injected: 1"}, code: 2, stderr: badToken},
+		{name: "token with a control character", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_TOKEN": "secret\x01"}, code: 2, stderr: badToken},
+		{name: "token with a space", args: []string{"connections", "list", "--token", "secret token"}, code: 2, stderr: badToken},
+		{name: "token of = alone", args: []string{"connections", "list", "--token", "=="}, code: 2, stderr: badToken},
 
 		// The version, whatever else the command line says.
 		{name: "version", args: []string{"--version"}, stdout: "plannr " + buildinfo.Read().String() + "\n"},
