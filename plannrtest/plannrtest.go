@@ -257,7 +257,10 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 			return nil, fmt.Errorf("WithUser: %w", err)
 		}
 	}
-	s.srv = httptest.NewServer(h)
+	s.srv = httptest.NewUnstartedServer(h)
+	// Headers that plannr-server answers 431 are not served here either.
+	s.srv.Config.MaxHeaderBytes = httpapi.MaxHeaderBytes
+	s.srv.Start()
 	s.URL = s.srv.URL
 	return s, nil
 }

@@ -248,6 +248,39 @@ func TestOwnHTTPClient(t *testing.T) {
 	}
 }
 
+// TestOversizedHeaders: the fake answers a header block over plannr-server's
+// MaxHeaderBytes with net/http's 431, as plannr-server does, so that a client
+// that works against the fake does not fail against the server.
+func TestOversizedHeaders(t *testing.T) {
+	t.Parallel()
+	srv := plannrtest.NewServer(t)
+	tests := []struct {
+		name  string
+		bytes int
+		want  int
+	}{
+		{"8 KiB", 8 << 10, http.StatusOK},
+		{"30 KiB", 30 << 10, http.StatusRequestHeaderFieldsTooLarge},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/api/v1/oauth/connections", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		req.Header.Set("X-Big", strings.Repeat("a", tt.bytes))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s of headers: %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+	}
+}
+
 // TestSeeding covers the options and helpers that put users and connections in
 // the server, and the store as Connections reads it back.
 func TestSeeding(t *testing.T) {

@@ -94,7 +94,7 @@ var defaultLimits = limits{
 	read:           15 * time.Second,
 	write:          30 * time.Second,
 	idle:           60 * time.Second,
-	maxHeaderBytes: 16 << 10,
+	maxHeaderBytes: httpapi.MaxHeaderBytes,
 }
 
 // DefaultMaxConns bounds the connections served at once, so that a flood of

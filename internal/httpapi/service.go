@@ -25,6 +25,12 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
+// MaxHeaderBytes is the http.Server's MaxHeaderBytes for the handler: a
+// larger header block is answered 431 by net/http, before the handler runs
+// (net/http allows 4 KiB on top). It is here so that plannrtest answers as
+// cmd/plannr-server does.
+const MaxHeaderBytes = 16 << 10
+
 // Config is what NewHandler needs; only Store is required.
 type Config struct {
 	Store store.Store
