@@ -7,7 +7,9 @@ package tracing
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -26,8 +28,23 @@ import (
 // (OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES,
 // ...); OTEL_SERVICE_NAME, if set, replaces service. Shut the provider down
 // to send the spans it still holds.
+//
+// An endpoint that is not an absolute http(s) URL, as the specification
+// requires, is an error: the exporter would ignore it and send the spans to
+// its default, https://localhost:4318, while the server says it traces.
 func FromEnv(ctx context.Context, service string) (*sdktrace.TracerProvider, error) {
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+	set := false
+	for _, name := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
+		v := os.Getenv(name)
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%s=%q is not an absolute http(s) URL, such as http://localhost:4318", name, v)
+		}
+		set = true
+	}
+	if !set {
 		return nil, nil
 	}
 	exporter, err := otlptracehttp.New(ctx)

@@ -180,3 +180,33 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("the collector got spans %q of services %q", names, services)
 	}
 }
+
+// TestFromEnvRefusesAMalformedEndpoint: an endpoint the exporter would ignore,
+// for its default, is an error that names the variable and its value, rather
+// than tracing to somewhere else.
+func TestFromEnvRefusesAMalformedEndpoint(t *testing.T) {
+	tests := []struct {
+		endpoint, traces string
+		want             string // the error holds it
+	}{
+		{endpoint: "127.0.0.1:4318", want: `OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4318"`},
+		{endpoint: "localhost:4318", want: `OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4318"`},
+		{endpoint: "/v1/traces", want: `OTEL_EXPORTER_OTLP_ENDPOINT="/v1/traces"`},
+		{endpoint: "grpc://collector:4317", want: `OTEL_EXPORTER_OTLP_ENDPOINT="grpc://collector:4317"`},
+		{endpoint: "http://", want: `OTEL_EXPORTER_OTLP_ENDPOINT="http://"`},
+		{traces: "collector:4318/v1/traces", want: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces"`},
+		// A good traces endpoint does not excuse a bad general one.
+		{endpoint: "127.0.0.1:4318", traces: "http://127.0.0.1:4318/v1/traces", want: `OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4318"`},
+	}
+	for _, tt := range tests {
+		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", tt.endpoint)
+		t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", tt.traces)
+		tp, err := tracing.FromEnv(context.Background(), "plannr-server")
+		if tp != nil {
+			_ = tp.Shutdown(context.Background())
+		}
+		if tp != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: a provider %t, error %v; want no provider and an error naming %s", tt.want, tp != nil, err, tt.want)
+		}
+	}
+}
