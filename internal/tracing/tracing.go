@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -40,7 +42,17 @@ func FromEnv(ctx context.Context, service string) (*sdktrace.TracerProvider, err
 			continue
 		}
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("%s=%q is not an absolute http(s) URL, such as http://localhost:4318", name, v)
+			// The value as given, but for a password it may hold: one the URL
+			// parses as its user's is masked, and a value with a user that
+			// does not parse so is not shown.
+			shown := strconv.Quote(v)
+			switch {
+			case err == nil && u.User != nil:
+				shown = strconv.Quote(u.Redacted())
+			case strings.Contains(v, "@"):
+				shown = "(not shown: it may hold a password)"
+			}
+			return nil, fmt.Errorf("%s=%s is not an absolute http(s) URL, such as http://localhost:4318", name, shown)
 		}
 		set = true
 	}

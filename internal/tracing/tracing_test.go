@@ -197,6 +197,9 @@ func TestFromEnvRefusesAMalformedEndpoint(t *testing.T) {
 		{traces: "collector:4318/v1/traces", want: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="collector:4318/v1/traces"`},
 		// A good traces endpoint does not excuse a bad general one.
 		{endpoint: "127.0.0.1:4318", traces: "http://127.0.0.1:4318/v1/traces", want: `OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4318"`},
+		// A password in the value is never shown, parsed or not.
+		{endpoint: "grpc://user:s3cret@collector:4317", want: `OTEL_EXPORTER_OTLP_ENDPOINT="grpc://user:xxxxx@collector:4317"`},
+		{endpoint: "user:s3cret@collector:4317", want: `OTEL_EXPORTER_OTLP_ENDPOINT=(not shown`},
 	}
 	for _, tt := range tests {
 		t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", tt.endpoint)
@@ -205,7 +208,7 @@ func TestFromEnvRefusesAMalformedEndpoint(t *testing.T) {
 		if tp != nil {
 			_ = tp.Shutdown(context.Background())
 		}
-		if tp != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+		if tp != nil || err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s: a provider %t, error %v; want no provider and an error naming %s", tt.want, tp != nil, err, tt.want)
 		}
 	}
