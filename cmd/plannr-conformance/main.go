@@ -23,6 +23,7 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
+	"github.com/plannr-toolkit/plannr-oauth/internal/envflag"
 )
 
 const usage = `Usage: plannr-conformance -base-url URL -token T1 -other-token T2 [flags]
@@ -62,12 +63,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var asJSON, list, version bool
 	var junit string
 	timeout := 10 * time.Second
-	// The environment fills the flags not given once they are parsed, never
-	// as their defaults: the usage prints defaults, tokens included.
-	fromEnv := map[string]func(){} // by flag name
+	// Read after the flags are parsed, never as their defaults, which the
+	// usage prints: tokens included.
+	env := envflag.Vars{}
 	envVar := func(p *string, name, variable, usage string) {
-		fs.StringVar(p, name, "", usage+" (env "+variable+")")
-		fromEnv[name] = func() { *p = os.Getenv(variable) }
+		fs.StringVar(p, name, "", usage)
+		env[name] = variable
 	}
 	envVar(&t.BaseURL, "base-url", "PLANNR_BASE_URL", "where the API is, e.g. http://127.0.0.1:8080 or http://host/plannr")
 	envVar(&t.Token, "token", "PLANNR_TOKEN", "the first user's bearer token")
@@ -82,6 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&timeout, "timeout", timeout, "how long one request may take")
 	fs.BoolVar(&list, "list", false, "list the checks and exit")
 	fs.BoolVar(&version, "version", false, "print the version and exit")
+	env.Describe(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, conformance.DefaultBudget)
 		fs.PrintDefaults()
@@ -94,9 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	fs.Visit(func(f *flag.Flag) { delete(fromEnv, f.Name) }) // a flag given wins
-	for _, read := range fromEnv {
-		read()
+	if err := env.Apply(fs, os.Getenv); err != nil {
+		fmt.Fprintln(stderr, "plannr-conformance:", err)
+		return 2
 	}
 	if version {
 		fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())

@@ -32,6 +32,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/deadlines"
+	"github.com/plannr-toolkit/plannr-oauth/internal/envflag"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
@@ -145,9 +146,9 @@ func tuneGC(getenv func(string) string) {
 
 // flagSet defines the server's flags on cfg, and names the environment
 // variable of each flag that has one.
-func flagSet(cfg *config) (fs *flag.FlagSet, env map[string]string) {
+func flagSet(cfg *config) (fs *flag.FlagSet, env envflag.Vars) {
 	fs = flag.NewFlagSet("plannr-server", flag.ContinueOnError)
-	env = map[string]string{}
+	env = envflag.Vars{}
 	str := func(p *string, name, envName, value, usage string) {
 		fs.StringVar(p, name, value, usage)
 		env[name] = envName
@@ -172,9 +173,7 @@ func flagSet(cfg *config) (fs *flag.FlagSet, env map[string]string) {
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may take to finish on SIGINT/SIGTERM")
 	env["shutdown-timeout"] = "PLANNR_SHUTDOWN_TIMEOUT"
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
-	for name, envName := range env {
-		fs.Lookup(name).Usage += " (env " + envName + ")"
-	}
+	env.Describe(fs)
 	return fs, env
 }
 
@@ -188,7 +187,7 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if err := fs.Parse(args); err != nil {
 		return cfg, err // told, with the usage
 	}
-	err := fromEnv(fs, env, getenv)
+	err := env.Apply(fs, getenv)
 	if err == nil {
 		err = check(cfg, fs.Args())
 	}
@@ -196,21 +195,6 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 		fmt.Fprintf(out, "plannr-server: %v\nRun 'plannr-server -h' for usage.\n", err)
 	}
 	return cfg, err
-}
-
-// fromEnv sets each flag not given on the command line from its environment
-// variable, if that is set.
-func fromEnv(fs *flag.FlagSet, env map[string]string, getenv func(string) string) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for name, envName := range env {
-		if v := getenv(envName); v != "" && !set[name] {
-			if err := fs.Set(name, v); err != nil {
-				return fmt.Errorf("%s: %w", envName, err)
-			}
-		}
-	}
-	return nil
 }
 
 // check refuses a configuration the flags' types let through, and the
