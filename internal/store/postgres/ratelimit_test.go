@@ -39,6 +39,19 @@ func replicas(t testing.TB, n, conns int) []*postgres.Store {
 	return out
 }
 
+// open opens a store on a new database, closed when the test ends, and
+// returns it with the database's URL.
+func open(t *testing.T) (*postgres.Store, string) {
+	t.Helper()
+	url := storetest.PostgresURL(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, url
+}
+
 // connect opens a connection of its own to the database at url, closed when
 // the test ends.
 func connect(t *testing.T, url string) *pgx.Conn {
@@ -151,12 +164,7 @@ func TestCountTimedWhenItHoldsTheRow(t *testing.T) {
 		key    = "alice"
 		window = time.Second
 	)
-	url := storetest.PostgresURL(t)
-	db, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, url := open(t)
 	holder, watcher := connect(t, url), connect(t, url)
 	if _, err := db.CountRequest(t.Context(), key, window, 10); err != nil {
 		t.Fatal(err)
@@ -215,12 +223,7 @@ func TestCountTimedWhenItHoldsTheRow(t *testing.T) {
 // counter of integer answered "integer out of range", or failed to encode the
 // limit, to every request.) The window is filled by hand, not by requests.
 func TestLimitsPastInt32(t *testing.T) {
-	url := storetest.PostgresURL(t)
-	db, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, url := open(t)
 	conn := connect(t, url)
 	for _, tt := range []struct {
 		limit int
@@ -260,12 +263,7 @@ func TestLimitsPastInt32(t *testing.T) {
 // TestCountsAreUnlogged: the counts are written without the WAL (migration
 // 00003), so that counting a request does not wait for a flush to disk.
 func TestCountsAreUnlogged(t *testing.T) {
-	url := storetest.PostgresURL(t)
-	db, err := postgres.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	_, url := open(t) // the store migrates the database
 	conn := connect(t, url)
 	var persistence string
 	if err := conn.QueryRow(t.Context(), `SELECT relpersistence::text FROM pg_class WHERE oid = 'rate_limits'::regclass`).Scan(&persistence); err != nil {
