@@ -228,7 +228,7 @@ func (c *Connection) CheckTimes(loc *time.Location) error {
 			views = append(views, *f.t, f.t.In(loc))
 		}
 		for _, t := range views {
-			if !writable(t) {
+			if !Writable(t) {
 				return fmt.Errorf("%s: %s is outside the years RFC 3339 can write, 0000 to 9999", f.name, t.Format(time.RFC3339Nano))
 			}
 		}
@@ -236,8 +236,9 @@ func (c *Connection) CheckTimes(loc *time.Location) error {
 	return nil
 }
 
-// writable reports whether RFC 3339 can write t's year, as t's offset has it.
-func writable(t time.Time) bool {
+// Writable reports whether RFC 3339 can write t's year, as t's offset has it
+// (four digits, 0000 to 9999): ask it of t in the offset t is written in.
+func Writable(t time.Time) bool {
 	y := t.Year()
 	return 0 <= y && y <= 9999
 }
@@ -333,7 +334,7 @@ func (t Timestamp) String() string { return string(AppendTimestamp(nil, t.Time))
 type Expiry struct{ time.Time }
 
 // MarshalJSON writes t as AppendExpiry does.
-func (t Expiry) MarshalJSON() ([]byte, error) { return marshal(t.Time, AppendExpiry) }
+func (t Expiry) MarshalJSON() ([]byte, error) { return marshal(t.Time.UTC(), AppendExpiry) }
 
 // UnmarshalJSON reads any RFC 3339 time.
 func (t *Expiry) UnmarshalJSON(b []byte) error { return t.Time.UnmarshalJSON(b) }
@@ -344,7 +345,7 @@ func (t Expiry) String() string { return string(AppendExpiry(nil, t.Time)) }
 // marshal quotes t as format appends it, refusing what time.Time's own
 // MarshalJSON refuses: a year that RFC 3339 cannot write.
 func marshal(t time.Time, format func([]byte, time.Time) []byte) ([]byte, error) {
-	if !writable(t) {
+	if !Writable(t) {
 		return nil, errors.New("timestamp: year outside of range [0,9999]")
 	}
 	return append(format([]byte{'"'}, t), '"'), nil

@@ -34,8 +34,14 @@ func TestTimestampsAsPlannrWritesThem(t *testing.T) {
 			t.Errorf("%s: %s, %v; want %s", tt.name, b, err, tt.want)
 		}
 	}
-	if _, err := json.Marshal(plannroauth.Timestamp{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
-		t.Error("a year RFC 3339 cannot write was written")
+	for _, v := range []any{
+		plannroauth.Timestamp{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		// Year 0 in its own offset, but an expiry is written in UTC: year -1.
+		plannroauth.Expiry{Time: time.Date(0, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600))},
+	} {
+		if b, err := json.Marshal(v); err == nil {
+			t.Errorf("a year RFC 3339 cannot write was written: %s", b)
+		}
 	}
 	var back struct {
 		T plannroauth.Timestamp `json:"t"`

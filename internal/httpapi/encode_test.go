@@ -133,13 +133,22 @@ func assertSameJSON(t *testing.T, name string, c plannroauth.Connection) {
 // TestAppendFailsAsEncodingJSONDoes: a time RFC 3339 cannot write fails the
 // response, which the strict handler turns into a 500.
 func TestAppendFailsAsEncodingJSONDoes(t *testing.T) {
-	c := full()
-	c.CreatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-	if _, err := json.Marshal(toAPI(c)); err == nil {
-		t.Fatal("encoding/json takes year 10000 now: follow it")
-	}
-	if _, err := appendConnection(nil, &c); err == nil {
-		t.Error("appendConnection wrote year 10000")
+	for name, change := range map[string]func(*plannroauth.Connection){
+		"created_at in year 10000": func(c *plannroauth.Connection) { c.CreatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		// Year 0 in its own offset, year -1 in UTC, as an expiry is written.
+		"an expiry in year -1 in UTC": func(c *plannroauth.Connection) {
+			at := time.Date(0, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600))
+			c.AccessTokenExpiresAt = &at
+		},
+	} {
+		c := full()
+		change(&c)
+		if _, err := json.Marshal(toAPI(c)); err == nil {
+			t.Fatalf("%s: encoding/json takes it now: follow it", name)
+		}
+		if b, err := appendConnection(nil, &c); err == nil {
+			t.Errorf("%s: appendConnection wrote %s", name, b)
+		}
 	}
 }
 

@@ -271,13 +271,13 @@ func appendExpiry(b []byte, t *time.Time) ([]byte, error) {
 	if t == nil {
 		return append(b, "null"...), nil
 	}
-	return appendTime(b, *t, plannroauth.AppendExpiry)
+	return appendTime(b, t.UTC(), plannroauth.AppendExpiry) // checked as written
 }
 
 // appendTime writes t quoted, as format appends it, and fails where the
-// generated types' MarshalJSON fails: years outside [0,9999].
+// generated types' MarshalJSON fails: a year RFC 3339 cannot write.
 func appendTime(b []byte, t time.Time, format func([]byte, time.Time) []byte) ([]byte, error) {
-	if y := t.Year(); y < 0 || y > 9999 {
+	if !plannroauth.Writable(t) {
 		return nil, errors.New("timestamp: year outside of range [0,9999]")
 	}
 	return append(format(append(b, '"'), t), '"'), nil
