@@ -351,6 +351,10 @@ func marshal(t time.Time, format func([]byte, time.Time) []byte) ([]byte, error)
 	return append(format([]byte{'"'}, t), '"'), nil
 }
 
+// ErrInvalidToken is the error of a token that ValidToken refuses. It words
+// the grammar, never the token, which a message may carry to a log.
+var ErrInvalidToken = errors.New("not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
+
 // ValidToken reports whether s can be sent as a bearer token: the b64token of
 // RFC 6750 section 2.1, 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" )
 // *"=". A token outside it can never authenticate, so fixtures and test

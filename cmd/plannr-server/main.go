@@ -204,7 +204,7 @@ func check(cfg config, args []string) error {
 	case len(args) > 0:
 		return fmt.Errorf("unexpected arguments: %v", args)
 	case !plannroauth.ValidToken(cfg.demoToken):
-		return fmt.Errorf("-demo-token: not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =)")
+		return fmt.Errorf("-demo-token: %w", plannroauth.ErrInvalidToken)
 	case cfg.requestTimeout < 0:
 		return fmt.Errorf("-request-timeout must not be negative, not %s", cfg.requestTimeout)
 	case cfg.shutdownTimeout < 0:

@@ -250,7 +250,7 @@ func newClient(token, baseURL string, timeout time.Duration) (*gen.ClientWithRes
 		// net/http would refuse it only at the first request, as a failure
 		// of the API's. The token stays out of the message, which a terminal
 		// or a CI log may keep.
-		return nil, errors.New("the token is not a bearer token (RFC 6750: letters, digits, -._~+/ and trailing =): check --token or PLANNR_TOKEN")
+		return nil, fmt.Errorf("the token is %w: check --token or PLANNR_TOKEN", plannroauth.ErrInvalidToken)
 	}
 	if baseURL == "" {
 		baseURL = client.DefaultBaseURL

@@ -55,7 +55,7 @@ const (
 	usageHint = "Run 'plannr help' for usage.\n"
 
 	// badToken is the whole stderr of a token outside RFC 6750's grammar.
-	badToken = "plannr: the token is not a bearer token (RFC 6750: letters, digits, -._~+/ and trailing =): check --token or PLANNR_TOKEN\n" + usageHint
+	badToken = "plannr: the token is not a bearer token that a client can send (RFC 6750: letters, digits, -._~+/ and trailing =): check --token or PLANNR_TOKEN\n" + usageHint
 )
 
 func TestRun(t *testing.T) {
