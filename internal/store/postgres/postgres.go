@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,9 @@ var _ store.Store = (*Store)(nil)
 // pool_max_conns, the most connections this process opens (default: 4, or the
 // number of CPUs if more), and connect_timeout (seconds).
 func Open(ctx context.Context, url string) (*Store, error) {
+	if unencodedAt(url) {
+		return nil, errors.New("store: PostgreSQL URL: its user or password holds an @: percent-encode it as %40")
+	}
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("store: PostgreSQL URL: %w", err) // pgx leaves the password out
@@ -49,6 +53,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, pgError("migrate", err)
 	}
 	return p, nil
+}
+
+// unencodedAt reports whether url is a URL whose authority has more than one
+// @. pgx cuts it at the first and takes the rest of the password for the
+// host, which its errors then print.
+func unencodedAt(url string) bool {
+	_, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return false // libpq's key=value form
+	}
+	authority, _, _ := strings.Cut(rest, "/")
+	authority, _, _ = strings.Cut(authority, "?")
+	return strings.Count(authority, "@") > 1
 }
 
 // Migrated lists the migrations that Open applied, by file name: none

@@ -107,6 +107,8 @@ func TestPostgresOpenErrors(t *testing.T) {
 		{"closed port", "postgres://plannr:" + password + "@" + closed + "/none?connect_timeout=2", true},
 		{"bad pool size", "postgres://plannr:" + password + "@" + closed + "/none?pool_max_conns=many", false},
 		{"bad port", "postgres://plannr:" + password + "@127.0.0.1:5432:1/none", false},
+		// pgx would cut at the first @ and take the rest for the host.
+		{"unencoded @ in the password", "postgres://plannr:x@" + password + "@" + closed + "/none?connect_timeout=2", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
