@@ -223,6 +223,7 @@ func TestOwnHTTPClient(t *testing.T) {
 		{method: "GET", path: "/api/v1/oauth/connections", noAuth: true, want: 401},
 		{method: "POST", path: "/api/v1/oauth/connections", want: 405},
 		{method: "GET", path: "/nowhere", want: 404},
+		{method: "OPTIONS", path: "/*", want: 404}, // OPTIONS *, which net/http would answer 200 itself
 		{method: "DELETE", path: "/api/v1/oauth/connections/not-a-uuid", want: 404},
 		{method: "PUT", path: conn, contentType: "application/json", body: "{", want: 400},
 		{method: "PUT", path: conn, contentType: "text/plain", body: `{"label":"x"}`, want: 415},
@@ -235,6 +236,9 @@ func TestOwnHTTPClient(t *testing.T) {
 		req, err := http.NewRequestWithContext(t.Context(), tt.method, srv.URL+tt.path, strings.NewReader(tt.body))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tt.path == "/*" {
+			req.URL.Opaque = "*" // the request line's target
 		}
 		if tt.contentType != "" {
 			req.Header.Set("Content-Type", tt.contentType)

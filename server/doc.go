@@ -5,7 +5,8 @@
 //
 //	h, err := server.New(impl, server.WithAuth(lookup))
 //	...
-//	http.ListenAndServe(addr, h)
+//	srv := &http.Server{Addr: addr, Handler: h, DisableGeneralOptionsHandler: true}
+//	srv.ListenAndServe()
 //
 // A request takes one path, and is matched against the spec once:
 //

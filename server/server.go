@@ -39,7 +39,10 @@ const DefaultTimeout = 10 * time.Second
 
 // Server is the whole HTTP server of the API around one implementation. It is
 // an http.Handler; serve it with an http.Server of your own, whose timeouts
-// and limits are yours to choose.
+// and limits are yours to choose. Set its DisableGeneralOptionsHandler:
+// otherwise net/http answers OPTIONS * itself, a 200 that no log line,
+// header or metric of this server's sees; with it, the Server answers the
+// JSON 404 of any path outside the spec.
 type Server struct {
 	// serving is read-locked by each request while it is answered, and
 	// locked by Close, which so waits for them all; closed is set under it.

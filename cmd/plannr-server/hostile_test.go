@@ -296,3 +296,21 @@ func TestPrecision(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionsStarReachesTheServer: net/http answers OPTIONS * itself unless
+// told not to, a 200 with none of the server's headers, logged and counted
+// nowhere. The server answers it as any path outside the spec.
+func TestOptionsStarReachesTheServer(t *testing.T) {
+	c := dial(t, startHostile(t, 0, DefaultMaxConns))
+	if _, err := io.WriteString(c, "OPTIONS * HTTP/1.1\r\nHost: plannr\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("X-Request-Id") == "" {
+		t.Errorf("OPTIONS *: %d, Content-Type %q, X-Request-Id %q; want the server's JSON 404", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("X-Request-Id"))
+	}
+}

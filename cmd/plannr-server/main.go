@@ -342,7 +342,9 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 		IdleTimeout:       l.idle,
 		// A larger header block is answered 431 by net/http itself.
 		MaxHeaderBytes: l.maxHeaderBytes,
-		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// OPTIONS * goes to h too, which answers it as it answers every request.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 

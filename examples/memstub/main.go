@@ -134,7 +134,7 @@ func main() {
 	h := must(server.New(s, server.WithAuth(s.authenticate)))
 	ln := must(net.Listen("tcp", *addr))
 	log.Printf("memstub listening on http://%s", ln.Addr())
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, DisableGeneralOptionsHandler: true}
 	stopped, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	served := make(chan error, 1)
