@@ -91,8 +91,7 @@ func unreadableError(resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		return nil
 	}
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
+	body, err := bodyOf(resp)
 	if err != nil {
 		return err
 	}
@@ -100,20 +99,33 @@ func unreadableError(resp *http.Response) error {
 	if json.Unmarshal(body, new(gen.ValidationError)) != nil {
 		return errorFromBody(resp.StatusCode, body)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// bodyOf reads resp's body whole and puts it back, to be read again (by gen).
+func bodyOf(resp *http.Response) ([]byte, error) {
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return body, err
 }
 
 // UnexpectedAnswerError is a 2xx answer unlike any the API sends for the call:
 // an HTML page from a captive portal or from another server at the base URL,
-// a 204 where the connection should come back. The generated client would
-// return it as a success with a nil JSON200; every call of this package's
-// client returns this error instead.
+// a 204 where the connection should come back, or JSON without the top-level
+// properties that the spec requires of the call's success (another JSON
+// service at the base URL, whose {"status":"ok"} has no "data"). Only that
+// envelope is judged, not the whole schema: a Plannr that adds a property,
+// or whose connections drift from the spec, still answers a success, which
+// gen decodes as well as it can. The generated client would return any of
+// these as a success, with a nil or zero JSON200; every call of this
+// package's client returns this error instead.
 type UnexpectedAnswerError struct {
 	// StatusCode is the HTTP status, e.g. 200.
 	StatusCode int
-	// What describes the body: its Content-Type, "no body", or "a body of no
-	// stated type".
+	// What describes the body: its Content-Type, "no body", "a body of no
+	// stated type", "a body that is not a JSON object", or the properties a
+	// JSON body lacks, as in "a JSON body without `data`".
 	What string
 }
 
@@ -124,32 +136,68 @@ func (e *UnexpectedAnswerError) Error() string {
 // unexpectedSuccess is the *UnexpectedAnswerError of a 2xx answer that is not
 // the API's success, and nil for any other answer.
 func unexpectedSuccess(req *http.Request, resp *http.Response) error {
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 || apiSuccess(req, resp) {
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1))
-	_ = resp.Body.Close()
-	if err != nil {
+	what, err := unlikeSuccess(req, resp)
+	if err != nil || what == "" {
 		return err
 	}
-	what := "no body"
-	if len(body) > 0 {
-		what = cmp.Or(resp.Header.Get("Content-Type"), "a body of no stated type")
-	}
+	_ = resp.Body.Close()
 	return &UnexpectedAnswerError{StatusCode: resp.StatusCode, What: what}
 }
 
 // apiSuccess reports whether resp is a 2xx that the spec declares for req's
-// operation (a JSON 200 for a list or an update, a 204 for a delete, as the
-// spec says them), or any 2xx to a request of no operation the spec knows,
-// which the client cannot judge.
+// operation (a 200 of the operation's JSON envelope for a list or an update,
+// a 204 for a delete, as the spec says them), or any 2xx to a request of no
+// operation the spec knows, which the client cannot judge.
 func apiSuccess(req *http.Request, resp *http.Response) bool {
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
 		return false
 	}
+	what, err := unlikeSuccess(req, resp)
+	return err == nil && what == ""
+}
+
+// unlikeSuccess says how resp, a 2xx answer to req, is unlike the API's
+// success, as UnexpectedAnswerError.What; "" when it is that success or when
+// req is of no operation the spec knows. It reads the body only when the
+// status declares one, and puts it back.
+func unlikeSuccess(req *http.Request, resp *http.Response) (string, error) {
 	op, known := apispec.OperationAt(req.Method, req.URL.Path)
+	if !known {
+		return "", nil
+	}
+	envelope, jsonBody := op.Envelope[resp.StatusCode]
+	declared := slices.Contains(op.Success, resp.StatusCode)
+	if declared && !jsonBody {
+		return "", nil
+	}
+	body, err := bodyOf(resp)
+	if err != nil {
+		return "", err
+	}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return !known || slices.Contains(op.Success, resp.StatusCode) && (!op.JSONBody(resp.StatusCode) || mt == "application/json")
+	switch {
+	case len(body) == 0:
+		return "no body", nil
+	case !declared || mt != "application/json":
+		return cmp.Or(resp.Header.Get("Content-Type"), "a body of no stated type"), nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil || fields == nil { // JSON null decodes to a nil map
+		return "a body that is not a JSON object", nil
+	}
+	var missing []string
+	for _, name := range envelope {
+		if _, ok := fields[name]; !ok {
+			missing = append(missing, "`"+name+"`")
+		}
+	}
+	if len(missing) > 0 {
+		return "a JSON body without " + strings.Join(missing, ", "), nil
+	}
+	return "", nil
 }
 
 // Check takes a generated call's two results as they are and adds

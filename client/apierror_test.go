@@ -27,6 +27,19 @@ func TestUnexpectedSuccess(t *testing.T) {
 		{"an update answered in plain text", update, 200, "", "ok", "text/plain; charset=utf-8"},
 		{"a delete answered by a captive portal", remove, 200, "text/html", portal, "text/html"},
 		{"a delete answered as the API does", remove, 204, "", "", ""},
+		// Another JSON service at the base URL: JSON, but not the API's
+		// envelope. Only the envelope is judged: a Plannr that adds a
+		// property, or drifts inside data, is still a success.
+		{"a list answered by another JSON service", list, 200, "application/json", `{"status":"ok"}`, "a JSON body without `data`"},
+		{"an update answered by another JSON service", update, 200, "application/json", `{"status":"ok"}`,
+			"a JSON body without `uuid`, `created_at`, `updated_at`, `provider`, `access_token_expires_at`, `refresh_token_expires_at`"},
+		{"a delete answered by another JSON service", remove, 200, "application/json", `{"status":"ok"}`, "application/json"},
+		{"a list answered by a JSON array", list, 200, "application/json", `[]`, "a body that is not a JSON object"},
+		{"a list answered by JSON null", list, 200, "application/json", `null`, "a body that is not a JSON object"},
+		{"a list answered by an empty JSON body", list, 200, "application/json", "", "no body"},
+		{"a list with a property the spec does not know", list, 200, "application/json", `{"data":[` + connection + `],"meta":{"total":1}}`, ""},
+		{"a list whose connections drifted", list, 200, "application/json", `{"data":[{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe","status":"new"}]}`, ""},
+		{"an update with a property the spec does not know", update, 200, "application/json; charset=utf-8", `{"status":"new",` + connection[1:], ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,9 +72,10 @@ type Budget struct {
 //
 // Until an answer tells the state of a window (at the start, after each
 // window ends, after answers that say nothing of the limit such as a proxy's
-// 502 or a captive portal's HTML 200) one request goes alone. The API's own
-// success (a JSON 200, a delete's 204) that states no limit means that the
-// server limits no one: nothing is paced until an answer states a limit.
+// 502, a captive portal's HTML 200 or another service's JSON) one request
+// goes alone. The API's own success (a JSON 200 of the spec's envelope, a
+// delete's 204) that states no limit means that the server limits no one:
+// nothing is paced until an answer states a limit.
 type Pacer struct {
 	// window is the longest a window may last before the answers say more.
 	window time.Duration
@@ -297,6 +298,15 @@ func (p *Pacer) nextWindow() {
 // answer takes what the answer to t's request, received at now, says; resp
 // is nil when the request got none (it may still have counted).
 func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
+	rl, ok := RateLimitOf(resp)
+	// The API's own success that states no limit is the server saying it
+	// limits no one. Anything else without the headers (no answer, a
+	// proxy's 502, a captive portal's HTML 200, another service's JSON)
+	// says nothing of the window: what was known stays, and while nothing
+	// is known another request may ask. resp.Request, which the client's
+	// transport sets, tells the operation; an answer without it is not
+	// known to be the API's. Judged before the lock, as it reads the body.
+	unlimited := !ok && resp != nil && resp.Request != nil && apiSuccess(resp.Request, resp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.wake()
@@ -307,16 +317,8 @@ func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 	if t.asks {
 		p.asking = false
 	}
-	rl, ok := RateLimitOf(resp)
 	if !ok {
-		// The API's own success that states no limit is the server saying it
-		// limits no one. Anything else without the headers (no answer, a
-		// proxy's 502, a captive portal's HTML 200) says nothing of the
-		// window: what was known stays, and while nothing is known another
-		// request may ask. resp.Request, which the client's transport sets,
-		// tells the operation; an answer without it is not known to be the
-		// API's.
-		if resp != nil && resp.Request != nil && apiSuccess(resp.Request, resp) {
+		if unlimited {
 			p.limit = -1
 		}
 		return

@@ -2,8 +2,10 @@ package client
 
 import (
 	"cmp"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,15 +47,19 @@ func bare(status int) *http.Response {
 	return &http.Response{StatusCode: status, Header: http.Header{}}
 }
 
-// listed is a 200 of contentType to a list, without a header else: the API's
-// own success when contentType is JSON, as from a server that limits no one.
-func listed(contentType string) *http.Response {
+// listed is a 200 of contentType and body to a list, without a header else:
+// the API's own success when it is JSON of the list's envelope, as from a
+// server that limits no one.
+func listed(contentType, body string) *http.Response {
 	req, err := gen.NewListOAuthConnectionsRequest("http://plannr.test")
 	if err != nil {
 		panic(err)
 	}
-	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {contentType}}, Request: req}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {contentType}}, Body: io.NopCloser(strings.NewReader(body)), Request: req}
 }
+
+// emptyListed is the API's own success to a list, stating no limit.
+func emptyListed() *http.Response { return listed("application/json", `{"data":[]}`) }
 
 // sendAt counts a request that goes at d past pacerClock, as reserve does
 // once it admits it.
@@ -197,7 +203,7 @@ func TestPacer(t *testing.T) {
 		{
 			name: "successes without a limit: not paced",
 			run: func(p *Pacer) {
-				p.answer(sendAt(p, 0), listed("application/json"), at(10*time.Millisecond))
+				p.answer(sendAt(p, 0), emptyListed(), at(10*time.Millisecond))
 				for range 10 {
 					sendAt(p, 20*time.Millisecond)
 				}
@@ -207,9 +213,9 @@ func TestPacer(t *testing.T) {
 		{
 			name: "a limit after answers without one starts afresh",
 			run: func(p *Pacer) {
-				p.answer(sendAt(p, 0), listed("application/json"), at(10*time.Millisecond))
+				p.answer(sendAt(p, 0), emptyListed(), at(10*time.Millisecond))
 				for range 30 {
-					p.answer(sendAt(p, 20*time.Millisecond), listed("application/json"), at(30*time.Millisecond))
+					p.answer(sendAt(p, 20*time.Millisecond), emptyListed(), at(30*time.Millisecond))
 				}
 				p.answer(sendAt(p, 40*time.Millisecond), stated{status: 200, limit: 50, remaining: 40}.response(), at(50*time.Millisecond))
 			},
@@ -218,7 +224,14 @@ func TestPacer(t *testing.T) {
 		{
 			name: "a captive portal's HTML 200 as the first answer says nothing: still one request alone",
 			run: func(p *Pacer) {
-				p.answer(sendAt(p, 0), listed("text/html"), at(10*time.Millisecond))
+				p.answer(sendAt(p, 0), listed("text/html", "<h1>Sign in to the Wi-Fi</h1>"), at(10*time.Millisecond))
+			},
+			want: Budget{Remaining: 1, Window: time.Minute},
+		},
+		{
+			name: "another JSON service's 200 as the first answer says nothing: still one request alone",
+			run: func(p *Pacer) {
+				p.answer(sendAt(p, 0), listed("application/json", `{"status":"ok"}`), at(10*time.Millisecond))
 			},
 			want: Budget{Remaining: 1, Window: time.Minute},
 		},

@@ -296,6 +296,10 @@ func TestPacingSurvivesAnswersWithoutLimit(t *testing.T) {
 			w.Header().Set("Content-Type", "text/html")
 			_, _ = io.WriteString(w, "<h1>Sign in to the Wi-Fi</h1>")
 		}, unexpected: true},
+		{name: "another JSON service's 200", first: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"status":"ok"}`)
+		}, unexpected: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -51,17 +51,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Header.Set("Authorization", t.authorization)
 	}
 	resp, err := t.base.RoundTrip(req)
+	received := time.Now()
 	if err == nil {
 		// The answer's request is the one sent, whatever base set: the
 		// pacer reads the operation from it, and a redirect's next hop the
 		// attempt's deadline (attemptContext).
 		resp.Request = req
+		err = readBody(resp)
 	}
 	if toBase && t.pacer != nil {
-		t.pacer.answer(tk, resp, time.Now())
-	}
-	if err == nil {
-		err = readBody(resp)
+		// Told once the body is read, which tells the API's success from
+		// another server's JSON; an answer cut short is not that success.
+		t.pacer.answer(tk, resp, received)
 	}
 	if err != nil {
 		// Only the attempt's own deadline makes its error a timeout: any

@@ -36,6 +36,11 @@ type Operation struct {
 	Method, Path string
 	// Success lists the 2xx statuses it declares, in order.
 	Success []int
+	// Envelope holds, by each of those statuses that has a JSON body (and
+	// only those), the top-level properties its schema requires (the
+	// list's "data"): what tells the API's success from another JSON
+	// service's answer.
+	Envelope map[int][]string
 	// Op is the spec's operation object.
 	Op *openapi3.Operation
 }
@@ -73,12 +78,6 @@ func OperationAt(method, path string) (Operation, bool) {
 		}
 	}
 	return Operation{}, false
-}
-
-// JSONBody reports whether the operation declares status with a JSON body.
-func (op Operation) JSONBody(status int) bool {
-	r := op.Op.Responses.Status(status)
-	return r != nil && r.Value != nil && r.Value.Content.Get("application/json") != nil
 }
 
 // Allow lists the methods of the path template as an Allow header says them:
@@ -193,10 +192,15 @@ func parse(spec []byte) (*parsed, error) {
 	p := &parsed{doc: doc}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			o := Operation{ID: op.OperationID, Method: method, Path: path, Op: op}
-			for code := range op.Responses.Map() {
-				if n, err := strconv.Atoi(code); err == nil && n >= 200 && n < 300 {
-					o.Success = append(o.Success, n)
+			o := Operation{ID: op.OperationID, Method: method, Path: path, Op: op, Envelope: map[int][]string{}}
+			for code, resp := range op.Responses.Map() {
+				n, err := strconv.Atoi(code)
+				if err != nil || n < 200 || n >= 300 {
+					continue
+				}
+				o.Success = append(o.Success, n)
+				if mt := resp.Value.Content.Get("application/json"); mt != nil {
+					o.Envelope[n] = mt.Schema.Value.Required
 				}
 			}
 			slices.Sort(o.Success)

@@ -45,10 +45,31 @@ func TestOperationAt(t *testing.T) {
 			t.Errorf("OperationAt(%s, %s) = %s, %v; want %q", tt.method, tt.path, op.ID, ok, tt.want)
 		}
 	}
-	put, _ := OperationOf("PUT", "/api/v1/oauth/connections/{oauthConnection_uuid}")
-	del, _ := OperationOf("DELETE", "/api/v1/oauth/connections/{oauthConnection_uuid}")
-	if !put.JSONBody(200) || del.JSONBody(204) || put.JSONBody(201) {
-		t.Error("JSONBody: the PUT's 200 has one, the DELETE's 204 none, and no 201 is declared")
+}
+
+// TestEnvelope: the top-level properties of each JSON success, as its schema
+// requires them, in the spec's order; a status without a JSON body, declared
+// or not, has none.
+func TestEnvelope(t *testing.T) {
+	const (
+		list = "/api/v1/oauth/connections"
+		one  = "/api/v1/oauth/connections/{oauthConnection_uuid}"
+	)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		want         []string // nil: no JSON body
+	}{
+		{"GET", list, 200, []string{"data"}},
+		{"PUT", one, 200, []string{"uuid", "created_at", "updated_at", "provider", "access_token_expires_at", "refresh_token_expires_at"}},
+		{"PUT", one, 201, nil},
+		{"DELETE", one, 204, nil},
+	} {
+		op, _ := OperationOf(tt.method, tt.path)
+		got, jsonBody := op.Envelope[tt.status]
+		if !slices.Equal(got, tt.want) || jsonBody != (tt.want != nil) {
+			t.Errorf("%s %s: Envelope[%d] = %q, %v; want %q", tt.method, tt.path, tt.status, got, jsonBody, tt.want)
+		}
 	}
 }
 
