@@ -26,11 +26,12 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// rep.WriteText(os.Stdout) would also print each failure's request,
+	// answer and expectation.
 	for _, res := range rep.Results {
 		fmt.Println(res.Outcome, res.Check)
 	}
 	fmt.Println("passed:", rep.Passed())
-	// rep.WriteText(os.Stdout) prints a failure's request, answer and expectation.
 	// Output:
 	// pass label_set
 	// pass label_null_clears

@@ -3,6 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/doc"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -181,24 +185,60 @@ func quotingDocs(t *testing.T) []string {
 			}
 		}
 	}
+	for i, doc := range docs {
+		docs[i] = strings.TrimPrefix(doc, "../../")
+	}
+	return append(docs, goFiles(t, false)...)
+}
+
+// goFiles lists the module's own Go files, by their path from the module's
+// root: its tests, or the rest (gen/, testdata and node_modules aside).
+func goFiles(t *testing.T, tests bool) []string {
+	t.Helper()
+	var files []string
 	err := filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
 		switch {
 		case err != nil:
 			return err
 		case d.IsDir() && (d.Name() == "gen" || d.Name() == "testdata" || d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".") && path != "../.."):
 			return filepath.SkipDir
-		case strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go"):
-			docs = append(docs, path)
+		case strings.HasSuffix(path, ".go") && strings.HasSuffix(path, "_test.go") == tests:
+			files = append(files, strings.TrimPrefix(path, "../../"))
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, doc := range docs {
-		docs[i] = strings.TrimPrefix(doc, "../../")
+	return files
+}
+
+// TestExamplesRun holds every Example of the module's tests to an output
+// comment go test runs it against: one without (as when another comment
+// comes first in the group that holds "Output:") compiles and never runs, so
+// the documentation it shows may be wrong.
+func TestExamplesRun(t *testing.T) {
+	fset := token.NewFileSet()
+	dirs := map[string][]*ast.File{}
+	for _, name := range goFiles(t, true) {
+		f, err := parser.ParseFile(fset, "../../"+name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs[filepath.Dir(name)] = append(dirs[filepath.Dir(name)], f)
 	}
-	return docs
+	examples := 0
+	for dir, files := range dirs {
+		for _, ex := range doc.Examples(files...) {
+			examples++
+			if ex.Output == "" && !ex.EmptyOutput {
+				t.Errorf("%s: Example%s has no output comment, so go test never runs it", dir, ex.Name)
+			}
+		}
+	}
+	if examples == 0 {
+		t.Fatal("the module's tests hold no Example")
+	}
 }
 
 // placeholder is a message's :name, which the server fills in.
