@@ -254,6 +254,13 @@ func (c *probe) expectNotFound(ex *exchange) {
 	c.expectError(ex, c.r.api.status[respNotFound], c.r.api.msgs.NotFound)
 }
 
+// isNotFound reports whether ex is the 404 of a connection the user does not
+// have, as expectNotFound holds it.
+func (c *probe) isNotFound(ex *exchange) bool {
+	var body errorBody
+	return ex.Status == c.r.api.status[respNotFound] && json.Unmarshal(ex.Body, &body) == nil && body.Message == c.r.api.msgs.NotFound
+}
+
 // expectInvalid fails unless ex is a 422. The kit's body must break the
 // spec's rules for field; that the 422's errors are exactly its failures,
 // and its message made of them, is held on every 422 (observe.go).
@@ -329,9 +336,19 @@ type refusal struct {
 	messages    []string
 }
 
-// sameAnswer fails unless got answers exactly as want: status, body and every
-// header but the per-request ones, so that the answer reveals nothing.
+// sameAnswer fails unless got answers exactly as want, the answer to an
+// unknown UUID: status, body and every header but the per-request ones, so
+// that the answer reveals nothing. That holds when want is the spec's 404;
+// when it is not, it has failed for itself, and got is held to the spec
+// alone: a right answer is not failed for differing from a wrong one, nor the
+// same wrong answer told twice.
 func (c *probe) sameAnswer(got, want *exchange, what string) {
+	if !c.isNotFound(want) {
+		if got.Status != want.Status || !sameJSON(got.Body, want.Body) {
+			c.expectNotFound(got)
+		}
+		return
+	}
 	if got.Status != want.Status {
 		c.fail(got, "status", "%d, as the answer to %s; got %d", want.Status, what, got.Status)
 		return

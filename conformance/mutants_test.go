@@ -35,6 +35,9 @@ type mutant struct {
 	caughtBy string
 	wrap     wrapper
 	opts     []plannrtest.Option
+	// expected, when set, is what the check's failures say they expected,
+	// in order: the fault told once, and no right answer failed.
+	expected []string
 }
 
 var msgs = apispec.MessagesOf()
@@ -93,6 +96,25 @@ var lenientUUIDs = onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 	}
 	return false
 })
+
+// noContentType is what the rules of every answer (observe.go) expect of
+// one without a Content-Type: the 200, and the same answer to its UUID in
+// upper case.
+const noContentType = `an answer the spec allows; got: Content-Type "", want application/json`
+
+// uuidAnswered has edit change the 404 of a PUT on a UUID of the spec's
+// format (in either case) when wellFormed, of a PUT on any other when not,
+// and no other answer. The first is the answer of an implementation whose
+// update fails: the server refuses a malformed UUID before it.
+func uuidAnswered(wellFormed bool, edit func(a *answer)) wrapper {
+	return onAnswer(func(r *http.Request, a *answer) {
+		id, err := pathUUID(r)
+		if r.Method == http.MethodPut && path.Dir(r.URL.Path) == listPath && a.status == http.StatusNotFound &&
+			(err == nil && strings.EqualFold(id.String(), path.Base(r.URL.Path))) == wellFormed {
+			edit(a)
+		}
+	})
+}
 
 // decodesSlash routes the decoded path, as Laravel's router does: an
 // encoded slash becomes a separator.
@@ -165,6 +187,11 @@ var mutants = []mutant{
 	})},
 	{name: "a leaky list", caughtBy: "list_connections", wrap: leaky},
 	{name: "tenancy broken", caughtBy: "tenant_isolation", wrap: breaksTenancy},
+	{name: "an unknown UUID answered 500, another user's connection 404", caughtBy: "tenant_isolation", expected: []string{"404; got 500"}, wrap: onAnswer(func(r *http.Request, a *answer) {
+		if r.Method == http.MethodPut && a.status == http.StatusNotFound && !strings.HasSuffix(r.URL.Path, otherConn.String()) {
+			a.setError(http.StatusInternalServerError, msgs.ServerError)
+		}
+	})},
 	// Authentication.
 	{name: "no WWW-Authenticate", caughtBy: "ignored_auth", wrap: onAnswer(func(_ *http.Request, a *answer) { a.header.Del("WWW-Authenticate") })},
 	{name: "a Basic challenge", caughtBy: "ignored_auth", wrap: onAnswer(func(_ *http.Request, a *answer) {
@@ -211,6 +238,24 @@ var mutants = []mutant{
 		_, err := pathUUID(r)
 		return r.Method == http.MethodPut && path.Dir(r.URL.Path) == listPath && err != nil
 	}, http.StatusUnprocessableEntity, msgs.InvalidRequest)},
+	// An implementation's update that fails answers the unknown UUID, which
+	// reaches it, wrongly; the malformed ones, refused before, stay 404.
+	{name: "an unknown UUID answered 500", caughtBy: "path_uuid", expected: []string{"404; got 500"}, wrap: uuidAnswered(true, func(a *answer) {
+		a.setError(http.StatusInternalServerError, msgs.ServerError)
+	})},
+	{name: "an unknown UUID answered 429 without Retry-After", caughtBy: "path_uuid", expected: []string{"404; got 429"}, wrap: uuidAnswered(true, func(a *answer) {
+		a.setError(http.StatusTooManyRequests, msgs.TooManyAttempts)
+	})},
+	// Each malformed UUID (six PUTs) held to the spec, not to the 500.
+	{name: "an unknown UUID answered 500, a malformed one as an unknown route", caughtBy: "path_uuid",
+		expected: append([]string{"404; got 500"}, slices.Repeat([]string{fmt.Sprintf("%q; got %q", msgs.NotFound, msgs.RouteNotFound)}, 6)...),
+		wrap: chain(uuidAnswered(false, func(a *answer) { a.setError(http.StatusNotFound, msgs.RouteNotFound) }), uuidAnswered(true, func(a *answer) {
+			a.setError(http.StatusInternalServerError, msgs.ServerError)
+		}))},
+	{name: "an unknown UUID answered 200 without a body", caughtBy: "path_uuid", expected: []string{noContentType, "404; got 200", noContentType}, wrap: uuidAnswered(true, func(a *answer) {
+		a.status, a.body = http.StatusOK, nil
+		a.header.Del("Content-Type")
+	})},
 	{name: "an encoded slash decoded before routing", caughtBy: "unknown_route", wrap: decodesSlash},
 	{name: "an unknown path answered with a connection's message", caughtBy: "unknown_route", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		if a.status == http.StatusNotFound && bytes.Contains(a.body, []byte(msgs.RouteNotFound)) {
@@ -520,6 +565,15 @@ func TestMutants(t *testing.T) {
 			rep, _ := outcomes(t, target)
 			if len(rep.Results) != 1 || rep.Results[0].Outcome != conformance.Fail || rep.Passed() {
 				t.Fatalf("with the defect: %+v, want %s to fail", rep.Results, m.caughtBy)
+			}
+			if m.expected != nil {
+				var got []string
+				for _, f := range rep.Results[0].Failures {
+					got = append(got, f.Expected)
+				}
+				if !slices.Equal(got, m.expected) {
+					t.Errorf("failures expected %q, want %q", got, m.expected)
+				}
 			}
 			for _, f := range rep.Results[0].Failures {
 				if f.Request == "" || f.Status == 0 || f.Field == "" || f.Expected == "" || strings.Contains(f.String(), "<nil>") || strings.Contains(f.String(), "%!") {
