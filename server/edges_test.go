@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -495,5 +498,78 @@ func TestUndeclaredErrorIsA500(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPanicAfterTheAnswerStarted: a panic before anything is sent is
+// answered the JSON 500; one after the status went out cannot be, and cuts
+// the connection, so that the client sees a broken answer, never a complete
+// one that is short. Either is the server's failure: logged at ERROR as a 500
+// and counted as one, with nothing from net/http on its own log.
+func TestPanicAfterTheAnswerStarted(t *testing.T) {
+	serverError := errorBody(t, apispec.MessagesOf().ServerError)
+	tests := []struct {
+		name         string
+		write, flush bool // before the panic
+	}{
+		{"before the answer", false, false},
+		{"after the status and some of the body", true, false},
+		{"after a flush", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.write {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusOK)
+					_, _ = w.Write([]byte(`{"items":[1,2,`))
+				}
+				if tt.flush {
+					_ = http.NewResponseController(w).Flush()
+				}
+				panic("boom")
+			})
+			var logs, netHTTP logtest.Buffer
+			reg := prometheus.NewRegistry()
+			s, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithMetrics(reg),
+				server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), server.WithHandler("/page", page))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewUnstartedServer(s)
+			srv.Config.ErrorLog = log.New(&netHTTP, "", 0)
+			srv.Start()
+			defer srv.Close()
+
+			resp, err := http.Get(srv.URL + "/page")
+			var body []byte
+			if err == nil {
+				body, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if tt.write && err == nil {
+				t.Errorf("the client got a complete answer: %d %q", resp.StatusCode, body)
+			}
+			if !tt.write && (err != nil || resp.StatusCode != 500 || string(body) != serverError) {
+				t.Errorf("got %v %q, want the JSON 500", err, body)
+			}
+			srv.Close() // every line is written
+			var line string
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "msg=request ") {
+					line = l
+				}
+			}
+			if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "status=500") {
+				t.Errorf("request line %q, want ERROR with status 500", line)
+			}
+			got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
+			if want := (metricstest.Samples{`plannr_http_requests_total{method="GET",route="/page",status="500"}`: 1}); !maps.Equal(got, want) {
+				t.Errorf("counted %v, want %v", got, want)
+			}
+			if l := netHTTP.String(); l != "" {
+				t.Errorf("net/http logged %q", l)
+			}
+		})
 	}
 }

@@ -29,6 +29,12 @@ import (
 // observe wraps the whole server: it names the request (X-Request-Id), sets the
 // headers every answer carries, turns a panic into a logged 500 in JSON, and logs
 // one line per request. The line never holds a token, a label or a body.
+//
+// A panic after the answer's status has gone out (a page that panics halfway
+// through its body) can no longer be a 500: the connection is cut
+// (http.ErrAbortHandler), so that the client sees a broken answer rather
+// than a short one that looks whole, and the request is logged at ERROR and
+// counted as the 500 it is, whatever status was sent.
 func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +52,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		h["X-Content-Type-Options"] = noSniff
 
 		defer func() {
+			cut := false
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
@@ -53,6 +60,8 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p, "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					WriteError(rec, r, apierror.ServerError)
+				} else {
+					rec.status, cut = http.StatusInternalServerError, true
 				}
 			}
 			end := time.Now()
@@ -78,6 +87,10 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 					line.AddAttrs(slog.String("error", rec.err.Error()))
 				}
 				_ = h.Handle(r.Context(), line)
+			}
+			if cut {
+				// net/http closes the connection without a word on its log.
+				panic(http.ErrAbortHandler)
 			}
 		}()
 		next.ServeHTTP(rec, r)
