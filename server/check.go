@@ -115,3 +115,6 @@ func (c *captured) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 // handler takes an error from Flush for a client gone and stops, which would
 // cut the answer short; the answer is only late.
 func (c *captured) FlushError() error { return nil }
+
+// Flush is FlushError for handlers that flush through http.Flusher.
+func (c *captured) Flush() {}

@@ -515,6 +515,7 @@ func TestPanicAfterTheAnswerStarted(t *testing.T) {
 		{"before the answer", false, false},
 		{"after the status and some of the body", true, false},
 		{"after a flush", true, true},
+		{"after a flush of nothing, which sends the status", false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -547,10 +548,11 @@ func TestPanicAfterTheAnswerStarted(t *testing.T) {
 				body, err = io.ReadAll(resp.Body)
 				resp.Body.Close()
 			}
-			if tt.write && err == nil {
+			started := tt.write || tt.flush
+			if started && err == nil {
 				t.Errorf("the client got a complete answer: %d %q", resp.StatusCode, body)
 			}
-			if !tt.write && (err != nil || resp.StatusCode != 500 || string(body) != serverError) {
+			if !started && (err != nil || resp.StatusCode != 500 || string(body) != serverError) {
 				t.Errorf("got %v %q, want the JSON 500", err, body)
 			}
 			srv.Close() // every line is written

@@ -194,6 +194,19 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// FlushError sends what was written so far; a flush before WriteHeader sends
+// a 200, as net/http's does, which the recorder records: the answer has
+// started.
+func (r *recorder) FlushError() error {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+// Flush is FlushError for handlers that flush through http.Flusher, as most do.
+func (r *recorder) Flush() { _ = r.FlushError() }
+
 // Unwrap lets http.ResponseController reach the connection's own writer.
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 

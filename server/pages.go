@@ -30,8 +30,9 @@ import (
 // http.ServeMux; the API's own paths come first. h replaces the server's own
 // page of path (/docs/, say) and an earlier WithHandler's. Other methods get
 // a JSON 405, and h's error answers are rewritten to the API's JSON error
-// body, with their status, unless they are one already. Use it for a metrics
-// page, say. A nil h takes back an earlier WithHandler of path.
+// body, with their status, unless they are one already. h may flush, through
+// http.Flusher or http.ResponseController, as under net/http alone. Use it
+// for a metrics page, say. A nil h takes back an earlier WithHandler of path.
 func WithHandler(path string, h http.Handler) Option {
 	return func(c *config) error {
 		if h == nil {
@@ -284,6 +285,9 @@ func (e *errorRewriter) FlushError() error {
 	}
 	return http.NewResponseController(e.ResponseWriter).Flush()
 }
+
+// Flush is FlushError for pages that flush through http.Flusher, as most do.
+func (e *errorRewriter) Flush() { _ = e.FlushError() }
 
 // finish sends the held error body, once the page has written all of it, if
 // it is the API's error, and rewrites it otherwise.

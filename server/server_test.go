@@ -287,6 +287,85 @@ func TestFlushWaitsForTheCheck(t *testing.T) {
 	}
 }
 
+// TestHandlersCanFlush: every handler of the user's (a page, Wrap's handler,
+// an operation middleware) gets a writer that is an http.Flusher, as
+// net/http's is, which is how most handlers flush: its flush sends what was
+// written so far, or, with answers checked, nothing until the answer is
+// whole.
+func TestHandlersCanFlush(t *testing.T) {
+	const first, rest = `{"data":[`, `]}` + "\n"
+	page := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
+		return server.New(&capture{}, append(opts, server.WithHandler("/page", h))...)
+	}
+	middleware := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
+		mw := func(gen.StrictHandlerFunc, string) gen.StrictHandlerFunc {
+			return func(_ context.Context, w http.ResponseWriter, r *http.Request, _ any) (any, error) {
+				h.ServeHTTP(w, r)
+				return nil, nil // answered
+			}
+		}
+		return server.New(&capture{}, append(opts, server.WithOperationMiddleware(mw))...)
+	}
+	tests := []struct {
+		name, path string
+		serve      func(h http.Handler, opts ...server.Option) (*server.Server, error)
+	}{
+		{"a page", "/page", page},
+		{"an operation middleware", "/api/v1/oauth/connections", middleware},
+		{"Wrap's handler", "/api/v1/oauth/connections", server.Wrap},
+	}
+	for _, checked := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s, checked %v", tt.name, checked), func(t *testing.T) {
+				flushed := make(chan struct{}) // the client has read what was flushed
+				h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+					f, ok := w.(http.Flusher)
+					if !ok {
+						t.Errorf("%T is not an http.Flusher", w)
+						return
+					}
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = io.WriteString(w, first)
+					f.Flush()
+					if !checked {
+						select {
+						case <-flushed:
+						case <-time.After(5 * time.Second):
+							t.Error("the flush sent nothing")
+						}
+					}
+					_, _ = io.WriteString(w, rest)
+				})
+				opts := []server.Option{server.WithAuth(anyToken), server.WithoutLogging()}
+				if checked {
+					opts = append(opts, server.WithResponseValidation(server.ResponseValidation{Report: func(_ *http.Request, err error) { t.Error(err) }}))
+				}
+				s, err := tt.serve(h, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewServer(s)
+				defer srv.Close()
+				req, _ := http.NewRequest("GET", srv.URL+tt.path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				got := make([]byte, len(first))
+				if _, err := io.ReadFull(resp.Body, got); err != nil || string(got) != first {
+					t.Fatalf("read %q, %v; want %q", got, err, first)
+				}
+				close(flushed)
+				if b, err := io.ReadAll(resp.Body); err != nil || resp.StatusCode != 200 || string(b) != rest {
+					t.Errorf("%d ...%q, %v; want 200 ...%q", resp.StatusCode, b, err, rest)
+				}
+			})
+		}
+	}
+}
+
 // TestWrap puts the kit in front of handlers generated with the standard
 // library's ServeMux, as a program with its own router would.
 func TestWrap(t *testing.T) {
