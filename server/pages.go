@@ -15,6 +15,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
+	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
 // The server's own pages, outside the spec: GET and HEAD only, no
@@ -101,14 +102,40 @@ type prefixPage struct {
 	h    http.Handler
 }
 
-// newPages makes the server's pages; /readyz's check gets timeout (none if
-// zero), and errorBody checks the error bodies of pages that are not ours.
-func newPages(cfg config, ready *readiness, timeout time.Duration, errorBody func(http.Header, []byte) error) pages {
-	p := pages{errorBody: errorBody, exact: map[string]http.Handler{}}
-	p.exact["/healthz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// NewPages returns a server of WithHandler's pages alone, without the API
+// and without the server's own pages (/healthz, /readyz, /openapi.yaml,
+// /docs/): for a listener apart from the API's, such as one that only
+// Prometheus reaches, whose answers are those of the same pages beside the
+// API. A page is served for GET and HEAD, any other method gets a JSON 405
+// with Allow, and any other path a JSON 404; the page's errors are rewritten
+// to the API's JSON (see WithHandler); every answer carries X-Request-Id,
+// Cache-Control: no-store and X-Content-Type-Options: nosniff; each request
+// gets its log line (WithLogger, WithoutLogging) and, with WithMetrics, is
+// counted. The other options have no effect here.
+func NewPages(opts ...Option) (http.Handler, error) {
+	cfg, err := configure(opts)
+	if err != nil {
+		return nil, err
+	}
+	// A validator of the spec for its check of error bodies alone.
+	errorBody := validation.New(apispec.Doc(), cfg.maxBody, authenticated, false).ErrorBody
+	p := newPages(cfg.pages, errorBody)
+	route := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !p.route(w, r) {
+			WriteError(w, r, validation.RouteNotFound)
+		}
+	})
+	return cfg.metrics.countInFlight(observe(cfg.logger, cfg.metrics, route)), nil
+}
+
+// ownPages are the server's own pages, by path; /readyz's check gets timeout
+// (none if zero).
+func ownPages(cfg config, ready *readiness, timeout time.Duration) map[string]http.Handler {
+	own := map[string]http.Handler{}
+	own["/healthz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
 	})
-	p.exact["/readyz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	own["/readyz"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ready.draining.Load() {
 			WriteError(w, r, shuttingDown)
 			return
@@ -129,14 +156,19 @@ func newPages(cfg config, ready *readiness, timeout time.Duration, errorBody fun
 		}
 		writeStatus(w, http.StatusOK, "ok")
 	})
-	p.exact["/openapi.yaml"] = http.HandlerFunc(serveSpec)
+	own["/openapi.yaml"] = http.HandlerFunc(serveSpec)
 	if cfg.docs {
 		h := docs.Handler("/openapi.yaml")
-		p.exact["/docs"], p.exact["/docs/"] = h, h
+		own["/docs"], own["/docs/"] = h, h
 	}
-	// One page a path, the user's over the server's own: two of one path
-	// would be served in whatever order the sort left them.
-	maps.Copy(p.exact, cfg.pages)
+	return own
+}
+
+// newPages serves the pages of byPath, whose paths that end in "/" serve
+// their subtrees; errorBody checks the error bodies of pages that are not
+// ours.
+func newPages(byPath map[string]http.Handler, errorBody func(http.Header, []byte) error) pages {
+	p := pages{errorBody: errorBody, exact: maps.Clone(byPath)}
 	for path, h := range p.exact {
 		if strings.HasSuffix(path, "/") {
 			p.prefixes = append(p.prefixes, prefixPage{path, h})
@@ -160,6 +192,18 @@ func (p pages) find(path string) (http.Handler, string) {
 		}
 	}
 	return nil, ""
+}
+
+// route serves r if its path is a page's, and reports whether it did.
+func (p pages) route(w http.ResponseWriter, r *http.Request) bool {
+	h, name := p.find(r.URL.Path)
+	if h == nil {
+		return false
+	}
+	setRoute(w, name, nil)
+	r.Pattern = name
+	p.serve(w, r, h)
+	return true
 }
 
 func (p pages) serve(w http.ResponseWriter, r *http.Request, h http.Handler) {

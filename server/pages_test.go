@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -90,5 +92,38 @@ func TestPageErrorsAreTheAPIs(t *testing.T) {
 				t.Errorf("%d %.60q, want %d %q", resp.StatusCode, body, tt.status, tt.want)
 			}
 		})
+	}
+}
+
+// TestNewPages: NewPages serves WithHandler's pages alone, as New's server
+// serves them; the API's paths and the server's own pages are not there.
+func TestNewPages(t *testing.T) {
+	h, err := server.NewPages(server.WithHandler("/x", named("x")), server.WithHandler("/sub/", named("sub")), server.WithoutLogging())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	notFound := errorBody(t, apispec.MessagesOf().RouteNotFound)
+	tests := []struct {
+		method, path string
+		status       int
+		body, allow  string
+	}{
+		{"GET", "/x", 200, "x", ""},
+		{"GET", "/sub/y", 200, "sub", ""},
+		{"PUT", "/x", 405, errorBody(t, apispec.Format(apispec.MessagesOf().MethodNotAllowed, "methods", "GET, HEAD")), "GET, HEAD"},
+		{"GET", "/healthz", 404, notFound, ""},
+		{"GET", "/openapi.yaml", 404, notFound, ""},
+		{"GET", "/api/v1/oauth/connections", 404, notFound, ""},
+	}
+	for _, tt := range tests {
+		resp, body := do(t, tt.method, srv.URL+tt.path, nil, "")
+		if resp.StatusCode != tt.status || body != tt.body || resp.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d %q Allow %q, want %d %q Allow %q", tt.method, tt.path, resp.StatusCode, body, resp.Header.Get("Allow"), tt.status, tt.body, tt.allow)
+		}
+		if resp.Header.Get("X-Request-Id") == "" || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s: headers %v", tt.method, tt.path, resp.Header)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"strings"
@@ -121,17 +122,9 @@ func Wrap(next http.Handler, opts ...Option) (*Server, error) {
 // build makes the server whose operations' handlers, by "METHOD /path", are
 // what handlersOf returns.
 func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*Server, error) {
-	cfg := config{
-		limiter: NewFixedWindow(DefaultRateLimit, DefaultRateWindow),
-		maxBody: DefaultMaxBody,
-		logger:  slog.Default(),
-		pages:   map[string]http.Handler{},
-		timeout: DefaultTimeout,
-	}
-	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
+	cfg, err := configure(opts)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.auth == nil {
 		return nil, errors.New("server: WithAuth is required: the spec requires a bearer token on every operation")
@@ -158,13 +151,34 @@ func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*S
 		return nil, fmt.Errorf("server: the generated code serves %s, which the spec does not have: is gen/ what the spec generates? (go generate ./...)", key)
 	}
 	s.ready.check = cfg.readiness
-	s.pages = newPages(cfg, &s.ready, s.timeout, s.validator.ErrorBody)
+	// One page a path, the user's over the server's own: two of one path
+	// would be served in whatever order the sort left them.
+	byPath := ownPages(cfg, &s.ready, s.timeout)
+	maps.Copy(byPath, cfg.pages)
+	s.pages = newPages(byPath, s.validator.ErrorBody)
 	var h http.Handler = http.HandlerFunc(s.route)
 	if cfg.validation != nil {
 		h = checkResponses(h, s.checkResponse, cfg.validation, cfg.logger)
 	}
 	s.handler = cfg.metrics.countInFlight(observe(cfg.logger, cfg.metrics, h))
 	return s, nil
+}
+
+// configure returns the configuration of opts, over the defaults.
+func configure(opts []Option) (config, error) {
+	cfg := config{
+		limiter: NewFixedWindow(DefaultRateLimit, DefaultRateWindow),
+		maxBody: DefaultMaxBody,
+		logger:  slog.Default(),
+		pages:   map[string]http.Handler{},
+		timeout: DefaultTimeout,
+	}
+	for _, opt := range opts {
+		if err := opt(&cfg); err != nil {
+			return config{}, fmt.Errorf("server: %w", err)
+		}
+	}
+	return cfg, nil
 }
 
 // ServeHTTP answers one request. It sets r.Pattern to the route the request
@@ -186,13 +200,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.validator.Find(r)
-	if m.Template == "" {
-		if h, name := s.pages.find(r.URL.Path); h != nil {
-			setRoute(w, name, nil)
-			r.Pattern = name
-			s.pages.serve(w, r, h)
-			return
-		}
+	if m.Template == "" && s.pages.route(w, r) {
+		return
 	}
 	setRoute(w, m.Template, m.Route)
 	r.Pattern = m.Template

@@ -15,7 +15,6 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
-	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
@@ -30,11 +29,17 @@ func startMetrics(cfg config, stdout io.Writer, log *slog.Logger) (reg *promethe
 	if cfg.metricsAddr == "" {
 		return reg, []server.Option{server.WithHandler("/metrics", page)}, nil, nil
 	}
+	// The page answers as it would beside the API, with its log line, but
+	// uncounted: the metrics count the API's requests.
+	h, err := server.NewPages(server.WithHandler("/metrics", page), server.WithLogger(log))
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.metricsAddr)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("-metrics-addr: %w", err)
 	}
-	srv = newHTTPServer(metricsOnly(page), log, cfg.limits)
+	srv = newHTTPServer(h, log, cfg.limits)
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", ln.Addr())
 	return reg, nil, srv, nil
@@ -51,18 +56,6 @@ func buildInfoGauge(bi buildinfo.Info) prometheus.Gauge {
 	})
 	g.Set(1)
 	return g
-}
-
-// metricsOnly serves page at /metrics, and answers any other path 404 in the
-// API's JSON.
-func metricsOnly(page http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/metrics" {
-			server.WriteError(w, r, validation.RouteNotFound)
-			return
-		}
-		page.ServeHTTP(w, r)
-	})
 }
 
 // traced returns h traced with OpenTelemetry if the environment names an

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storetest"
 )
@@ -83,6 +85,55 @@ func TestMetricsAddress(t *testing.T) {
 				t.Errorf("build info:\n%s\nwant:\n%s", got, build)
 			}
 		})
+	}
+}
+
+// TestMetricsAddressAnswersAsThePage: on -metrics-addr, /metrics and any
+// other path answer as they do beside the API: GET and HEAD only, a JSON 405
+// with Allow for any other method, a JSON 404 elsewhere, every answer with
+// the headers every answer carries, and one log line a request.
+func TestMetricsAddressAnswersAsThePage(t *testing.T) {
+	beside, _, stopBeside := startServer(t, config{db: ":memory:", rateLimit: 500, rateWindow: time.Minute})
+	defer stopBeside()
+	var logs logtest.Buffer
+	_, printed, stopApart := startServerLogging(t, config{db: ":memory:", rateLimit: 500, rateWindow: time.Minute, metricsAddr: "127.0.0.1:0"},
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	defer stopApart()
+	apart := strings.TrimSuffix(strings.TrimPrefix(printed[0], "metrics on "), "/metrics")
+
+	requests := []struct{ method, path string }{
+		{"GET", "/metrics"}, {"HEAD", "/metrics"}, {"PUT", "/metrics"}, {"DELETE", "/metrics"},
+		{"OPTIONS", "/metrics"}, {"POST", "/metrics"}, {"GET", "/nope"}, {"OPTIONS", "/nope"},
+	}
+	// answer is what must agree: the status, the headers but those of one
+	// answer alone, and an error's body.
+	answer := func(base, method, path string) string {
+		req, _ := http.NewRequest(method, base+path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s%s: no X-Request-Id", method, base, path)
+		}
+		for _, name := range []string{"X-Request-Id", "Date", "Content-Length"} {
+			resp.Header.Del(name)
+		}
+		if resp.StatusCode == http.StatusOK {
+			body = nil // the metrics, which differ from one scrape to the next
+		}
+		return fmt.Sprintf("%d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	for _, rq := range requests {
+		if got, want := answer(apart, rq.method, rq.path), answer(beside, rq.method, rq.path); got != want {
+			t.Errorf("%s %s on -metrics-addr:\n%s\nbeside the API:\n%s", rq.method, rq.path, got, want)
+		}
+	}
+	stopApart() // every line is written
+	if n := strings.Count(logs.String(), "msg=request "); n != len(requests) {
+		t.Errorf("%d request lines for %d requests:\n%s", n, len(requests), logs.String())
 	}
 }
 
