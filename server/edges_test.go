@@ -29,10 +29,18 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
 
+// noter is a server.StatusNoter that passes on the status it is told.
+type noter struct {
+	http.ResponseWriter
+	status chan<- int
+}
+
+func (n noter) NoteStatus(status int) { n.status <- status }
+
 // TestClientGoneIs499: a client that hangs up while its request waits (on an
 // AuthFunc, a RateLimiter, an operation) is not the server's failure: its
-// line is at INFO with status 499, it is counted as 499, and nothing is
-// reported as a broken answer.
+// line is at INFO with status 499, it is counted as 499, a StatusNoter in
+// front is told 499, and nothing is reported as a broken answer.
 func TestClientGoneIs499(t *testing.T) {
 	waiting := make(chan struct{}, 1)
 	hangs := func(ctx context.Context, _ string) (server.Identity, error) {
@@ -48,7 +56,10 @@ func TestClientGoneIs499(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(s)
+	noted := make(chan int, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ServeHTTP(noter{w, noted}, r)
+	}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/oauth/connections", nil)
@@ -56,6 +67,14 @@ func TestClientGoneIs499(t *testing.T) {
 	go func() { <-waiting; cancel() }()
 	if _, err := http.DefaultClient.Do(req); err == nil {
 		t.Fatal("the request was answered")
+	}
+	select {
+	case status := <-noted:
+		if status != server.StatusClientClosedRequest {
+			t.Errorf("the StatusNoter was told %d", status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the StatusNoter was told nothing")
 	}
 	var line string
 	for deadline := time.Now().Add(5 * time.Second); line == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

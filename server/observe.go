@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -25,6 +26,21 @@ import (
 
 // What the server tells of each request: its log line (observe) and its
 // metrics (WithMetrics).
+
+// StatusNoter is an http.ResponseWriter that wants the status its request
+// is logged and counted with: given to ServeHTTP (of a Server, or of
+// NewPages's handler), it is told, once the answer is done and before
+// ServeHTTP returns or cuts the connection. That status is the one written,
+// but for two: a client gone before its answer is StatusClientClosedRequest,
+// under the 503 written (which net/http cannot tell from the 503 a client
+// waiting on a server shutting down must get), and a panic after the answer
+// started is 500, under the status sent before the connection was cut.
+// Middleware in front of the server, a tracer say, records it rather than
+// the status it saw written, to agree with the server's log and metrics.
+type StatusNoter interface {
+	http.ResponseWriter
+	NoteStatus(status int)
+}
 
 // observe wraps the whole server: it names the request (X-Request-Id), sets the
 // headers every answer carries, turns a panic into a logged 500 in JSON, and logs
@@ -67,6 +83,9 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 			end := time.Now()
 			took := end.Sub(start)
 			m.answered(r.Method, rec.route, rec.status, took)
+			if n, ok := w.(StatusNoter); ok {
+				n.NoteStatus(cmp.Or(rec.status, http.StatusOK)) // as answered counts it
+			}
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError

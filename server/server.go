@@ -186,7 +186,8 @@ func configure(opts []Option) (config, error) {
 // /api/v1/oauth/connections/{oauthConnection_uuid}, or the path of the
 // server's page, and "" for no match. Middleware in front of the server can
 // name the request by it: otelhttp names its span "PUT
-// /api/v1/oauth/connections/{oauthConnection_uuid}", say.
+// /api/v1/oauth/connections/{oauthConnection_uuid}", say. A w that is a
+// StatusNoter is told the status the request is logged and counted with.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // route is the one path of a request through the server: it is matched once,

@@ -8,14 +8,17 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plannr-toolkit/plannr-oauth/fixtures"
+	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/httpapi"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/memory"
 	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
@@ -211,5 +214,74 @@ func TestFromEnvRefusesAMalformedEndpoint(t *testing.T) {
 		if tp != nil || err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s: a provider %t, error %v; want no provider and an error naming %s", tt.want, tp != nil, err, tt.want)
 		}
+	}
+}
+
+// noImpl is an implementation that no request of TestSpansHoldTheRecordedStatus reaches.
+type noImpl struct{ gen.StrictServerInterface }
+
+// TestSpansHoldTheRecordedStatus: a span holds the status the server logged
+// and counted, where that is not the one written: a client that hangs up is
+// a 499 and no error, although the server writes its 503 into the closed
+// connection; a panic after the answer started is a 500, an error, although
+// a 200 went out before the connection was cut.
+func TestSpansHoldTheRecordedStatus(t *testing.T) {
+	waiting := make(chan struct{}, 1)
+	hangs := func(ctx context.Context, _ string) (server.Identity, error) {
+		waiting <- struct{}{}
+		<-ctx.Done()
+		return server.Identity{}, ctx.Err()
+	}
+	panics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "half")
+		w.(http.Flusher).Flush()
+		panic("boom")
+	})
+	s, err := server.New(noImpl{}, server.WithAuth(hangs), server.WithHandler("/page", panics), server.WithoutLogging())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exporter := tracetest.NewInMemoryExporter()
+	srv := httptest.NewServer(tracing.Handler(s, sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))))
+	defer srv.Close()
+
+	tests := []struct {
+		name, path string
+		hangUp     bool
+		status     int64
+		code       codes.Code
+	}{
+		{"a client gone", "/api/v1/oauth/connections", true, server.StatusClientClosedRequest, codes.Unset},
+		{"a panic after the answer started", "/page", false, http.StatusInternalServerError, codes.Error},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			exporter.Reset()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			if tt.hangUp {
+				go func() { <-waiting; cancel() }()
+			}
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					t.Fatalf("answered whole: %d", resp.StatusCode)
+				}
+			}
+			var spans tracetest.SpanStubs
+			for deadline := time.Now().Add(5 * time.Second); len(spans) == 0 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				spans = exporter.GetSpans()
+			}
+			if len(spans) != 1 {
+				t.Fatalf("%d spans, want 1", len(spans))
+			}
+			status, _ := attr(spans[0].Attributes, "http.response.status_code")
+			if status.AsInt64() != tt.status || spans[0].Status.Code != tt.code {
+				t.Errorf("span status code %v, status %v; want %d, %v", status.AsInterface(), spans[0].Status, tt.status, tt.code)
+			}
+		})
 	}
 }
