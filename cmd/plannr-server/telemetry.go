@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/tracing"
@@ -60,8 +61,14 @@ func buildInfoGauge(bi buildinfo.Info) prometheus.Gauge {
 
 // traced returns h traced with OpenTelemetry if the environment names an
 // OTLP endpoint (tracing.FromEnv), and h itself otherwise; stop sends the
-// spans still held, within timeout.
+// spans still held, within timeout. OpenTelemetry's errors, such as an
+// export the collector refused, are WARN lines of log: they cost spans, not
+// answers. (Its default handler would write them to stderr with the log
+// package, outside the log's format.)
 func traced(ctx context.Context, h http.Handler, log *slog.Logger, timeout time.Duration) (_ http.Handler, stop func(), err error) {
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("tracing: OpenTelemetry failed", "error", err)
+	}))
 	tp, err := tracing.FromEnv(ctx, "plannr-server")
 	if err != nil {
 		return nil, nil, fmt.Errorf("tracing: %w", err)

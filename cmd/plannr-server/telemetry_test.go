@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,5 +178,50 @@ func TestTracingFromTheEnvironment(t *testing.T) {
 	// The span's name is a string of the protobuf body, as written.
 	if !bytes.Contains(exported, []byte("GET /api/v1/oauth/connections")) {
 		t.Errorf("the collector got no span of the request: %q", exported)
+	}
+}
+
+// TestTracingErrorsGoToTheLog: OpenTelemetry's errors (here, a collector
+// that refuses the spans) are lines of the server's log, at WARN, never lines
+// of their own on stderr that break its format.
+func TestTracingErrorsGoToTheLog(t *testing.T) {
+	refused := make(chan struct{}, 1)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		http.Error(w, "no room", http.StatusInternalServerError) // an error the exporter does not retry
+		select {
+		case refused <- struct{}{}:
+		default:
+		}
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "10") // ms: the batch goes out at once, not at shutdown
+
+	p := startProcess(t, "-db", ":memory:", "-fixtures", exampleFixtures)
+	if status, _ := get(t, &http.Client{}, p.base, connections, aliceToken); status != http.StatusOK {
+		t.Fatalf("GET: %d", status)
+	}
+	select {
+	case <-refused:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no span was exported")
+	}
+	time.Sleep(2 * logFlushInterval) // for the error to be handled
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	logs := strings.TrimSuffix(p.stderr.String(), "\n")
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.HasPrefix(line, "time=") {
+			t.Errorf("a line not of the log: %q", line)
+		}
+	}
+	if !strings.Contains(logs, `level=WARN msg="tracing: OpenTelemetry failed" error=`) {
+		t.Errorf("the export's error is not in the log:\n%s", logs)
 	}
 }
