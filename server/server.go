@@ -525,7 +525,7 @@ func operations(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewa
 	for _, op := range apispec.Operations() {
 		key := op.Method + " " + op.Path
 		if fast := fastOperations[op.ID]; fast != nil && handlers[key] != nil {
-			ops[key] = fast(impl, middlewares, handlers[key])
+			ops[key] = fast(op, impl, middlewares, handlers[key])
 		}
 	}
 	return ops
@@ -549,10 +549,10 @@ func (routeTable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // pass any other on to it. The generated strict handler binds a JSON body
 // with runtime.BindJSONBody, which turns a nullable.Nullable field back into
 // JSON to decode it again; an operation with a JSON body binds the fields the
-// compiled checks found instead. TestEveryBodyIsBoundFast fails when the spec
+// compiled checks found instead. TestEveryOperationIsServed fails when the spec
 // has an operation with a JSON body that is not here, so that adding one is
 // a choice.
-var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc{
+var fastOperations = map[string]func(op apispec.Operation, impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc{
 	"updateOAuthConnection": updateConnection,
 }
 
@@ -560,10 +560,11 @@ var fastOperations = map[string]func(impl gen.StrictServerInterface, middlewares
 // generated type, and impl called as the generated strict handler calls it:
 // the same request object, through the same middleware with the same
 // operation name, the response visited, errors to WriteError.
-func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc {
+func updateConnection(op apispec.Operation, impl gen.StrictServerInterface, middlewares []gen.StrictMiddlewareFunc, generated http.HandlerFunc) operationFunc {
 	bind := newBinder[gen.UpdateOAuthConnectionJSONRequestBody]()
-	if bind == nil {
-		return withPathValues(generated) // a field of a type binder does not know
+	params := op.PathParams()
+	if bind == nil || len(params) != 1 {
+		return withPathValues(generated) // a field of a type binder does not know, or a path of another shape
 	}
 	var chain gen.StrictHandlerFunc // nil without middleware: impl is called as it is
 	if len(middlewares) > 0 {
@@ -571,7 +572,7 @@ func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMi
 			return impl.UpdateOAuthConnection(ctx, req.(gen.UpdateOAuthConnectionRequestObject))
 		}
 		for _, m := range middlewares {
-			chain = m(chain, "UpdateOAuthConnection")
+			chain = m(chain, op.GoName())
 		}
 	}
 	fallback := withPathValues(generated)
@@ -579,7 +580,7 @@ func updateConnection(impl gen.StrictServerInterface, middlewares []gen.StrictMi
 		fields, ok := validation.CompiledFields(r)
 		// The parameter was validated as a UUID in its canonical form, which
 		// uuid.Parse reads as the generated binding would.
-		id, err := uuid.Parse(m.PathValue("oauthConnection_uuid"))
+		id, err := uuid.Parse(m.PathValue(params[0]))
 		if !ok || err != nil {
 			fallback(ctx, w, r, m)
 			return

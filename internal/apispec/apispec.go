@@ -80,6 +80,25 @@ func OperationAt(method, path string) (Operation, bool) {
 	return Operation{}, false
 }
 
+// PathParams lists the names of the parameters of the operation's path
+// template, in order: ["oauthConnection_uuid"].
+func (op Operation) PathParams() []string {
+	var names []string
+	for seg := range strings.SplitSeq(op.Path, "/") {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			names = append(names, strings.TrimSuffix(name, "}"))
+		}
+	}
+	return names
+}
+
+// GoName is the operation's name in the generated code, its operationId
+// with a capital, which the generated strict handler hands its middleware:
+// "UpdateOAuthConnection".
+func (op Operation) GoName() string {
+	return strings.ToUpper(op.ID[:1]) + op.ID[1:]
+}
+
 // Allow lists the methods of the path template as an Allow header says them:
 // sorted, and HEAD wherever GET is, since HEAD is answered as GET (RFC 9110).
 func Allow(path string) []string {

@@ -11,17 +11,21 @@ import (
 
 func TestOperations(t *testing.T) {
 	want := []struct {
-		id, method, path string
-		success          []int
+		id, method, path, goName string
+		success                  []int
+		params                   []string
 	}{
-		{"listOAuthConnections", http.MethodGet, "/api/v1/oauth/connections", []int{200}},
-		{"deleteOAuthConnection", http.MethodDelete, "/api/v1/oauth/connections/{oauthConnection_uuid}", []int{204}},
-		{"updateOAuthConnection", http.MethodPut, "/api/v1/oauth/connections/{oauthConnection_uuid}", []int{200}},
+		{"listOAuthConnections", http.MethodGet, "/api/v1/oauth/connections", "ListOAuthConnections", []int{200}, nil},
+		{"deleteOAuthConnection", http.MethodDelete, "/api/v1/oauth/connections/{oauthConnection_uuid}", "DeleteOAuthConnection", []int{204}, []string{"oauthConnection_uuid"}},
+		{"updateOAuthConnection", http.MethodPut, "/api/v1/oauth/connections/{oauthConnection_uuid}", "UpdateOAuthConnection", []int{200}, []string{"oauthConnection_uuid"}},
 	}
 	for _, w := range want {
 		op, ok := OperationOf(w.method, w.path)
 		if !ok || op.ID != w.id || !slices.Equal(op.Success, w.success) {
 			t.Errorf("OperationOf(%s, %s) = %+v, %v; want %s with %v", w.method, w.path, op, ok, w.id, w.success)
+		}
+		if op.GoName() != w.goName || !slices.Equal(op.PathParams(), w.params) {
+			t.Errorf("%s: GoName %q, PathParams %q; want %q, %q", w.id, op.GoName(), op.PathParams(), w.goName, w.params)
 		}
 	}
 	if len(Operations()) != len(want) {
