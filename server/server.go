@@ -91,6 +91,9 @@ type config struct {
 // validated body and calls impl, through the middleware of
 // WithOperationMiddleware. Every error, from any of these steps, from
 // parameter binding or from impl, is JSON in the API's format (WriteError).
+// An operation (or a middleware) that returns neither a response nor an
+// error, which net/http would send as an empty 200, is answered 500, the
+// cause logged: "updateOAuthConnection returned no response".
 // WithAuth is required.
 //
 // The handler of each operation is the generated one: New takes them from
@@ -109,6 +112,8 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 // ErrorHandlerFunc: WriteError, and gen.NewStrictHandlerWithOptions WriteError
 // for both of its error handlers, so that their errors are JSON too.
 // WithOperationMiddleware has no effect here: the strict handler is next's.
+// A request that next returns from without writing an answer is answered
+// 500, as New answers an operation that returns no response.
 func Wrap(next http.Handler, opts ...Option) (*Server, error) {
 	return build(func(*config) map[string]operationFunc {
 		handlers := map[string]operationFunc{}
@@ -242,6 +247,26 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.dispatch[m.Route](ctx, w, r, m)
+	if !answered(w) {
+		// An operation that returned neither a response nor an error (or
+		// Wrap's handler that wrote nothing): net/http would send an empty
+		// 200, which DELETE does not declare and a PUT that stored nothing
+		// would pass for.
+		WriteError(w, r, fmt.Errorf("%s returned no response", m.Route.Operation.OperationID))
+	}
+}
+
+// answered reports whether an answer has been written to w, the writer route
+// hands an operation: the recorder, or with WithResponseValidation the
+// writer that holds the answer until it is checked.
+func answered(w http.ResponseWriter) bool {
+	switch w := w.(type) {
+	case *recorder:
+		return w.status != 0
+	case *captured:
+		return w.status != 0
+	}
+	return true
 }
 
 // operationFunc serves a request that route matched (m) and validated. ctx
