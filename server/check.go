@@ -16,7 +16,8 @@ import (
 type ResponseValidation struct {
 	// Refuse sends a 500 {"message": "Server Error"} in place of such an
 	// answer, so that it never reaches a client: for tests and staging.
-	// Otherwise the answer goes out as it is.
+	// Otherwise the answer goes out as it is, but for an undeclared status,
+	// which the server never sends (see New).
 	Refuse bool
 	// Report is called with each violation; nil logs it at error level.
 	Report func(r *http.Request, err error)

@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -34,12 +36,12 @@ func (nothing) UpdateOAuthConnection(context.Context, gen.UpdateOAuthConnectionR
 }
 
 // validations are the ways the kit may check its answers: not at all,
-// reporting a violation, refusing it. A violation fails t.
+// reporting a violation, refusing it.
 var validations = []string{"unchecked", "checked", "Refuse"}
 
-// validation is the option of the validation named v, one of validations.
-func validation(t *testing.T, v string) []server.Option {
-	report := func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }
+// validation is the option of the validation named v, one of validations,
+// which reports a violation to report.
+func validation(v string, report func(*http.Request, error)) []server.Option {
 	switch v {
 	case "checked":
 		return []server.Option{server.WithResponseValidation(server.ResponseValidation{Report: report})}
@@ -123,7 +125,104 @@ func TestNoResponseIsA500(t *testing.T) {
 	for _, tt := range tests {
 		for _, v := range validations {
 			t.Run(tt.name+", "+v, func(t *testing.T) {
-				answerIsA500(t, tt.impl, tt.wrapped, append(validation(t, v), tt.opts...), tt.method, tt.path, tt.operation+" returned no response")
+				report := func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }
+				answerIsA500(t, tt.impl, tt.wrapped, append(validation(v, report), tt.opts...), tt.method, tt.path, tt.operation+" returned no response")
+			})
+		}
+	}
+}
+
+// answers answers the list and the DELETE with its fields where they are
+// set, and otherwise as capture does.
+type answers struct {
+	capture
+	list gen.ListOAuthConnectionsResponseObject
+	del  gen.DeleteOAuthConnectionResponseObject
+}
+
+func (a *answers) ListOAuthConnections(ctx context.Context, req gen.ListOAuthConnectionsRequestObject) (gen.ListOAuthConnectionsResponseObject, error) {
+	if a.list == nil {
+		return a.capture.ListOAuthConnections(ctx, req)
+	}
+	return a.list, nil
+}
+
+func (a *answers) DeleteOAuthConnection(ctx context.Context, req gen.DeleteOAuthConnectionRequestObject) (gen.DeleteOAuthConnectionResponseObject, error) {
+	if a.del == nil {
+		return a.capture.DeleteOAuthConnection(ctx, req)
+	}
+	return a.del, nil
+}
+
+// bodyOnly is a DELETE's answer written by hand with a body and its length
+// but no WriteHeader, which net/http sends as a 200.
+type bodyOnly string
+
+func (b bodyOnly) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, err := io.WriteString(w, string(b))
+	return err
+}
+
+// flushFirst is a DELETE's answer written by hand that flushes before any
+// WriteHeader, which sends a 200.
+type flushFirst struct{}
+
+func (flushFirst) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, `{"deleted":true}`)
+	return err
+}
+
+// TestUndeclaredStatusIsA500: a response object whose status its operation
+// does not declare (a default response given a 4xx, a DELETE's 200) is the
+// implementation's bug, as an error of such a status is: the spec's 500,
+// logged at ERROR with the status and counted as 500, whether answers are
+// checked or not, and nothing of the undeclared answer reaches the client.
+func TestUndeclaredStatusIsA500(t *testing.T) {
+	teapot := gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: http.StatusTeapot, Body: gen.Error{Message: "teapot"}}
+	answersTeapot := func(gen.StrictHandlerFunc, string) gen.StrictHandlerFunc {
+		return func(context.Context, http.ResponseWriter, *http.Request, any) (any, error) { return teapot, nil }
+	}
+	tests := []struct {
+		name, method, path string
+		status             int
+		cause              string // the operation's, when answers are not refused
+		impl               gen.StrictServerInterface
+		wrapped            http.Handler
+		opts               []server.Option
+	}{
+		{"the PUT's 418", "PUT", connPath, 418, "updateOAuthConnection", &capture{update: teapot}, nil, nil},
+		{"the PUT's 418, generated handler", "PUT", connPath, 418, "updateOAuthConnection", &capture{update: teapot}, nil, []server.Option{server.WithoutCompiledChecks()}},
+		{"a middleware's 418", "PUT", connPath, 418, "updateOAuthConnection", &capture{}, nil, []server.Option{server.WithOperationMiddleware(answersTeapot)}},
+		{"the DELETE's 200", "DELETE", connPath, 200, "deleteOAuthConnection",
+			&answers{del: gen.DeleteOAuthConnectiondefaultJSONResponse{StatusCode: http.StatusOK, Body: gen.Error{Message: "gone"}}}, nil, nil},
+		{"the DELETE's 200 of a body alone", "DELETE", connPath, 200, "deleteOAuthConnection", &answers{del: bodyOnly(`{"deleted":true}`)}, nil, nil},
+		{"the DELETE's 200 of a flush", "DELETE", connPath, 200, "deleteOAuthConnection", &answers{del: flushFirst{}}, nil, nil},
+		{"the list's 404", "GET", "/api/v1/oauth/connections", 404, "listOAuthConnections",
+			&answers{list: gen.ListOAuthConnectionsdefaultJSONResponse{StatusCode: http.StatusNotFound, Body: gen.Error{Message: "none"}}}, nil, nil},
+		{"the list's 404, to a HEAD", "HEAD", "/api/v1/oauth/connections", 404, "listOAuthConnections",
+			&answers{list: gen.ListOAuthConnectionsdefaultJSONResponse{StatusCode: http.StatusNotFound, Body: gen.Error{Message: "none"}}}, nil, nil},
+		{"Wrap's handler's 418", "PUT", connPath, 418, "updateOAuthConnection", nil, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTeapot)
+			_, _ = io.WriteString(w, `{"message":"teapot"}`)
+		}), nil},
+	}
+	for _, tt := range tests {
+		for _, v := range validations {
+			t.Run(tt.name+", "+v, func(t *testing.T) {
+				// Checked, the answer is reported, rightly; refused, the
+				// check's own words are the cause.
+				cause := fmt.Sprintf("%s does not declare %d", tt.cause, tt.status)
+				if v == "Refuse" {
+					cause = fmt.Sprintf("status %d is not declared", tt.status)
+				}
+				answerIsA500(t, tt.impl, tt.wrapped, append(validation(v, func(*http.Request, error) {}), tt.opts...), tt.method, tt.path, cause)
 			})
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/getkin/kin-openapi/routers"
+
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
@@ -82,7 +84,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = apierror.ServerError
 	}
 	if rec != nil && rec.operation != nil && !validation.Declares(rec.operation, e.Status) {
-		err = fmt.Errorf("%w: %s does not declare %d", err, rec.operation.Operation.OperationID, e.Status)
+		err = fmt.Errorf("%w: %w", err, undeclared(rec.operation, e.Status))
 		e = apierror.ServerError
 	}
 	var cause error
@@ -90,4 +92,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		cause = err
 	}
 	apierror.Write(w, r, e, cause)
+}
+
+// undeclared is the cause of the 500 that stands in for an answer of status,
+// which the operation of route does not declare.
+func undeclared(route *routers.Route, status int) error {
+	return fmt.Errorf("%s does not declare %d", route.Operation.OperationID, status)
+}
+
+// refuse answers the spec's 500 in place of an answer of status, which the
+// request's operation does not declare, whoever wrote it: a response object
+// of the operation, a middleware, Wrap's handler. What is written of that
+// answer afterwards, its body, goes nowhere.
+func (r *recorder) refuse(status int) {
+	// The headers that describe the refused body, which are not the 500's.
+	h := r.Header()
+	h.Del("Content-Length")
+	h.Del("Content-Encoding")
+	apierror.Write(r, r.req, apierror.ServerError, undeclared(r.operation, status))
+	r.refused = true
 }

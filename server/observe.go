@@ -22,6 +22,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/histogram"
 	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
+	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
 // What the server tells of each request: its log line (observe) and its
@@ -59,7 +60,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = ids.next()
 		}
-		rec := &recorder{ResponseWriter: w, route: unmatched, id: [1]string{id}}
+		rec := &recorder{ResponseWriter: w, req: r, route: unmatched, id: [1]string{id}}
 		h := w.Header()
 		h["X-Request-Id"] = rec.id[:] // its value shared as noStore's is, in the recorder's allocation
 		// Answers hold users' data: no cache may keep them, no browser may
@@ -147,15 +148,19 @@ var (
 )
 
 // recorder remembers the route the request matched, the status a handler
-// sent, and the unexpected error behind a 5xx (apierror.Noter).
+// sent, and the unexpected error behind a 5xx (apierror.Noter). It answers
+// 500 in place of a status the operation does not declare (refuse).
 type recorder struct {
 	http.ResponseWriter
+	req   *http.Request
 	route string
 	// operation is the spec's operation the request matched, nil for none.
 	operation *routers.Route
 	status    int
 	err       error
 	id        [1]string // the X-Request-Id header's value
+	// refused: an answer of an undeclared status was replaced; its body goes nowhere.
+	refused bool
 }
 
 // unmatched is the route of a log line for a request that matched none: never
@@ -201,6 +206,10 @@ func (r *recorder) clientGone() {
 func (r *recorder) WriteHeader(status int) {
 	validStatus(status)
 	if r.status == 0 {
+		if r.operation != nil && !validation.Declares(r.operation, status) {
+			r.refuse(status)
+			return
+		}
 		r.status = status
 	}
 	r.ResponseWriter.WriteHeader(status)
@@ -208,17 +217,20 @@ func (r *recorder) WriteHeader(status int) {
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK) // as net/http would, and checked as any status
+	}
+	if r.refused {
+		return len(b), nil
 	}
 	return r.ResponseWriter.Write(b)
 }
 
 // FlushError sends what was written so far; a flush before WriteHeader sends
-// a 200, as net/http's does, which the recorder records: the answer has
-// started.
+// a 200, as net/http's does, which the recorder records, and checks as any
+// status: the answer has started.
 func (r *recorder) FlushError() error {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.WriteHeader(http.StatusOK)
 	}
 	return http.NewResponseController(r.ResponseWriter).Flush()
 }

@@ -93,7 +93,11 @@ type config struct {
 // parameter binding or from impl, is JSON in the API's format (WriteError).
 // An operation (or a middleware) that returns neither a response nor an
 // error, which net/http would send as an empty 200, is answered 500, the
-// cause logged: "updateOAuthConnection returned no response".
+// cause logged: "updateOAuthConnection returned no response". So is a
+// response of a status the operation does not declare (a default response
+// of 418, say), whether or not answers are checked (WithResponseValidation):
+// the client gets the 500, with none of that answer's body, and the log line
+// "updateOAuthConnection does not declare 418".
 // WithAuth is required.
 //
 // The handler of each operation is the generated one: New takes them from
@@ -112,8 +116,9 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 // ErrorHandlerFunc: WriteError, and gen.NewStrictHandlerWithOptions WriteError
 // for both of its error handlers, so that their errors are JSON too.
 // WithOperationMiddleware has no effect here: the strict handler is next's.
-// A request that next returns from without writing an answer is answered
-// 500, as New answers an operation that returns no response.
+// A request that next returns from without writing an answer, or answers
+// with a status its operation does not declare, is answered 500, as New
+// answers an operation's.
 func Wrap(next http.Handler, opts ...Option) (*Server, error) {
 	return build(func(*config) map[string]operationFunc {
 		handlers := map[string]operationFunc{}

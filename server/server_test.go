@@ -140,7 +140,9 @@ func (b rawUpdate) VisitUpdateOAuthConnectionResponse(w http.ResponseWriter) err
 }
 
 // TestResponseValidation proves that an answer breaking the spec never leaves
-// silently: each is reported, and with Refuse the client gets a 500 instead.
+// silently: each is reported, and with Refuse the client gets a 500 instead;
+// one of a status the operation does not declare gets the 500 without Refuse
+// too.
 func TestResponseValidation(t *testing.T) {
 	when := time.Date(2025, 6, 25, 15, 10, 48, 0, time.FixedZone("", 3600))
 	valid := gen.OAuthConnection{
@@ -157,11 +159,12 @@ func TestResponseValidation(t *testing.T) {
 		name   string
 		answer gen.UpdateOAuthConnectionResponseObject
 		want   string // in the report; "" for none
+		always bool   // refused without Refuse too
 	}{
-		{"valid", gen.UpdateOAuthConnection200JSONResponse{Body: valid}, ""},
-		{"unset nullable time", gen.UpdateOAuthConnection200JSONResponse{Body: unsetTime}, "zero time"},
-		{"required field left out", rawUpdate(`{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe"}`), "property \"provider\" is missing"},
-		{"undeclared status", gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: 409, Body: gen.Error{Message: "Conflict"}}, "409 is not declared"},
+		{"valid", gen.UpdateOAuthConnection200JSONResponse{Body: valid}, "", false},
+		{"unset nullable time", gen.UpdateOAuthConnection200JSONResponse{Body: unsetTime}, "zero time", false},
+		{"required field left out", rawUpdate(`{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe"}`), "property \"provider\" is missing", false},
+		{"undeclared status", gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: 409, Body: gen.Error{Message: "Conflict"}}, "409 is not declared", true},
 	}
 	for _, refuse := range []bool{false, true} {
 		for _, tt := range tests {
@@ -180,10 +183,11 @@ func TestResponseValidation(t *testing.T) {
 				t.Errorf("%s: reported %v, want one report about %q", tt.name, reports, tt.want)
 			}
 			mu.Unlock()
-			if refuse && tt.want != "" && (resp.StatusCode != 500 || body != `{"message":"Server Error"}`+"\n") {
+			refused := tt.always || refuse && tt.want != ""
+			if refused && (resp.StatusCode != 500 || body != `{"message":"Server Error"}`+"\n") {
 				t.Errorf("%s, refused: the client got %d %s, want the 500", tt.name, resp.StatusCode, body)
 			}
-			if (!refuse || tt.want == "") && resp.StatusCode == 500 {
+			if !refused && resp.StatusCode == 500 {
 				t.Errorf("%s: the client got %d %s, want the answer as it was", tt.name, resp.StatusCode, body)
 			}
 		}
@@ -193,8 +197,8 @@ func TestResponseValidation(t *testing.T) {
 // TestFlushWaitsForTheCheck: under WithResponseValidation a flush, from a
 // page, an operation middleware or Wrap's handler, sends nothing before the
 // answer is checked: the client gets the answer whole, with its status and
-// headers, or, with Refuse, the 500 in place of an undeclared one, and
-// net/http never sees a second WriteHeader. The connection's deadlines and
+// headers, or the 500 in place of an undeclared one (with Refuse, without the
+// headers that answer set), and net/http never sees a second WriteHeader. The connection's deadlines and
 // full duplex still reach it.
 func TestFlushWaitsForTheCheck(t *testing.T) {
 	const list = `{"data":[]}` + "\n"
@@ -264,8 +268,11 @@ func TestFlushWaitsForTheCheck(t *testing.T) {
 
 				resp, body := do(t, "GET", srv.URL+tt.path, http.Header{"Authorization": {"Bearer " + token}}, "")
 				status, want, header := tt.status, tt.body, "whole"
+				if !tt.declared {
+					status, want = 500, serverError
+				}
 				if refuse && !tt.declared {
-					status, want, header = 500, serverError, ""
+					header = ""
 				}
 				if resp.StatusCode != status || body != want || resp.Header.Get("X-Answer") != header {
 					t.Errorf("%d X-Answer %q %q, want %d X-Answer %q %q", resp.StatusCode, resp.Header.Get("X-Answer"), body, status, header, want)
