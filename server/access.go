@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -129,18 +130,23 @@ func bearerToken(header string) (string, bool) {
 type RateLimiter interface {
 	// Allow counts one request of key and returns the state of its window
 	// after that request. An error is a failure of the limiter itself, which
-	// the server answers with a 500.
+	// the server answers with a 500; so is a RateLimit the headers cannot
+	// tell (see RateLimit).
 	Allow(ctx context.Context, key string) (RateLimit, error)
 }
 
 // RateLimit is the state of one caller's window, as the X-RateLimit-* headers
-// tell it.
+// tell it. Limit, Remaining and Reset are required, within what the spec's
+// header schemas allow: a RateLimit with a Limit below 1, a Remaining below 0
+// or over Limit, or a zero Reset (or one before 1970) is a failure of the
+// limiter, answered 500 with the field named in the request's log line.
 type RateLimit struct {
 	// Allowed reports whether the request is within the limit.
 	Allowed bool
-	// Limit is how many requests a window allows.
+	// Limit is how many requests a window allows: at least 1.
 	Limit int
-	// Remaining is how many requests are left in the window (0 when refused).
+	// Remaining is how many requests are left in the window, from 0 (when
+	// refused) to Limit.
 	Remaining int
 	// Reset is when the window closes and the full Limit is available again.
 	Reset time.Time
@@ -277,6 +283,37 @@ func headerValue(n int) []string {
 	return []string{strconv.Itoa(n)}
 }
 
+// headerMinimums are the minimums of the X-RateLimit-* headers, the spec's.
+var headerMinimums = struct{ limit, remaining, reset int64 }{
+	limit:     headerMinimum("X-RateLimit-Limit"),
+	remaining: headerMinimum("X-RateLimit-Remaining"),
+	reset:     headerMinimum("X-RateLimit-Reset"),
+}
+
+func headerMinimum(name string) int64 {
+	n, ok := apispec.HeaderMinimum(name)
+	if !ok {
+		panic("server: the spec's " + name + " has no minimum")
+	}
+	return n
+}
+
+// tellable refuses a RateLimit that the X-RateLimit-* headers cannot tell as
+// the spec has them, reset being what X-RateLimit-Reset would say.
+func (rl RateLimit) tellable(reset int64) error {
+	switch {
+	case int64(rl.Limit) < headerMinimums.limit:
+		return fmt.Errorf("RateLimit.Limit %d is below %d", rl.Limit, headerMinimums.limit)
+	case int64(rl.Remaining) < headerMinimums.remaining || rl.Remaining > rl.Limit:
+		return fmt.Errorf("RateLimit.Remaining %d is not within %d to Limit, %d", rl.Remaining, headerMinimums.remaining, rl.Limit)
+	case rl.Reset.IsZero():
+		return errors.New("RateLimit.Reset is zero")
+	case reset < headerMinimums.reset:
+		return fmt.Errorf("RateLimit.Reset %s is %d s after the Unix epoch, below %d", rl.Reset.Format(time.RFC3339), reset, headerMinimums.reset)
+	}
+	return nil
+}
+
 // limit counts a request of the caller key, sets the X-RateLimit-* headers,
 // and answers 429 if the request is over the limit, reporting whether it may
 // go on. ctx is the request's, with its deadline and caller.
@@ -286,9 +323,6 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		WriteError(w, r, err)
 		return false
 	}
-	h := w.Header()
-	h[limitKey] = headerValue(rl.Limit)
-	h[remainingKey] = headerValue(rl.Remaining)
 	// What is left of the window, by the clock that times it, ends it on the
 	// server's clock, which Date and the client's own go by. Rounded up, as
 	// Retry-After is: at the advertised second the window is open again.
@@ -302,6 +336,13 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if reset.Nanosecond() > 0 {
 		secs++
 	}
+	if err := rl.tellable(secs); err != nil {
+		WriteError(w, r, fmt.Errorf("the RateLimiter's %w", err))
+		return false
+	}
+	h := w.Header()
+	h[limitKey] = headerValue(rl.Limit)
+	h[remainingKey] = headerValue(rl.Remaining)
 	h[resetKey] = []string{strconv.FormatInt(secs, 10)}
 	if rl.Allowed {
 		return true

@@ -594,3 +594,61 @@ func TestPanicAfterTheAnswerStarted(t *testing.T) {
 		})
 	}
 }
+
+// fixedLimiter answers every request with its RateLimit.
+type fixedLimiter server.RateLimit
+
+func (f fixedLimiter) Allow(context.Context, string) (server.RateLimit, error) {
+	return server.RateLimit(f), nil
+}
+
+// TestUntellableRateLimitIsA500: a RateLimit that the X-RateLimit-* headers
+// cannot tell as the spec has them (a Limit below 1, a Remaining below 0 or
+// over the Limit, a zero Reset, which would say -62135596800) is a failure of
+// the limiter, as its error is: the spec's 500, the field named in the log
+// line. One at the edges of what the spec allows is told, and its answer
+// passes the check.
+func TestUntellableRateLimitIsA500(t *testing.T) {
+	reset := time.Now().Add(time.Minute)
+	for _, tt := range []struct {
+		name  string
+		rl    server.RateLimit
+		cause string
+	}{
+		{"zero Reset", server.RateLimit{Allowed: true, Limit: 10, Remaining: 9}, "RateLimit.Reset is zero"},
+		{"zero Reset, refused", server.RateLimit{Limit: 10}, "RateLimit.Reset is zero"},
+		{"zero Reset on the limiter's clock", server.RateLimit{Allowed: true, Limit: 10, Remaining: 9, Now: time.Now()}, "RateLimit.Reset is zero"},
+		{"Reset before 1970", server.RateLimit{Allowed: true, Limit: 10, Remaining: 9, Reset: time.Unix(-10, 0)}, "RateLimit.Reset"},
+		{"zero RateLimit", server.RateLimit{Allowed: true}, "RateLimit.Limit 0"},
+		{"negative Limit", server.RateLimit{Allowed: true, Limit: -1, Reset: reset}, "RateLimit.Limit -1"},
+		{"negative Remaining", server.RateLimit{Allowed: true, Limit: 5, Remaining: -3, Reset: reset}, "RateLimit.Remaining -3"},
+		{"Remaining over Limit", server.RateLimit{Allowed: true, Limit: 5, Remaining: 6, Reset: reset}, "RateLimit.Remaining 6"},
+	} {
+		for _, v := range validations {
+			t.Run(tt.name+", "+v, func(t *testing.T) {
+				report := func(_ *http.Request, err error) { t.Errorf("reported: %v", err) }
+				opts := append(validation(v, report), server.WithRateLimiter(fixedLimiter(tt.rl)))
+				answerIsA500(t, &capture{}, nil, opts, "GET", "/api/v1/oauth/connections", tt.cause)
+			})
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		rl     server.RateLimit
+		status int
+	}{
+		{"the last request of a window", server.RateLimit{Allowed: true, Limit: 1, Remaining: 0, Reset: reset}, 200},
+		{"a window untouched", server.RateLimit{Allowed: true, Limit: 5, Remaining: 5, Reset: reset}, 200},
+		{"refused", server.RateLimit{Limit: 1, Reset: reset}, 429},
+		{"refused, the window past", server.RateLimit{Limit: 1, Reset: time.Now().Add(-time.Minute)}, 429},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := start(t, &capture{}, server.WithRateLimiter(fixedLimiter(tt.rl)), server.WithResponseValidation(server.ResponseValidation{
+				Refuse: true, Report: func(_ *http.Request, err error) { t.Errorf("reported: %v", err) },
+			}))
+			if resp, body := do(t, "GET", srv.URL+"/api/v1/oauth/connections", http.Header{"Authorization": {"Bearer " + token}}, ""); resp.StatusCode != tt.status {
+				t.Errorf("%d %s, want %d", resp.StatusCode, body, tt.status)
+			}
+		})
+	}
+}

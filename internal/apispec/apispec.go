@@ -137,6 +137,16 @@ func MaxLength(schema, prop string) (n int, ok bool) {
 	return int(*s.Value.Properties[prop].Value.MaxLength), true
 }
 
+// HeaderMinimum returns the minimum of the schema of the component header
+// named name; ok is false if it has none.
+func HeaderMinimum(name string) (n int64, ok bool) {
+	h := facts().doc.Components.Headers[name]
+	if h == nil || h.Value.Schema == nil || h.Value.Schema.Value.Min == nil {
+		return 0, false
+	}
+	return int64(*h.Value.Schema.Value.Min), true
+}
+
 // Messages are the API's messages, x-messages word for word; Format fills
 // their :placeholders in.
 type Messages struct {

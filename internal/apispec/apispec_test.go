@@ -139,4 +139,10 @@ func TestLimitsAndLengths(t *testing.T) {
 	if _, ok := MaxLength("UpdateOAuthConnectionRequest", "nope"); ok {
 		t.Error("a property that does not exist has a maxLength")
 	}
+	if n, ok := HeaderMinimum("X-RateLimit-Limit"); !ok || n != 1 {
+		t.Errorf("X-RateLimit-Limit's minimum %d, %v, want 1", n, ok)
+	}
+	if _, ok := HeaderMinimum("X-Nope"); ok {
+		t.Error("a header that does not exist has a minimum")
+	}
 }
