@@ -2,6 +2,8 @@ package plannroauth
 
 import (
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -23,9 +25,16 @@ func LabelMaxLength() int {
 }
 
 // CheckLabel checks a label that is not given through the API (a fixture, a
-// test's data) against the label's schema in the spec, and words a failure
-// as the API's 422 would.
+// test's data) for one the API could hold: trimmed (Trim) and not blank,
+// which the API stores as null, and within the label's schema in the spec,
+// a failure of which it words as the API's 422 would.
 func CheckLabel(label string) error {
+	switch trimmed, kept := Trim(label); {
+	case !kept:
+		return errors.New("blank: the API stores a blank label as null")
+	case trimmed != label:
+		return errors.New("not trimmed: the API trims white space and NUL from a label's ends before it stores it")
+	}
 	schema := apispec.Doc().Components.Schemas[labelSchema].Value.Properties[labelField].Value
 	err := schema.VisitJSON(label)
 	var se *openapi3.SchemaError
@@ -33,4 +42,16 @@ func CheckLabel(label string) error {
 		return errors.New(apispec.FieldMessage(labelField, se))
 	}
 	return err
+}
+
+// Check refuses a connection, of an account in loc, that the API could not
+// hold or show as the spec has it: a label CheckLabel refuses, or a time
+// CheckTimes does. The error names the field.
+func (c *Connection) Check(loc *time.Location) error {
+	if c.Label != nil {
+		if err := CheckLabel(*c.Label); err != nil {
+			return fmt.Errorf("%s: %w", labelField, err)
+		}
+	}
+	return c.CheckTimes(loc)
 }

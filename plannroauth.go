@@ -9,7 +9,9 @@
 // schema. The rules it states in words are here, once: how a label is
 // trimmed (Trim), how an update stamps updated_at (Stamp, Connection.Update),
 // how timestamps are written (Timestamp, Expiry) and which ones can be
-// (Connection.CheckTimes), what a provider must hold (Provider.Check), what a
+// (Connection.CheckTimes), what a connection the API could hold must be
+// (Connection.Check: its label as CheckLabel says, trimmed and within the
+// schema, and its times), what a provider must hold (Provider.Check), what a
 // bearer token may be (ValidToken).
 //
 // go generate ./... in this directory turns api/openapi.yaml into ./gen.

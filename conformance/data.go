@@ -85,13 +85,9 @@ func (c *probe) proved() ([]connection, string) {
 }
 
 // restorable reports whether a PUT can put label back exactly: null, or a
-// label that the API neither trims nor refuses.
+// label that the API neither trims nor refuses (plannroauth.CheckLabel).
 func restorable(label *string) bool {
-	if label == nil {
-		return true
-	}
-	trimmed, ok := plannroauth.Trim(*label)
-	return ok && trimmed == *label && plannroauth.CheckLabel(*label) == nil
+	return label == nil || plannroauth.CheckLabel(*label) == nil
 }
 
 // subject is the first user's connection, as it is now, that the checks

@@ -296,12 +296,22 @@ func tokenIn(s string) string {
 	return ""
 }
 
-// TestUnrestorableLabels gives the first user labels that no PUT could put
-// back (white space around, over maxLength): the checks that change a label
-// skip and say why, and nothing changes.
+// TestUnrestorableLabels shows the first user labels that no PUT could put
+// back (white space around, over maxLength), as a server may hold that got
+// them other than through the API: the checks that change a label skip and
+// say why, and nothing changes. The fake holds only labels the API could,
+// so a wrapper shows its labels so.
 func TestUnrestorableLabels(t *testing.T) {
-	srv := fake(t, nil, plannrtest.WithoutDefaultUser(),
-		plannrtest.WithUser(firstToken, plannrtest.Connection{Label: ptr("  padded  ")}, plannrtest.Connection{Label: ptr(strings.Repeat("x", plannroauth.LabelMaxLength()+1))}),
+	shown := map[string]string{"padded": "  padded  ", "long": strings.Repeat("x", plannroauth.LabelMaxLength()+1)}
+	showUnrestorable := onAnswer(func(_ *http.Request, a *answer) {
+		a.editConnections(func(conn map[string]any) {
+			if l, ok := conn["label"].(string); ok && shown[l] != "" {
+				conn["label"] = shown[l]
+			}
+		})
+	})
+	srv := fake(t, showUnrestorable, plannrtest.WithoutDefaultUser(),
+		plannrtest.WithUser(firstToken, plannrtest.Connection{Label: ptr("padded")}, plannrtest.Connection{Label: ptr("long")}),
 		plannrtest.WithUser(otherToken, plannrtest.Connection{UUID: otherConn}))
 	target := srv.target
 	target.Run = "^(label_.*|unknown_properties_ignored|timestamps|uuid_spellings)$"

@@ -75,7 +75,9 @@ type Connection struct {
 	// Provider is the provider's name; "" means DefaultProvider. Other names
 	// must come from a fixtures file.
 	Provider string
-	// Label is nil when the user has set none.
+	// Label is nil when the user has set none; otherwise it is one the API
+	// could hold, as a fixtures file's (plannroauth.CheckLabel): trimmed, not
+	// blank, within the spec's maxLength and without NUL.
 	Label *string
 	// CreatedAt defaults to the server's clock; UpdatedAt defaults to
 	// CreatedAt. Both are stored as Plannr shows them: in whole seconds, in
@@ -318,8 +320,9 @@ func (s *Server) ClientFor(token string, opts ...client.Option) *gen.ClientWithR
 
 // AddUser adds a user of token owning conns, or, if the user exists, adds conns
 // to it, and returns conns as stored: with their UUID, provider and timestamps
-// filled in. A token that cannot be sent as a bearer token, an unknown provider
-// or a UUID the server has had before fails the test.
+// filled in. A token that cannot be sent as a bearer token, an unknown provider,
+// a UUID the server has had before, or a label or time the API could not hold
+// (plannroauth.Connection.Check, as for a fixtures file) fails the test.
 func (s *Server) AddUser(token string, conns ...Connection) []Connection {
 	s.t.Helper()
 	added, err := s.addUser(token, conns)
@@ -363,8 +366,13 @@ func (s *Server) addUser(token string, conns []Connection) ([]Connection, error)
 		c.UpdatedAt = plannroauth.Stamp(c.UpdatedAt, loc, c.CreatedAt)
 		c.AccessTokenExpiresAt = stampExpiry(c.AccessTokenExpiresAt)
 		c.RefreshTokenExpiresAt = stampExpiry(c.RefreshTokenExpiresAt)
+		// A test's data keeps to a fixtures file's rules, which are the API's.
+		d := c.domain()
+		if err := d.Check(loc); err != nil {
+			return nil, fmt.Errorf("conns[%d].%w", i, err)
+		}
 		added[i] = c
-		a.Connections = append(a.Connections, c.domain())
+		a.Connections = append(a.Connections, d)
 	}
 	// Fundment comes along, for a server without the default user to know it.
 	return added, s.seed(plannroauth.Data{Providers: []plannroauth.Provider{fixtures.Fundment}, Accounts: []plannroauth.Account{a}})

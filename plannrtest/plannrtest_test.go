@@ -436,6 +436,15 @@ func TestMisuseFailsTheTest(t *testing.T) {
 		{name: "time RFC 3339 cannot write", use: func(s *plannrtest.Server) {
 			s.AddUser("eve", plannrtest.Connection{AccessTokenExpiresAt: new(time.Date(0, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600)))})
 		}, fatal: "access_token_expires_at: -0001-12-31T23:30:00Z is outside the years RFC 3339 can write"},
+		// A label the API could not hold, refused as a fixtures file's is.
+		{name: "label too long", use: func(s *plannrtest.Server) {
+			s.AddUser("eve", plannrtest.Connection{Label: new(strings.Repeat("x", plannroauth.LabelMaxLength()+1))})
+		}, fatal: "label: " + apispec.Format(apispec.MessagesOf().Validation["maxLength"], "attribute", "label", "max", strconv.Itoa(plannroauth.LabelMaxLength()))},
+		{name: "label with a NUL", use: func(s *plannrtest.Server) { s.AddUser("eve", plannrtest.Connection{Label: new("a\x00b")}) },
+			fatal: "label: " + apispec.Format(apispec.MessagesOf().Validation["pattern"], "attribute", "label")},
+		{name: "label not trimmed", use: func(s *plannrtest.Server) { s.AddUser("eve", plannrtest.Connection{Label: new("  padded  ")}) }, fatal: "label: not trimmed"},
+		{name: "blank label", use: func(s *plannrtest.Server) { s.AddUser("eve", plannrtest.Connection{Label: new("")}) }, fatal: "label: blank"},
+		{name: "WithUser of a label not trimmed", opts: []plannrtest.Option{plannrtest.WithUser("eve", plannrtest.Connection{Label: new("x\n")})}, fatal: "label: not trimmed"},
 		{name: "Connections of an unknown token", use: func(s *plannrtest.Server) { s.Connections("nobody") }, fatal: "no user has token"},
 		{name: "Client without a default user", opts: []plannrtest.Option{plannrtest.WithoutDefaultUser()}, use: func(s *plannrtest.Server) { s.Client() }, fatal: "empty token"},
 	}
