@@ -166,7 +166,7 @@ func TestRetryAfterByTheLimitersClock(t *testing.T) {
 // TestOperationMiddleware: WithOperationMiddleware runs around every
 // operation, the PUT of a body the compiled checks accept included, with the
 // generated operation's name, the typed request and the request's path
-// values, and can replace the answer.
+// values, and can replace the answer; the last given runs outermost.
 func TestOperationMiddleware(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
@@ -182,6 +182,16 @@ func TestOperationMiddleware(t *testing.T) {
 				return gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}, nil
 			}
 			return next(ctx, w, r, req)
+		}
+	}
+	named := func(name string) gen.StrictMiddlewareFunc {
+		return func(next gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
+			return func(ctx context.Context, w http.ResponseWriter, r *http.Request, req any) (any, error) {
+				mu.Lock()
+				seen = append(seen, name)
+				mu.Unlock()
+				return next(ctx, w, r, req)
+			}
 		}
 	}
 	impl := &capture{update: gen.UpdateOAuthConnection404JSONResponse{NotFoundJSONResponse: server.NotFound}}
@@ -203,6 +213,13 @@ func TestOperationMiddleware(t *testing.T) {
 		want := []string{"ListOAuthConnections", "DeleteOAuthConnection", "UpdateOAuthConnection", id, "UpdateOAuthConnection", id}
 		if strings.Join(seen, " ") != strings.Join(want, " ") {
 			t.Errorf("%v: the middleware saw %v, want %v", opts, seen, want)
+		}
+		seen = nil
+		srv = start(t, impl, append(opts, server.WithOperationMiddleware(named("first"), named("last")))...)
+		do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth, "")
+		put(t, srv.URL+connPath, `{"label":"x"}`)
+		if got := strings.Join(seen, " "); got != "last first last first" {
+			t.Errorf("%v: the middleware ran in the order %q, want the last given outermost", opts, got)
 		}
 	}
 }
@@ -530,11 +547,14 @@ func TestPanicAfterTheAnswerStarted(t *testing.T) {
 	tests := []struct {
 		name         string
 		write, flush bool // before the panic
+		abort        bool // the panic is the handler's http.ErrAbortHandler
 	}{
-		{"before the answer", false, false},
-		{"after the status and some of the body", true, false},
-		{"after a flush", true, true},
-		{"after a flush of nothing, which sends the status", false, true},
+		{"before the answer", false, false, false},
+		{"after the status and some of the body", true, false, false},
+		{"after a flush", true, true, false},
+		{"after a flush of nothing, which sends the status", false, true, false},
+		{"the handler's own abort, before the answer", false, false, true},
+		{"the handler's own abort, after some of the body", true, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -546,6 +566,9 @@ func TestPanicAfterTheAnswerStarted(t *testing.T) {
 				}
 				if tt.flush {
 					_ = http.NewResponseController(w).Flush()
+				}
+				if tt.abort {
+					panic(http.ErrAbortHandler)
 				}
 				panic("boom")
 			})
@@ -567,7 +590,7 @@ func TestPanicAfterTheAnswerStarted(t *testing.T) {
 				body, err = io.ReadAll(resp.Body)
 				resp.Body.Close()
 			}
-			started := tt.write || tt.flush
+			started := tt.write || tt.flush || tt.abort // an abort cuts the connection whenever it comes
 			if started && err == nil {
 				t.Errorf("the client got a complete answer: %d %q", resp.StatusCode, body)
 			}
@@ -650,5 +673,31 @@ func TestUntellableRateLimitIsA500(t *testing.T) {
 				t.Errorf("%d %s, want %d", resp.StatusCode, body, tt.status)
 			}
 		})
+	}
+}
+
+// TestEmptyAnswerIsLoggedAsSent: a page that writes nothing gets net/http's
+// empty 200, and its log line and count say 200, alike.
+func TestEmptyAnswerIsLoggedAsSent(t *testing.T) {
+	var logs logtest.Buffer
+	reg := prometheus.NewRegistry()
+	s, err := server.New(&capture{}, server.WithAuth(anyToken), server.WithMetrics(reg),
+		server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		server.WithHandler("/page", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	resp, _ := do(t, "GET", srv.URL+"/page", nil, "")
+	srv.Close() // every line is written
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want net/http's 200", resp.StatusCode)
+	}
+	if !strings.Contains(logs.String(), "route=/page status=200 ") {
+		t.Errorf("log %q, want the request's line with status=200", logs.String())
+	}
+	got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
+	if want := (metricstest.Samples{`plannr_http_requests_total{method="GET",route="/page",status="200"}`: 1}); !maps.Equal(got, want) {
+		t.Errorf("counted %v, want %v", got, want)
 	}
 }

@@ -51,7 +51,9 @@ type StatusNoter interface {
 // through its body) can no longer be a 500: the connection is cut
 // (http.ErrAbortHandler), so that the client sees a broken answer rather
 // than a short one that looks whole, and the request is logged at ERROR and
-// counted as the 500 it is, whatever status was sent.
+// counted as the 500 it is, whatever status was sent. A handler's own panic
+// with http.ErrAbortHandler cuts the connection as it asks, and is logged and
+// counted so too.
 func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 	ids := newRequestIDs()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,10 +72,13 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 
 		defer func() {
 			cut := false
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
+			switch p := recover(); {
+			case p == http.ErrAbortHandler:
+				// A handler's own way to cut the connection (httputil.ReverseProxy's,
+				// when its upstream breaks off): no stack to log, but a failure all
+				// the same, logged and counted as the others.
+				rec.status, rec.err, cut = http.StatusInternalServerError, http.ErrAbortHandler, true
+			case p != nil:
 				log.ErrorContext(r.Context(), "panic", "request_id", id, "panic", p, "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					WriteError(rec, r, apierror.ServerError)
@@ -81,14 +86,16 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 					rec.status, cut = http.StatusInternalServerError, true
 				}
 			}
+			// A handler that wrote nothing answered net/http's empty 200.
+			status := cmp.Or(rec.status, http.StatusOK)
 			end := time.Now()
 			took := end.Sub(start)
-			m.answered(r.Method, rec.route, rec.status, took)
+			m.answered(r.Method, rec.route, status, took)
 			if n, ok := w.(StatusNoter); ok {
-				n.NoteStatus(cmp.Or(rec.status, http.StatusOK)) // as answered counts it
+				n.NoteStatus(status)
 			}
 			level := slog.LevelInfo
-			if rec.status >= 500 {
+			if status >= 500 {
 				level = slog.LevelError
 			}
 			// The record log.LogAttrs would make, but for its two costs: the
@@ -99,7 +106,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				line.AddAttrs(
 					slog.String("method", r.Method),
 					slog.String("route", rec.route),
-					slog.Int("status", rec.status),
+					slog.Int("status", status),
 					slog.Duration("duration", took),
 					slog.String("request_id", id),
 				)
@@ -416,9 +423,6 @@ func (g *inFlight) Collect(ch chan<- prometheus.Metric) {
 func (m *metrics) answered(method, route string, status int, took time.Duration) {
 	if m == nil {
 		return
-	}
-	if status == 0 {
-		status = http.StatusOK // what net/http sends for a handler that wrote nothing
 	}
 	rs := m.seriesOf(seriesKey{route, methodLabel(method), status})
 	rs.requests.Inc()

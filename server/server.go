@@ -506,8 +506,9 @@ func WithoutCompiledChecks() Option {
 // The operations: their handlers, taken from the generated code, and the
 // middleware around them.
 
-// WithOperationMiddleware runs mw around each operation, first given
-// outermost, as oapi-codegen's strict server runs its middleware: each gets
+// WithOperationMiddleware runs mw around each operation, the last given
+// outermost (it runs first), as oapi-codegen's strict server runs its
+// middleware, each wrapping the ones before it: each gets
 // the operation's name (its generated method's, "UpdateOAuthConnection"),
 // the typed request object and the typed response, after the kit's checks
 // and before the response is written. Use it for what an implementation does
