@@ -18,10 +18,14 @@ GEN_TOOLCHAIN := go$(shell awk '$$1 == "go" {print $$2}' go.mod)
 
 .PHONY: generate
 generate: ## Regenerate gen/ from api/openapi.yaml, with go.mod's Go (its Go files made anew)
-	@# Every Go file of gen/ is generated: removed first, so that one the spec no
-	@# longer makes, or one written by hand, shows as drift.
-	rm -f gen/*.go
-	GOTOOLCHAIN=$(GEN_TOOLCHAIN) $(GO) generate ./...
+	@# Every Go file of gen/ is generated: moved aside first, so that one the spec no
+	@# longer makes, or one written by hand, shows as drift; put back if generating
+	@# fails (no toolchain to fetch, a spec the generator refuses), so that a failed
+	@# run leaves the module as it was.
+	@aside=$$(mktemp -d) && mv gen/*.go "$$aside"/ && \
+	  if GOTOOLCHAIN=$(GEN_TOOLCHAIN) $(GO) generate ./...; then rm -rf "$$aside"; \
+	  else status=$$?; rm -f gen/*.go; mv "$$aside"/*.go gen/; rm -rf "$$aside"; \
+	    echo "make generate failed: gen/ is as it was" >&2; exit $$status; fi
 
 .PHONY: check-generated
 check-generated: generate ## Fail if gen/ differs from what api/openapi.yaml generates
