@@ -251,10 +251,11 @@ func (c *probe) expectNotFound(ex *exchange) {
 }
 
 // isNotFound reports whether ex is the 404 of a connection the user does not
-// have, as expectNotFound holds it.
+// have, as expectNotFound holds it, and breaks none of the rules of every
+// answer (its Content-Type among them).
 func (c *probe) isNotFound(ex *exchange) bool {
 	var body errorBody
-	return ex.Status == c.r.api.status[respNotFound] && json.Unmarshal(ex.Body, &body) == nil && body.Message == c.r.api.msgs.NotFound
+	return !ex.violation && ex.Status == c.r.api.status[respNotFound] && json.Unmarshal(ex.Body, &body) == nil && body.Message == c.r.api.msgs.NotFound
 }
 
 // expectInvalid fails unless ex is a 422. The kit's body must break the
