@@ -296,7 +296,8 @@ func (p *Pacer) nextWindow() {
 }
 
 // answer takes what the answer to t's request, received at now, says; resp
-// is nil when the request got none (it may still have counted).
+// is nil when the request got none (it may still have counted). Of an
+// answer that judgedByBody, resp's body must have been read (readBody).
 func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 	rl, ok := RateLimitOf(resp)
 	// The API's own success that states no limit is the server saying it
@@ -371,6 +372,16 @@ func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 		}
 	}
 	p.learnLength()
+}
+
+// judgedByBody reports whether what resp says to the pacer may hang on its
+// body: a 2xx that states no limit says that the server limits no one only
+// when it is the API's success, and a JSON body tells that success from
+// another service's. The headers of any other answer tell all it says, as
+// soon as they come.
+func judgedByBody(resp *http.Response) bool {
+	_, limited := RateLimitOf(resp)
+	return !limited && resp.StatusCode >= 200 && resp.StatusCode < 300
 }
 
 // learnLength narrows what is known of the window's length by what is known

@@ -57,11 +57,19 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// pacer reads the operation from it, and a redirect's next hop the
 		// attempt's deadline (attemptContext).
 		resp.Request = req
+	}
+	// The pacer hears of an answer as soon as it can judge it, so that no
+	// other paced request waits for this one's body: at its headers, unless
+	// it must see the body.
+	paced := toBase && t.pacer != nil
+	byBody := err == nil && judgedByBody(resp)
+	if paced && !byBody {
+		t.pacer.answer(tk, resp, received)
+	}
+	if err == nil {
 		err = readBody(resp)
 	}
-	if toBase && t.pacer != nil {
-		// Told once the body is read, which tells the API's success from
-		// another server's JSON; an answer cut short is not that success.
+	if paced && byBody {
 		t.pacer.answer(tk, resp, received)
 	}
 	if err != nil {

@@ -368,6 +368,56 @@ func TestReadingTheAnswerIsPartOfTheAttempt(t *testing.T) {
 	}
 }
 
+// TestSlowBodyHoldsNoPacedCall: an answer that states the limit tells the
+// pacer so once its headers come, not once its body is read. The first
+// request asks the state of the window alone; a body slow to follow its
+// headers must not hold the second call until it is whole.
+func TestSlowBodyHoldsNoPacedCall(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	secondIn := make(chan struct{})
+	// held says whether the first body was held back long enough for the
+	// second request to come, in vain: the pacer held that request until
+	// the body was whole.
+	held := make(chan bool, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k := n.Add(1)
+		w.Header().Set("X-RateLimit-Limit", "60")
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(60-int(k)))
+		if k > 1 {
+			if k == 2 {
+				close(secondIn)
+			}
+			emptyList(w)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"data":[`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-secondIn:
+			held <- false
+		case <-time.After(10 * time.Second): // well within the attempt's timeout
+			held <- true
+		}
+		_, _ = io.WriteString(w, `]}`)
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if _, err := Check(c.ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if <-held {
+		t.Error("the second request reached the server only once the first answer's body was whole")
+	}
+}
+
 // TestTimeoutSpansRedirects: the attempt timeout bounds an attempt's
 // redirects together, as http.Client's Timeout does, but not the time a hop
 // waits for the pacer.
