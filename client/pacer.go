@@ -297,7 +297,8 @@ func (p *Pacer) nextWindow() {
 
 // answer takes what the answer to t's request, received at now, says; resp
 // is nil when the request got none (it may still have counted). Of an
-// answer that judgedByBody, resp's body must have been read (readBody).
+// answer that judgedByBody, resp's body must have been read (readBody), and
+// one cut short is none.
 func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 	rl, ok := RateLimitOf(resp)
 	// The API's own success that states no limit is the server saying it

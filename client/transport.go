@@ -70,7 +70,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		err = readBody(resp)
 	}
 	if paced && byBody {
-		t.pacer.answer(tk, resp, received)
+		answered := resp
+		if err != nil {
+			// An answer cut short is none, though what came of its body
+			// may read as the API's success.
+			answered = nil
+		}
+		t.pacer.answer(tk, answered, received)
 	}
 	if err != nil {
 		// Only the attempt's own deadline makes its error a timeout: any

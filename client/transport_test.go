@@ -314,6 +314,19 @@ func (a *answers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.handlers[min(n, len(a.handlers))-1](w, r)
 }
 
+// cutShort answers a JSON 200 that says a Content-Length of 100 and closes
+// the connection after body.
+func cutShort(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"+body)
+		_ = conn.Close()
+	}
+}
+
 // TestReadingTheAnswerIsPartOfTheAttempt: an answer whose body stalls or is
 // cut short fails its attempt, which is retried; one that stalls past the
 // attempt timeout fails with the timeout's error, not with the context's
@@ -327,14 +340,7 @@ func TestReadingTheAnswerIsPartOfTheAttempt(t *testing.T) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	}
-	cut := func(w http.ResponseWriter, _ *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			panic(err)
-		}
-		_, _ = io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"+partial)
-		_ = conn.Close()
-	}
+	cut := cutShort(partial)
 	whole := func(w http.ResponseWriter, _ *http.Request) { emptyList(w) }
 	isTimeout := func(err error) bool {
 		return errors.As(err, new(*attemptTimeoutError)) && !errors.Is(err, context.DeadlineExceeded)
@@ -365,6 +371,24 @@ func TestReadingTheAnswerIsPartOfTheAttempt(t *testing.T) {
 				t.Errorf("attempts = %d, want %d", n, tt.wantAttempts)
 			}
 		})
+	}
+}
+
+// TestAnswerCutShortIsNoSuccess: an answer cut short is not the API's
+// success, though what came of its body reads as the API's JSON: it does not
+// tell the pacer that the server limits no one.
+func TestAnswerCutShortIsNoSuccess(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(cutShort(`{"data":[]}`))
+	defer srv.Close()
+	p := NewPacer(0)
+	c := newClient(t, srv.URL, WithPacer(p), WithRetryPolicy(RetryPolicy{MaxRetries: 0}))
+	if _, err := Check(c.ListOAuthConnectionsWithResponse(t.Context())); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	// Nothing is known of the window: one request goes alone.
+	if b := p.Budget(); b.Remaining != 1 {
+		t.Errorf("budget = %+v, want Remaining 1, not -1 (unpaced)", b)
 	}
 }
 
