@@ -259,7 +259,7 @@ var mutants = []mutant{
 	// The wrong 404 is told once, each malformed UUID's right one not held to it.
 	{name: "an unknown UUID answered 404 in text/plain", caughtBy: "path_uuid",
 		expected: slices.Repeat([]string{`an answer the spec allows; got: Content-Type "text/plain; charset=utf-8", want application/json`}, 2),
-		wrap: uuidAnswered(true, func(a *answer) { a.header.Set("Content-Type", "text/plain; charset=utf-8") })},
+		wrap:     uuidAnswered(true, func(a *answer) { a.header.Set("Content-Type", "text/plain; charset=utf-8") })},
 	{name: "an encoded slash decoded before routing", caughtBy: "unknown_route", wrap: decodesSlash},
 	{name: "an unknown path answered with a connection's message", caughtBy: "unknown_route", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		if a.status == http.StatusNotFound && bytes.Contains(a.body, []byte(msgs.RouteNotFound)) {
