@@ -344,6 +344,15 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	h[limitKey] = headerValue(rl.Limit)
 	h[remainingKey] = headerValue(rl.Remaining)
 	h[resetKey] = []string{strconv.FormatInt(secs, 10)}
+	if rec := recorderOf(w); rec != nil {
+		// Also beside X-Request-Id, when w holds the answer until it is
+		// checked (WithResponseValidation): they go out, as unchecked, with
+		// the 500 that replaces a refused answer or one lost to a panic.
+		own := rec.Header()
+		for _, k := range [...]string{limitKey, remainingKey, resetKey} {
+			own[k] = h[k]
+		}
+	}
 	if rl.Allowed {
 		return true
 	}

@@ -2,14 +2,18 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -223,6 +227,155 @@ func TestUndeclaredStatusIsA500(t *testing.T) {
 					cause = fmt.Sprintf("status %d is not declared", tt.status)
 				}
 				answerIsA500(t, tt.impl, tt.wrapped, append(validation(v, func(*http.Request, error) {}), tt.opts...), tt.method, tt.path, cause)
+			})
+		}
+	}
+}
+
+// composed are the headers of an answer an implementation was composing:
+// of its representation, and of the resource it points to.
+var composed = http.Header{
+	"Content-Type":        {"text/plain"},
+	"Content-Length":      {"16"},
+	"Content-Encoding":    {"gzip"},
+	"Content-Range":       {"bytes 0-15/16"},
+	"Content-Disposition": {`attachment; filename="connection.json"`},
+	"Content-Language":    {"nl"},
+	"Content-Location":    {"/elsewhere"},
+	"Etag":                {`"v1"`},
+	"Last-Modified":       {"Mon, 02 Jan 2006 15:04:05 GMT"},
+	"Location":            {"/elsewhere"},
+	"Set-Cookie":          {"session=secret"},
+	"Retry-After":         {"120"},
+	"Link":                {"</style.css>; rel=preload"},
+}
+
+// halfway is a DELETE's answer written by hand that sets the composed
+// headers and then does what it is: writes nothing, fails, panics, or sends
+// a status the DELETE does not declare.
+type halfway func(w http.ResponseWriter) error
+
+func (h halfway) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error {
+	maps.Copy(w.Header(), composed)
+	return h(w)
+}
+
+// TestReplacedAnswerKeepsNoneOfItsHeaders: the 5xx that stands in for an
+// answer the implementation had started (it set headers, then wrote
+// nothing, failed, panicked, or sent an undeclared status) carries none of
+// the headers that described that answer: a stale Content-Length would cut
+// the JSON body short, a Location or Set-Cookie would act on a failure. The
+// kit's own headers stay, and the answer is the same whether answers are
+// checked or not.
+func TestReplacedAnswerKeepsNoneOfItsHeaders(t *testing.T) {
+	moved := func(w http.ResponseWriter) error {
+		w.WriteHeader(http.StatusMovedPermanently)
+		_, err := io.WriteString(w, "moved")
+		return err
+	}
+	serverError, unavailable := errorBody(t, apispec.MessagesOf().ServerError), errorBody(t, apispec.MessagesOf().Unavailable)
+	tests := []struct {
+		name    string
+		del     halfway
+		wrapped http.HandlerFunc
+		status  int
+		body    string
+	}{
+		{"an answer of headers alone", func(http.ResponseWriter) error { return nil }, nil, 500, serverError},
+		{"an answer's error", func(http.ResponseWriter) error { return errors.New("disk full") }, nil, 500, serverError},
+		{"an answer's ErrUnavailable", func(http.ResponseWriter) error { return server.ErrUnavailable }, nil, 503, unavailable},
+		{"an answer's panic", func(http.ResponseWriter) error { panic("boom") }, nil, 500, serverError},
+		{"an answer's undeclared status", moved, nil, 500, serverError},
+		{"Wrap's handler of headers alone", nil, func(w http.ResponseWriter, _ *http.Request) { maps.Copy(w.Header(), composed) }, 500, serverError},
+		{"Wrap's handler's undeclared status", nil, func(w http.ResponseWriter, _ *http.Request) {
+			maps.Copy(w.Header(), composed)
+			_ = moved(w)
+		}, 500, serverError},
+	}
+	for _, tt := range tests {
+		var first []string // the headers of the first validation's answer
+		for _, v := range validations {
+			t.Run(tt.name+", "+v, func(t *testing.T) {
+				opts := append([]server.Option{server.WithAuth(anyToken), server.WithoutLogging()}, validation(v, func(*http.Request, error) {})...)
+				var s *server.Server
+				var err error
+				if tt.wrapped != nil {
+					s, err = server.Wrap(tt.wrapped, opts...)
+				} else {
+					s, err = server.New(&answers{del: tt.del}, opts...)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewServer(s)
+				defer srv.Close()
+				req, _ := http.NewRequest(http.MethodDelete, srv.URL+connPath, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "application/json" || string(body) != tt.body {
+					t.Errorf("got %d %q %q (%v), want %d %q", resp.StatusCode, resp.Header.Get("Content-Type"), body, err, tt.status, tt.body)
+				}
+				for _, name := range slices.Sorted(maps.Keys(composed)) {
+					if got := resp.Header.Values(name); name != "Content-Type" && name != "Content-Length" && len(got) > 0 {
+						t.Errorf("%s: %q reached the client", name, got)
+					}
+				}
+				for name, want := range map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-Ratelimit-Limit": strconv.Itoa(server.DefaultRateLimit)} {
+					if got := resp.Header.Get(name); got != want {
+						t.Errorf("%s: %q, want %q", name, got, want)
+					}
+				}
+				if resp.Header.Get("X-Request-Id") == "" {
+					t.Error("no X-Request-Id")
+				}
+				names := slices.Sorted(maps.Keys(resp.Header))
+				if first == nil {
+					first = names
+				} else if !slices.Equal(names, first) {
+					t.Errorf("headers %q, want those of %s: %q", names, validations[0], first)
+				}
+			})
+		}
+	}
+}
+
+// TestOwnErrorsKeepTheirHeaders: the server's own 4xx, which replace no
+// answer, keep the headers they are answered with, and the X-RateLimit-*
+// of an authenticated request, whether answers are checked or not.
+func TestOwnErrorsKeepTheirHeaders(t *testing.T) {
+	full := fixedLimiter{Limit: 1, Reset: time.Now().Add(time.Minute)}
+	tests := []struct {
+		name, method, token string
+		limiter             server.RateLimiter
+		status              int
+		header              []string // which the answer must carry
+	}{
+		{"401", "DELETE", "unknown", nil, 401, []string{"Www-Authenticate"}},
+		{"405", "POST", token, nil, 405, []string{"Allow"}},
+		{"429", "DELETE", token, full, 429, []string{"Retry-After", "X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"}},
+	}
+	for _, tt := range tests {
+		for _, v := range validations {
+			t.Run(tt.name+", "+v, func(t *testing.T) {
+				opts := validation(v, func(_ *http.Request, err error) { t.Errorf("reported: %v", err) })
+				if tt.limiter != nil {
+					opts = append(opts, server.WithRateLimiter(tt.limiter))
+				}
+				srv := start(t, &capture{}, opts...)
+				resp, _ := do(t, tt.method, srv.URL+connPath, http.Header{"Authorization": {"Bearer " + tt.token}}, "")
+				if resp.StatusCode != tt.status {
+					t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+				}
+				for _, name := range tt.header {
+					if resp.Header.Get(name) == "" {
+						t.Errorf("no %s", name)
+					}
+				}
 			})
 		}
 	}

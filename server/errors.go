@@ -61,6 +61,18 @@ const StatusClientClosedRequest = 499
 // (plannroauth.ErrNotFound where it has no 404, say) is the implementation's
 // bug: a 500 too. The cause of a 5xx goes to the request's log line, never to
 // the client.
+//
+// The 500 or 503 of an unexpected error stands in for the answer the
+// implementation was composing, whose headers may be set already. Those that
+// describe that answer are dropped, so that a stale Content-Length does not
+// cut the JSON body short and no Location, Set-Cookie or ETag acts on a
+// failure: Accept-Ranges, Content-Disposition, Content-Encoding,
+// Content-Language, Content-Length, Content-Location, Content-Range, ETag,
+// Expires, Last-Modified, Link, Location, Retry-After, Set-Cookie and Trailer
+// (Content-Type is the error's). Every other header stays: the server's own
+// (X-Request-Id, Cache-Control, X-Content-Type-Options, X-RateLimit-*) and
+// those of middleware in front of it. A 4xx replaces no answer, and keeps
+// every header set before it.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	rec := recorderOf(w)
 	var e *apierror.Error
@@ -87,11 +99,25 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		err = fmt.Errorf("%w: %w", err, undeclared(rec.operation, e.Status))
 		e = apierror.ServerError
 	}
+	if e == apierror.ServerError || e == apierror.Unavailable {
+		h := w.Header()
+		for _, k := range composedHeaders {
+			delete(h, k)
+		}
+	}
 	var cause error
 	if e.Status >= 500 && err != error(e) {
 		cause = err
 	}
 	apierror.Write(w, r, e, cause)
+}
+
+// composedHeaders are the headers of an answer that WriteError's 5xx
+// replaces, in canonical form.
+var composedHeaders = []string{
+	"Accept-Ranges", "Content-Disposition", "Content-Encoding", "Content-Language",
+	"Content-Length", "Content-Location", "Content-Range", "Etag", "Expires",
+	"Last-Modified", "Link", "Location", "Retry-After", "Set-Cookie", "Trailer",
 }
 
 // undeclared is the cause of the 500 that stands in for an answer of status,
@@ -105,10 +131,6 @@ func undeclared(route *routers.Route, status int) error {
 // of the operation, a middleware, Wrap's handler. What is written of that
 // answer afterwards, its body, goes nowhere.
 func (r *recorder) refuse(status int) {
-	// The headers that describe the refused body, which are not the 500's.
-	h := r.Header()
-	h.Del("Content-Length")
-	h.Del("Content-Encoding")
-	apierror.Write(r, r.req, apierror.ServerError, undeclared(r.operation, status))
+	WriteError(r, r.req, undeclared(r.operation, status))
 	r.refused = true
 }
