@@ -25,7 +25,9 @@ type ResponseValidation struct {
 
 // WithResponseValidation checks every answer against the spec before it is
 // sent, at the cost of holding each answer in memory until it is checked: a
-// handler's flush sends nothing before then. Off unless given.
+// handler's flush sends nothing before then (an informational 1xx, such as
+// 103 Early Hints, goes out at once: it is no part of the answer). Off unless
+// given.
 func WithResponseValidation(v ResponseValidation) Option {
 	return func(c *config) error {
 		c.validation = &v
@@ -96,10 +98,27 @@ func (c *captured) Header() http.Header { return c.header }
 
 func (c *captured) WriteHeader(status int) {
 	validStatus(status)
-	if c.status == 0 {
+	switch {
+	case c.status != 0:
+	case informational(status):
+		c.interim(status)
+	default:
 		c.status = status
 		c.sent = c.header.Clone()
 	}
+}
+
+// interim sends an informational answer (103 Early Hints, say) at once, with
+// the headers set so far, as net/http does: it is no part of the answer held
+// to be checked. The headers of the writer under c are then as they were, so
+// that the final answer carries the handler's headers as of its own status.
+func (c *captured) interim(status int) {
+	h := c.ResponseWriter.Header()
+	own := h.Clone()
+	maps.Copy(h, c.header)
+	c.ResponseWriter.WriteHeader(status)
+	clear(h)
+	maps.Copy(h, own)
 }
 
 func (c *captured) Write(b []byte) (int, error) {

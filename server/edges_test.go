@@ -11,7 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -699,5 +702,81 @@ func TestEmptyAnswerIsLoggedAsSent(t *testing.T) {
 	got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
 	if want := (metricstest.Samples{`plannr_http_requests_total{method="GET",route="/page",status="200"}`: 1}); !maps.Equal(got, want) {
 		t.Errorf("counted %v, want %v", got, want)
+	}
+}
+
+// TestEarlyHintsPassThrough: an informational answer before the final one
+// (103 Early Hints with its Link) goes to the client as it is, as net/http
+// sends it, and is not the request's status: neither checked against the
+// spec nor recorded. The log line, the metrics and a StatusNoter in front
+// tell the final 200, and net/http logs no superfluous WriteHeader.
+func TestEarlyHintsPassThrough(t *testing.T) {
+	hints := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"data":[]}`)
+	})
+	for _, tt := range []struct{ name, path, route string }{
+		{"Wrap's handler", "/api/v1/oauth/connections", "/api/v1/oauth/connections"},
+		{"a WithHandler page", "/page", "/page"},
+	} {
+		for _, v := range validations {
+			t.Run(tt.name+", "+v, func(t *testing.T) {
+				var logs, netHTTP logtest.Buffer
+				reg := prometheus.NewRegistry()
+				opts := append([]server.Option{server.WithAuth(anyToken), server.WithMetrics(reg), server.WithHandler("/page", hints),
+					server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))},
+					validation(v, func(_ *http.Request, err error) { t.Errorf("reported: %v", err) })...)
+				s, err := server.Wrap(hints, opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				noted := make(chan int, 1)
+				srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					s.ServeHTTP(noter{w, noted}, r)
+				}))
+				srv.Config.ErrorLog = log.New(&netHTTP, "", 0)
+				srv.Start()
+				defer srv.Close()
+
+				var interim []string
+				ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+					Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+						interim = append(interim, fmt.Sprintf("%d %s", code, h.Get("Link")))
+						return nil
+					},
+				})
+				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+tt.path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if want := []string{"103 </style.css>; rel=preload"}; !slices.Equal(interim, want) {
+					t.Errorf("interim answers %q, want %q", interim, want)
+				}
+				if err != nil || resp.StatusCode != 200 || string(body) != `{"data":[]}` {
+					t.Errorf("got %d %q (%v), want the 200", resp.StatusCode, body, err)
+				}
+				if status := <-noted; status != 200 {
+					t.Errorf("the StatusNoter was told %d", status)
+				}
+				srv.Close() // every line is written
+				if line := logs.String(); !strings.Contains(line, "level=INFO") || !strings.Contains(line, "status=200") {
+					t.Errorf("log %q, want one INFO line with status 200", line)
+				}
+				got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
+				if want := (metricstest.Samples{fmt.Sprintf(`plannr_http_requests_total{method="GET",route=%q,status="200"}`, tt.route): 1}); !maps.Equal(got, want) {
+					t.Errorf("counted %v, want %v", got, want)
+				}
+				if l := netHTTP.String(); l != "" {
+					t.Errorf("net/http logged %q", l)
+				}
+			})
+		}
 	}
 }

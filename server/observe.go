@@ -31,11 +31,13 @@ import (
 // StatusNoter is an http.ResponseWriter that wants the status its request
 // is logged and counted with: given to ServeHTTP (of a Server, or of
 // NewPages's handler), it is told, once the answer is done and before
-// ServeHTTP returns or cuts the connection. That status is the one written,
-// but for two: a client gone before its answer is StatusClientClosedRequest,
-// under the 503 written (which net/http cannot tell from the 503 a client
-// waiting on a server shutting down must get), and a panic after the answer
-// started is 500, under the status sent before the connection was cut.
+// ServeHTTP returns or cuts the connection. That status is the final one
+// written (an informational 1xx before it, such as 103 Early Hints, goes to
+// the client as net/http sends it, and is no request's status), but for two:
+// a client gone before its answer is StatusClientClosedRequest, under the 503
+// written (which net/http cannot tell from the 503 a client waiting on a
+// server shutting down must get), and a panic after the answer started is
+// 500, under the status sent before the connection was cut.
 // Middleware in front of the server, a tracer say, records it rather than
 // the status it saw written, to agree with the server's log and metrics.
 type StatusNoter interface {
@@ -212,6 +214,12 @@ func (r *recorder) clientGone() {
 
 func (r *recorder) WriteHeader(status int) {
 	validStatus(status)
+	if informational(status) {
+		// Not the answer's status: net/http sends it at once, and the
+		// answer follows.
+		r.ResponseWriter.WriteHeader(status)
+		return
+	}
 	if r.status == 0 {
 		if r.operation != nil && !validation.Declares(r.operation, status) {
 			r.refuse(status)
@@ -256,6 +264,14 @@ func validStatus(status int) {
 	if status < 100 || status > 999 {
 		panic(fmt.Sprintf("invalid WriteHeader code %v", status))
 	}
+}
+
+// informational reports whether status is an interim answer, such as 103
+// Early Hints, which net/http sends at once, with the headers set so far, and
+// follows with the final one: any 1xx but 101 Switching Protocols, after
+// which no other answer comes (net/http's response.WriteHeader).
+func informational(status int) bool {
+	return status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols
 }
 
 // requestIDs hands out IDs that are unique without a random read per request: a
