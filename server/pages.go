@@ -111,7 +111,10 @@ type prefixPage struct {
 // to the API's JSON (see WithHandler); every answer carries X-Request-Id,
 // Cache-Control: no-store and X-Content-Type-Options: nosniff; each request
 // gets its log line (WithLogger, WithoutLogging) and, with WithMetrics, is
-// counted. The other options have no effect here.
+// counted. The other options have no effect here. Serve it, as a Server,
+// with an http.Server whose DisableGeneralOptionsHandler is set: otherwise
+// net/http answers OPTIONS * itself, a 200 that no log line, header or metric
+// of the handler's sees; with it, the handler answers the JSON 404.
 func NewPages(opts ...Option) (http.Handler, error) {
 	cfg, err := configure(opts)
 	if err != nil {
