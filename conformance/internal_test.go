@@ -279,7 +279,7 @@ func TestSpecCheck(t *testing.T) {
 		{"a 500 under default", "DELETE", id, 500, jsonType, mustJSONString(map[string]string{"message": k.msgs.ServerError}), ""},
 		{"HEAD", "HEAD", list, 200, jsonType, ``, ""},
 		{"an unknown path", "GET", "/nope", 404, jsonType, mustJSONString(map[string]string{"message": k.msgs.RouteNotFound}), ""},
-		{"a 403", "PUT", id, 403, jsonType, `{"message":"This action is unauthorized."}`, "status 403 is not declared"},
+		{"a 403", "PUT", id, 403, jsonType, `{"message":"This action is unauthorized."}`, "updateOAuthConnection does not declare 403"},
 		{"a text/plain 404", "GET", "/nope", 404, http.Header{"Content-Type": {"text/plain"}}, `404 page not found`, `Content-Type "text/plain"`},
 		{"a message that is not a string", "DELETE", id, 404, jsonType, `{"message":404}`, "/message\": value must be a string"},
 		{"a connection without its uuid", "PUT", id, 200, jsonType, strings.Replace(conn, `"uuid"`, `"id"`, 1), `property "uuid" is missing`},

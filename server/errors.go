@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/getkin/kin-openapi/routers"
-
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
@@ -96,7 +94,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = apierror.ServerError
 	}
 	if rec != nil && rec.operation != nil && !validation.Declares(rec.operation, e.Status) {
-		err = fmt.Errorf("%w: %w", err, undeclared(rec.operation, e.Status))
+		err = fmt.Errorf("%w: %w", err, validation.Undeclared(rec.operation, e.Status))
 		e = apierror.ServerError
 	}
 	if e == apierror.ServerError || e == apierror.Unavailable {
@@ -120,17 +118,11 @@ var composedHeaders = []string{
 	"Last-Modified", "Link", "Location", "Retry-After", "Set-Cookie", "Trailer",
 }
 
-// undeclared is the cause of the 500 that stands in for an answer of status,
-// which the operation of route does not declare.
-func undeclared(route *routers.Route, status int) error {
-	return fmt.Errorf("%s does not declare %d", route.Operation.OperationID, status)
-}
-
 // refuse answers the spec's 500 in place of an answer of status, which the
 // request's operation does not declare, whoever wrote it: a response object
 // of the operation, a middleware, Wrap's handler. What is written of that
 // answer afterwards, its body, goes nowhere.
 func (r *recorder) refuse(status int) {
-	WriteError(r, r.req, undeclared(r.operation, status))
+	WriteError(r, r.req, validation.Undeclared(r.operation, status))
 	r.refused = true
 }

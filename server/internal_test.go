@@ -75,7 +75,7 @@ func TestCheckResponses(t *testing.T) {
 		{name: "valid 404 off the API", path: "/nowhere", status: 404, contentType: "application/json", body: `{"message":"Not Found"}`},
 		{name: "list of the wrong shape", path: "/api/v1/oauth/connections", status: 200, contentType: "application/json", body: `{"data":"none"}`, wantError: "response 200 violates the spec"},
 		{name: "not JSON", path: "/api/v1/oauth/connections", status: 200, contentType: "text/plain", body: list, wantError: "Content-Type"},
-		{name: "undeclared status", path: "/api/v1/oauth/connections", status: 418, contentType: "application/json", body: `{"message":"teapot"}`, wantError: "not declared"},
+		{name: "undeclared status", path: "/api/v1/oauth/connections", status: 418, contentType: "application/json", body: `{"message":"teapot"}`, wantError: "does not declare 418"},
 		{name: "nothing written", path: "/api/v1/oauth/connections", wantError: "response 200 violates the spec"},
 		{name: "404 off the API without the Error body", path: "/nowhere", status: 404, contentType: "application/json", body: `{}`, wantError: "message"},
 	}

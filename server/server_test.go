@@ -164,7 +164,7 @@ func TestResponseValidation(t *testing.T) {
 		{"valid", gen.UpdateOAuthConnection200JSONResponse{Body: valid}, "", false},
 		{"unset nullable time", gen.UpdateOAuthConnection200JSONResponse{Body: unsetTime}, "zero time", false},
 		{"required field left out", rawUpdate(`{"uuid":"7b29add1-9028-4c1e-a87b-3c80a2e495fe"}`), "property \"provider\" is missing", false},
-		{"undeclared status", gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: 409, Body: gen.Error{Message: "Conflict"}}, "409 is not declared", true},
+		{"undeclared status", gen.UpdateOAuthConnectiondefaultJSONResponse{StatusCode: 409, Body: gen.Error{Message: "Conflict"}}, "does not declare 409", true},
 	}
 	for _, refuse := range []bool{false, true} {
 		for _, tt := range tests {

@@ -37,7 +37,7 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 		return v.ErrorBody(header, body)
 	}
 	if !Declares(m.Route, status) {
-		return fmt.Errorf("%s %s: status %d is not declared", r.Method, m.Route.Path, status)
+		return fmt.Errorf("%s %s: %w", r.Method, m.Route.Path, Undeclared(m.Route, status))
 	}
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: r, PathParams: m.PathParams(), Route: m.Route},
@@ -53,6 +53,13 @@ func (v *Validator) Response(r *http.Request, status int, header http.Header, bo
 	}
 	in.SetBodyBytes(body)
 	return openapi3filter.ValidateResponse(r.Context(), in)
+}
+
+// Undeclared is the failure of an answer of status, which route's operation
+// does not declare (Declares): one wording whether the check of a response
+// finds it or the server refuses the status as it is written.
+func Undeclared(route *routers.Route, status int) error {
+	return fmt.Errorf("%s does not declare %d", route.Operation.OperationID, status)
 }
 
 // Declares reports whether the spec lets route's operation answer status: a
