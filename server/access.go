@@ -323,18 +323,21 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		WriteError(w, r, err)
 		return false
 	}
-	// What is left of the window, by the clock that times it, ends it on the
-	// server's clock, which Date and the client's own go by. Rounded up, as
-	// Retry-After is: at the advertised second the window is open again.
+	// What is left of the window, by the clock that times it. Its end, rounded
+	// up as Retry-After is (at the advertised second the window is open
+	// again), is told on the server's clock, which Date and the client's own
+	// go by: moved by the limiter's clock's offset from it in whole seconds,
+	// so that the few microseconds between the limiter's reading and this one
+	// never move one window's end to the next second for some answers.
 	now := time.Now()
 	left := rl.Reset.Sub(now)
+	secs := rl.Reset.Unix()
+	if rl.Reset.Nanosecond() > 0 {
+		secs++
+	}
 	if !rl.Now.IsZero() {
 		left = rl.Reset.Sub(rl.Now)
-	}
-	reset := now.Add(left)
-	secs := reset.Unix()
-	if reset.Nanosecond() > 0 {
-		secs++
+		secs += int64(now.Sub(rl.Now).Round(time.Second) / time.Second)
 	}
 	if err := rl.tellable(secs); err != nil {
 		WriteError(w, r, fmt.Errorf("the RateLimiter's %w", err))

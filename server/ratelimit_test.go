@@ -58,9 +58,13 @@ type fixedLimit RateLimit
 func (f fixedLimit) Allow(context.Context, string) (RateLimit, error) { return RateLimit(f), nil }
 
 // TestRateLimitHeaders: X-RateLimit-Reset is rounded up, as Retry-After is, so
-// that a client waiting until it never runs into the same window.
+// that a client waiting until it never runs into the same window. A
+// limiter's clock (RateLimit.Now) moves it by whole seconds: one read a
+// little before the server's own, as FixedWindow's is (before its lock),
+// does not move a window's Reset to the next second for some answers.
 func TestRateLimitHeaders(t *testing.T) {
 	reset := time.Now().Add(90 * time.Second).Truncate(time.Second).Add(300 * time.Millisecond)
+	whole := reset.Truncate(time.Second)
 	tests := []struct {
 		rl         RateLimit
 		wantStatus int
@@ -68,8 +72,12 @@ func TestRateLimitHeaders(t *testing.T) {
 	}{
 		{RateLimit{Allowed: true, Limit: 500, Remaining: 499, Reset: reset}, 0,
 			map[string]string{"X-RateLimit-Limit": "500", "X-RateLimit-Remaining": "499", "X-RateLimit-Reset": strconv.FormatInt(reset.Unix()+1, 10)}},
-		{RateLimit{Limit: 500, Reset: reset.Truncate(time.Second)}, 429,
-			map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(reset.Unix(), 10), "Retry-After": "90"}},
+		{RateLimit{Limit: 500, Reset: whole}, 429,
+			map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": strconv.FormatInt(whole.Unix(), 10), "Retry-After": "90"}},
+		{RateLimit{Allowed: true, Limit: 500, Remaining: 499, Reset: whole, Now: time.Now().Add(-5 * time.Millisecond)}, 0,
+			map[string]string{"X-RateLimit-Reset": strconv.FormatInt(whole.Unix(), 10)}},
+		{RateLimit{Limit: 500, Reset: whole, Now: time.Now().Add(-10 * time.Second)}, 429, // a database's clock, 10 s behind
+			map[string]string{"X-RateLimit-Reset": strconv.FormatInt(whole.Unix()+10, 10), "Retry-After": "100"}},
 	}
 	for _, tt := range tests {
 		s := &Server{limiter: fixedLimit(tt.rl)}
