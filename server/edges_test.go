@@ -240,6 +240,12 @@ func TestCloseWaitsForRequests(t *testing.T) {
 	}
 	srv := httptest.NewServer(s)
 	defer srv.Close()
+	released := false
+	defer func() { // before srv.Close, which waits for the held request
+		if !released {
+			close(release)
+		}
+	}()
 	auth := http.Header{"Authorization": {"Bearer " + token}}
 	answered := make(chan int)
 	go func() {
@@ -254,7 +260,25 @@ func TestCloseWaitsForRequests(t *testing.T) {
 		t.Fatal("Close returned while a request was being answered")
 	case <-time.After(100 * time.Millisecond):
 	}
+	// Meanwhile a new request is answered 503 at once, the liveness probe's
+	// too: it does not wait with Close.
+	for _, path := range []string{"/api/v1/oauth/connections", "/healthz"} {
+		got := make(chan int, 1)
+		go func() {
+			resp, _ := do(t, "GET", srv.URL+path, auth, "")
+			got <- resp.StatusCode
+		}()
+		select {
+		case status := <-got:
+			if status != http.StatusServiceUnavailable {
+				t.Errorf("%s while Close waits: %d, want 503", path, status)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s while Close waits: no answer, it waits with Close", path)
+		}
+	}
 	close(release)
+	released = true
 	if status := <-answered; status != 200 {
 		t.Errorf("the request running at Close: %d, want its answer, 200", status)
 	}

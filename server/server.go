@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
@@ -45,10 +46,9 @@ const DefaultTimeout = 10 * time.Second
 // header or metric of this server's sees; with it, the Server answers the
 // JSON 404 of any path outside the spec.
 type Server struct {
-	// serving is read-locked by each request while it is answered, and
-	// locked by Close, which so waits for them all; closed is set under it.
-	serving sync.RWMutex
-	closed  bool
+	// serving counts the requests being answered, and once closed lets
+	// none in: Close waits for those in.
+	serving gate
 
 	validator *validation.Validator
 	auth      AuthFunc
@@ -141,6 +141,7 @@ func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*S
 	}
 	handlers := handlersOf(&cfg)
 	s := &Server{
+		serving:   gate{idle: make(chan struct{})},
 		validator: validation.New(apispec.Doc(), cfg.maxBody, authenticated, !cfg.kinOnly),
 		auth:      cfg.auth,
 		limiter:   cfg.limiter,
@@ -204,12 +205,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // against the spec's paths and then the server's pages, and the match goes
 // along.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	s.serving.RLock()
-	defer s.serving.RUnlock()
-	if s.closed {
+	if !s.serving.enter() {
 		WriteError(w, r, ErrUnavailable)
 		return
 	}
+	defer s.serving.leave()
 	m := s.validator.Find(r)
 	if m.Template == "" && s.pages.route(w, r) {
 		return
@@ -398,16 +398,49 @@ func (c *deadlineContext) stop() {
 
 // Close waits for the requests being answered to return, and answers every
 // later one 503 {"message": "Service Unavailable"} without calling the
-// implementation, so that what the implementation uses (its store) can then
+// implementation (at once, also while it waits), so that what the implementation uses (its store) can then
 // be closed under no request. It closes no connection: that is the
 // http.Server's part (Shutdown, then Close, cuts off requests still running,
 // whose contexts then end). A request that ignores its context keeps Close
 // waiting.
-func (s *Server) Close() {
-	s.serving.Lock()
-	defer s.serving.Unlock()
-	s.closed = true
+func (s *Server) Close() { s.serving.close() }
+
+// gate counts the requests in, and once closed lets none in. Unlike a
+// sync.RWMutex, whose pending Lock holds every new RLock, a closing gate
+// turns new requests away at once while it waits for those in.
+type gate struct {
+	// state is closedBit once closed, plus the count of requests in.
+	state atomic.Int64
+	once  sync.Once
+	idle  chan struct{} // closed once the gate is closed and empty
 }
+
+const closedBit = 1 << 62
+
+// enter lets a request in, unless the gate is closed.
+func (g *gate) enter() bool {
+	if g.state.Add(1)&closedBit != 0 {
+		g.leave()
+		return false
+	}
+	return true
+}
+
+func (g *gate) leave() {
+	if g.state.Add(-1) == closedBit {
+		g.empty()
+	}
+}
+
+// close closes the gate and waits until no request is in.
+func (g *gate) close() {
+	if g.state.Or(closedBit)&^closedBit == 0 {
+		g.empty()
+	}
+	<-g.idle
+}
+
+func (g *gate) empty() { g.once.Do(func() { close(g.idle) }) }
 
 // CheckResponse reports whether a response the server gave to r keeps to the
 // spec: an operation's status is declared, its headers and body match their
