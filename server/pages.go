@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -28,12 +29,15 @@ import (
 
 // WithHandler serves h at path for GET and HEAD, beside the API: a path that
 // ends in "/" serves its whole subtree, the longest such path winning, as in
-// http.ServeMux; the API's own paths come first. h replaces the server's own
-// page of path (/docs/, say) and an earlier WithHandler's. Other methods get
-// a JSON 405, and h's error answers are rewritten to the API's JSON error
-// body, with their status, unless they are one already. h may flush, through
-// http.Flusher or http.ResponseController, as under net/http alone. Use it
-// for a metrics page, say. A nil h takes back an earlier WithHandler of path.
+// http.ServeMux, and as there an encoded slash (%2F) never stands for a '/'
+// of path (/admin%2Fstats is not in /admin/'s subtree) but may sit in a
+// subtree's rest (/admin/a%2Fb is); the API's own paths come first. h
+// replaces the server's own page of path (/docs/, say) and an earlier
+// WithHandler's. Other methods get a JSON 405, and h's error answers are
+// rewritten to the API's JSON error body, with their status, unless they are
+// one already. h may flush, through http.Flusher or http.ResponseController,
+// as under net/http alone. Use it for a metrics page, say. A nil h takes back
+// an earlier WithHandler of path.
 func WithHandler(path string, h http.Handler) Option {
 	return func(c *config) error {
 		if h == nil {
@@ -184,8 +188,9 @@ func newPages(byPath map[string]http.Handler, errorBody func(http.Header, []byte
 	return p
 }
 
-// find returns the page of path and its name for the log line, or nil.
-func (p pages) find(path string) (http.Handler, string) {
+// find returns the page of r's path and its name for the log line, or nil.
+func (p pages) find(r *http.Request) (http.Handler, string) {
+	path := pagePath(r.URL)
 	if h := p.exact[path]; h != nil {
 		return h, path
 	}
@@ -197,9 +202,28 @@ func (p pages) find(path string) (http.Handler, string) {
 	return nil, ""
 }
 
+// keepEncodedSlash escapes the '%' of an encoded slash, so that unescaping
+// leaves it as it was sent.
+var keepEncodedSlash = strings.NewReplacer("%2F", "%252F", "%2f", "%252f")
+
+// pagePath is the path a page is matched on: the escaped path with every
+// escape decoded but an encoded slash, which stays as it was sent. So, as in
+// http.ServeMux, an encoded slash never stands for a '/' of a page's path
+// (/admin%2Fstats is not in /admin/'s subtree), yet may sit in a subtree's
+// rest (/admin/a%2Fb is).
+func pagePath(u *url.URL) string {
+	if u.RawPath == "" {
+		return u.Path // sent without an encoded slash
+	}
+	// EscapedPath is a valid escaping, so this does not fail; if it did, ""
+	// would match no page.
+	path, _ := url.PathUnescape(keepEncodedSlash.Replace(u.EscapedPath()))
+	return path
+}
+
 // route serves r if its path is a page's, and reports whether it did.
 func (p pages) route(w http.ResponseWriter, r *http.Request) bool {
-	h, name := p.find(r.URL.Path)
+	h, name := p.find(r)
 	if h == nil {
 		return false
 	}

@@ -138,3 +138,41 @@ func TestNewPages(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesMatchAsServeMux: a page's path is matched as http.ServeMux
+// matches it, so that an encoded slash cannot make a page's path: it may sit
+// inside a subtree's rest, but never stands for a '/' of the path itself.
+func TestPagesMatchAsServeMux(t *testing.T) {
+	pages := []string{"/admin/", "/x/y"}
+	mux := http.NewServeMux()
+	var opts []server.Option
+	for _, path := range pages {
+		mux.Handle(path, named(path))
+		opts = append(opts, server.WithHandler(path, named(path)))
+	}
+	ref := httptest.NewServer(mux)
+	defer ref.Close()
+	srv := start(t, &capture{}, opts...)
+	for _, path := range []string{
+		"/admin/stats",
+		"/admin%2Fstats",
+		"/admin%2fstats",
+		"/admin/a%2Fb",
+		"/%61dmin/stats",
+		"/admin/%2F",
+		"/x/y",
+		"/x%2Fy",
+		"/x%2fy",
+		"/%78/y",
+		"/x/y%2F",
+	} {
+		want, wantBody := do(t, "GET", ref.URL+path, nil, "")
+		got, gotBody := do(t, "GET", srv.URL+path, nil, "")
+		if want.StatusCode == http.StatusOK && (got.StatusCode != http.StatusOK || gotBody != wantBody) {
+			t.Errorf("%s: %d %.40q, want ServeMux's page %q", path, got.StatusCode, gotBody, wantBody)
+		}
+		if want.StatusCode != http.StatusOK && got.StatusCode != want.StatusCode {
+			t.Errorf("%s: %d %.40q, want ServeMux's %d", path, got.StatusCode, gotBody, want.StatusCode)
+		}
+	}
+}

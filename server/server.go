@@ -453,7 +453,7 @@ func (s *Server) CheckResponse(r *http.Request, status int, header http.Header, 
 
 func (s *Server) checkResponse(r *http.Request, status int, header http.Header, body []byte) error {
 	if s.validator.Find(r).Template == "" {
-		if h, _ := s.pages.find(r.URL.Path); h != nil {
+		if h, _ := s.pages.find(r); h != nil {
 			if status >= 400 {
 				return s.validator.ErrorBody(header, body)
 			}
