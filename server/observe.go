@@ -67,10 +67,7 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 		rec := &recorder{ResponseWriter: w, req: r, route: unmatched, id: [1]string{id}}
 		h := w.Header()
 		h["X-Request-Id"] = rec.id[:] // its value shared as noStore's is, in the recorder's allocation
-		// Answers hold users' data: no cache may keep them, no browser may
-		// guess a type other than the one declared.
-		h["Cache-Control"] = noStore
-		h["X-Content-Type-Options"] = noSniff
+		noStoreNoSniff(h)
 
 		defer func() {
 			cut := false
@@ -155,6 +152,14 @@ var (
 	noStore = []string{"no-store"}
 	noSniff = []string{"nosniff"}
 )
+
+// noStoreNoSniff sets the headers of every answer on h. Answers hold users'
+// data: no cache may keep them, no browser may guess a type other than the
+// one declared.
+func noStoreNoSniff(h http.Header) {
+	h["Cache-Control"] = noStore
+	h["X-Content-Type-Options"] = noSniff
+}
 
 // recorder remembers the route the request matched, the status a handler
 // sent, and the unexpected error behind a 5xx (apierror.Noter). It answers

@@ -379,6 +379,10 @@ func (e *errorRewriter) replace(status int) {
 	h := e.Header()
 	h.Del("Content-Length")
 	h.Del("Content-Encoding")
+	// net/http's own errors (http.ServeContent's, http.FileServer's) delete
+	// Cache-Control before they write, to drop a file's caching; the error
+	// is the kit's now, and carries what every answer does.
+	noStoreNoSniff(h)
 	WriteError(e.ResponseWriter, e.r, apierror.New(status, http.StatusText(status)))
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -173,6 +175,34 @@ func TestPagesMatchAsServeMux(t *testing.T) {
 		}
 		if want.StatusCode != http.StatusOK && got.StatusCode != want.StatusCode {
 			t.Errorf("%s: %d %.40q, want ServeMux's %d", path, got.StatusCode, gotBody, want.StatusCode)
+		}
+	}
+}
+
+// TestPageErrorsKeepTheKitsHeaders: net/http's file server deletes
+// Cache-Control before its own error; the error rewritten to the API's
+// carries no-store and nosniff as every answer does.
+func TestPageErrorsKeepTheKitsHeaders(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files := http.StripPrefix("/static/", http.FileServer(http.Dir(dir)))
+	srv := start(t, &capture{}, server.WithHandler("/static/", files))
+	tests := []struct {
+		method, path string
+		header       http.Header
+		status       int
+	}{
+		{"GET", "/static/missing.txt", nil, http.StatusNotFound},
+		{"HEAD", "/static/missing.txt", nil, http.StatusNotFound},
+		{"GET", "/static/a.txt", http.Header{"Range": {"bytes=100-"}}, http.StatusRequestedRangeNotSatisfiable},
+	}
+	for _, tt := range tests {
+		resp, _ := do(t, tt.method, srv.URL+tt.path, tt.header, "")
+		if resp.StatusCode != tt.status || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s: %d Cache-Control %q X-Content-Type-Options %q, want %d no-store nosniff", tt.method, tt.path,
+				resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("X-Content-Type-Options"), tt.status)
 		}
 	}
 }
