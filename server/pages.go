@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -260,8 +261,9 @@ func serveSpec(w http.ResponseWriter, r *http.Request) {
 var specServers = []byte("\nservers:\n")
 
 // specFor returns api.Spec with r's origin inserted as the first server. A
-// Host that is not a plain host[:port] (it comes from the client) is left
-// out, and the spec served as written.
+// Host that is not a plain host[:port] (plainHost; it comes from the client,
+// and goes into the YAML as it is) is left out, and the spec served as
+// written.
 func specFor(r *http.Request) []byte {
 	if !plainHost(r.Host) {
 		return api.Spec
@@ -295,18 +297,32 @@ func schemeOf(r *http.Request) string {
 	return "http"
 }
 
+// plainHost reports whether host is a host name or IPv4 address (letters,
+// digits, '-' and '.'), or a bracketed IPv6 literal, with a port of digits or
+// none: what stands in a URL, and in the spec's YAML, as it is.
 func plainHost(host string) bool {
-	if host == "" || len(host) > 255 {
-		return false
-	}
-	for i := 0; i < len(host); i++ {
-		c := host[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == ':' || c == '[' || c == ']') {
+	name := host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		if !madeOf(host[i+1:], digits) {
 			return false
 		}
+		name = host[:i]
 	}
-	return true
+	if literal, ok := strings.CutPrefix(name, "["); ok {
+		literal, ok = strings.CutSuffix(literal, "]")
+		addr, err := netip.ParseAddr(literal)
+		return ok && err == nil && addr.Is6()
+	}
+	return len(name) <= 255 && madeOf(name, hostNameBytes)
 }
+
+const (
+	digits        = "0123456789"
+	hostNameBytes = digits + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-."
+)
+
+// madeOf reports whether s is not empty and has only bytes of set.
+func madeOf(s, set string) bool { return s != "" && strings.Trim(s, set) == "" }
 
 // maxPageErrorBody bounds the error body of a page that is held to be
 // checked. The API's error is one short message; a body past this is not one,

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v4"
+
+	"github.com/plannr-toolkit/plannr-oauth/api"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/server"
 )
@@ -203,6 +206,63 @@ func TestPageErrorsKeepTheKitsHeaders(t *testing.T) {
 		if resp.StatusCode != tt.status || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("%s %s: %d Cache-Control %q X-Content-Type-Options %q, want %d no-store nosniff", tt.method, tt.path,
 				resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("X-Content-Type-Options"), tt.status)
+		}
+	}
+}
+
+// TestSpecOffersOnlyAPlainHost: /openapi.yaml offers the Host the request
+// came with as its first server only if it is a host name, an IPv4 address
+// or a bracketed IPv6 literal, with a port of digits or none; any other is
+// left out, and the spec served as written, valid YAML either way.
+func TestSpecOffersOnlyAPlainHost(t *testing.T) {
+	firstServer := func(spec []byte) (string, error) {
+		var doc struct {
+			Servers []struct{ URL string } `yaml:"servers"`
+		}
+		if err := yaml.Unmarshal(spec, &doc); err != nil || len(doc.Servers) == 0 {
+			return "", fmt.Errorf("servers %v, %v", doc.Servers, err)
+		}
+		return doc.Servers[0].URL, nil
+	}
+	asWritten, err := firstServer(api.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := start(t, &capture{})
+	for _, tt := range []struct {
+		host, want string
+	}{
+		{"example.com", "http://example.com"},
+		{"example.com:8080", "http://example.com:8080"},
+		{"my-host.example.com", "http://my-host.example.com"},
+		{"127.0.0.1:80", "http://127.0.0.1:80"},
+		{"[::1]", "http://[::1]"},
+		{"[2001:db8::1]:8080", "http://[2001:db8::1]:8080"},
+		{"example.com:", asWritten},
+		{"127.0.0.1:", asWritten},
+		{"[::1]:", asWritten},
+		{"a:b", asWritten},
+		{"a:1:2", asWritten},
+		{"::1", asWritten},
+		{"[", asWritten},
+		{"x]", asWritten},
+		{"[::1", asWritten},
+		{"[1.2.3.4]", asWritten},
+		{"[example.com]", asWritten},
+	} {
+		req, _ := http.NewRequest("GET", srv.URL+"/openapi.yaml", nil)
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("Host %q: %d", tt.host, resp.StatusCode)
+		}
+		if got, err := firstServer(spec); err != nil || got != tt.want {
+			t.Errorf("Host %q: first server %q, %v, want %q", tt.host, got, err, tt.want)
 		}
 	}
 }
