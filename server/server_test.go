@@ -204,19 +204,6 @@ func TestFlushWaitsForTheCheck(t *testing.T) {
 	const list = `{"data":[]}` + "\n"
 	teapot := errorBody(t, "teapot")
 	serverError := errorBody(t, apispec.MessagesOf().ServerError)
-	// Each serves h in its own place.
-	page := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
-		return server.New(&capture{}, append(opts, server.WithHandler("/page", h))...)
-	}
-	middleware := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
-		mw := func(gen.StrictHandlerFunc, string) gen.StrictHandlerFunc {
-			return func(_ context.Context, w http.ResponseWriter, r *http.Request, _ any) (any, error) {
-				h.ServeHTTP(w, r)
-				return nil, nil // answered
-			}
-		}
-		return server.New(&capture{}, append(opts, server.WithOperationMiddleware(mw))...)
-	}
 	tests := []struct {
 		name, path string
 		serve      func(h http.Handler, opts ...server.Option) (*server.Server, error)
@@ -224,9 +211,9 @@ func TestFlushWaitsForTheCheck(t *testing.T) {
 		body       string
 		declared   bool
 	}{
-		{"a page", "/page", page, 200, "page\n", true},
-		{"an operation middleware", "/api/v1/oauth/connections", middleware, 200, list, true},
-		{"an operation middleware, undeclared", "/api/v1/oauth/connections", middleware, http.StatusTeapot, teapot, false},
+		{"a page", "/page", asPage, 200, "page\n", true},
+		{"an operation middleware", "/api/v1/oauth/connections", inMiddleware, 200, list, true},
+		{"an operation middleware, undeclared", "/api/v1/oauth/connections", inMiddleware, http.StatusTeapot, teapot, false},
 		{"Wrap's handler", "/api/v1/oauth/connections", server.Wrap, 200, list, true},
 		{"Wrap's handler, undeclared", "/api/v1/oauth/connections", server.Wrap, http.StatusTeapot, teapot, false},
 	}
@@ -301,24 +288,12 @@ func TestFlushWaitsForTheCheck(t *testing.T) {
 // whole.
 func TestHandlersCanFlush(t *testing.T) {
 	const first, rest = `{"data":[`, `]}` + "\n"
-	page := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
-		return server.New(&capture{}, append(opts, server.WithHandler("/page", h))...)
-	}
-	middleware := func(h http.Handler, opts ...server.Option) (*server.Server, error) {
-		mw := func(gen.StrictHandlerFunc, string) gen.StrictHandlerFunc {
-			return func(_ context.Context, w http.ResponseWriter, r *http.Request, _ any) (any, error) {
-				h.ServeHTTP(w, r)
-				return nil, nil // answered
-			}
-		}
-		return server.New(&capture{}, append(opts, server.WithOperationMiddleware(mw))...)
-	}
 	tests := []struct {
 		name, path string
 		serve      func(h http.Handler, opts ...server.Option) (*server.Server, error)
 	}{
-		{"a page", "/page", page},
-		{"an operation middleware", "/api/v1/oauth/connections", middleware},
+		{"a page", "/page", asPage},
+		{"an operation middleware", "/api/v1/oauth/connections", inMiddleware},
 		{"Wrap's handler", "/api/v1/oauth/connections", server.Wrap},
 	}
 	for _, checked := range []bool{false, true} {
@@ -604,4 +579,21 @@ func TestMethodsAndPages(t *testing.T) {
 	if resp, _ := do(t, "GET", srv.URL+"/api/v1/oauth/connections", auth, ""); resp.StatusCode != 200 {
 		t.Errorf("draining: requests are still served, got %d", resp.StatusCode)
 	}
+}
+
+// asPage serves h as the page /page.
+func asPage(h http.Handler, opts ...server.Option) (*server.Server, error) {
+	return server.New(&capture{}, append(opts, server.WithHandler("/page", h))...)
+}
+
+// inMiddleware serves h as an operation middleware that answers every
+// operation itself.
+func inMiddleware(h http.Handler, opts ...server.Option) (*server.Server, error) {
+	mw := func(gen.StrictHandlerFunc, string) gen.StrictHandlerFunc {
+		return func(_ context.Context, w http.ResponseWriter, r *http.Request, _ any) (any, error) {
+			h.ServeHTTP(w, r)
+			return nil, nil // answered
+		}
+	}
+	return server.New(&capture{}, append(opts, server.WithOperationMiddleware(mw))...)
 }
