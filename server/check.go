@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 )
 
 // ResponseValidation says what the server does with an answer that breaks the
@@ -50,6 +52,12 @@ func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, l
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &captured{ResponseWriter: w, header: http.Header{}}
 		next.ServeHTTP(rec, r)
+		if rec.failed {
+			// Nothing of the answer has gone out: the 500 takes its place
+			// (the cause is noted already).
+			WriteError(w, r, apierror.ServerError)
+			return
+		}
 		// A no-op unless the handler wrote nothing, which net/http sends as a 200.
 		rec.WriteHeader(http.StatusOK)
 		body := rec.body.Bytes()
@@ -62,7 +70,11 @@ func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, l
 		}
 		maps.Copy(w.Header(), rec.sent)
 		w.WriteHeader(rec.status)
-		_, _ = w.Write(body)
+		if _, err := w.Write(body); err != nil {
+			// The client gone, or a Content-Length of the handler's that is
+			// not the body's: the answer is broken off (breakOff).
+			WriteError(w, r, err)
+		}
 	})
 }
 
@@ -92,7 +104,13 @@ type captured struct {
 	sent   http.Header // header as of WriteHeader
 	status int
 	body   bytes.Buffer
+	failed bool // an error came after the answer began (breakOff)
 }
+
+func (c *captured) begun() bool { return c.status != 0 }
+
+// fail drops the answer held: checkResponses sends the 500 instead.
+func (c *captured) fail() { c.failed = true }
 
 func (c *captured) Header() http.Header { return c.header }
 

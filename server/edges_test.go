@@ -804,3 +804,114 @@ func TestEarlyHintsPassThrough(t *testing.T) {
 		}
 	}
 }
+
+// listAnswer is a list's answer written by hand.
+type listAnswer func(w http.ResponseWriter) error
+
+func (l listAnswer) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error { return l(w) }
+
+// TestAnswerBrokenOff: an error returned once the answer has begun (a
+// response object that wrote its status, and part of its body, then failed;
+// Wrap's handler that calls WriteError after writing) can no longer be
+// answered: it is the implementation's bug, as a panic then is. When the
+// answer is held to be checked, nothing of it has gone out, and the JSON 500
+// takes its place; otherwise the connection is cut, so that the client sees
+// a broken answer, never a 204 that says the work was done or the error's
+// body after the answer's start (a 200 whose body reads
+// `{"data":[{"message":"Server Error"}`). Either way the request is logged
+// at ERROR with the cause and counted as a 500, and net/http logs no
+// superfluous WriteHeader.
+func TestAnswerBrokenOff(t *testing.T) {
+	partial := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"data":[`)
+	}
+	deleted := func(err error) halfway {
+		return func(w http.ResponseWriter) error {
+			w.WriteHeader(http.StatusNoContent)
+			return err
+		}
+	}
+	const began = "after the answer began"
+	tests := []struct {
+		name, method, path string
+		impl               gen.StrictServerInterface
+		wrapped            http.HandlerFunc
+		cause              string // in the log line
+		cut                bool   // even when the answer is held to be checked
+	}{
+		{"a list's error", "GET", "/api/v1/oauth/connections", &answers{list: listAnswer(func(w http.ResponseWriter) error {
+			partial(w)
+			return fmt.Errorf("encoding failed")
+		})}, nil, began, false},
+		{"a DELETE's error", "DELETE", connPath, &answers{del: deleted(fmt.Errorf("encoding failed"))}, nil, began, false},
+		{"a DELETE's ErrNotFound", "DELETE", connPath, &answers{del: deleted(plannroauth.ErrNotFound)}, nil, began, false},
+		{"Wrap's handler", "GET", "/api/v1/oauth/connections", nil, func(w http.ResponseWriter, r *http.Request) {
+			partial(w)
+			server.WriteError(w, r, fmt.Errorf("encoding failed"))
+		}, began, false},
+	}
+	serverError := errorBody(t, apispec.MessagesOf().ServerError)
+	for _, tt := range tests {
+		for _, v := range validations {
+			t.Run(tt.name+", "+v, func(t *testing.T) {
+				var logs, netHTTP logtest.Buffer
+				reg := prometheus.NewRegistry()
+				opts := append([]server.Option{server.WithAuth(anyToken), server.WithMetrics(reg),
+					server.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, validation(v, func(*http.Request, error) {})...)
+				var s *server.Server
+				var err error
+				if tt.wrapped != nil {
+					s, err = server.Wrap(tt.wrapped, opts...)
+				} else {
+					s, err = server.New(tt.impl, opts...)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				srv := httptest.NewUnstartedServer(s)
+				srv.Config.ErrorLog = log.New(&netHTTP, "", 0)
+				srv.Start()
+				defer srv.Close()
+
+				req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				resp, err := http.DefaultClient.Do(req)
+				var body []byte
+				if err == nil {
+					body, err = io.ReadAll(resp.Body)
+					resp.Body.Close()
+				}
+				if v == "unchecked" || tt.cut {
+					if err == nil {
+						t.Errorf("the client got a complete answer: %d %q", resp.StatusCode, body)
+					}
+				} else if err != nil || resp.StatusCode != http.StatusInternalServerError || string(body) != serverError {
+					t.Errorf("got %v %q, want the JSON 500", err, body)
+				}
+				srv.Close() // every line is written
+				if line := logs.String(); !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "status=500") ||
+					!strings.Contains(line, tt.cause) {
+					t.Errorf("log %q, want an ERROR 500 with %q", line, tt.cause)
+				}
+				got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total")
+				series := fmt.Sprintf(`plannr_http_requests_total{method=%q,route=%q,status="500"}`, tt.method, routeOf(tt.path))
+				if want := (metricstest.Samples{series: 1}); !maps.Equal(got, want) {
+					t.Errorf("counted %v, want %v", got, want)
+				}
+				if l := netHTTP.String(); l != "" {
+					t.Errorf("net/http logged %q", l)
+				}
+			})
+		}
+	}
+}
+
+// routeOf is the spec's path template of path, a path of the tests.
+func routeOf(path string) string {
+	if path == connPath {
+		return "/api/v1/oauth/connections/{oauthConnection_uuid}"
+	}
+	return path
+}

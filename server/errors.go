@@ -71,8 +71,21 @@ const StatusClientClosedRequest = 499
 // (X-Request-Id, Cache-Control, X-Content-Type-Options, X-RateLimit-*) and
 // those of middleware in front of it. A 4xx replaces no answer, and keeps
 // every header set before it.
+//
+// An error once the answer has begun (its status written, or a byte of its
+// body, or a flush) can no longer be answered. It is the implementation's
+// bug, as a panic then is: logged at ERROR and counted as a 500, with the
+// error; the client gets the JSON 500 if the answer is held to be checked
+// (WithResponseValidation), and otherwise a broken answer, the connection
+// cut, never an error's body after the answer's start. With the client gone
+// (a write that failed for it), it is logged and counted as
+// StatusClientClosedRequest.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	rec := recorderOf(w)
+	if a := answerOf(w); a != nil && a.begun() && rec != nil {
+		breakOff(a, rec, r, err)
+		return
+	}
 	var e *apierror.Error
 	switch {
 	case errors.As(err, &e):
@@ -108,6 +121,23 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		cause = err
 	}
 	apierror.Write(w, r, e, cause)
+}
+
+// breakOff ends the answer a that has begun, for err, which can no longer
+// be answered: its status is gone, or held to be checked. With the client
+// gone (a write that failed for it, most often), the request is logged and
+// counted as StatusClientClosedRequest with err: its answer was not whole.
+// Otherwise the failure is the implementation's bug, as a panic then is: the
+// request is logged and counted as a 500 with err, and the answer comes to
+// nothing (answer.fail).
+func breakOff(a answer, rec *recorder, r *http.Request, err error) {
+	if r.Context().Err() == context.Canceled {
+		rec.status = StatusClientClosedRequest
+		rec.NoteError(err)
+		return
+	}
+	rec.NoteError(fmt.Errorf("after the answer began: %w", err))
+	a.fail()
 }
 
 // composedHeaders are the headers of an answer that WriteError's 5xx

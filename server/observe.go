@@ -84,6 +84,8 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				} else {
 					rec.status, cut = http.StatusInternalServerError, true
 				}
+			case rec.failed:
+				rec.status, cut = http.StatusInternalServerError, true
 			}
 			// A handler that wrote nothing answered net/http's empty 200.
 			status := cmp.Or(rec.status, http.StatusOK)
@@ -175,7 +177,46 @@ type recorder struct {
 	id        [1]string // the X-Request-Id header's value
 	// refused: an answer of an undeclared status was replaced; its body goes nowhere.
 	refused bool
+	// failed: an error came after the answer began (breakOff), and the
+	// connection is to be cut.
+	failed bool
 }
+
+// answer is one of the kit's writers that an answer is written to: the
+// recorder, or the writer that holds the answer until it is checked.
+type answer interface {
+	// begun reports whether the answer has begun: a final status, a byte of
+	// its body or a flush came.
+	begun() bool
+	// fail ends an answer begun, for an error that came after it: what the
+	// client gets instead is the writer's to say.
+	fail()
+}
+
+// answerOf returns the first of the kit's writers among w and those it
+// wraps, or nil.
+func answerOf(w http.ResponseWriter) answer {
+	for {
+		switch a := w.(type) {
+		case *recorder:
+			return a
+		case *captured:
+			return a
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
+
+func (r *recorder) begun() bool { return r.status != 0 }
+
+// fail has the connection cut once the handler returns: the status has gone
+// out, or will with what was written, and only a broken answer tells the
+// client that it is not the one it seems.
+func (r *recorder) fail() { r.failed = true }
 
 // unmatched is the route of a log line for a request that matched none: never
 // the raw path of an unknown URL, which may hold anything a client put there.

@@ -265,13 +265,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 // hands an operation: the recorder, or with WithResponseValidation the
 // writer that holds the answer until it is checked.
 func answered(w http.ResponseWriter) bool {
-	switch w := w.(type) {
-	case *recorder:
-		return w.status != 0
-	case *captured:
-		return w.status != 0
-	}
-	return true
+	a := answerOf(w)
+	return a == nil || a.begun()
 }
 
 // operationFunc serves a request that route matched (m) and validated. ctx
