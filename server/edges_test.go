@@ -818,8 +818,10 @@ func (l listAnswer) VisitListOAuthConnectionsResponse(w http.ResponseWriter) err
 // takes its place; otherwise the connection is cut, so that the client sees
 // a broken answer, never a 204 that says the work was done or the error's
 // body after the answer's start (a 200 whose body reads
-// `{"data":[{"message":"Server Error"}`). Either way the request is logged
-// at ERROR with the cause and counted as a 500, and net/http logs no
+// `{"data":[{"message":"Server Error"}`). A body longer or shorter than the
+// Content-Length the handler set is its failure too, which net/http answers
+// by closing the connection, checked or not. Either way the request is
+// logged at ERROR with the cause and counted as a 500, and net/http logs no
 // superfluous WriteHeader.
 func TestAnswerBrokenOff(t *testing.T) {
 	partial := func(w http.ResponseWriter) {
@@ -832,6 +834,14 @@ func TestAnswerBrokenOff(t *testing.T) {
 			w.WriteHeader(http.StatusNoContent)
 			return err
 		}
+	}
+	lengthOf := func(n string) gen.ListOAuthConnectionsResponseObject {
+		return listAnswer(func(w http.ResponseWriter) error {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", n)
+			_, _ = io.WriteString(w, `{"data":[]}`) // its error unread, as handlers often leave it
+			return nil
+		})
 	}
 	const began = "after the answer began"
 	tests := []struct {
@@ -851,6 +861,8 @@ func TestAnswerBrokenOff(t *testing.T) {
 			partial(w)
 			server.WriteError(w, r, fmt.Errorf("encoding failed"))
 		}, began, false},
+		{"a body longer than its Content-Length", "GET", "/api/v1/oauth/connections", &answers{list: lengthOf("3")}, nil, "declared Content-Length", true},
+		{"a body shorter than its Content-Length", "GET", "/api/v1/oauth/connections", &answers{list: lengthOf("100")}, nil, "the body ended after 11 bytes of the Content-Length 100", true},
 	}
 	serverError := errorBody(t, apispec.MessagesOf().ServerError)
 	for _, tt := range tests {

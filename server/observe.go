@@ -86,6 +86,10 @@ func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
 				}
 			case rec.failed:
 				rec.status, cut = http.StatusInternalServerError, true
+			case rec.short() && r.Context().Err() == nil:
+				// The handler's failure, as a body too long is (Write).
+				rec.err = fmt.Errorf("the body ended after %d bytes of the Content-Length %d", rec.written, rec.length)
+				rec.status, cut = http.StatusInternalServerError, true
 			}
 			// A handler that wrote nothing answered net/http's empty 200.
 			status := cmp.Or(rec.status, http.StatusOK)
@@ -180,6 +184,9 @@ type recorder struct {
 	// failed: an error came after the answer began (breakOff), and the
 	// connection is to be cut.
 	failed bool
+	// length is the Content-Length the handler set as of its status, -1 for
+	// none, and written the bytes of body written (short).
+	length, written int64
 }
 
 // answer is one of the kit's writers that an answer is written to: the
@@ -271,9 +278,32 @@ func (r *recorder) WriteHeader(status int) {
 			r.refuse(status)
 			return
 		}
-		r.status = status
+		r.status, r.length = status, contentLength(r.ResponseWriter.Header())
 	}
 	r.ResponseWriter.WriteHeader(status)
+}
+
+// contentLength is the Content-Length of h as net/http takes it at
+// WriteHeader, -1 for none.
+func contentLength(h http.Header) int64 {
+	v := h["Content-Length"]
+	if len(v) == 0 {
+		return -1
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// short reports whether the answer's body ended before the Content-Length
+// the handler set, which net/http answers by closing the connection: the
+// client's answer is broken. A HEAD's, a 204's and a 304's answer have no
+// body to fall short.
+func (r *recorder) short() bool {
+	return r.written < r.length && r.req.Method != http.MethodHead &&
+		r.status != http.StatusNoContent && r.status != http.StatusNotModified
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
@@ -283,7 +313,15 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.refused {
 		return len(b), nil
 	}
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	r.written += int64(n)
+	if err == http.ErrContentLength && !r.failed {
+		// A body longer than the Content-Length the handler set: net/http
+		// sends none of the rest and closes the connection, a broken answer,
+		// which is the handler's failure however it takes the error.
+		breakOff(r, r, r.req, err)
+	}
+	return n, err
 }
 
 // FlushError sends what was written so far; a flush before WriteHeader sends
