@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
@@ -257,7 +258,7 @@ func (h halfway) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error
 	return h(w)
 }
 
-// TestReplacedAnswerKeepsNoneOfItsHeaders: the 5xx that stands in for an
+// TestReplacedAnswerKeepsNoneOfItsHeaders: the error that stands in for an
 // answer the implementation had started (it set headers, then wrote
 // nothing, failed, panicked, or sent an undeclared status) carries none of
 // the headers that described that answer: a stale Content-Length would cut
@@ -271,6 +272,7 @@ func TestReplacedAnswerKeepsNoneOfItsHeaders(t *testing.T) {
 		return err
 	}
 	serverError, unavailable := errorBody(t, apispec.MessagesOf().ServerError), errorBody(t, apispec.MessagesOf().Unavailable)
+	notFound := errorBody(t, server.NotFound.Body.Message)
 	tests := []struct {
 		name    string
 		del     halfway
@@ -281,6 +283,7 @@ func TestReplacedAnswerKeepsNoneOfItsHeaders(t *testing.T) {
 		{"an answer of headers alone", func(http.ResponseWriter) error { return nil }, nil, 500, serverError},
 		{"an answer's error", func(http.ResponseWriter) error { return errors.New("disk full") }, nil, 500, serverError},
 		{"an answer's ErrUnavailable", func(http.ResponseWriter) error { return server.ErrUnavailable }, nil, 503, unavailable},
+		{"an answer's ErrNotFound", func(http.ResponseWriter) error { return plannroauth.ErrNotFound }, nil, 404, notFound},
 		{"an answer's panic", func(http.ResponseWriter) error { panic("boom") }, nil, 500, serverError},
 		{"an answer's undeclared status", moved, nil, 500, serverError},
 		{"Wrap's handler of headers alone", nil, func(w http.ResponseWriter, _ *http.Request) { maps.Copy(w.Header(), composed) }, 500, serverError},

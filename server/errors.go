@@ -60,17 +60,17 @@ const StatusClientClosedRequest = 499
 // bug: a 500 too. The cause of a 5xx goes to the request's log line, never to
 // the client.
 //
-// The 500 or 503 of an unexpected error stands in for the answer the
-// implementation was composing, whose headers may be set already. Those that
-// describe that answer are dropped, so that a stale Content-Length does not
-// cut the JSON body short and no Location, Set-Cookie or ETag acts on a
-// failure: Accept-Ranges, Content-Disposition, Content-Encoding,
-// Content-Language, Content-Length, Content-Location, Content-Range, ETag,
-// Expires, Last-Modified, Link, Location, Retry-After, Set-Cookie and Trailer
-// (Content-Type is the error's). Every other header stays: the server's own
+// The error stands in for the answer the implementation was composing,
+// whose headers may be set already. Those that describe that answer are
+// dropped, so that a stale Content-Length does not cut the JSON body short
+// and no Location, Set-Cookie or ETag acts on a failure: Accept-Ranges,
+// Content-Disposition, Content-Encoding, Content-Language, Content-Length,
+// Content-Location, Content-Range, ETag, Expires, Last-Modified, Link,
+// Location, Retry-After, Set-Cookie and Trailer (Content-Type is the
+// error's; a 429's Retry-After, a 401's WWW-Authenticate and a 405's Allow
+// are the error's own). Every other header stays: the server's own
 // (X-Request-Id, Cache-Control, X-Content-Type-Options, X-RateLimit-*) and
-// those of middleware in front of it. A 4xx replaces no answer, and keeps
-// every header set before it.
+// those of middleware in front of it.
 //
 // An error once the answer has begun (its status written, or a byte of its
 // body, or a flush) can no longer be answered. It is the implementation's
@@ -110,11 +110,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		err = fmt.Errorf("%w: %w", err, validation.Undeclared(rec.operation, e.Status))
 		e = apierror.ServerError
 	}
-	if e == apierror.ServerError || e == apierror.Unavailable {
-		h := w.Header()
-		for _, k := range composedHeaders {
-			delete(h, k)
-		}
+	h := w.Header()
+	for _, k := range composedHeaders {
+		delete(h, k)
 	}
 	var cause error
 	if e.Status >= 500 && err != error(e) {
@@ -140,7 +138,7 @@ func breakOff(a answer, rec *recorder, r *http.Request, err error) {
 	a.fail()
 }
 
-// composedHeaders are the headers of an answer that WriteError's 5xx
+// composedHeaders are the headers of an answer that WriteError's error
 // replaces, in canonical form.
 var composedHeaders = []string{
 	"Accept-Ranges", "Content-Disposition", "Content-Encoding", "Content-Language",
