@@ -27,7 +27,7 @@ func (*panicky) DeleteOAuthConnection(context.Context, gen.DeleteOAuthConnection
 
 // metricsOf serves reg's metrics on a server of their own, so that a scrape
 // counts nothing itself.
-func metricsOf(t *testing.T, reg *prometheus.Registry) string {
+func metricsOf(t testing.TB, reg *prometheus.Registry) string {
 	t.Helper()
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(srv.Close)
