@@ -191,11 +191,12 @@ func (l *statusLog) take() []line {
 	return seen
 }
 
-// scriptedServer is a server of scriptedImpl in one validation mode, with
-// its log, metrics and net/http's own log.
+// scriptedServer is a server of scriptedImpl in one validation mode and on
+// one path to an operation, with its log, metrics and net/http's own log.
 type scriptedServer struct {
 	url     string
-	mode    string
+	mode    string // its validation and path, for messages
+	refuse  bool
 	log     *statusLog
 	metrics string
 	netHTTP *logtest.Buffer
@@ -205,7 +206,8 @@ type scriptedServer struct {
 // the fuzzer chooses, what an implementation can (answer with a generated
 // response object, write its own answer, set headers, flush, fail, panic,
 // answer nothing), behind each validation mode and each path to an
-// operation, and holds the kit to its promises whatever it does: the server
+// operation (the PUT's fast handler, operation middleware, the generated
+// handlers, Wrap's handler), and holds the kit to its promises whatever it does: the server
 // lives on; every answer that reaches the client has a status its operation
 // declares; under Refuse an error is JSON with a message; the request is
 // logged once and counted once, with the status the client got (or the 500
@@ -230,12 +232,32 @@ func FuzzImplementation(f *testing.F) {
 			return next(ctx, w, r, req)
 		}
 	}
+	// Wrap's handler does as the script says, and hands its error to WriteError.
+	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.act(w); err != nil {
+			server.WriteError(w, r, err)
+		}
+	})
+	paths := []struct {
+		name string
+		opts []server.Option
+		wrap bool
+	}{
+		{"fast", nil, false},
+		{"middleware", []server.Option{server.WithOperationMiddleware(passOn)}, false},
+		{"generated", []server.Option{server.WithoutCompiledChecks()}, false},
+		{"Wrap", nil, true},
+	}
 	for _, mode := range validations {
-		for _, opts := range [][]server.Option{nil, {server.WithOperationMiddleware(passOn)}, {server.WithoutCompiledChecks()}} {
-			ss := scriptedServer{mode: mode, log: &statusLog{}, netHTTP: &logtest.Buffer{}}
+		for _, path := range paths {
+			ss := scriptedServer{mode: mode + " " + path.name, refuse: mode == "Refuse", log: &statusLog{}, netHTTP: &logtest.Buffer{}}
 			reg := prometheus.NewRegistry()
-			srv, err := server.New(scriptedImpl{&s}, append(append([]server.Option{server.WithAuth(anyToken), server.WithoutRateLimit(),
-				server.WithMetrics(reg), server.WithLogger(slog.New(ss.log))}, validation(mode, func(*http.Request, error) {})...), opts...)...)
+			opts := append(append([]server.Option{server.WithAuth(anyToken), server.WithoutRateLimit(),
+				server.WithMetrics(reg), server.WithLogger(slog.New(ss.log))}, validation(mode, func(*http.Request, error) {})...), path.opts...)
+			srv, err := server.New(scriptedImpl{&s}, opts...)
+			if path.wrap {
+				srv, err = server.Wrap(wrapped, opts...)
+			}
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -326,7 +348,7 @@ func FuzzImplementation(f *testing.F) {
 		if resp.StatusCode < 500 && op.Op.Responses.Status(resp.StatusCode) == nil {
 			t.Errorf("%s %s: answered %d %q, which %s does not declare", ss.mode, rq.method, resp.StatusCode, body, op.ID)
 		}
-		if ss.mode == "Refuse" && resp.StatusCode >= 400 && rq.method != "HEAD" {
+		if ss.refuse && resp.StatusCode >= 400 && rq.method != "HEAD" {
 			mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 			var e struct{ Message *string }
 			if mt != "application/json" || json.Unmarshal(body, &e) != nil || e.Message == nil {
