@@ -222,7 +222,7 @@ func (c *probe) wait(d time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-c.r.ctx.Done():
-		c.fatal(c.last, "kit", "time to wait %v; got %s", d, c.r.ctx.Err())
+	case <-c.ctx.Done():
+		c.fatal(c.last, "kit", "time to wait %v; got %s", d, c.ctx.Err())
 	}
 }

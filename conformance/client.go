@@ -134,7 +134,7 @@ func (c *probe) send(rq request) *exchange {
 		c.fatal(nil, "request", "a valid path; the kit made %q: %s", rq.path, err)
 	}
 	// The path goes as written: an escaped slash stays escaped.
-	req, err := http.NewRequestWithContext(c.r.ctx, rq.method, c.r.client.base+rq.path, bytes.NewReader(rq.body))
+	req, err := http.NewRequestWithContext(c.ctx, rq.method, c.r.client.base+rq.path, bytes.NewReader(rq.body))
 	if err != nil {
 		c.fatal(nil, "request", "a valid request to %q: %s", rq.path, err)
 	}
@@ -153,7 +153,7 @@ func (c *probe) send(rq request) *exchange {
 		ex.token = rq.token
 	}
 	c.last = ex
-	if err := c.r.client.slot(c.r.ctx); err != nil {
+	if err := c.r.client.slot(c.ctx); err != nil {
 		c.fatal(ex, "answer", "time to send; got %s", err)
 	}
 	resp, err := c.r.client.do(req)

@@ -150,7 +150,9 @@ func (r *Report) Passed() bool {
 
 // Execute runs the checks Target selects, one after the other, and reports on
 // each. It returns an error, and no report, only when the run cannot start:
-// a bad Target, or a first user whose connections cannot be listed.
+// a bad Target, or a first user whose connections cannot be listed. Once ctx
+// is done, the check running still puts back what it changed, for up to 30 s
+// more, and the checks after it skip.
 func Execute(ctx context.Context, target Target) (*Report, error) {
 	r, err := newRunner(ctx, target)
 	if err != nil {

@@ -324,7 +324,7 @@ func TestReadOnlyGuard(t *testing.T) {
 		{http.MethodOptions, k.list.Path + "%2F" + real, false},
 	} {
 		res := &Result{}
-		c := &probe{r: r, res: res}
+		c := &probe{r: r, ctx: t.Context(), res: res}
 		before := sent.Load()
 		func() {
 			defer func() { _ = recover() }()

@@ -2,8 +2,11 @@ package conformance_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -342,3 +345,52 @@ func TestRestoreFails(t *testing.T) {
 		t.Errorf("a label not put back, and the check says nothing:\n%s", failures(rep))
 	}
 }
+
+// labels is every user's connections' labels, read from the store: what a
+// run must leave as it found it even where updated_at moves.
+func (s fakeServer) labels() map[uuid.UUID]*string {
+	out := map[uuid.UUID]*string{}
+	for _, tok := range []string{firstToken, otherToken} {
+		for _, c := range s.Connections(tok) {
+			out[c.UUID] = c.Label
+		}
+	}
+	return out
+}
+
+// TestInterruptedRestores cancels the run as soon as a check has changed a
+// label: the check still puts it back, and the next check does not start.
+func TestInterruptedRestores(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var before map[uuid.UUID]*string
+	cancelOnChange := onAnswer(func(r *http.Request, a *answer) {
+		var conn struct {
+			UUID  uuid.UUID
+			Label *string
+		}
+		if r.Method == http.MethodPut && json.Unmarshal(a.body, &conn) == nil && !sameLabel(conn.Label, before[conn.UUID]) {
+			cancel()
+		}
+	})
+	srv := fake(t, cancelOnChange)
+	before = srv.labels()
+	target := srv.target
+	target.Run = "^(label_set|label_null_clears)$"
+	rep, err := conformance.Execute(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := srv.labels(); !maps.EqualFunc(after, before, sameLabel) {
+		t.Errorf("the labels changed:\nbefore %s\nafter  %s", mustJSON(before), mustJSON(after))
+	}
+	if len(rep.Results) != 2 || rep.Results[0].Outcome != conformance.Fail {
+		t.Fatalf("label_set not interrupted:\n%s", failures(rep))
+	}
+	if next := rep.Results[1]; next.Requests > 0 || next.Outcome != conformance.Skip {
+		t.Errorf("%s: %s with %d requests after the run was canceled, want a skip without any", next.Check, next.Outcome, next.Requests)
+	}
+}
+
+// sameLabel reports whether two labels, nil for null, are the same.
+func sameLabel(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

@@ -115,7 +115,7 @@ func readOnlyBudget(limits apispec.Limits) int {
 // a list it cannot read stops the run; list_connections reports the rest.
 func (r *runner) setupList(token string) (conns []connection, err error) {
 	res := Result{Check: "setup"}
-	c := &probe{r: r, res: &res}
+	c := &probe{r: r, ctx: r.ctx, res: &res}
 	defer func() {
 		v := recover()
 		if v == nil {
@@ -166,7 +166,10 @@ func compact(s string) string {
 
 // probe is the state of one running check, passed to its function.
 type probe struct {
-	r        *runner
+	r *runner
+	// ctx is what the check's requests go under: the run's, and then its
+	// cleanups' (restoreContext).
+	ctx      context.Context
 	res      *Result
 	cleanups []func()
 	// last is the latest request, which a panic is reported with.
@@ -184,7 +187,11 @@ func (r *runner) run(chk *check) (res Result) {
 		res.Outcome, res.Reason = Skip, "needs a change to succeed (a PUT moves updated_at, a DELETE removes) or exhausts the rate limit, and -readonly changes nothing"
 		return res
 	}
-	c := &probe{r: r, res: &res}
+	if err := r.ctx.Err(); err != nil {
+		res.Outcome, res.Reason = Skip, "the run was interrupted before it ("+err.Error()+")"
+		return res
+	}
+	c := &probe{r: r, ctx: r.ctx, res: &res}
 	start, before := time.Now(), r.client.count()
 	defer func() {
 		res.Duration = time.Since(start)
@@ -209,7 +216,24 @@ func (r *runner) run(chk *check) (res Result) {
 	return res
 }
 
+// restoreTimeout is how long a check's cleanups may still go on once the
+// run is interrupted: enough to put a label back, not enough to hang.
+const restoreTimeout = 30 * time.Second
+
+// restoreContext is ctx without its cancellation, so that an interrupted
+// check still puts back what it changed; it ends restoreTimeout after ctx
+// does. The timeout starts there, not at once: a request budget may pace
+// the cleanups of a run that goes on.
+func restoreContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	restore, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(restoreTimeout, cancel) })
+	return restore, func() { stop(); cancel() }
+}
+
 func (c *probe) runCleanups() {
+	ctx, cancel := restoreContext(c.ctx)
+	defer cancel()
+	c.ctx = ctx
 	for i := len(c.cleanups) - 1; i >= 0; i-- {
 		func() {
 			// A cleanup that stops ends itself, not the others.
