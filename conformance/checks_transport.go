@@ -117,18 +117,24 @@ func (c *probe) expectAllow(ex *exchange, template string) {
 }
 
 // probeMethods are the methods the kit tries on each path.
-var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodTrace, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 func checkUnsupportedMethod(c *probe) {
 	api := c.r.api
 	tmpl := compileTemplate("methodNotAllowed", api.msgs.MethodNotAllowed)
 	for _, rt := range c.routes() {
 		for _, m := range probeMethods {
-			// Under ReadOnly, the list path gets only what cannot change anything.
-			if slices.Contains(apispec.Allow(rt.template), m) || c.r.target.ReadOnly && !c.r.isAbsent(rt.path) && !slices.Contains(safeMethods, m) {
+			safe := slices.Contains(safeMethods, m)
+			// A lax server may take any method on the list path as a create
+			// or a wipe: there, only what cannot change anything, in any mode.
+			if slices.Contains(apispec.Allow(rt.template), m) || !safe && !c.r.isAbsent(rt.path) {
 				continue
 			}
-			ex := c.send(request{method: m, path: rt.path, token: c.r.target.Token, contentType: api.mediaType, body: []byte(`{}`)})
+			rq := request{method: m, path: rt.path, token: c.r.target.Token}
+			if !safe {
+				rq.contentType, rq.body = api.mediaType, []byte(`{}`)
+			}
+			ex := c.send(rq)
 			if ex.Status != http.StatusMethodNotAllowed {
 				c.fail(ex, "status", "%d: %s is not a method of %s; got %d", http.StatusMethodNotAllowed, m, rt.template, ex.Status)
 				continue

@@ -118,7 +118,7 @@ type exchange struct {
 
 // safeMethods change nothing on any server that keeps to HTTP's semantics;
 // under ReadOnly every other request goes to the run's absent UUID.
-var safeMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions}
+var safeMethods = []string{http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace}
 
 // send makes the request and holds the answer to the spec and to the rules
 // of every answer (observe.go); a failure of them fails the check. A

@@ -49,8 +49,9 @@ type Target struct {
 	// an hour apart). The program needs the zone database (time/tzdata).
 	Zone, OtherZone string
 	// ReadOnly changes nothing, even on a server that is lenient or broken:
-	// the kit sends only GET, HEAD and OPTIONS, and PUT and DELETE to a UUID
-	// that no user owns (new each run, and absent from both users' lists).
+	// the kit sends only GET, HEAD, OPTIONS and TRACE, and other methods (PUT,
+	// DELETE, ...) to a UUID that no user owns (new each run, and absent from
+	// both users' lists).
 	// A server may still make a connection there, taking a PUT as a create:
 	// after each check that sent one, the kit looks in both users' lists,
 	// deletes the connection if it is there, and fails the check, saying if

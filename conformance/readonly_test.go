@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -218,16 +219,24 @@ func TestReadOnlyDeletesWhatAPutMade(t *testing.T) {
 	}
 }
 
+// outcomesKeeping is outcomes, and fails t unless every user's data, read
+// from the store, is after the run as it was before.
+func (s fakeServer) outcomesKeeping(t *testing.T, target conformance.Target) (*conformance.Report, map[conformance.Outcome][]string) {
+	t.Helper()
+	before := s.state(t)
+	rep, got := outcomes(t, target)
+	if after := s.state(t); after != before {
+		t.Errorf("the data changed:\nbefore %s\nafter  %s", before, after)
+	}
+	return rep, got
+}
+
 // TestChangesOnlyItsOwn runs every check without -readonly against a server
 // whose list shows other users' connections: nothing is proved the first
 // user's, so the checks that change data skip, and nothing changes.
 func TestChangesOnlyItsOwn(t *testing.T) {
 	srv := fake(t, leaky)
-	before := srv.state(t)
-	rep, got := outcomes(t, srv.target)
-	if after := srv.state(t); after != before {
-		t.Errorf("the data changed:\nbefore %s\nafter  %s", before, after)
-	}
+	rep, got := srv.outcomesKeeping(t, srv.target)
 	if !slices.Contains(got[conformance.Fail], "list_connections") {
 		t.Errorf("list_connections: not failed, want it to fail the leak: %v", got)
 	}
@@ -318,11 +327,7 @@ func TestUnrestorableLabels(t *testing.T) {
 		plannrtest.WithUser(otherToken, plannrtest.Connection{UUID: otherConn}))
 	target := srv.target
 	target.Run = "^(label_.*|unknown_properties_ignored|timestamps|uuid_spellings)$"
-	before := srv.state(t)
-	rep, got := outcomes(t, target)
-	if after := srv.state(t); after != before {
-		t.Errorf("the data changed:\nbefore %s\nafter  %s", before, after)
-	}
+	rep, got := srv.outcomesKeeping(t, target)
 	if len(got[conformance.Skip]) != len(rep.Results) {
 		t.Errorf("%v, want every check to skip", got)
 	}
@@ -394,3 +399,38 @@ func TestInterruptedRestores(t *testing.T) {
 
 // sameLabel reports whether two labels, nil for null, are the same.
 func sameLabel(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+// writesOnList takes the methods of the list path that may change data (RFC
+// 9110's unsafe ones) as a lax framework's resource route might: POST makes
+// a connection, PUT, PATCH and DELETE delete every one of the user's.
+func writesOnList(next http.Handler, srv *plannrtest.Server) http.Handler {
+	return onRequest(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != listPath || slices.Contains([]string{http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace}, r.Method) {
+			return false
+		}
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if r.Method == http.MethodPost {
+			srv.AddUser(token, plannrtest.Connection{})
+		} else {
+			for _, c := range srv.Connections(token) {
+				del := httptest.NewRequestWithContext(r.Context(), http.MethodDelete, listPath+"/"+c.UUID.String(), nil)
+				del.Header.Set("Authorization", r.Header.Get("Authorization"))
+				next.ServeHTTP(httptest.NewRecorder(), del)
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return true
+	})(next, srv)
+}
+
+// TestWrongMethodChangesNothing runs unsupported_method, without -readonly,
+// against a server that writes on any method of the list path: the data is
+// as it was, since the list path gets only methods that change nothing.
+func TestWrongMethodChangesNothing(t *testing.T) {
+	srv := fake(t, writesOnList)
+	target := srv.target
+	target.Run = "^unsupported_method$"
+	if rep, _ := srv.outcomesKeeping(t, target); !rep.Passed() {
+		t.Errorf("unsupported_method failed:\n%s", failures(rep))
+	}
+}

@@ -42,9 +42,9 @@ Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
 run could not start (bad flags, an unreachable server, a token that cannot list).
 
 Against production, use -readonly: it changes nothing, even on a broken server
-(only GET, HEAD and OPTIONS, and PUT and DELETE to a UUID no user owns, where a
-connection the server makes anyway is deleted and fails its check; the checks
-that need a change skip), at most -budget requests a minute (default %d).
+(only GET, HEAD, OPTIONS and TRACE, and other methods to a UUID no user owns,
+where a connection the server makes anyway is deleted and fails its check; the
+checks that need a change skip), at most -budget requests a minute (default %d).
 
 Flags (tokens may come from the environment instead, to keep them out of ps):
 `
