@@ -6,15 +6,18 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -413,9 +416,7 @@ func writesOnList(next http.Handler, srv *plannrtest.Server) http.Handler {
 			srv.AddUser(token, plannrtest.Connection{})
 		} else {
 			for _, c := range srv.Connections(token) {
-				del := httptest.NewRequestWithContext(r.Context(), http.MethodDelete, listPath+"/"+c.UUID.String(), nil)
-				del.Header.Set("Authorization", r.Header.Get("Authorization"))
-				next.ServeHTTP(httptest.NewRecorder(), del)
+				deleteAs(next, r, c.UUID)
 			}
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -432,5 +433,94 @@ func TestWrongMethodChangesNothing(t *testing.T) {
 	target.Run = "^unsupported_method$"
 	if rep, _ := srv.outcomesKeeping(t, target); !rep.Passed() {
 		t.Errorf("unsupported_method failed:\n%s", failures(rep))
+	}
+}
+
+// deleteAs deletes the connection id through next, as r's user.
+func deleteAs(next http.Handler, r *http.Request, id uuid.UUID) {
+	del := httptest.NewRequestWithContext(r.Context(), http.MethodDelete, listPath+"/"+id.String(), nil)
+	del.Header.Set("Authorization", r.Header.Get("Authorization"))
+	next.ServeHTTP(httptest.NewRecorder(), del)
+}
+
+// takesUUID lets a PUT's body give the connection another uuid, as a model
+// whose every attribute is fillable would: the connection moves there.
+func takesUUID(next http.Handler, srv *plannrtest.Server) http.Handler {
+	return onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		id, err := pathUUID(r)
+		if r.Method != http.MethodPut || err != nil {
+			return false
+		}
+		var to uuid.UUID
+		editBody(r, func(m map[string]any) {
+			if s, ok := m["uuid"].(string); ok {
+				to, _ = uuid.Parse(s)
+			}
+		})
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		conns := srv.Connections(token)
+		i := slices.IndexFunc(conns, func(c plannrtest.Connection) bool { return c.UUID == id })
+		if to == uuid.Nil || to == id || i < 0 {
+			return false
+		}
+		deleteAs(next, r, id)
+		conns[i].UUID = to
+		srv.AddUser(token, conns[i])
+		r.URL.Path = path.Dir(r.URL.Path) + "/" + to.String()
+		return false
+	})(next, srv)
+}
+
+// watchMoves notes in moved each PUT with a member beside the label that
+// changes the first user's connections in anything but updated_at.
+func watchMoves(moved *[]string) wrapper {
+	return func(next http.Handler, srv *plannrtest.Server) http.Handler {
+		snapshot := func() string {
+			conns := srv.Connections(firstToken)
+			for i := range conns {
+				conns[i].UpdatedAt = time.Time{}
+			}
+			return string(mustJSON(conns))
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			var m map[string]any
+			_ = json.Unmarshal(body, &m)
+			delete(m, "label")
+			before := snapshot()
+			next.ServeHTTP(w, r)
+			if after := snapshot(); r.Method == http.MethodPut && len(m) > 0 && after != before {
+				*moved = append(*moved, fmt.Sprintf("%s %s\n%s\nbefore %s\nafter  %s", r.Method, r.URL.Path, body, before, after))
+			}
+		})
+	}
+}
+
+// TestUnknownPropertiesMoveNothing runs unknown_properties_ignored against
+// servers that take the members the spec does not define: no request with
+// one changes a connection but for its updated_at.
+func TestUnknownPropertiesMoveNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap wrapper
+	}{
+		{"ours", nil},
+		{"member names case-insensitive", caseInsensitive},
+		{"uuid taken from the body", takesUUID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var moved []string
+			wrap := watchMoves(&moved)
+			if tc.wrap != nil {
+				wrap = chain(wrap, tc.wrap)
+			}
+			target := fake(t, wrap).target
+			target.Run = "^unknown_properties_ignored$"
+			outcomes(t, target)
+			for _, m := range moved {
+				t.Errorf("moved by %s", m)
+			}
+		})
 	}
 }
