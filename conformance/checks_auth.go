@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"encoding/base64"
 	"net/http"
 	"regexp"
 )
@@ -67,8 +66,7 @@ func (c *probe) expectUnauthenticated(ex *exchange) {
 
 func checkIgnoredAuth(c *probe) {
 	unknown := "conformance-unknown-" + c.r.absent
-	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(c.r.target.Token+":"))
-	for _, auth := range [][]string{{}, {"Bearer " + unknown}, {basic}, {"Bearer"}, {"Bearer "}} {
+	for _, auth := range [][]string{{}, {bearer(unknown)}, {basic(c.r.target.Token)}, {"Bearer"}, {"Bearer "}} {
 		for _, rq := range c.operations() {
 			rq.auth = auth
 			c.expectUnauthenticated(c.send(rq))
@@ -95,7 +93,7 @@ func checkAuthBeforeBody(c *probe) {
 }
 
 func checkDuplicateAuthorization(c *probe) {
-	t1, t2 := "Bearer "+c.r.target.Token, "Bearer "+c.r.target.OtherToken
+	t1, t2 := bearer(c.r.target.Token), bearer(c.r.target.OtherToken)
 	for _, auth := range [][]string{{t1, t2}, {t2, t1}, {t1, "Bearer conformance-unknown"}} {
 		for _, rq := range c.operations() {
 			rq.auth = auth

@@ -146,7 +146,7 @@ func (c *probe) send(rq request) *exchange {
 	case rq.auth != nil:
 		req.Header["Authorization"] = rq.auth
 	case rq.token != "":
-		req.Header.Set("Authorization", "Bearer "+rq.token)
+		req.Header.Set("Authorization", bearer(rq.token))
 	}
 	ex := &exchange{req: req, apiPath: apiPath, body: rq.body}
 	if rq.auth == nil {

@@ -174,12 +174,22 @@ func TestRedact(t *testing.T) {
 		{"Basic " + basic, "Basic <token>"},
 		{"?auth=Basic+" + url.QueryEscape(basic), "?auth=Basic+<token>"},
 		{base64.RawURLEncoding.EncodeToString([]byte(tok)), "<token>"},
+		// The whole Authorization value, as a server may log or echo it.
+		{"auth=" + base64.StdEncoding.EncodeToString([]byte("Bearer "+tok)), "auth=<token>"},
+		{base64.RawURLEncoding.EncodeToString([]byte("Bearer " + other)), "<other-token>"},
+		{base64.StdEncoding.EncodeToString([]byte("Basic " + basic)), "<token>"},
 		{"bob.2 and bob.2", "<other-token> and <other-token>"},
 		{"<token> <other-token>", "<token> <other-token>"},
 	} {
 		if got := r.string(tc.in); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.in, got, tc.want)
 		}
+	}
+	// Two Authorization values joined, encoded whole: each token at an
+	// offset within a 3-byte group, the bits at its edges shared.
+	joined := base64.StdEncoding.EncodeToString([]byte("Bearer " + tok + ", Bearer " + other))
+	if got := r.string(joined); !strings.Contains(got, "<token>") || !strings.Contains(got, "<other-token>") {
+		t.Errorf("%q: %q, want both tokens redacted", joined, got)
 	}
 	words := newRedactor("token", "other")
 	if got := words.string(words.string("token other <token>")); got != "<token> <other-token> <token>" {

@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -73,12 +74,13 @@ func leaky(next http.Handler, _ *plannrtest.Server) http.Handler {
 
 // echo writes the request's Authorization into every answer: in an error's
 // message as PHP's json_encode writes it (a slash as \/), as the field a
-// 422's error is under, which a failure names, and in headers, as is and
-// percent-encoded.
+// 422's error is under, which a failure names, and in headers, as is,
+// percent-encoded and in base64.
 var echo = onAnswer(func(r *http.Request, a *answer) {
 	auth := strings.Join(r.Header.Values("Authorization"), " | ")
 	a.header.Set("X-Echo", auth)
 	a.header.Set("X-Echo-Query", "?auth="+url.QueryEscape(auth))
+	a.header.Set("X-Echo-Base64", base64.StdEncoding.EncodeToString([]byte(auth)))
 	if a.status >= 400 && r.Method != http.MethodHead {
 		e := map[string]any{"message": msgs.Unauthenticated + " (" + auth + ")"}
 		if a.status == http.StatusUnprocessableEntity {

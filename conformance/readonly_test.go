@@ -300,7 +300,7 @@ func tokenIn(s string) string {
 			url.PathEscape(tok),
 		}
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
-			spellings = append(spellings, enc.EncodeToString([]byte(tok)), enc.EncodeToString([]byte(tok+":")))
+			spellings = append(spellings, enc.EncodeToString([]byte(tok)), enc.EncodeToString([]byte(tok+":")), enc.EncodeToString([]byte("Bearer "+tok)))
 		}
 		for _, sp := range spellings {
 			if strings.Contains(s, sp) {

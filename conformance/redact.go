@@ -15,10 +15,12 @@ import (
 // wherever a report would carry them: what the kit sent, and whatever a
 // server sends back, which may echo a token written another way. It knows
 // the ways an answer writes text: as is, JSON-escaped (\u002f, or \/ as
-// PHP's json_encode writes a slash), percent-encoded, and as Basic
-// credentials or plain base64 written any of those ways. Redacting twice is
-// redacting once: the placeholders are left as they are, even for a token
-// such as "token".
+// PHP's json_encode writes a slash), percent-encoded, and in base64 written
+// any of those ways: the token's, Basic credentials', and the whole
+// Authorization value's the kit sent it in, which a server may log or echo
+// encoded, and the token's anywhere inside a longer encoded value.
+// Redacting twice is redacting once: the placeholders are left as they are,
+// even for a token such as "token".
 type redactor struct {
 	needles []needle // the longest first
 }
@@ -36,13 +38,48 @@ func newRedactor(token, other string) *redactor {
 		}
 		r.needles = append(r.needles, p)
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-			r.needles = append(r.needles, needle{enc.EncodeToString([]byte(p.text + ":")), p.name}, needle{enc.EncodeToString([]byte(p.text)), p.name})
+			for _, text := range []string{p.text, p.text + ":", bearer(p.text), basic(p.text)} {
+				r.needles = append(r.needles, needle{enc.EncodeToString([]byte(text)), p.name})
+			}
+			// Inside a longer value encoded whole (two Authorization
+			// headers joined, a log line), at any offset.
+			for _, core := range base64Cores(enc, []byte(p.text)) {
+				r.needles = append(r.needles, needle{core, p.name})
+			}
 		}
 	}
 	// The longer first, so that a token inside the other, or a base64
 	// without its padding, is not half shown.
 	slices.SortStableFunc(r.needles, func(a, b needle) int { return len(b.text) - len(a.text) })
 	return r
+}
+
+// minCore is the shortest base64 core (base64Cores) redacted: a shorter
+// one would hide text that is no token's.
+const minCore = 6
+
+// base64Cores are the characters that only text's bytes make when text is
+// encoded inside a longer value, at each of the three offsets it may have
+// in a 3-byte group: the characters that also hold bits of the bytes before
+// or after it are left out.
+func base64Cores(enc *base64.Encoding, text []byte) []string {
+	var cores []string
+	for k := range 3 {
+		s := enc.WithPadding(base64.NoPadding).EncodeToString(append(make([]byte, k), text...))
+		// Character i holds bits 6i to 6i+6; text's are 8k to 8(k+len).
+		start, end := (8*k+5)/6, 8*(k+len(text))/6
+		if end-start >= minCore {
+			cores = append(cores, s[start:end])
+		}
+	}
+	return cores
+}
+
+// bearer and basic are the Authorization values the kit sends a token in.
+func bearer(token string) string { return "Bearer " + token }
+
+func basic(token string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(token+":"))
 }
 
 // unescape decodes the escapes of s that it knows (\uXXXX, \/, %XX), and
