@@ -38,6 +38,9 @@ checks), T2 one (for the tenancy check); their connections are found by
 listing. A check changes only what it has proved is T1's own, and puts a
 label back as it was. Reports show the tokens as <token> and <other-token>.
 
+Ctrl-C stops the run once the running check has put back what it changed (for
+at most 30 s); a second Ctrl-C ends the program at once.
+
 Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
 run could not start (bad flags, an unreachable server, a token that cannot list).
 
@@ -50,7 +53,11 @@ Flags (tokens may come from the environment instead, to keep them out of ps):
 `
 
 func main() {
+	// The first signal cancels the run, whose running check still puts back
+	// what it changed; letting go of the signals then leaves a second one
+	// its default, which ends the program at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,9 @@ const (
 	bob      = "conformance-bob"
 )
 
+// asMain, set in the environment, makes the test binary the command.
+const asMain = "PLANNR_CONFORMANCE_AS_MAIN"
+
 // serverBin is cmd/plannr-server, built once by TestMain.
 var serverBin string
 
@@ -40,6 +44,10 @@ var serverBin string
 var listPath = apispec.Operations()[slices.IndexFunc(apispec.Operations(), func(op apispec.Operation) bool { return op.Method == http.MethodGet })].Path
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asMain) != "" {
+		main() // the command itself, for TestSecondInterrupt
+		return
+	}
 	dir, err := os.MkdirTemp("", "plannr-conformance-test")
 	if err != nil {
 		panic(err)
@@ -351,5 +359,56 @@ func TestTokensFromEnvironment(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSecondInterrupt interrupts the command once a check has changed a
+// label, against a server that then answers nothing: the first SIGINT
+// leaves the check to put the label back, which hangs; the second ends the
+// command at once.
+func TestSecondInterrupt(t *testing.T) {
+	u, err := url.Parse(plannrServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	arrived := make(chan string, 100) // each request held, once a PUT went
+	var changed atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if changed.Load() {
+			arrived <- r.Method
+			<-r.Context().Done()
+			return
+		}
+		proxy.ServeHTTP(w, r)
+		changed.Store(r.Method == http.MethodPut)
+	}))
+	defer srv.Close()
+	cmd := exec.Command(os.Args[0], "-base-url", srv.URL, "-token", alice, "-other-token", bob, "-run", "^label_set$", "-timeout", "1m")
+	cmd.Env = append(os.Environ(), asMain+"=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() { _ = cmd.Process.Kill() }()
+	// The check's request after its PUT, held; then, once interrupted, the
+	// restore's, held too.
+	for _, what := range []string{"the check's request", "the restore's request"} {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never came", what)
+		}
+		time.Sleep(100 * time.Millisecond) // for the command to have taken the last signal
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Logf("ended: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Error("still running 5 s after a second SIGINT")
 	}
 }
