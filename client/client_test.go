@@ -572,11 +572,17 @@ func TestWait(t *testing.T) {
 	withRetryAfter := func(status int, v string) *http.Response {
 		return &http.Response{StatusCode: status, Header: http.Header{"Retry-After": {v}}}
 	}
+	dated := func(resp *http.Response, date string) *http.Response {
+		resp.Header.Set("Date", date)
+		return resp
+	}
 	tests := []struct {
 		name     string
 		retry    int
 		resp     *http.Response
 		min, max time.Duration
+		// whole: the wait is whole seconds.
+		whole bool
 	}{
 		{name: "first retry", retry: 0, min: 100 * time.Millisecond, max: 100 * time.Millisecond},
 		{name: "third retry, jittered", retry: 2, min: 200 * time.Millisecond, max: 400 * time.Millisecond},
@@ -585,6 +591,8 @@ func TestWait(t *testing.T) {
 		{name: "connection error", retry: 1, resp: nil, min: 100 * time.Millisecond, max: 200 * time.Millisecond},
 		{name: "429 Retry-After seconds, past MaxWait", resp: withRetryAfter(429, "5"), min: 5 * time.Second, max: 5 * time.Second},
 		{name: "503 Retry-After date", resp: withRetryAfter(503, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)), min: 59 * time.Minute, max: time.Hour},
+		{name: "429 Retry-After date, from the server's Date, not the local clock", resp: dated(withRetryAfter(429, "Sat, 01 Jan 2000 00:00:30 GMT"), "Sat, 01 Jan 2000 00:00:00 GMT"), min: 30 * time.Second, max: 30 * time.Second},
+		{name: "Retry-After date without Date: from the local clock, rounded up", resp: withRetryAfter(429, time.Now().Add(30*time.Second).UTC().Format(http.TimeFormat)), min: 29 * time.Second, max: 30 * time.Second, whole: true},
 		{name: "Retry-After 0: MinWait", resp: withRetryAfter(429, "0"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
 		{name: "Retry-After in the past: MinWait", resp: withRetryAfter(429, "Fri, 31 Dec 1999 23:59:59 GMT"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
 		{name: "Retry-After on a 500 is ignored", retry: 0, resp: withRetryAfter(500, "5"), min: 100 * time.Millisecond, max: 100 * time.Millisecond},
@@ -593,8 +601,8 @@ func TestWait(t *testing.T) {
 	for _, tt := range tests {
 		// Enough draws that a jitter outside the bounds would show.
 		for range 100 {
-			if got := p.wait(tt.retry, tt.resp); got < tt.min || got > tt.max {
-				t.Errorf("%s: wait = %v, want %v to %v", tt.name, got, tt.min, tt.max)
+			if got := p.wait(tt.retry, tt.resp); got < tt.min || got > tt.max || (tt.whole && got%time.Second != 0) {
+				t.Errorf("%s: wait = %v, want %v to %v (whole seconds: %v)", tt.name, got, tt.min, tt.max, tt.whole)
 				break
 			}
 		}

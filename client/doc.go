@@ -89,7 +89,8 @@
 // gen could not decode, comes back as an *APIError error with its status.
 // A header that the spec types as an integer, and that gen could not parse,
 // does not cost the answer either: a Retry-After given as an HTTP date is
-// rewritten in seconds, and any other value that is not an integer is removed.
+// rewritten in seconds, counted from the answer's Date (not the local clock)
+// and rounded up, and any other value that is not an integer is removed.
 // CheckResponse and Check turn any non-2xx response into an *APIError:
 //
 //	c, err := client.New(os.Getenv("PLANNR_TOKEN"))

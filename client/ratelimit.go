@@ -87,8 +87,7 @@ func readableHeaders(req *http.Request, resp *http.Response) {
 			continue
 		}
 		if d, ok := retryAfter(resp); ok && strings.EqualFold(name, headerRetryAfter) {
-			// Rounded up: retrying sooner than asked only earns another 429.
-			resp.Header.Set(name, strconv.Itoa(int((max(d, 0)+time.Second-1)/time.Second)))
+			resp.Header.Set(name, strconv.Itoa(int(d/time.Second)))
 		}
 		if n, err := strconv.Atoi(resp.Header.Get(name)); err != nil || schema.Value.VisitJSON(float64(n)) != nil {
 			resp.Header.Del(name)

@@ -80,7 +80,11 @@ func (p RetryPolicy) wait(retry int, resp *http.Response) time.Duration {
 
 // retryAfter reads the Retry-After of a 429 or 503, in seconds or as an HTTP
 // date. retryablehttp parses it too, but does not say whether it did, and
-// jitter must apply only when it did not.
+// jitter must apply only when it did not. A date is measured from the
+// answer's Date, stamped by the same clock, so that a local clock that
+// disagrees with the server's does not matter; from the local clock only
+// when there is no Date. It is rounded up to whole seconds, as the header
+// counts: retrying sooner than asked only earns another 429.
 func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0, false
@@ -89,10 +93,15 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
 		return time.Duration(s) * time.Second, true
 	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t), true
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
 	}
-	return 0, false
+	from := time.Now()
+	if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		from = date
+	}
+	return (max(t.Sub(from), 0) + time.Second - 1).Truncate(time.Second), true
 }
 
 // retryableStatus lists the answers worth another try. 501 and the rarer 5xx
