@@ -57,9 +57,10 @@
 // own each take the other's requests for another process's, and may run
 // into 429s, which are retried.
 //
-// The wait honours the call's context: when the window reopens only after
-// its deadline, the call fails at once with a *RateLimitedError, which wraps
-// ErrRateLimited. A 429 that still comes, because another process uses the
+// The wait honours the call's context: a call whose context has already
+// ended is not sent and spends nothing of the budget, and when the window
+// reopens only after its deadline, the call fails at once with a
+// *RateLimitedError, which wraps ErrRateLimited. A 429 that still comes, because another process uses the
 // same token, is retried after its Retry-After, within the call's context
 // and RetryPolicy; when Retry-After ends after the context's deadline, the
 // call fails at once the same way, the error holding the 429. WithoutPacing

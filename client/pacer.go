@@ -184,6 +184,14 @@ func (p *Pacer) reserve(ctx context.Context) (ticket, error) {
 	p.mu.Lock()
 	p.queue = append(p.queue, turn)
 	for {
+		// A call whose context has ended is not sent, and spends nothing.
+		// Asked at every turn: a select that finds both the turn and the
+		// end ready may take either.
+		if err := ctx.Err(); err != nil {
+			p.leave(turn)
+			p.mu.Unlock()
+			return ticket{}, err
+		}
 		now := time.Now()
 		if p.confirmed && !now.Before(p.endsBy) {
 			p.nextWindow()
@@ -218,10 +226,6 @@ func (p *Pacer) reserve(ctx context.Context) (ticket, error) {
 		case <-turn:
 		case <-retry:
 		case <-ctx.Done():
-			p.mu.Lock()
-			p.leave(turn)
-			p.mu.Unlock()
-			return ticket{}, ctx.Err()
 		}
 		p.mu.Lock()
 	}

@@ -489,3 +489,63 @@ func TestUnlimitedServerIsNotPaced(t *testing.T) {
 		t.Errorf("budget before the first answer %+v, after %+v; want Remaining 1, then -1", before, after)
 	}
 }
+
+// TestEndedCallSpendsNoBudget: a call whose context has ended before it
+// starts sends nothing and counts nothing, whether the pacer knows the
+// window yet or not: only the call that is sent spends the budget.
+func TestEndedCallSpendsNoBudget(t *testing.T) {
+	t.Parallel()
+	cancelled := func(t *testing.T) context.Context {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		return ctx
+	}
+	expired := func(t *testing.T) context.Context {
+		ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+		t.Cleanup(cancel)
+		return ctx
+	}
+	tests := []struct {
+		name  string
+		ended func(*testing.T) context.Context
+		// first: the ended call comes before the window is known.
+		first bool
+	}{
+		{name: "cancelled, the window known", ended: cancelled},
+		{name: "cancelled, the window not yet known", ended: cancelled, first: true},
+		{name: "past its deadline, the window known", ended: expired},
+		{name: "past its deadline, the window not yet known", ended: expired, first: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, statuses := plannrLike(t, 5, time.Minute)
+			p := client.NewPacer(0)
+			c, err := client.New("token", client.WithBaseURL(srv.URL), client.WithPacer(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := tt.ended(t)
+			callEnded := func() {
+				if _, err := c.ListOAuthConnectionsWithResponse(ctx); !errors.Is(err, ctx.Err()) {
+					t.Errorf("err = %v, want the context's %v", err, ctx.Err())
+				}
+			}
+			if tt.first {
+				callEnded()
+			}
+			if _, err := client.Check(c.ListOAuthConnectionsWithResponse(t.Context())); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.first {
+				callEnded()
+			}
+			if got := p.Budget(); got.Remaining != 4 || got.InFlight != 0 {
+				t.Errorf("Budget() = %+v, want Remaining 4 (the one call sent) and nothing in flight", got)
+			}
+			if got := statuses.Count(200); got != 1 {
+				t.Errorf("the server answered %d requests, want 1", got)
+			}
+		})
+	}
+}
