@@ -326,10 +326,16 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
+// closedURL is the URL of a server that is gone: every connection to it is
+// refused.
+func closedURL(*testing.T) string {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.URL
+}
+
 func TestNoAnswerIsRetriedThenFails(t *testing.T) {
 	t.Parallel()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closed.Close()
 	tests := []struct {
 		name         string
 		baseURL      func(*testing.T) string
@@ -337,8 +343,8 @@ func TestNoAnswerIsRetriedThenFails(t *testing.T) {
 		maxRetries   int
 		wantAttempts int32
 	}{
-		{name: "connection refused", baseURL: func(*testing.T) string { return closed.URL }, maxRetries: 2, wantAttempts: 3},
-		{name: "connection refused, no retries", baseURL: func(*testing.T) string { return closed.URL }, maxRetries: 0, wantAttempts: 1},
+		{name: "connection refused", baseURL: closedURL, maxRetries: 2, wantAttempts: 3},
+		{name: "connection refused, no retries", baseURL: closedURL, maxRetries: 0, wantAttempts: 1},
 		{
 			name:    "per-attempt timeout",
 			baseURL: func(t *testing.T) string { return newPlannr(t, reply{hang: true}).url },
@@ -369,6 +375,55 @@ func TestNoAnswerIsRetriedThenFails(t *testing.T) {
 	}
 }
 
+// TestNoRetryPastTheDeadline: a retry whose wait would end after the
+// context's deadline is not made. The call returns at once what its attempt
+// got, as when the retries run out: the 5xx, or an error that says why it
+// was not retried; it does not sleep until the deadline to return a bare
+// context error. (A 429 is TestRateLimitedPastDeadline's.)
+func TestNoRetryPastTheDeadline(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		baseURL func(*testing.T) string
+		// wantStatus is the answer the call returns; 0: an error instead.
+		wantStatus int
+	}{
+		{name: "503 whose Retry-After ends past the deadline", wantStatus: 503, baseURL: func(t *testing.T) string {
+			return newPlannr(t, reply{status: 503, retryAfter: "60", body: `{"message":"Service Unavailable"}`}).url
+		}},
+		{name: "500 whose back-off ends past the deadline", wantStatus: 500, baseURL: func(t *testing.T) string {
+			return newPlannr(t, jsonError(500, "Server Error")).url
+		}},
+		{name: "no answer, the back-off ending past the deadline", baseURL: closedURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			transport := &countingTransport{}
+			// Back-off of a minute, past the deadline; retries and budget to spare.
+			c := newClient(t, tt.baseURL(t), WithHTTPClient(&http.Client{Transport: transport}),
+				WithRetryPolicy(RetryPolicy{MaxRetries: 4, MinWait: time.Minute, MaxElapsed: time.Hour}))
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			defer cancel()
+			resp, err := c.ListOAuthConnectionsWithResponse(ctx)
+			if ctx.Err() != nil {
+				t.Errorf("returned after the context's deadline, want at once")
+			}
+			switch {
+			case tt.wantStatus != 0 && err != nil:
+				t.Errorf("err = %v, want the %d", err, tt.wantStatus)
+			case tt.wantStatus != 0 && resp.StatusCode() != tt.wantStatus:
+				t.Errorf("status = %d, want %d", resp.StatusCode(), tt.wantStatus)
+			case tt.wantStatus == 0 && (!errors.Is(err, context.DeadlineExceeded) || !strings.Contains(fmt.Sprint(err), "past the context's deadline")):
+				t.Errorf("err = %v, want context.DeadlineExceeded, saying that the retry would come past the deadline", err)
+			}
+			if n := transport.n.Load(); n != 1 {
+				t.Errorf("attempts = %d, want 1", n)
+			}
+		})
+	}
+}
+
 func TestCancellingStopsRetrying(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -385,12 +440,15 @@ func TestCancellingStopsRetrying(t *testing.T) {
 			p := newPlannr(t, tt.reply)
 			// MinWait far beyond the test: only the cancellation can end it.
 			c := newClient(t, p.url, WithRetryPolicy(RetryPolicy{MaxRetries: 4, MinWait: time.Minute}))
-			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			// Cancelled, not a deadline: a retry past a deadline is not
+			// waited for at all (TestNoRetryPastTheDeadline).
+			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
+			time.AfterFunc(100*time.Millisecond, cancel)
 			start := time.Now()
 			_, err := c.DeleteOAuthConnectionWithResponse(ctx, testID)
-			if !errors.Is(err, context.DeadlineExceeded) {
-				t.Errorf("err = %v, want context.DeadlineExceeded", err)
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v, want context.Canceled", err)
 			}
 			if elapsed := time.Since(start); elapsed > time.Second {
 				t.Errorf("took %v to stop after the context ended", elapsed)

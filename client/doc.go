@@ -18,7 +18,9 @@
 //     (DefaultMaxRetries), exponential back-off from 1 s to 30 s with jitter,
 //     or the Retry-After of a 429 or 503, never less than 1 s
 //     (DefaultMinWait), and no retry that would end later than 2 minutes
-//     (DefaultMaxElapsed) after the call started.
+//     (DefaultMaxElapsed) after the call started, nor one that would end
+//     past the context's deadline: the call then returns at once what its
+//     last attempt got (an error saying so when that was no answer).
 //     Cancelling the call's context stops it at once. See RetryPolicy.
 //
 // # Staying under the rate limit

@@ -189,27 +189,41 @@ func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (
 	// DefaultRetryPolicy stops on a cancelled or expired context, returning
 	// its error, and retries connection errors but not those no retry can
 	// fix (TLS verification, a bad URL scheme, too many redirects).
-	retry, err := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
-	if !retry || err != nil || (resp != nil && !retryableStatus(resp.StatusCode)) {
-		return false, err
+	retry, stop := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	if !retry || stop != nil || (resp != nil && !retryableStatus(resp.StatusCode)) {
+		return false, stop
 	}
 	c.wait = c.policy.wait(c.attempts-1, resp)
 	retryAt := time.Now().Add(c.wait)
-	// A 429 that cannot be retried before the caller's deadline is the
-	// caller's to know of now, with the answer: sleeping until the deadline
-	// would only end in a bare context error. When no retry is left, the
-	// 429 is the call's answer, as when the retries run out.
-	if deadline, ok := ctx.Deadline(); ok && retryAt.After(deadline) && resp != nil &&
-		resp.StatusCode == http.StatusTooManyRequests && c.attempts <= c.policy.MaxRetries {
-		return false, refusedUntil(resp, retryAt)
+	// A retry that cannot come before the caller's deadline is not made:
+	// sleeping until the deadline would only end in a bare context error.
+	// The caller has now what the attempt got, as when the retries run out:
+	// the answer, or the error, saying why it was not retried. A 429 says
+	// so too, as the budget's. When no retry is left, what the attempt got
+	// is the call's as it is.
+	if deadline, ok := ctx.Deadline(); ok && retryAt.After(deadline) && c.attempts <= c.policy.MaxRetries {
+		switch {
+		case resp == nil:
+			return false, fmt.Errorf("not retried, the wait of %v ending past the context's deadline (%w): %w", c.wait, context.DeadlineExceeded, err)
+		case resp.StatusCode == http.StatusTooManyRequests:
+			return false, refusedUntil(resp, retryAt)
+		}
+		c.notRetrying("the context's deadline")
+		return false, nil
 	}
 	if retryAt.After(c.deadline) {
-		if c.logger != nil {
-			c.logger.Debug("not retrying: the wait would end past the budget", "wait", c.wait, "max_elapsed", c.policy.MaxElapsed)
-		}
+		c.notRetrying("the budget")
 		return false, nil
 	}
 	return true, nil
+}
+
+// notRetrying logs that no retry is made because its wait would end past
+// what limit names.
+func (c *call) notRetrying(limit string) {
+	if c.logger != nil {
+		c.logger.Debug("not retrying: the wait would end past "+limit, "wait", c.wait, "max_elapsed", c.policy.MaxElapsed)
+	}
 }
 
 // lastResponse is the ErrorHandler retryablehttp calls when it gives up.
