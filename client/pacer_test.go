@@ -138,6 +138,14 @@ func TestPacer(t *testing.T) {
 			wantNext: 30*time.Second + 10*time.Millisecond,
 		},
 		{
+			name: "a Retry-After of 10^12 s is clamped: the window ends far ahead, not in the past",
+			run: func(p *Pacer) {
+				p.answer(sendAt(p, 0), stated{status: 429, limit: 5, remaining: 0, retryAfter: 1e12}.response(), at(10*time.Millisecond))
+			},
+			want:     Budget{Limit: 5, Remaining: 0, Reset: at(maxRetryAfter + 10*time.Millisecond), Window: 2 * (maxRetryAfter - time.Second - 10*time.Millisecond)},
+			wantNext: maxRetryAfter + 10*time.Millisecond,
+		},
+		{
 			name: "Reset against Date bounds the end, and so the length, though the clocks disagree",
 			run: func(p *Pacer) {
 				// The server's clock is an hour ahead: Reset is 3 s after its Date.

@@ -78,20 +78,28 @@ func (p RetryPolicy) wait(retry int, resp *http.Response) time.Duration {
 	return lo + rand.N(d-lo+1)
 }
 
+// maxRetryAfter is the longest wait that a Retry-After is taken to ask for:
+// a century, forever to any caller, yet far enough from time.Duration's
+// 292 years that the times and lengths made of it (twice it, in the pacer)
+// cannot overflow.
+const maxRetryAfter = 100 * 365 * 24 * time.Hour
+
 // retryAfter reads the Retry-After of a 429 or 503, in seconds or as an HTTP
 // date. retryablehttp parses it too, but does not say whether it did, and
 // jitter must apply only when it did not. A date is measured from the
 // answer's Date, stamped by the same clock, so that a local clock that
 // disagrees with the server's does not matter; from the local clock only
 // when there is no Date. It is rounded up to whole seconds, as the header
-// counts: retrying sooner than asked only earns another 429.
+// counts: retrying sooner than asked only earns another 429. A wait longer
+// than maxRetryAfter, in seconds past int64 too, is maxRetryAfter.
 func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
 		return 0, false
 	}
 	v := resp.Header.Get(headerRetryAfter)
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
+	// ParseUint says ErrRange, with its largest value, of digits past it.
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		return time.Duration(min(s, uint64(maxRetryAfter/time.Second))) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
@@ -101,7 +109,8 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 	if date, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
 		from = date
 	}
-	return (max(t.Sub(from), 0) + time.Second - 1).Truncate(time.Second), true
+	// t.Sub saturates at time.Duration's bounds rather than overflow.
+	return (min(max(t.Sub(from), 0), maxRetryAfter) + time.Second - 1).Truncate(time.Second), true
 }
 
 // retryableStatus lists the answers worth another try. 501 and the rarer 5xx
