@@ -157,5 +157,9 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 		return nil
 	}
 	doer := &retryingDoer{httpClient: &attempts, policy: cfg.policy, logger: cfg.logger}
-	return gen.NewClientWithResponses(cfg.baseURL, gen.WithHTTPClient(doer), gen.WithRequestEditorFn(headers))
+	c, err := gen.NewClient(cfg.baseURL, gen.WithHTTPClient(doer), gen.WithRequestEditorFn(headers))
+	if err != nil {
+		return nil, err
+	}
+	return &gen.ClientWithResponses{ClientInterface: utf8Labels{c}}, nil
 }

@@ -424,6 +424,42 @@ func TestNoRetryPastTheDeadline(t *testing.T) {
 	}
 }
 
+// TestLabelNotUTF8IsNotSent: encoding/json would send U+FFFD in place of
+// each byte of a label that is not UTF-8, and the server would store a label
+// other than the one given; the client refuses it instead, sending nothing.
+func TestLabelNotUTF8IsNotSent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		label   nullable.Nullable[string]
+		wantErr bool
+	}{
+		{name: "an invalid byte", label: nullable.NewNullableWithValue("Fund\xffment"), wantErr: true},
+		{name: "a surrogate, encoded", label: nullable.NewNullableWithValue("Fund\xed\xa0\x80ment"), wantErr: true},
+		{name: "cut inside a character", label: nullable.NewNullableWithValue("Fundment \xc3"), wantErr: true},
+		{name: "UTF-8", label: nullable.NewNullableWithValue(" Fundmént ✓ ")},
+		{name: "null", label: nullable.NewNullNullable[string]()},
+		{name: "left as it is", label: nullable.Nullable[string]{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPlannr(t, reply{status: http.StatusOK, body: connection})
+			c := newClient(t, p.url)
+			_, err := Check(c.UpdateOAuthConnectionWithResponse(t.Context(), testID, gen.UpdateOAuthConnectionRequest{Label: tt.label}))
+			sent := len(p.received())
+			switch {
+			case tt.wantErr && (err == nil || !strings.Contains(err.Error(), "UTF-8")):
+				t.Errorf("err = %v, want an error saying the label is not UTF-8", err)
+			case tt.wantErr && sent != 0:
+				t.Errorf("the server got %d requests, want none", sent)
+			case !tt.wantErr && (err != nil || sent != 1):
+				t.Errorf("err = %v, %d requests sent; want the update sent", err, sent)
+			}
+		})
+	}
+}
+
 func TestCancellingStopsRetrying(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -12,6 +12,9 @@
 //   - Accept: application/json, and a User-Agent of
 //     plannr-oauth-go/<this module's version>;
 //   - pacing, so that requests do not run into the rate limit (below);
+//   - a check of the label an update sets: one that is not valid UTF-8 is
+//     refused before anything is sent, rather than sent with U+FFFD in
+//     place of its invalid bytes, as encoding/json would;
 //   - a timeout of DefaultTimeout per attempt (WithHTTPClient replaces it);
 //   - retries, with github.com/hashicorp/go-retryablehttp, of a 429, a 500,
 //     502, 503 or 504 and a connection error: at most 4 retries
