@@ -54,7 +54,9 @@
 // the rate-limit headers (a proxy's 502, an HTML page, even with a 200)
 // changes nothing; the API's own success without them (a JSON 200, a
 // delete's 204) means the server limits no one, and nothing is paced until an
-// answer states a limit. The Pacer type tells the whole of it.
+// answer states a limit. One that states X-RateLimit-Limit but no readable
+// X-RateLimit-Remaining changes nothing either: pacing goes on. The Pacer
+// type tells the whole of it.
 //
 // What is shared is shared on purpose: each client has its own Pacer, and
 // clients of one token that should share its budget are given one with

@@ -75,7 +75,9 @@ type Budget struct {
 // 502, a captive portal's HTML 200 or another service's JSON) one request
 // goes alone. The API's own success (a JSON 200 of the spec's envelope, a
 // delete's 204) that states no limit means that the server limits no one:
-// nothing is paced until an answer states a limit.
+// nothing is paced until an answer states a limit. One that states
+// X-RateLimit-Limit without a readable X-RateLimit-Remaining says nothing of
+// the window, as a proxy's answer does.
 type Pacer struct {
 	// window is the longest a window may last before the answers say more.
 	window time.Duration
@@ -312,7 +314,7 @@ func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 	// is known another request may ask. resp.Request, which the client's
 	// transport sets, tells the operation; an answer without it is not
 	// known to be the API's. Judged before the lock, as it reads the body.
-	unlimited := !ok && resp != nil && resp.Request != nil && apiSuccess(resp.Request, resp)
+	unlimited := !ok && statesNoLimit(resp) && resp.Request != nil && apiSuccess(resp.Request, resp)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.wake()
@@ -385,8 +387,15 @@ func (p *Pacer) answer(t ticket, resp *http.Response, now time.Time) {
 // another service's. The headers of any other answer tell all it says, as
 // soon as they come.
 func judgedByBody(resp *http.Response) bool {
-	_, limited := RateLimitOf(resp)
-	return !limited && resp.StatusCode >= 200 && resp.StatusCode < 300
+	return statesNoLimit(resp) && resp.StatusCode >= 200 && resp.StatusCode < 300
+}
+
+// statesNoLimit reports whether resp has no X-RateLimit-Limit at all: only
+// such a success says that the server limits no one. One that states a
+// limit but no count RateLimitOf can read says nothing of the window, as a
+// proxy's answer does; pacing goes on.
+func statesNoLimit(resp *http.Response) bool {
+	return resp != nil && len(resp.Header.Values(headerLimit)) == 0
 }
 
 // learnLength narrows what is known of the window's length by what is known

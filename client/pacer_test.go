@@ -61,6 +61,17 @@ func listed(contentType, body string) *http.Response {
 // emptyListed is the API's own success to a list, stating no limit.
 func emptyListed() *http.Response { return listed("application/json", `{"data":[]}`) }
 
+// limitOnly is the API's own success to a list that states the limit, but
+// remaining as given: unreadable, or missing when empty.
+func limitOnly(remaining string) *http.Response {
+	resp := emptyListed()
+	resp.Header.Set("X-Ratelimit-Limit", "5")
+	if remaining != "" {
+		resp.Header.Set("X-Ratelimit-Remaining", remaining)
+	}
+	return resp
+}
+
 // sendAt counts a request that goes at d past pacerClock, as reserve does
 // once it admits it.
 func sendAt(p *Pacer, d time.Duration) ticket {
@@ -269,6 +280,21 @@ func TestPacer(t *testing.T) {
 			run: func(p *Pacer) {
 				p.answer(sendAt(p, 0), stated{status: 200, limit: 5, remaining: 4}.response(), at(10*time.Millisecond))
 				p.answer(sendAt(p, 20*time.Millisecond), bare(502), at(30*time.Millisecond))
+			},
+			want: Budget{Limit: 5, Remaining: 3, Reset: at(time.Minute + 10*time.Millisecond), Window: time.Minute},
+		},
+		{
+			name: "a success with a limit but no remaining as the first answer: still one request alone, not unlimited",
+			run: func(p *Pacer) {
+				p.answer(sendAt(p, 0), limitOnly(""), at(10*time.Millisecond))
+			},
+			want: Budget{Remaining: 1, Window: time.Minute},
+		},
+		{
+			name: "a success with a limit but an unreadable remaining in a window keeps what was known, and counts",
+			run: func(p *Pacer) {
+				p.answer(sendAt(p, 0), stated{status: 200, limit: 5, remaining: 4}.response(), at(10*time.Millisecond))
+				p.answer(sendAt(p, 20*time.Millisecond), limitOnly("many"), at(30*time.Millisecond))
 			},
 			want: Budget{Limit: 5, Remaining: 3, Reset: at(time.Minute + 10*time.Millisecond), Window: time.Minute},
 		},
