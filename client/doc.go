@@ -11,6 +11,7 @@
 //     http on the same host, whatever http.Client WithHTTPClient gives;
 //   - Accept: application/json, and a User-Agent of
 //     plannr-oauth-go/<this module's version>;
+//   - a body that a 307 or 308 redirect sends again, whatever reader gave it;
 //   - pacing, so that requests do not run into the rate limit (below);
 //   - a check of the label an update sets: one that is not valid UTF-8 is
 //     refused before anything is sent, rather than sent with U+FFFD in

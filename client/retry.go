@@ -141,6 +141,18 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	// FromRequest keeps the body for each attempt but sets no GetBody, and
+	// http.Client follows a 307 or 308 only when GetBody can give the body
+	// again. SetBody, given the bytes FromRequest read, sets it.
+	if req.Body != nil && req.GetBody == nil {
+		body, err := rreq.BodyBytes()
+		if err != nil {
+			return nil, err
+		}
+		if err := rreq.SetBody(body); err != nil {
+			return nil, err
+		}
+	}
 	policy := d.policy
 	if p := settingsOf(req.Context()).policy; p != nil {
 		policy = *p

@@ -585,3 +585,57 @@ func (r requestless) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// TestRedirectResendsTheBody: a 307 or 308 asks for the same request
+// elsewhere, body included. http.Client follows one only when it can send the
+// body again, which a body given as a plain io.Reader does not allow by
+// itself.
+func TestRedirectResendsTheBody(t *testing.T) {
+	t.Parallel()
+	const want = `{"label":"Fundment"}`
+	typed := func(ctx context.Context, c *gen.ClientWithResponses) (*gen.UpdateOAuthConnectionResponse, error) {
+		return c.UpdateOAuthConnectionWithResponse(ctx, testID, label)
+	}
+	reader := func(ctx context.Context, c *gen.ClientWithResponses) (*gen.UpdateOAuthConnectionResponse, error) {
+		// MultiReader hides the strings.Reader, whose body http.NewRequest
+		// would know how to send again.
+		return c.UpdateOAuthConnectionWithBodyWithResponse(ctx, testID, "application/json", io.MultiReader(strings.NewReader(want)))
+	}
+	tests := []struct {
+		name   string
+		status int
+		call   func(context.Context, *gen.ClientWithResponses) (*gen.UpdateOAuthConnectionResponse, error)
+	}{
+		{name: "307, typed body", status: http.StatusTemporaryRedirect, call: typed},
+		{name: "308, typed body", status: http.StatusPermanentRedirect, call: typed},
+		{name: "307, body from a reader", status: http.StatusTemporaryRedirect, call: reader},
+		{name: "308, body from a reader", status: http.StatusPermanentRedirect, call: reader},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var landed atomic.Value // the body the redirect's target got
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/moved" {
+					http.Redirect(w, r, "/moved", tt.status)
+					return
+				}
+				body, _ := io.ReadAll(r.Body)
+				landed.Store(strings.TrimSpace(string(body)))
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, connection)
+			}))
+			defer srv.Close()
+			resp, err := tt.call(t.Context(), newClient(t, srv.URL))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode() != http.StatusOK {
+				t.Errorf("status = %d, want 200 from the redirect's target", resp.StatusCode())
+			}
+			if got, _ := landed.Load().(string); got != want {
+				t.Errorf("the redirect's target got body %q, want %q", got, want)
+			}
+		})
+	}
+}
