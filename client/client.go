@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
@@ -106,12 +107,20 @@ func WithPacer(p *Pacer) Option {
 // New returns the generated client set up to call Plannr with token: the
 // bearer token, Accept and User-Agent on every request, a per-attempt
 // timeout, and retries of 429, 5xx and connection errors as the RetryPolicy
-// says. See the package documentation for the defaults.
+// says. See the package documentation for the defaults. A token that is
+// empty, or that cannot be sent in a header (it holds a control character
+// such as a line break, as from a file read whole), is refused.
 func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 	// An empty token (an unset environment variable, typically) would only
 	// come back as a 401 from every call; say so at construction instead.
 	if token == "" {
 		return nil, errors.New("client: empty token")
+	}
+	// Go's transport would refuse the header at the first call, with an
+	// error about a request rather than the configuration. The error words
+	// the rule, never the token.
+	if !httpguts.ValidHeaderFieldValue(token) {
+		return nil, errors.New("client: the token cannot be sent in a header: it holds a control character, such as a line break")
 	}
 	cfg := config{baseURL: DefaultBaseURL, policy: RetryPolicy{MaxRetries: DefaultMaxRetries}.withDefaults(), userAgent: userAgent}
 	for _, opt := range opts {

@@ -741,8 +741,13 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 	tests := []struct {
 		name, token, baseURL string
 		opts                 []Option
+		wantSays             string // what the error must say, when it matters
 	}{
 		{name: "empty token", baseURL: DefaultBaseURL},
+		{name: "token with a newline", token: "test\ntoken", baseURL: DefaultBaseURL, wantSays: "cannot be sent in a header"},
+		{name: "token that smuggles a header", token: "test-token\r\nX-Admin: 1", baseURL: DefaultBaseURL, wantSays: "cannot be sent in a header"},
+		{name: "token with NUL", token: "test\x00token", baseURL: DefaultBaseURL, wantSays: "cannot be sent in a header"},
+		{name: "token with DEL", token: "test\x7ftoken", baseURL: DefaultBaseURL, wantSays: "cannot be sent in a header"},
 		{name: "base URL without scheme", token: testToken, baseURL: "api.plannrcrm.com"},
 		{name: "base URL of another scheme", token: testToken, baseURL: "ftp://api.plannrcrm.com"},
 		{name: "unparsable base URL", token: testToken, baseURL: "https://api.plannrcrm.com/%zz"},
@@ -752,8 +757,14 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 		{name: "a pacer, and no pacing", token: testToken, baseURL: DefaultBaseURL, opts: []Option{WithPacer(NewPacer(0)), WithoutPacing()}},
 	}
 	for _, tt := range tests {
-		if _, err := New(tt.token, append([]Option{WithBaseURL(tt.baseURL)}, tt.opts...)...); err == nil {
+		_, err := New(tt.token, append([]Option{WithBaseURL(tt.baseURL)}, tt.opts...)...)
+		switch {
+		case err == nil:
 			t.Errorf("%s: New succeeded, want an error", tt.name)
+		case !strings.Contains(err.Error(), tt.wantSays):
+			t.Errorf("%s: err = %v, want it to say %q", tt.name, err, tt.wantSays)
+		case tt.token != "" && strings.Contains(err.Error(), tt.token):
+			t.Errorf("%s: err = %v shows the token", tt.name, err)
 		}
 	}
 }
