@@ -39,6 +39,7 @@ type config struct {
 	unpaced    bool
 	rateWindow time.Duration
 	pacer      *Pacer
+	maxAnswer  int64
 }
 
 // WithBaseURL sends requests to baseURL instead of DefaultBaseURL, e.g. a
@@ -96,6 +97,13 @@ func WithRateWindow(d time.Duration) Option {
 	return func(c *config) { c.rateWindow = d }
 }
 
+// WithMaxAnswerBody reads answers of up to n bytes; a call whose answer is
+// larger fails with ErrAnswerTooLarge, and is not retried. n <= 0 means
+// DefaultMaxAnswerBody.
+func WithMaxAnswerBody(n int64) Option {
+	return func(c *config) { c.maxAnswer = n }
+}
+
 // WithPacer paces the client's requests with p instead of a pacer of its
 // own, so that clients of the same token and server share one budget: each
 // counts the others' requests rather than take them for another process's.
@@ -126,6 +134,9 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	if cfg.maxAnswer <= 0 {
+		cfg.maxAnswer = DefaultMaxAnswerBody
+	}
 	// gen takes any string as the server and fails only at the first call,
 	// with an error about a request rather than about the configuration.
 	base, err := url.Parse(cfg.baseURL)
@@ -141,7 +152,7 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 		hc = cleanhttp.DefaultPooledClient()
 		hc.Timeout = DefaultTimeout
 	}
-	t := &transport{base: hc.Transport, origin: originOf(base), authorization: "Bearer " + token, timeout: hc.Timeout, ownPool: ownPool}
+	t := &transport{base: hc.Transport, origin: originOf(base), authorization: "Bearer " + token, timeout: hc.Timeout, ownPool: ownPool, maxAnswerBody: cfg.maxAnswer}
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}

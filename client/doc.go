@@ -17,6 +17,8 @@
 //     refused before anything is sent, rather than sent with U+FFFD in
 //     place of its invalid bytes, as encoding/json would;
 //   - a timeout of DefaultTimeout per attempt (WithHTTPClient replaces it);
+//   - answers of at most DefaultMaxAnswerBody bytes, a larger one failing the
+//     call with ErrAnswerTooLarge, unretried (WithMaxAnswerBody);
 //   - retries, with github.com/hashicorp/go-retryablehttp, of a 429, a 500,
 //     502, 503 or 504 and a connection error: at most 4 retries
 //     (DefaultMaxRetries), exponential back-off from 1 s to 30 s with jitter,

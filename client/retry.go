@@ -203,8 +203,9 @@ type call struct {
 
 func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	c.attempts++
-	// Waiting for the pacer again would only fail again.
-	if errors.Is(err, ErrRateLimited) {
+	// Waiting for the pacer again would only fail again, and an answer too
+	// large would only come again.
+	if errors.Is(err, ErrRateLimited) || errors.Is(err, ErrAnswerTooLarge) {
 		return false, err
 	}
 	// DefaultRetryPolicy stops on a cancelled or expired context, returning

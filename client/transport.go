@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,8 @@ type transport struct {
 	timeout time.Duration
 	// ownPool says that base is the pool New made for this client alone.
 	ownPool bool
+	// maxAnswerBody is the largest answer body read, in bytes.
+	maxAnswerBody int64
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -67,7 +70,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.pacer.answer(tk, resp, received)
 	}
 	if err == nil {
-		err = readBody(resp)
+		err = readBody(resp, t.maxAnswerBody)
 	}
 	if paced && byBody {
 		answered := resp
@@ -116,14 +119,27 @@ func (t *transport) attemptContext(req *http.Request, paced time.Duration) (cont
 	return context.WithDeadlineCause(ctx, deadline, &attemptTimeoutError{timeout})
 }
 
+// DefaultMaxAnswerBody is the largest answer body, in bytes, that a client
+// reads when WithMaxAnswerBody does not say otherwise.
+const DefaultMaxAnswerBody = 16 << 20
+
+// ErrAnswerTooLarge is wrapped by the error of a call whose answer has a
+// body larger than the client reads (WithMaxAnswerBody). Such a call is not
+// retried.
+var ErrAnswerTooLarge = errors.New("plannr: answer too large")
+
 // readBody reads resp's body within the attempt, so that an answer that
 // stalls or is cut short fails the attempt, which is retried, rather than
-// gen's read after the retries are over. The whole body is kept, unbounded:
-// gen reads all of it anyway, and the spec bounds no answer's size
-// (x-limits bounds request bodies).
-func readBody(resp *http.Response) error {
-	body, err := io.ReadAll(resp.Body)
+// gen's read after the retries are over. The whole body is kept, as gen
+// reads all of it anyway, up to limit bytes: the spec bounds no answer's
+// size (x-limits bounds request bodies), and a server that sends without
+// end must not take the caller's memory with it.
+func readBody(resp *http.Response, limit int64) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, min(limit, math.MaxInt64-1)+1))
 	_ = resp.Body.Close()
+	if err == nil && int64(len(body)) > limit {
+		return fmt.Errorf("%w: HTTP %d with a body of more than %d bytes", ErrAnswerTooLarge, resp.StatusCode, limit)
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return err
 }

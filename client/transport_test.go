@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -635,6 +636,56 @@ func TestRedirectResendsTheBody(t *testing.T) {
 			}
 			if got, _ := landed.Load().(string); got != want {
 				t.Errorf("the redirect's target got body %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestAnswerTooLarge: an answer whose body is larger than the limit is
+// refused with ErrAnswerTooLarge, and not retried, rather than held in
+// memory whole; one at the limit is read.
+func TestAnswerTooLarge(t *testing.T) {
+	t.Parallel()
+	const kib = 1 << 10
+	tests := []struct {
+		name    string
+		opts    []Option
+		status  int
+		size    int // of the body
+		wantErr bool
+	}{
+		{name: "DefaultMaxAnswerBody", size: DefaultMaxAnswerBody},
+		{name: "past DefaultMaxAnswerBody", size: DefaultMaxAnswerBody + 1, wantErr: true},
+		{name: "WithMaxAnswerBody", opts: []Option{WithMaxAnswerBody(kib)}, size: kib},
+		{name: "past WithMaxAnswerBody", opts: []Option{WithMaxAnswerBody(kib)}, size: kib + 1, wantErr: true},
+		{name: "past WithMaxAnswerBody, an error, not retried", opts: []Option{WithMaxAnswerBody(kib)}, status: 500, size: kib + 1, wantErr: true},
+		{name: "WithMaxAnswerBody(0) is the default", opts: []Option{WithMaxAnswerBody(0)}, size: kib + 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var attempts atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				attempts.Add(1)
+				body := `{"data":[]}`
+				if tt.status != 0 {
+					body = `{"message":"Server Error"}`
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(cmp.Or(tt.status, http.StatusOK))
+				_, _ = io.WriteString(w, body+strings.Repeat(" ", tt.size-len(body)))
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, append([]Option{WithRetryPolicy(fast)}, tt.opts...)...)
+			err := list(t.Context(), c)
+			switch {
+			case tt.wantErr && !errors.Is(err, ErrAnswerTooLarge):
+				t.Errorf("err = %v, want ErrAnswerTooLarge", err)
+			case !tt.wantErr && err != nil:
+				t.Errorf("err = %v, want the answer", err)
+			}
+			if n := attempts.Load(); n != 1 {
+				t.Errorf("attempts = %d, want 1", n)
 			}
 		})
 	}
