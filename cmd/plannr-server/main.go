@@ -19,8 +19,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
@@ -200,9 +200,12 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 // check refuses a configuration the flags' types let through, and the
 // arguments after the flags, of which the server takes none.
 func check(cfg config, args []string) error {
+	_, dbErr := kindOfDB(cfg.db)
 	switch {
 	case len(args) > 0:
 		return fmt.Errorf("unexpected arguments: %v", args)
+	case dbErr != nil:
+		return dbErr
 	case !plannroauth.ValidToken(cfg.demoToken):
 		return fmt.Errorf("-demo-token: %w", plannroauth.ErrInvalidToken)
 	case cfg.requestTimeout < 0:
@@ -348,11 +351,50 @@ func newHTTPServer(h http.Handler, log *slog.Logger, l limits) *http.Server {
 	}
 }
 
-func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+// dbKind is the store -db names.
+type dbKind int
+
+const (
+	sqliteFile dbKind = iota
+	inMemory
+	postgresURL
+)
+
+var (
+	// libpq's other form of a connection string: keyword = value ...
+	keywordValue = regexp.MustCompile(`^\s*[A-Za-z_]+\s*=`)
+	// A URL's scheme (RFC 3986), followed by an authority.
+	urlScheme = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
+)
+
+// kindOfDB reads -db. A libpq key=value string or a URL of another scheme is
+// refused rather than taken for a SQLite file's name, which run would then
+// create and print, password and all; its errors quote nothing of db but
+// the scheme.
+func kindOfDB(db string) (dbKind, error) {
 	switch {
 	case db == ":memory:":
+		return inMemory, nil
+	case postgres.IsURL(db):
+		return postgresURL, nil
+	case keywordValue.MatchString(db):
+		return 0, errors.New("-db: a libpq key=value connection string is not taken (nor printed here: it may hold a password); " +
+			"write it as a postgres:// URL, or a SQLite file whose name has an = as ./NAME")
+	}
+	if m := urlScheme.FindStringSubmatch(db); m != nil {
+		return 0, fmt.Errorf("-db: a URL of scheme %q is not taken: only postgres:// and postgresql:// are", m[1])
+	}
+	return sqliteFile, nil
+}
+
+func openStore(ctx context.Context, db string, log *slog.Logger) (store.Store, error) {
+	kind, err := kindOfDB(db)
+	switch {
+	case err != nil:
+		return nil, err
+	case kind == inMemory:
 		return memory.New(), nil
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+	case kind == postgresURL:
 		pg, err := postgres.Open(ctx, db)
 		if err == nil {
 			log.Info("PostgreSQL schema up to date", "migrations_applied", pg.Migrated())

@@ -45,6 +45,8 @@ func TestParseFlags(t *testing.T) {
 			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, version: true}},
 		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
+		{name: "libpq key=value database", env: map[string]string{"PLANNR_DB": "dbname=plannr"}, wantErr: "-db: a libpq key=value"},
+		{name: "database URL of another scheme", args: []string{"-db", "mysql://h/plannr"}, wantErr: `-db: a URL of scheme "mysql"`},
 		{name: "demo token that no client can send", args: []string{"-demo-token", "my#demo"}, wantErr: "-demo-token"},
 		{name: "no rate window", args: []string{"-rate-window", "0s"}, wantErr: "-rate-window"},
 		{name: "negative request timeout", args: []string{"-request-timeout", "-1s"}, wantErr: "-request-timeout"},

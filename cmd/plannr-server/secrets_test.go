@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -74,5 +76,43 @@ func TestBannerHidesThePostgresPassword(t *testing.T) {
 	}
 	if strings.Contains(out, password) || strings.Contains(out, "delete it") {
 		t.Errorf("the banner shows the password, or advises deleting the database:\n%s", out)
+	}
+}
+
+// TestDBThatIsNoPostgresURLKeepsItsPassword: -db is a SQLite file, :memory:
+// or a postgres:// URL. A libpq key=value string or a URL of another scheme
+// is refused, before anything is created, by an error that does not print
+// the password it may hold; the scheme's case does not matter (RFC 3986), so
+// a Postgres:// URL goes to PostgreSQL, here to a port where none listens.
+func TestDBThatIsNoPostgresURLKeepsItsPassword(t *testing.T) {
+	const password = "S3cretPassw0rd"
+	tests := []struct {
+		name, db, wantErr string
+	}{
+		{"libpq key=value", "host=127.0.0.1 port=1 user=plannr password=" + password + " dbname=plannr", "key=value"},
+		{"key=value, spaced", "  password = " + password, "key=value"},
+		{"another scheme", "mysql://plannr:" + password + "@127.0.0.1:1/plannr", `scheme "mysql"`},
+		{"Postgres://", "Postgres://plannr:" + password + "@127.0.0.1:1/plannr?connect_timeout=5", "`user=plannr database=plannr`"},
+		{"POSTGRESQL://", "POSTGRESQL://plannr:" + password + "@127.0.0.1:1/plannr?connect_timeout=5", "`user=plannr database=plannr`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			// A server that started anyway is stopped, and fails the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var out, log bytes.Buffer
+			err := run(ctx, config{addr: "127.0.0.1:0", db: tt.db, demoToken: DefaultDemoToken}, &out, slog.New(slog.NewTextHandler(&log, nil)))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want it to mention %q", err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), password) || strings.Contains(out.String()+log.String(), password) {
+				t.Errorf("the password is printed:\nerr: %v\nstdout: %s\nlog: %s", err, &out, &log)
+			}
+			if files, _ := os.ReadDir(dir); len(files) > 0 {
+				t.Errorf("a file was created: %s", files[0].Name())
+			}
+		})
 	}
 }

@@ -34,8 +34,10 @@ var _ store.Store = (*Store)(nil)
 // and brings its schema up to date under an advisory lock (see migrate).
 // The URL's query takes libpq's parameters and pgxpool's, among them
 // pool_max_conns, the most connections this process opens (default: 4, or the
-// number of CPUs if more), and connect_timeout (seconds).
+// number of CPUs if more), and connect_timeout (seconds). The scheme may be
+// in any case (IsURL).
 func Open(ctx context.Context, url string) (*Store, error) {
+	url, _ = lowerScheme(url)
 	if unencodedAt(url) {
 		return nil, errors.New("store: PostgreSQL URL: its user or password holds an @: percent-encode it as %40")
 	}
@@ -53,6 +55,24 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, pgError("migrate", err)
 	}
 	return p, nil
+}
+
+// IsURL reports whether s is a postgres:// or postgresql:// URL, its scheme
+// in any case, as RFC 3986 compares schemes. pgx takes only the lower-case
+// ones, as libpq does, and reads any other string as key=value settings.
+func IsURL(s string) bool {
+	_, ok := lowerScheme(s)
+	return ok
+}
+
+// lowerScheme is s with its scheme in lower case, if IsURL.
+func lowerScheme(s string) (string, bool) {
+	for _, scheme := range []string{"postgres://", "postgresql://"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
+			return scheme + s[len(scheme):], true
+		}
+	}
+	return s, false
 }
 
 // unencodedAt reports whether url is a URL whose authority has more than one

@@ -37,6 +37,21 @@ func openPostgres(tb testing.TB, url string) *postgres.Store {
 	return s
 }
 
+// TestPostgresSchemeInAnyCase: RFC 3986 compares schemes case-insensitively,
+// and Open does too, where pgx alone would read the URL as key=value settings.
+func TestPostgresSchemeInAnyCase(t *testing.T) {
+	for _, scheme := range []string{"Postgres", "POSTGRESQL"} {
+		t.Run(scheme, func(t *testing.T) {
+			_, rest, _ := strings.Cut(storetest.PostgresURL(t), "://")
+			s := openPostgres(t, scheme+"://"+rest)
+			defer s.Close()
+			if empty, err := s.Empty(t.Context()); !empty || err != nil {
+				t.Errorf("Empty() = %v, %v on a new database", empty, err)
+			}
+		})
+	}
+}
+
 // TestPostgresReplicasMigrateOnce opens one new database from several
 // processes' worth of stores at once, as replicas starting together do: the
 // advisory lock lets one migrate, and the others find the schema up to date.
