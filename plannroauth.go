@@ -12,7 +12,7 @@
 // (Connection.CheckTimes), what a connection the API could hold must be
 // (Connection.Check: its label as CheckLabel says, trimmed and within the
 // schema, and its times), what a provider must hold (Provider.Check), what a
-// bearer token may be (ValidToken).
+// bearer token may be (ValidToken), what names an account's zone (LoadZone).
 //
 // go generate ./... in this directory turns api/openapi.yaml into ./gen.
 package plannroauth
@@ -157,7 +157,8 @@ type Data struct {
 // the connections it owns.
 type Account struct {
 	Token string
-	// Location is the account's time zone; nil means UTC.
+	// Location is the account's time zone, one LoadZone loads (a store keeps
+	// its name); nil means UTC.
 	Location    *time.Location
 	Connections []Connection
 }

@@ -70,7 +70,8 @@ func Apply(c *plannroauth.Connection, update func(*plannroauth.Connection)) {
 
 // CheckSeed refuses, before a store changes anything, data that would fail
 // halfway: a connection naming a provider that is neither in s nor known to
-// the store, or an account whose zone a store could not load back by name.
+// the store, or an account whose zone is not an IANA zone's
+// (plannroauth.LoadZone), which a store keeps by name and loads back.
 // It also refuses a connection whose timestamps the API could not write
 // (plannroauth.Connection.CheckTimes), which every request for its user
 // would answer 500, and a provider that not every store would keep alike
@@ -84,8 +85,8 @@ func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) er
 		seeded[p.Name] = true
 	}
 	for _, a := range s.Accounts {
-		if err := checkZone(a.Location); err != nil {
-			return err
+		if _, err := plannroauth.LoadZone(ZoneName(a.Location)); err != nil {
+			return fmt.Errorf("store: seed: time zone: %w", err)
 		}
 		for _, c := range a.Connections {
 			if err := c.CheckTimes(a.Location); err != nil {
@@ -102,19 +103,6 @@ func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) er
 				return fmt.Errorf("store: seed: connection %s: unknown provider %q", c.UUID, c.Provider.Name)
 			}
 		}
-	}
-	return nil
-}
-
-// checkZone accepts a location that time.LoadLocation returns again from its
-// name: a FixedZone or time.Local would not survive a restart of a store.
-func checkZone(loc *time.Location) error {
-	name := ZoneName(loc)
-	if name == "" || name == "Local" {
-		return fmt.Errorf("store: seed: time zone %q is not an IANA zone name", name)
-	}
-	if _, err := time.LoadLocation(name); err != nil {
-		return fmt.Errorf("store: seed: time zone %q: %w", name, err)
 	}
 	return nil
 }
@@ -162,6 +150,8 @@ func (z *Zones) Load(name string) (*time.Location, error) {
 	if loc != nil {
 		return loc, nil
 	}
+	// Not LoadZone: a store seeded before LoadZone refused a name may hold
+	// it, and its user is still served.
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, fmt.Errorf("store: time zone %q: %w", name, err)
