@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -24,11 +25,30 @@ func LabelMaxLength() int {
 	return n
 }
 
+// CheckUTF8 refuses text that is not valid UTF-8, naming its first bad
+// byte: JSON would carry U+FFFD in place of each, so the API would store or
+// show another text than the one given, and PostgreSQL refuses it. A label
+// (CheckLabel) and a provider's fields (Provider.Check) are held to it; so
+// may be a label before it is sent.
+func CheckUTF8(s string) error {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return fmt.Errorf("not valid UTF-8 (byte %#x at %d)", s[i], i)
+			}
+		}
+	}
+	return nil
+}
+
 // CheckLabel checks a label that is not given through the API (a fixture, a
-// test's data) for one the API could hold: trimmed (Trim) and not blank,
-// which the API stores as null, and within the label's schema in the spec,
-// a failure of which it words as the API's 422 would.
+// test's data) for one the API could hold: valid UTF-8 (CheckUTF8), trimmed
+// (Trim) and not blank, which the API stores as null, and within the label's
+// schema in the spec, a failure of which it words as the API's 422 would.
 func CheckLabel(label string) error {
+	if err := CheckUTF8(label); err != nil {
+		return err
+	}
 	switch trimmed, kept := Trim(label); {
 	case !kept:
 		return errors.New("blank: the API stores a blank label as null")

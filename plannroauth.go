@@ -10,8 +10,8 @@
 // trimmed (Trim), how an update stamps updated_at (Stamp, Connection.Update),
 // how timestamps are written (Timestamp, Expiry) and which ones can be
 // (Connection.CheckTimes), what a connection the API could hold must be
-// (Connection.Check: its label as CheckLabel says, trimmed and within the
-// schema, and its times), what a provider must hold (Provider.Check), what a
+// (Connection.Check: its label as CheckLabel says, UTF-8, trimmed and within
+// the schema, and its times), what a provider must hold (Provider.Check), what a
 // bearer token may be (ValidToken), what names an account's zone (LoadZone).
 //
 // go generate ./... in this directory turns api/openapi.yaml into ./gen.
@@ -39,9 +39,9 @@ type Provider struct {
 }
 
 // Check refuses a provider the API could not show as the spec has it, or
-// that not every store would keep: a field missing, a field with a NUL, which
-// PostgreSQL refuses in text while SQLite and memory keep it, or a URL that is
-// not absolute. The error names the field.
+// that not every store would keep: a field missing, a field with a NUL or
+// not UTF-8 (CheckUTF8), which PostgreSQL refuses in text while SQLite and
+// memory keep it, or a URL that is not absolute. The error names the field.
 func (p Provider) Check() error {
 	for _, f := range []struct {
 		name, value string
@@ -52,6 +52,9 @@ func (p Provider) Check() error {
 		{"logo_url", p.LogoURL, true},
 		{"authorization_url", p.AuthorizationURL, true},
 	} {
+		if err := CheckUTF8(f.value); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
 		switch {
 		case strings.TrimSpace(f.value) == "":
 			return fmt.Errorf("%s: missing", f.name)

@@ -92,6 +92,9 @@ func TestCheckLabel(t *testing.T) {
 		{strings.Repeat("é", max), ""},
 		{strings.Repeat("x", max+1), apispec.Format(messages["maxLength"], "attribute", "label", "max", strconv.Itoa(max))},
 		{"a\x00b", apispec.Format(messages["pattern"], "attribute", "label")},
+		// JSON would carry U+FFFD in place of the bad byte: another label.
+		{"a\xffb", "not valid UTF-8 (byte 0xff at 1)"},
+		{"\xe2\x82", "not valid UTF-8 (byte 0xe2 at 0)"},
 		// What the API would have trimmed, or stored as null.
 		{"  padded  ", "not trimmed"},
 		{"a\x00", "not trimmed"},

@@ -76,8 +76,8 @@ type Connection struct {
 	// must come from a fixtures file.
 	Provider string
 	// Label is nil when the user has set none; otherwise it is one the API
-	// could hold, as a fixtures file's (plannroauth.CheckLabel): trimmed, not
-	// blank, within the spec's maxLength and without NUL.
+	// could hold, as a fixtures file's (plannroauth.CheckLabel): valid UTF-8,
+	// trimmed, not blank, within the spec's maxLength and without NUL.
 	Label *string
 	// CreatedAt defaults to the server's clock; UpdatedAt defaults to
 	// CreatedAt. Both are stored as Plannr shows them: in whole seconds, in

@@ -74,8 +74,9 @@ func Apply(c *plannroauth.Connection, update func(*plannroauth.Connection)) {
 // (plannroauth.LoadZone), which a store keeps by name and loads back.
 // It also refuses a connection whose timestamps the API could not write
 // (plannroauth.Connection.CheckTimes), which every request for its user
-// would answer 500, and a provider that not every store would keep alike
-// (plannroauth.Provider.Check).
+// would answer 500, and a label or a provider that not every store would
+// keep alike (plannroauth.CheckUTF8, plannroauth.Provider.Check). A label is
+// not held to all of plannroauth.CheckLabel: a store keeps what it is given.
 func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) error {
 	seeded := make(map[string]bool, len(s.Providers))
 	for _, p := range s.Providers {
@@ -91,6 +92,11 @@ func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) er
 		for _, c := range a.Connections {
 			if err := c.CheckTimes(a.Location); err != nil {
 				return fmt.Errorf("store: seed: connection %s: %w", c.UUID, err)
+			}
+			if c.Label != nil {
+				if err := plannroauth.CheckUTF8(*c.Label); err != nil {
+					return fmt.Errorf("store: seed: connection %s: label: %w", c.UUID, err)
+				}
 			}
 			if seeded[c.Provider.Name] {
 				continue

@@ -32,7 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SeedAddsToKnownUser", testSeedAddsToKnownUser},
 		{"SeedAllOrNothing", testSeedAllOrNothing},
 		{"SeedRefusesUnnamedZone", testSeedRefusesUnnamedZone},
-		{"SeedRefusesUnwritableTimes", testSeedRefusesUnwritableTimes},
+		{"SeedRefusesUnservableConnection", testSeedRefusesUnservableConnection},
 		{"SeedRefusesBadProvider", testSeedRefusesBadProvider},
 		{"SeedCopies", testSeedCopies},
 		{"ListOwnerOnlyOldestFirst", testList},
@@ -312,9 +312,11 @@ func testSeedRefusesUnnamedZone(t *testing.T, s store.Store, _ *clock) {
 	wantEmpty(t, s, true)
 }
 
-// testSeedRefusesUnwritableTimes: a time RFC 3339 cannot write, in an offset
-// the API or a store writes it in, would fail every request for its user.
-func testSeedRefusesUnwritableTimes(t *testing.T, s store.Store, _ *clock) {
+// testSeedRefusesUnservableConnection: a time RFC 3339 cannot write, in an
+// offset the API or a store writes it in, would fail every request for its
+// user; a label that is not UTF-8, which PostgreSQL refuses, would be kept by
+// the other stores and shown with U+FFFD in place of its bad bytes.
+func testSeedRefusesUnservableConnection(t *testing.T, s store.Store, _ *clock) {
 	kiritimati := mustZone("Pacific/Kiritimati") // +14:00
 	lastHour := at("9999-12-31T23:00:00Z")
 	beforeYear0 := at("0000-01-01T00:30:00+01:00") // year -1 in UTC
@@ -329,6 +331,7 @@ func testSeedRefusesUnwritableTimes(t *testing.T, s store.Store, _ *clock) {
 		{"updated_at in year 10000", time.UTC, func(c *plannroauth.Connection) { c.UpdatedAt = lastHour.Add(time.Hour) }},
 		{"access expiry before year 0 in UTC", london, func(c *plannroauth.Connection) { c.AccessTokenExpiresAt = &beforeYear0 }},
 		{"refresh expiry in year 10000", london, func(c *plannroauth.Connection) { c.RefreshTokenExpiresAt = ptr(lastHour.Add(time.Hour)) }},
+		{"label not UTF-8", london, func(c *plannroauth.Connection) { c.Label = ptr("My \xffFundment") }},
 	}
 	for _, tt := range tests {
 		c := aliceSummer
@@ -351,6 +354,7 @@ func testSeedRefusesBadProvider(t *testing.T, s store.Store, _ *clock) {
 	}{
 		{"NUL in the name", func(p *plannroauth.Provider) { p.Name = "ac\x00me" }},
 		{"NUL in the label", func(p *plannroauth.Provider) { p.Label = "Ac\x00me" }},
+		{"label not UTF-8", func(p *plannroauth.Provider) { p.Label = "Ac\xffme" }},
 		{"NUL in the logo URL", func(p *plannroauth.Provider) { p.LogoURL += "\x00" }},
 		{"label missing", func(p *plannroauth.Provider) { p.Label = " " }},
 		{"relative authorization URL", func(p *plannroauth.Provider) { p.AuthorizationURL = "/authorize" }},
