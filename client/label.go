@@ -2,10 +2,10 @@ package client
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"net/http"
-	"unicode/utf8"
 
+	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 )
 
@@ -16,8 +16,10 @@ import (
 type utf8Labels struct{ gen.ClientInterface }
 
 func (c utf8Labels) UpdateOAuthConnection(ctx context.Context, id gen.OAuthConnectionUUID, body gen.UpdateOAuthConnectionJSONRequestBody, reqEditors ...gen.RequestEditorFn) (*http.Response, error) {
-	if label, err := body.Label.Get(); err == nil && !utf8.ValidString(label) {
-		return nil, errors.New("client: the label is not valid UTF-8; JSON would send U+FFFD in place of its invalid bytes")
+	if label, err := body.Label.Get(); err == nil {
+		if err := plannroauth.CheckUTF8(label); err != nil {
+			return nil, fmt.Errorf("client: the label is %w; JSON would send U+FFFD in place of its invalid bytes", err)
+		}
 	}
 	return c.ClientInterface.UpdateOAuthConnection(ctx, id, body, reqEditors...)
 }
