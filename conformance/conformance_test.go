@@ -143,6 +143,27 @@ func TestWindowEndsMidCheck(t *testing.T) {
 	}
 }
 
+// TestRateLimitAsTheSpecAllows runs the rate-limit checks, the drive
+// included, against servers whose X-RateLimit-* headers differ from ours
+// where the spec leaves them free: each must pass.
+func TestRateLimitAsTheSpecAllows(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wrap wrapper
+		opts []plannrtest.Option
+	}{
+		// X-RateLimit-Limit is at least 1; x-limits is Plannr's.
+		{name: "a limit other than x-limits'", opts: append(users(), plannrtest.WithRateLimit(apispec.LimitsOf().RateLimit/2, time.Minute))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			target := fake(t, tc.wrap, tc.opts...).target
+			target.Run = "^ratelimit_"
+			expectPass(t, target)
+		})
+	}
+}
+
 // newWindowAtDelete opens a new window for the first user at its first
 // DELETE: X-RateLimit-Remaining counts down from the limit less one again.
 // X-RateLimit-Reset, if kept, shows the window before as opened a second

@@ -501,7 +501,7 @@ var mutants = []mutant{
 			a.header.Del("X-RateLimit-Remaining")
 		}
 	})},
-	{name: "a limit other than x-limits'", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Limit", func(n int64) int64 { return 2 * n })},
+	{name: "a limit of 0", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Limit", func(int64) int64 { return 0 })},
 	{name: "X-RateLimit-Remaining stuck", caughtBy: "ratelimit_headers", wrap: rateHeader("X-RateLimit-Remaining", func(int64) int64 { return int64(apispec.LimitsOf().RateLimit) - 2 })},
 	// The limit less one looks like a new window on every answer: only a
 	// later X-RateLimit-Reset, or the spec's window gone by, makes it one.
