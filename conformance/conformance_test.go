@@ -1,6 +1,7 @@
 package conformance_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net"
@@ -151,14 +152,27 @@ func TestRateLimitAsTheSpecAllows(t *testing.T) {
 		name string
 		wrap wrapper
 		opts []plannrtest.Option
+		// run picks the checks; the rate-limit checks by default.
+		run string
 	}{
 		// X-RateLimit-Limit is at least 1; x-limits is Plannr's.
 		{name: "a limit other than x-limits'", opts: append(users(), plannrtest.WithRateLimit(apispec.LimitsOf().RateLimit/2, time.Minute))},
+		// Another client of the first user's spends requests between the kit's.
+		{name: "other traffic of the same user", wrap: func(next http.Handler, _ *plannrtest.Server) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") == "Bearer "+firstToken && r.Method == http.MethodDelete {
+					other := httptest.NewRequestWithContext(r.Context(), http.MethodGet, listPath, nil)
+					other.Header.Set("Authorization", r.Header.Get("Authorization"))
+					next.ServeHTTP(httptest.NewRecorder(), other)
+				}
+				next.ServeHTTP(w, r)
+			})
+		}, run: "^ratelimit_headers$"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			target := fake(t, tc.wrap, tc.opts...).target
-			target.Run = "^ratelimit_"
+			target.Run = cmp.Or(tc.run, "^ratelimit_")
 			expectPass(t, target)
 		})
 	}

@@ -28,7 +28,7 @@ var registry = func() []*check {
 		{Check{Name: "head_request", Description: "HEAD on the list is the GET's answer without a body"}, checkHead},
 		{Check{Name: "options_request", Description: "OPTIONS is 204 with the path's Allow (HEAD where GET), with a token or without"}, checkOptions},
 		{Check{Name: "unknown_route", Description: "an unknown path, an encoded slash included, is 404 with the route's message and changes nothing"}, checkUnknownRoute},
-		{Check{Name: "ratelimit_headers", Description: "authenticated answers carry X-RateLimit-Limit and -Remaining, counting down by one; -Reset, if sent, is within the window"}, checkRateLimitHeaders},
+		{Check{Name: "ratelimit_headers", Description: "authenticated answers carry X-RateLimit-Limit and -Remaining, counting down with each request; -Reset, if sent, is within the window"}, checkRateLimitHeaders},
 		{Check{Name: "tenant_isolation", Description: "PUT and DELETE on the other user's connection answer exactly as an unknown UUID does, and change nothing", Writes: true}, checkTenantIsolation},
 		{Check{Name: "label_set", Description: "a string label is set, nothing else but updated_at changes, and the list then shows the PUT's answer", Writes: true}, checkLabelSet},
 		{Check{Name: "label_absent_keeps", Description: "a body without label ({}) keeps the label", Writes: true}, checkLabelAbsent},
