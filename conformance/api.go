@@ -47,6 +47,8 @@ type contract struct {
 	messages          []*template
 	validationByField []*template
 	more              string
+	// retryMin is the least Retry-After of a 429, its schema's minimum.
+	retryMin int
 }
 
 // The names the kit looks facts up by: the spec's operations, the component
@@ -108,9 +110,11 @@ var loadContract = sync.OnceValues(func() (*contract, error) {
 			return nil, fmt.Errorf("conformance: %s declares no header %s", opList, name)
 		}
 	}
-	if k.update.Op.Responses.Status(k.status[respTooMany]).Value.Headers[hRetryAfter] == nil {
-		return nil, fmt.Errorf("conformance: %s's %s declares no header %s", opUpdate, respTooMany, hRetryAfter)
+	retry := k.update.Op.Responses.Status(k.status[respTooMany]).Value.Headers[hRetryAfter]
+	if retry == nil || retry.Value.Schema == nil || retry.Value.Schema.Value.Min == nil {
+		return nil, fmt.Errorf("conformance: %s's %s declares no header %s with a minimum", opUpdate, respTooMany, hRetryAfter)
 	}
+	k.retryMin = int(*retry.Value.Schema.Value.Min)
 	rb := k.update.Op.RequestBody
 	if rb == nil || len(rb.Value.Content) != 1 {
 		return nil, fmt.Errorf("conformance: %s needs one media type of request body", opUpdate)

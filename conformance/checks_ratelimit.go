@@ -159,8 +159,8 @@ func checkRateLimitDrive(c *probe) {
 	}
 	c.expectError(ex, tooMany, api.msgs.TooManyAttempts)
 	retry, err := strconv.Atoi(ex.Header.Get(hRetryAfter))
-	if win := int(api.limits.RateWindow / time.Second); err != nil || retry < 1 || retry > win {
-		c.fail(ex, "header "+hRetryAfter, "whole seconds from 1 to the spec's window, %d; got %q", win, ex.Header.Get(hRetryAfter))
+	if win := int(api.limits.RateWindow / time.Second); err != nil || retry < api.retryMin || retry > win {
+		c.fail(ex, "header "+hRetryAfter, "whole seconds from %d (its schema's minimum) to the spec's window, %d; got %q", api.retryMin, win, ex.Header.Get(hRetryAfter))
 	}
 	if over := ex.window; over != nil {
 		if over.remaining != 0 {

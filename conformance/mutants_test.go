@@ -528,6 +528,7 @@ var mutants = []mutant{
 			}
 		})
 	}()},
+	{name: "a Retry-After below its schema's minimum", caughtBy: "ratelimit_drive", wrap: rateHeader("Retry-After", func(int64) int64 { return -1 })},
 	{name: "a 429 without Retry-After", caughtBy: "ratelimit_drive", wrap: onAnswer(func(_ *http.Request, a *answer) { a.header.Del("Retry-After") })},
 	// Deletes.
 	{name: "a DELETE that deletes nothing", caughtBy: "use_after_free", wrap: func(next http.Handler, srv *plannrtest.Server) http.Handler {
