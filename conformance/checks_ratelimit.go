@@ -16,13 +16,15 @@ type window struct {
 
 // rateLimitRules holds an authenticated answer's X-RateLimit-* headers to
 // the spec, whatever check sent the request: X-RateLimit-Limit, and
-// X-RateLimit-Remaining within it, on every authenticated answer, and
+// X-RateLimit-Remaining within it, on every authenticated answer whose
+// response in the spec declares them (not a 401, nor the unexpected of a
+// default), and
 // X-RateLimit-Reset, if sent, is when the window closes, within the
 // x-limits window of the answer. The limit is held to its schema alone (at
 // least 1): x-limits is Plannr's, and an implementation may allow another.
 // It notes them in ex.window for the rate-limit checks.
 func (c *probe) rateLimitRules(ex *exchange) {
-	if ex.token == "" || ex.Status == c.r.api.status[respUnauthenticated] || c.r.spec.operation(ex) == "" {
+	if ex.token == "" || c.r.spec.headers(ex)[hLimit] == nil {
 		return
 	}
 	limits := c.r.api.limits

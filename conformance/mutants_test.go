@@ -258,6 +258,14 @@ var mutants = []mutant{
 	{name: "an unknown UUID answered 500", caughtBy: "path_uuid", expected: []string{"404; got 500"}, wrap: uuidAnswered(true, func(a *answer) {
 		a.setError(http.StatusInternalServerError, msgs.ServerError)
 	})},
+	// The default response declares no rate-limit headers: the 500 is told
+	// once, not again for lacking them.
+	{name: "an unknown UUID answered 500 without rate-limit headers", caughtBy: "path_uuid", expected: []string{"404; got 500"}, wrap: uuidAnswered(true, func(a *answer) {
+		a.setError(http.StatusInternalServerError, msgs.ServerError)
+		for _, h := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} {
+			a.header.Del(h)
+		}
+	})},
 	{name: "an unknown UUID answered 429 without Retry-After", caughtBy: "path_uuid", expected: []string{"404; got 429"}, wrap: uuidAnswered(true, func(a *answer) {
 		a.setError(http.StatusTooManyRequests, msgs.TooManyAttempts)
 	})},

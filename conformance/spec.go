@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
@@ -31,6 +33,24 @@ func (s *spec) check(ex *exchange) error {
 	r := ex.req.Clone(ex.req.Context())
 	r.URL.Path, r.URL.RawPath = ex.apiPath.Path, ex.apiPath.RawPath
 	return s.v.Response(r, ex.Status, ex.Header, ex.Body)
+}
+
+// headers are the headers the spec declares for ex's answer: those of the
+// response its operation has for the status, or else of its default; none
+// for an answer to no operation.
+func (s *spec) headers(ex *exchange) openapi3.Headers {
+	m := s.v.Find(&http.Request{Method: ex.req.Method, URL: ex.apiPath})
+	if m.Route == nil {
+		return nil
+	}
+	resp := m.Route.Operation.Responses.Status(ex.Status)
+	if resp == nil {
+		resp = m.Route.Operation.Responses.Default()
+	}
+	if resp == nil || resp.Value == nil {
+		return nil
+	}
+	return resp.Value.Headers
 }
 
 // operation is the spec's operation ex was for, "" for none.
