@@ -334,7 +334,7 @@ type refusal struct {
 }
 
 // sameAnswer fails unless got answers exactly as want, the answer to an
-// unknown UUID: status, body and every header but the per-request ones, so
+// unknown UUID: status, body and headers (as sameHeaders holds them), so
 // that the answer reveals nothing. That holds when want is the spec's 404;
 // when it is not, it has failed for itself, and got is held to the spec
 // alone: a right answer is not failed for differing from a wrong one, nor the
@@ -354,19 +354,32 @@ func (c *probe) sameAnswer(got, want *exchange, what string) {
 		c.fail(got, "body", "the body of the answer to %s, %s", what, c.r.red.excerpt(want.Body))
 		return
 	}
+	c.sameHeaders(got, want, what)
+}
+
+// sameHeaders fails unless got has the headers of want, the answer to what,
+// but those optional names, which got may leave out. A header the spec
+// declares for the answer is held to its schema, on every answer, not to
+// want's value: X-RateLimit-Remaining counts down. Any other is held by
+// presence only: the spec says nothing of its value, which may name the
+// request or the moment (X-Request-Id, Date).
+func (c *probe) sameHeaders(got, want *exchange, what string, optional ...string) {
+	declared := map[string]bool{}
+	for name := range c.r.spec.headers(want) {
+		declared[http.CanonicalHeaderKey(name)] = true
+	}
 	for _, name := range slices.Sorted(maps.Keys(union(got.Header, want.Header))) {
-		if slices.Contains(perRequest, name) {
+		if declared[name] {
 			continue
 		}
-		if g, w := strings.Join(got.Header[name], ", "), strings.Join(want.Header[name], ", "); g != w {
-			c.fail(got, "header "+name, "%q, as in the answer to %s; got %q", w, what, g)
+		switch _, has := got.Header[name]; {
+		case has && want.Header[name] == nil:
+			c.fail(got, "header "+name, "none, as in the answer to %s; got %q", what, got.Header.Values(name))
+		case !has && !slices.Contains(optional, name):
+			c.fail(got, "header "+name, "present, as in the answer to %s (%q); got none", what, want.Header.Values(name))
 		}
 	}
 }
-
-// perRequest are the headers that may differ between two answers to the same
-// request: ids, the clock and the rate-limit counters.
-var perRequest = []string{"X-Request-Id", "Date", http.CanonicalHeaderKey(hRemaining), http.CanonicalHeaderKey(hReset)}
 
 func union(a, b http.Header) map[string]bool {
 	names := map[string]bool{}
