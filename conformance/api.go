@@ -31,9 +31,10 @@ type contract struct {
 	status map[string]int
 	limits apispec.Limits
 	msgs   *apispec.Messages
-	// labelMax is the label's maxLength; body is the update's request schema.
-	labelMax int
-	body     *openapi3.Schema
+	// labelMax is the label's maxLength; body is the update's request
+	// schema, conn the connection's, as the update answers it.
+	labelMax   int
+	body, conn *openapi3.Schema
 	// labelKey is the label's member name in a request body.
 	labelKey string
 	// stamps and expiries are the members of a connection written as
@@ -122,6 +123,11 @@ var loadContract = sync.OnceValues(func() (*contract, error) {
 	for mt, content := range rb.Value.Content {
 		k.mediaType, k.body = mt, content.Schema.Value
 	}
+	answer := k.update.Op.Responses.Status(k.update.Success[0]).Value.Content.Get(k.mediaType)
+	if answer == nil || answer.Schema == nil {
+		return nil, fmt.Errorf("conformance: %s answers no %s connection", opUpdate, k.mediaType)
+	}
+	k.conn = answer.Schema.Value
 	k.labelKey = jsonName(reflect.TypeFor[gen.UpdateOAuthConnectionRequest](), "Label")
 	if k.body.Properties[k.labelKey] == nil {
 		return nil, fmt.Errorf("conformance: the request body has no %s", k.labelKey)
@@ -162,20 +168,24 @@ func jsonNamesOf(t, of reflect.Type) []string {
 }
 
 // connection is an OAuth2 connection as an answer shows it: the generated
-// model, and the raw object, for comparing answers and reading each member as
-// written.
+// model, the raw object, and the members the spec's schema declares (at any
+// depth), for comparing answers and reading each member as written.
 type connection struct {
 	gen.OAuthConnection
 	raw     json.RawMessage
 	members map[string]json.RawMessage
 }
 
-func decodeConnection(b []byte) (connection, error) {
+func (k *contract) decodeConnection(b []byte) (connection, error) {
 	c := connection{raw: b}
 	if err := json.Unmarshal(b, &c.OAuthConnection); err != nil {
 		return c, err
 	}
-	return c, json.Unmarshal(b, &c.members)
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return c, err
+	}
+	return c, json.Unmarshal(mustJSON(declaredOnly(k.conn, v)), &c.members)
 }
 
 func (c connection) id() string { return c.UUID.String() }

@@ -59,7 +59,7 @@ func checkUUIDSpellings(c *probe) {
 	if want := c.r.api.update.Success[0]; ex.Status != want {
 		c.fatal(ex, "status", "%d: %s is %s in upper case (RFC 9562), the same connection; got %d", want, upper, conn.id(), ex.Status)
 	}
-	if got, err := decodeConnection(ex.Body); err != nil || got.UUID != conn.UUID {
+	if got, err := c.r.api.decodeConnection(ex.Body); err != nil || got.UUID != conn.UUID {
 		c.fail(ex, "body.uuid", "the connection %s; got %s", conn.id(), errOr(err, got.id()))
 	}
 }

@@ -3,6 +3,7 @@ package conformance_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -104,6 +105,27 @@ func TestRightInAnotherWay(t *testing.T) {
 		// Headers the spec does not declare may vary from answer to answer.
 		{name: "a trace id on every answer", wrap: onAnswer(func(_ *http.Request, a *answer) {
 			a.header.Set("X-Trace-Id", uuid.NewString())
+		})},
+		// Members the schemas do not declare, new on every answer: only the
+		// schemas' members are the spec's.
+		{name: "undeclared members that change on every answer", wrap: onAnswer(func(_ *http.Request, a *answer) {
+			var v map[string]any
+			if json.Unmarshal(a.body, &v) != nil {
+				return
+			}
+			v["request"] = uuid.NewString()
+			a.body = mustJSON(v)
+			a.editConnections(func(conn map[string]any) {
+				conn["fetched"] = uuid.NewString()
+				conn["provider"].(map[string]any)["status"] = uuid.NewString()
+			})
+		})},
+		// format: uri is RFC 3986, which Go's url.Parse is not: it refuses a
+		// percent-encoded host.
+		{name: "a provider's URL with a percent-encoded host", wrap: onAnswer(func(_ *http.Request, a *answer) {
+			a.editConnections(func(conn map[string]any) {
+				conn["provider"].(map[string]any)["logo_url"] = "https://%61pi.plannrcrm.com/imgs/fundment-banner.png"
+			})
 		})},
 		{name: "the UUID looked up before the body", wrap: lookUpFirst},
 		{name: "the UUID looked up before the body, -readonly", wrap: lookUpFirst, readOnly: true},

@@ -70,7 +70,7 @@ func (c *probe) answerRules(ex *exchange) {
 		ids := map[uuid.UUID]bool{}
 		for i, raw := range list.Data {
 			at := fmt.Sprintf("body.data[%d]", i)
-			conn, err := decodeConnection(raw)
+			conn, err := c.r.api.decodeConnection(raw)
 			if err != nil {
 				c.fail(ex, at, "a connection as the spec's OAuthConnection; got %s", err)
 				continue
@@ -87,7 +87,7 @@ func (c *probe) answerRules(ex *exchange) {
 			prev = conn
 		}
 	case api.update.ID:
-		if conn, err := decodeConnection(ex.Body); ex.Status == api.update.Success[0] && err == nil {
+		if conn, err := c.r.api.decodeConnection(ex.Body); ex.Status == api.update.Success[0] && err == nil {
 			c.observe(ex, "body", conn)
 		}
 	}

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -35,10 +36,10 @@ func (s *spec) check(ex *exchange) error {
 	return s.v.Response(r, ex.Status, ex.Header, ex.Body)
 }
 
-// headers are the headers the spec declares for ex's answer: those of the
-// response its operation has for the status, or else of its default; none
-// for an answer to no operation.
-func (s *spec) headers(ex *exchange) openapi3.Headers {
+// response is the spec's response for ex's answer: the one its operation
+// has for the status, or else its default; nil for an answer to no
+// operation.
+func (s *spec) response(ex *exchange) *openapi3.Response {
 	m := s.v.Find(&http.Request{Method: ex.req.Method, URL: ex.apiPath})
 	if m.Route == nil {
 		return nil
@@ -47,10 +48,64 @@ func (s *spec) headers(ex *exchange) openapi3.Headers {
 	if resp == nil {
 		resp = m.Route.Operation.Responses.Default()
 	}
-	if resp == nil || resp.Value == nil {
+	if resp == nil {
 		return nil
 	}
-	return resp.Value.Headers
+	return resp.Value
+}
+
+// headers are the headers the spec declares for ex's answer.
+func (s *spec) headers(ex *exchange) openapi3.Headers {
+	if resp := s.response(ex); resp != nil {
+		return resp.Headers
+	}
+	return nil
+}
+
+// declared is ex's body with only the members that the schema of its answer
+// declares, as JSON, for comparing answers: the spec says nothing of any
+// other member, which may change from one answer to the next. A body that is
+// not JSON, or of an answer the spec has no schema for, is as it came.
+func (s *spec) declared(ex *exchange) []byte {
+	resp := s.response(ex)
+	var v any
+	if resp == nil || json.Unmarshal(ex.Body, &v) != nil {
+		return ex.Body
+	}
+	media := resp.Content.Get(ex.Header.Get("Content-Type"))
+	if media == nil || media.Schema == nil {
+		return ex.Body
+	}
+	return mustJSON(declaredOnly(media.Schema.Value, v))
+}
+
+// declaredOnly is v without the members of its objects that schema does not
+// declare, at any depth. An object whose schema takes any member
+// (additionalProperties, as a 422's errors) keeps them all.
+func declaredOnly(schema *openapi3.Schema, v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if extra := schema.AdditionalProperties.Schema; extra != nil {
+			for k, e := range v {
+				v[k] = declaredOnly(extra.Value, e)
+			}
+			return v
+		}
+		out := map[string]any{}
+		for k, e := range v {
+			if p := schema.Properties[k]; p != nil {
+				out[k] = declaredOnly(p.Value, e)
+			}
+		}
+		return out
+	case []any:
+		if schema.Items != nil {
+			for i, e := range v {
+				v[i] = declaredOnly(schema.Items.Value, e)
+			}
+		}
+	}
+	return v
 }
 
 // operation is the spec's operation ex was for, "" for none.
