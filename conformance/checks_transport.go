@@ -80,6 +80,9 @@ func checkMalformedJSON(c *probe) {
 		{api.mediaType, []byte(`{` + key + `:"\ud800"}`), surrogate},
 		{api.mediaType, []byte(`{` + key + `:"x\udc00y"}`), surrogate},
 		{api.mediaType, nil, []string{m.BodyMissing}},
+		// White space alone is no JSON value: missing, or malformed, as the
+		// spec's 400 words either.
+		{api.mediaType, []byte(" \r\n\t "), []string{m.BodyMissing, m.InvalidJSON}},
 	})
 }
 

@@ -137,6 +137,7 @@ func checkNegativeData(c *probe) {
 		{mustJSON([]any{map[string]string{key: marker}}), "body"},
 		{mustJSON(marker), "body"},
 		{[]byte(`42`), "body"},
+		{[]byte(`null`), "body"}, // JSON, but not the object the schema asks for
 	})
 }
 

@@ -350,6 +350,8 @@ var mutants = []mutant{
 		}
 		return false
 	})},
+	{name: "a null body taken as {}", caughtBy: "negative_data_rejection", wrap: takenAsEmpty(func(body []byte) bool { return string(bytes.TrimSpace(body)) == "null" })},
+	{name: "a blank body taken as {}", caughtBy: "malformed_json", wrap: takenAsEmpty(func(body []byte) bool { return len(body) > 0 && len(bytes.TrimSpace(body)) == 0 })},
 	{name: "any body taken", caughtBy: "negative_data_rejection", wrap: takesAnyBody},
 	{name: "a 422 repeating the value sent", caughtBy: "negative_data_rejection", wrap: func(next http.Handler, _ *plannrtest.Server) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -549,6 +551,19 @@ var mutants = []mutant{
 			return true
 		})(next, srv)
 	}},
+}
+
+// takenAsEmpty sends the server {} in place of a PUT's body that is picks:
+// a server that reads it as no change.
+func takenAsEmpty(is func(body []byte) bool) wrapper {
+	return onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method == http.MethodPut && is(body) {
+			body = []byte(`{}`)
+		}
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		return false
+	})
 }
 
 // stuckAtTop answers every request as the first of a window.
