@@ -58,10 +58,13 @@ func checkBodyTooLarge(c *probe) {
 	api := c.r.api
 	limit := api.limits.RequestBodyBytes
 	msg := apispec.Format(api.msgs.BodyTooLarge, "max", strconv.FormatInt(limit, 10))
-	c.refused(api.status[respTooLarge], []refusal{
+	over := []refusal{
 		{api.mediaType, padded([]byte(`{}`), limit+1), []string{msg}},
 		{api.mediaType, c.labelValue(strings.Repeat("a", int(limit))), []string{msg}},
-	})
+	}
+	c.refused(api.status[respTooLarge], over)
+	// Without a Content-Length to go by, the limit is the same.
+	c.refusedChunked(api.status[respTooLarge], over[:1])
 	// x-limits.requestBodyBytes is the largest body taken, not the first refused.
 	c.accepted(api.mediaType, func(l *string) []byte { return padded(c.labelValue(l), limit) })
 }

@@ -97,6 +97,8 @@ type request struct {
 	auth        []string
 	contentType string
 	body        []byte
+	// chunked sends the body without a Content-Length.
+	chunked bool
 }
 
 // exchange is a request and its answer.
@@ -134,9 +136,16 @@ func (c *probe) send(rq request) *exchange {
 		c.fatal(nil, "request", "a valid path; the kit made %q: %s", rq.path, err)
 	}
 	// The path goes as written: an escaped slash stays escaped.
-	req, err := http.NewRequestWithContext(c.ctx, rq.method, c.r.client.base+rq.path, bytes.NewReader(rq.body))
+	var body io.Reader = bytes.NewReader(rq.body)
+	if rq.chunked {
+		body = struct{ io.Reader }{body} // a length NewRequest cannot see
+	}
+	req, err := http.NewRequestWithContext(c.ctx, rq.method, c.r.client.base+rq.path, body)
 	if err != nil {
 		c.fatal(nil, "request", "a valid request to %q: %s", rq.path, err)
+	}
+	if rq.chunked {
+		req.TransferEncoding = []string{"chunked"}
 	}
 	req.Header.Set("Accept", "application/json")
 	if rq.contentType != "" {
@@ -186,6 +195,9 @@ func (c *probe) describe(ex *exchange) string {
 		for _, v := range ex.req.Header[k] {
 			fmt.Fprintf(&b, "\n%s: %s", k, v)
 		}
+	}
+	for _, te := range ex.req.TransferEncoding {
+		fmt.Fprintf(&b, "\nTransfer-Encoding: %s", te)
 	}
 	if len(ex.body) > 0 {
 		fmt.Fprintf(&b, "\n\n%s", c.r.red.excerpt(ex.body))

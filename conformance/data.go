@@ -322,10 +322,16 @@ func (c *probe) expectRefused(ex *exchange, subject *connection, status int, wan
 
 // refused sends bodies that must be refused with status and one of the
 // messages, and checks that none changed anything.
-func (c *probe) refused(status int, bodies []refusal) {
+func (c *probe) refused(status int, bodies []refusal) { c.refusedSent(status, false, bodies) }
+
+// refusedChunked is refused, with each body sent chunked, without a
+// Content-Length.
+func (c *probe) refusedChunked(status int, bodies []refusal) { c.refusedSent(status, true, bodies) }
+
+func (c *probe) refusedSent(status int, chunked bool, bodies []refusal) {
 	id, subject := c.refusalTarget()
 	for _, b := range bodies {
-		ex := c.send(request{method: c.r.api.update.Method, path: c.r.api.itemPath(id), token: c.r.target.Token, contentType: b.contentType, body: b.body})
+		ex := c.send(request{method: c.r.api.update.Method, path: c.r.api.itemPath(id), token: c.r.target.Token, contentType: b.contentType, body: b.body, chunked: chunked})
 		c.expectRefused(ex, subject, status, b.messages...)
 	}
 	if subject != nil {

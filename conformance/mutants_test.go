@@ -330,6 +330,15 @@ var mutants = []mutant{
 	{name: "a body limit lower than x-limits'", caughtBy: "body_too_large", wrap: refuse(func(_ *http.Request, body []byte) bool {
 		return int64(len(body)) > apispec.LimitsOf().RequestBodyBytes/2
 	}, http.StatusRequestEntityTooLarge, apispec.Format(msgs.BodyTooLarge, "max", strconv.FormatInt(apispec.LimitsOf().RequestBodyBytes/2, 10)))},
+	// A limit held to Content-Length alone: a chunked body has none.
+	{name: "a chunked body not held to the limit", caughtBy: "body_too_large", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.ContentLength < 0 {
+			body, _ := io.ReadAll(r.Body)
+			body = bytes.TrimRight(body, " ")
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		}
+		return false
+	})},
 	{name: "trailing white space not counted", caughtBy: "body_too_large", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		body, _ := io.ReadAll(r.Body)
 		body = bytes.TrimRight(body, " ")
