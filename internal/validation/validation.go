@@ -208,6 +208,9 @@ func (v *Validator) Validate(ctx context.Context, w http.ResponseWriter, r *http
 			return paramsError(err)
 		}
 	}
+	if !oneLineEach(r.Header, m.Route) {
+		return invalidRequest
+	}
 	rb := m.Route.Operation.RequestBody
 	if rb == nil {
 		return nil
@@ -351,6 +354,24 @@ func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, required bo
 		return nil, notUTF8
 	}
 	return data, nil
+}
+
+// oneLineEach reports whether each header that route's operation reads (its
+// header parameters, and Content-Type when it has a body) is sent on one
+// line at most, as the spec asks: of two, net/http's Get returns the first,
+// and a proxy in front may have read the other.
+func oneLineEach(h http.Header, route *routers.Route) bool {
+	if route.Operation.RequestBody != nil && len(h["Content-Type"]) > 1 {
+		return false
+	}
+	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range params {
+			if p.Value.In == openapi3.ParameterInHeader && len(h.Values(p.Value.Name)) > 1 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // paramsError maps a failure of the security or parameter checks.
