@@ -49,6 +49,22 @@ func checkMediaType(c *probe) {
 	}
 }
 
+// checkDuplicateContentType sends a body whose Content-Type is on two lines,
+// the same twice and JSON then another type: whatever the values, the spec's
+// 400 with x-messages.invalidRequest, and nothing changes.
+func checkDuplicateContentType(c *probe) {
+	api := c.r.api
+	id, subject := c.refusalTarget()
+	for _, second := range []string{api.mediaType, "text/plain"} {
+		ex := c.send(request{method: api.update.Method, path: api.itemPath(id), token: c.r.target.Token, contentType: api.mediaType,
+			lines: http.Header{"Content-Type": {second}}, body: []byte(`{}`)})
+		c.expectRefused(ex, subject, api.status[respMalformed], api.msgs.InvalidRequest)
+	}
+	if subject != nil {
+		c.unchanged(*subject, "a refused request")
+	}
+}
+
 // padded is b followed by white space up to n bytes, still the same JSON.
 func padded(b []byte, n int64) []byte {
 	return append(b, bytes.Repeat([]byte(" "), int(n)-len(b))...)

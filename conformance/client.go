@@ -99,6 +99,8 @@ type request struct {
 	body        []byte
 	// chunked sends the body without a Content-Length.
 	chunked bool
+	// lines are header lines sent besides those above, each value a line.
+	lines http.Header
 }
 
 // exchange is a request and its answer.
@@ -150,6 +152,11 @@ func (c *probe) send(rq request) *exchange {
 	req.Header.Set("Accept", "application/json")
 	if rq.contentType != "" {
 		req.Header.Set("Content-Type", rq.contentType)
+	}
+	for name, values := range rq.lines {
+		for _, v := range values {
+			req.Header.Add(name, v)
+		}
 	}
 	switch {
 	case rq.auth != nil:

@@ -309,6 +309,12 @@ var mutants = []mutant{
 		}
 	})},
 	// Bodies.
+	{name: "two Content-Type lines, the first taken", caughtBy: "duplicate_content_type", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		if ct := r.Header.Values("Content-Type"); len(ct) > 1 {
+			r.Header["Content-Type"] = ct[:1]
+		}
+		return false
+	})},
 	{name: "a charset ignored", caughtBy: "unsupported_media_type", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		if ct, _, ok := strings.Cut(r.Header.Get("Content-Type"), ";"); ok {
 			r.Header.Set("Content-Type", ct)

@@ -27,6 +27,7 @@ var prismFailures = []string{
 	"duplicate_authorization", // two tokens are accepted
 	"path_uuid",               // a malformed UUID is 422, an unknown one 200
 	"unsupported_media_type",  // charset=iso-8859-1 is 200
+	"duplicate_content_type",  // two Content-Type lines are 200
 	"body_too_large",          // a large body is 200
 	"malformed_json",          // no answer to a malformed body
 	"negative_data_rejection", // errors.label is never named

@@ -20,6 +20,7 @@ var registry = func() []*check {
 		{Check{Name: "duplicate_authorization", Description: "two Authorization headers are 401, never either user"}, checkDuplicateAuthorization},
 		{Check{Name: "path_uuid", Description: "malformed and unknown UUIDs are 404, each answered exactly as the others"}, checkPathUUID},
 		{Check{Name: "unsupported_media_type", Description: "a body not sent as JSON, or as JSON in a charset other than UTF-8, is 415; charset=utf-8 is JSON"}, checkMediaType},
+		{Check{Name: "duplicate_content_type", Description: "a body's Content-Type on two lines, whatever their values, is 400 with the spec's message, and changes nothing"}, checkDuplicateContentType},
 		{Check{Name: "body_too_large", Description: fmt.Sprintf("a body over %d bytes (x-limits) is 413, sent with a Content-Length or chunked; one of %[1]d is taken", limits.RequestBodyBytes)}, checkBodyTooLarge},
 		{Check{Name: "malformed_json", Description: "malformed JSON, trailing data, invalid UTF-8, a lone surrogate, no body and a blank one are 400 with their messages"}, checkMalformedJSON},
 		{Check{Name: "negative_data_rejection", Description: "a label of the wrong type, with a NUL inside or too long, is 422 errors.label, a body that is not an object (null included) 422 errors.body; no message repeats the value"}, checkNegativeData},
