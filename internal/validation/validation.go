@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -24,6 +22,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/jsontext"
 )
 
 // msgs are the spec's messages.
@@ -349,7 +348,7 @@ func (v *Validator) readBody(w http.ResponseWriter, r *http.Request, required bo
 		return nil, bodyMissing
 	case !json.Valid(data):
 		return nil, InvalidJSON
-	case !validUnicode(data):
+	case !jsontext.ValidUnicode(data):
 		// encoding/json would quietly store U+FFFD in place of what was sent.
 		return nil, notUTF8
 	}
@@ -449,59 +448,6 @@ func utf8Charset(contentType string) bool {
 	}
 	cs, ok := params["charset"]
 	return !ok || strings.EqualFold(cs, "utf-8") || strings.EqualFold(cs, "utf8")
-}
-
-// validUnicode reports whether well-formed JSON is valid UTF-8 and has no
-// \u escape of a lone surrogate: encoding/json replaces both with U+FFFD
-// without a word, so the client's text would not be what is stored.
-func validUnicode(data []byte) bool {
-	if !utf8.Valid(data) {
-		return false
-	}
-	inString := false
-	for i := 0; i < len(data); i++ {
-		switch c := data[i]; {
-		case c == '"':
-			inString = !inString
-		case c == '\\' && inString:
-			i++ // the escaped character; JSON is known to be well formed
-			if data[i] != 'u' {
-				continue
-			}
-			r := hex4(data[i+1:])
-			i += 4
-			if !utf16.IsSurrogate(r) {
-				continue
-			}
-			// A high surrogate must be followed by an escaped low one.
-			if r >= 0xDC00 || i+6 >= len(data) || data[i+1] != '\\' || data[i+2] != 'u' {
-				return false
-			}
-			if utf16.DecodeRune(r, hex4(data[i+3:])) == utf8.RuneError {
-				return false
-			}
-			i += 6
-		}
-	}
-	return true
-}
-
-// hex4 decodes the four hex digits at the start of b, which json.Valid has
-// checked.
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= 'a':
-			c = c - 'a' + 10
-		case c >= 'A':
-			c = c - 'A' + 10
-		default:
-			c -= '0'
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
 
 // normalizeStrings does to a decoded body what Laravel's global TrimStrings
