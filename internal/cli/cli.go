@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -193,6 +194,11 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 			return inv, errors.New("connections update: give exactly one of --label TEXT and --clear-label")
 		}
 		inv.label = nullable.NewNullNullable[string]()
+		// JSON would send each byte that is not UTF-8 as U+FFFD: a label
+		// other than the one given, stored without a word.
+		if labelSet && !utf8.ValidString(*newLabel) {
+			return inv, errors.New("connections update: --label is not UTF-8 text")
+		}
 		if labelSet {
 			inv.label = nullable.NewNullableWithValue(*newLabel)
 		}
