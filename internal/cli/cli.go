@@ -181,8 +181,15 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 	}
 	var refused error
 	fs.Visit(func(f *flag.Flag) {
-		if !slices.Contains(globalFlags, f.Name) && !slices.Contains(cmd.flags, f.Name) && refused == nil {
+		switch {
+		case refused != nil:
+		case !slices.Contains(globalFlags, f.Name) && !slices.Contains(cmd.flags, f.Name):
 			refused = fmt.Errorf("%s does not take --%s", name, f.Name)
+		case (f.Name == "token" || f.Name == "base-url") && f.Value.String() == "":
+			// An unset variable in a script, typically: taking the
+			// environment's value or the default instead would act for
+			// another account, or on production.
+			refused = fmt.Errorf("--%s is empty", f.Name)
 		}
 	})
 	if refused != nil {

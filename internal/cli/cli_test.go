@@ -152,6 +152,8 @@ func TestRun(t *testing.T) {
 		{name: "label on delete", args: []string{"connections", "delete", demoID, "--label", "x"}, code: 2, stderr: "connections delete does not take --label"},
 		{name: "unknown flag", args: []string{"connections", "list", "--verbose"}, code: 2, stderr: "flag provided but not defined: -verbose"},
 		{name: "flag without its value", args: []string{"connections", "list", "--token"}, code: 2, stderr: "flag needs an argument: -token"},
+		{name: "empty --token", args: []string{"connections", "list", "--token", ""}, code: 2, stderr: "plannr: --token is empty\n" + usageHint},
+		{name: "empty --base-url", args: []string{"connections", "list", "--base-url="}, code: 2, stderr: "plannr: --base-url is empty\n" + usageHint},
 		{name: "label not UTF-8", args: []string{"connections", "update", demoID, "--label", "caf\xe9"}, code: 2, stderr: "connections update: --label is not UTF-8 text"},
 		{name: "zero timeout", args: []string{"connections", "list", "--timeout", "0s"}, code: 2, stderr: "--timeout 0s is not positive"},
 		{name: "base URL not http", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_BASE_URL": "ftp://example.com"}, code: 2, stderr: "is not an absolute http(s) URL"},
