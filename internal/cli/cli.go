@@ -33,6 +33,9 @@ const (
 	exitOK    = 0
 	exitAPI   = 1 // the API refused, failed or did not answer
 	exitUsage = 2 // the command line is wrong; nothing was sent
+	// exitInterrupted is what a shell reports of a command that SIGINT
+	// killed (128 + 2), so that a script stops as it would for one.
+	exitInterrupted = 130
 )
 
 // defaultTimeout bounds a whole command, retries included.
@@ -67,7 +70,8 @@ Environment:
   PLANNR_TOKEN         the token, when --token is not given
   PLANNR_BASE_URL      the API's address, when --base-url is not given
 
-Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error.
+Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error,
+130 when interrupted (Ctrl-C).
 `
 
 // usage is the help, as printed.
@@ -96,10 +100,13 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "plannr: %v\nRun 'plannr help' for usage.\n", err)
 		return exitUsage
 	}
-	ctx, cancel := context.WithTimeout(ctx, inv.timeout)
+	callCtx, cancel := context.WithTimeout(ctx, inv.timeout)
 	defer cancel()
-	if err := inv.cmd.run(ctx, inv, stdout); err != nil {
+	if err := inv.cmd.run(callCtx, inv, stdout); err != nil {
 		printError(stderr, err, inv.timeout)
+		if ctx.Err() != nil {
+			return exitInterrupted
+		}
 		return exitAPI
 	}
 	return exitOK

@@ -383,3 +383,26 @@ func TestEveryOperationHasACommand(t *testing.T) {
 		}
 	}
 }
+
+// TestInterrupt: Ctrl-C while a request is in flight ends the command with
+// 130, as a shell reports a command that SIGINT killed.
+func TestInterrupt(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	ctx, interrupt := context.WithCancel(t.Context())
+	go func() {
+		<-arrived
+		interrupt()
+	}()
+	env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": "token"}
+	var stdout, stderr bytes.Buffer
+	code := Run(ctx, []string{"connections", "list"}, &stdout, &stderr, func(k string) string { return env[k] })
+	if want := "plannr: interrupted\n"; code != 130 || stdout.Len() != 0 || stderr.String() != want {
+		t.Errorf("exit status %d, stdout %q, stderr %q; want 130, nothing, %q", code, stdout.String(), stderr.String(), want)
+	}
+}
