@@ -372,6 +372,7 @@ func printable(s string) string {
 // printError explains on stderr why a command failed.
 func printError(w io.Writer, err error, timeout time.Duration) {
 	var apiErr *client.APIError
+	var limited *client.RateLimitedError
 	var unexpected *client.UnexpectedAnswerError
 	switch {
 	case errors.As(err, &apiErr):
@@ -383,6 +384,12 @@ func printError(w io.Writer, err error, timeout time.Duration) {
 		}
 		if apiErr.StatusCode == http.StatusUnauthorized {
 			fmt.Fprintln(w, "  check --token or PLANNR_TOKEN")
+		}
+		// A 429 whose Retry-After ends past the timeout: said at once,
+		// with when to try again rather than after a wait to no purpose.
+		if errors.As(err, &limited) {
+			fmt.Fprintf(w, "  the API takes requests again in %v (at %s), after --timeout %v\n",
+				time.Until(limited.Until).Round(time.Second), limited.Until.Format(time.DateTime), timeout)
 		}
 	case errors.As(err, &unexpected):
 		// A captive portal, or another server at the base URL.

@@ -113,7 +113,7 @@ func TestRun(t *testing.T) {
 			name: "rate limited past the timeout", args: []string{"connections", "list", "--timeout", "5s"},
 			opts:  []plannrtest.Option{plannrtest.WithRateLimit(1, time.Minute)},
 			setup: func(t *testing.T, s *plannrtest.Server) { listOnce(t, s) },
-			code:  1, stderr: "plannr: Too Many Attempts. (HTTP 429)\n",
+			code:  1, stderr: "plannr: Too Many Attempts. (HTTP 429)\n  the API takes requests again in ",
 		},
 		{
 			name: "no server", args: []string{"connections", "list", "--base-url", "http://127.0.0.1:1", "--timeout", "100ms"},
