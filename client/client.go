@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/hashicorp/go-cleanhttp"
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/baseurl"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 )
 
@@ -43,7 +43,8 @@ type config struct {
 }
 
 // WithBaseURL sends requests to baseURL instead of DefaultBaseURL, e.g. a
-// test server. It may carry a path prefix.
+// test server. It may carry a path prefix, but no query or fragment, which
+// no request would carry.
 func WithBaseURL(baseURL string) Option {
 	return func(c *config) { c.baseURL = baseURL }
 }
@@ -139,9 +140,9 @@ func New(token string, opts ...Option) (*gen.ClientWithResponses, error) {
 	}
 	// gen takes any string as the server and fails only at the first call,
 	// with an error about a request rather than about the configuration.
-	base, err := url.Parse(cfg.baseURL)
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
-		return nil, fmt.Errorf("client: base URL %q is not an absolute http(s) URL", cfg.baseURL)
+	base, err := baseurl.Parse(cfg.baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
 	hc := cfg.httpClient
 	ownPool := hc == nil

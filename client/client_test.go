@@ -751,6 +751,8 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 		{name: "base URL without scheme", token: testToken, baseURL: "api.plannrcrm.com"},
 		{name: "base URL of another scheme", token: testToken, baseURL: "ftp://api.plannrcrm.com"},
 		{name: "unparsable base URL", token: testToken, baseURL: "https://api.plannrcrm.com/%zz"},
+		{name: "base URL with a query", token: testToken, baseURL: "https://api.plannrcrm.com/?tenant=1"},
+		{name: "base URL with a fragment", token: testToken, baseURL: "https://api.plannrcrm.com/#v1"},
 		{name: "a pacer of another token", token: "other-token", baseURL: DefaultBaseURL, opts: []Option{WithPacer(shared)}},
 		{name: "a pacer of another base URL", token: testToken, baseURL: "https://plannr.example", opts: []Option{WithPacer(shared)}},
 		{name: "a pacer, and a window for the client's own", token: testToken, baseURL: DefaultBaseURL, opts: []Option{WithPacer(NewPacer(0)), WithRateWindow(time.Second)}},

@@ -22,6 +22,7 @@ import (
 	_ "time/tzdata" // -zone works where the system has no zone database
 
 	"github.com/plannr-toolkit/plannr-oauth/conformance"
+	"github.com/plannr-toolkit/plannr-oauth/internal/baseurl"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 	"github.com/plannr-toolkit/plannr-oauth/internal/envflag"
 )
@@ -118,6 +119,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "plannr-conformance: unexpected arguments %q\n", fs.Args())
 		return 2
+	}
+	if t.BaseURL != "" { // else Execute says that it is required
+		if _, err := baseurl.Parse(t.BaseURL); err != nil {
+			fmt.Fprintf(stderr, "plannr-conformance: -base-url: %v\n", err)
+			return 2
+		}
 	}
 	t.HTTPClient = &http.Client{Timeout: timeout}
 	rep, err := conformance.Execute(ctx, t)

@@ -241,6 +241,7 @@ func TestExitStatus(t *testing.T) {
 		{"no flags", nil, 2, "", "BaseURL, Token and OtherToken are required"},
 		{"a bad flag", []string{"-nope"}, 2, "", "flag provided but not defined: -nope"},
 		{"an argument", []string{"-base-url", good, "x"}, 2, "", `unexpected arguments ["x"]`},
+		{"a base URL with a query", []string{"-base-url", good + "?tenant=1", "-token", alice, "-other-token", bob}, 2, "", "-base-url: base URL \"" + good + "?tenant=1\" has a query"},
 		{"an unknown token", []string{"-base-url", good, "-token", "nobody", "-other-token", bob}, 2, "", "listing the connections of <token>: expected 200 with the list of connections; got 401"},
 		{"passed", []string{"-base-url", good, "-token", alice, "-other-token", bob, "-run", "^label_null_clears$", "-junit", junit}, 0, "PASS label_null_clears", ""},
 		{"failed", []string{"-base-url", credulous(t), "-token", alice, "-other-token", bob, "-run", "^ignored_auth$"}, 1, "FAIL ignored_auth", ""},

@@ -25,6 +25,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/client"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/baseurl"
 	"github.com/plannr-toolkit/plannr-oauth/internal/buildinfo"
 )
 
@@ -274,6 +275,9 @@ func newClient(token, baseURL string, timeout time.Duration) (*gen.ClientWithRes
 	}
 	if baseURL == "" {
 		baseURL = client.DefaultBaseURL
+	}
+	if _, err := baseurl.Parse(baseURL); err != nil {
+		return nil, fmt.Errorf("%w: check --base-url or PLANNR_BASE_URL", err)
 	}
 	// Retries stop within the timeout, so that a long Retry-After ends the
 	// command with the API's 429 rather than a bare timeout.

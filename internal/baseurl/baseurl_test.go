@@ -1,0 +1,34 @@
+package baseurl
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		wantErr string // "" when s is a base URL
+	}{
+		{in: "https://api.plannrcrm.com"},
+		{in: "http://127.0.0.1:8080"},
+		{in: "http://host/plannr/"},
+		{in: "api.plannrcrm.com", wantErr: "is not an absolute http(s) URL"},
+		{in: "ftp://api.plannrcrm.com", wantErr: "is not an absolute http(s) URL"},
+		{in: "https://api.plannrcrm.com/%zz", wantErr: "is not an absolute http(s) URL"},
+		{in: "https:///plannr", wantErr: "is not an absolute http(s) URL"},
+		{in: "https://api.plannrcrm.com/?tenant=1", wantErr: "has a query"},
+		{in: "https://api.plannrcrm.com?", wantErr: "has a query"},
+		{in: "https://api.plannrcrm.com/#v1", wantErr: "has a fragment"},
+	}
+	for _, tt := range tests {
+		u, err := Parse(tt.in)
+		switch {
+		case tt.wantErr == "" && (err != nil || u.String() != tt.in):
+			t.Errorf("Parse(%q) = %v, %v; want it back", tt.in, u, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("Parse(%q) = %v, %v; want an error that it %s", tt.in, u, err, tt.wantErr)
+		}
+	}
+}
