@@ -104,7 +104,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	callCtx, cancel := context.WithTimeout(ctx, inv.timeout)
 	defer cancel()
 	if err := inv.cmd.run(callCtx, inv, stdout); err != nil {
-		printError(stderr, err, inv.timeout)
+		printError(stderr, err, inv)
 		if ctx.Err() != nil {
 			return exitInterrupted
 		}
@@ -117,6 +117,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 type invocation struct {
 	cmd     command
 	client  *gen.ClientWithResponses
+	answers *answers // what the client's attempts got
 	id      uuid.UUID
 	label   nullable.Nullable[string] // update: the new label, or null
 	json    bool
@@ -221,7 +222,8 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 	if inv.timeout <= 0 {
 		return inv, fmt.Errorf("--timeout %v is not positive", inv.timeout)
 	}
-	inv.client, err = newClient(fromEnv(*token, getenv("PLANNR_TOKEN")), fromEnv(*baseURL, getenv("PLANNR_BASE_URL")), inv.timeout)
+	inv.answers = &answers{}
+	inv.client, err = newClient(fromEnv(*token, getenv("PLANNR_TOKEN")), fromEnv(*baseURL, getenv("PLANNR_BASE_URL")), inv.timeout, inv.answers)
 	return inv, err
 }
 
@@ -263,7 +265,7 @@ func fromEnv(flagValue, envValue string) string {
 	return envValue
 }
 
-func newClient(token, baseURL string, timeout time.Duration) (*gen.ClientWithResponses, error) {
+func newClient(token, baseURL string, timeout time.Duration, rec *answers) (*gen.ClientWithResponses, error) {
 	switch {
 	case token == "":
 		return nil, errors.New("no token: pass --token or set PLANNR_TOKEN")
@@ -282,7 +284,8 @@ func newClient(token, baseURL string, timeout time.Duration) (*gen.ClientWithRes
 	// Retries stop within the timeout, so that a long Retry-After ends the
 	// command with the API's 429 rather than a bare timeout.
 	policy := client.RetryPolicy{MaxRetries: client.DefaultMaxRetries, MaxElapsed: timeout}
-	return client.New(token, client.WithBaseURL(baseURL), client.WithRetryPolicy(policy), client.WithUserAgent("plannr-cli"))
+	return client.New(token, client.WithBaseURL(baseURL), client.WithRetryPolicy(policy), client.WithUserAgent("plannr-cli"),
+		client.WithHTTPClient(newHTTPClient(rec)))
 }
 
 func list(ctx context.Context, inv invocation, stdout io.Writer) error {
@@ -373,12 +376,18 @@ func printable(s string) string {
 	return s
 }
 
-// printError explains on stderr why a command failed.
-func printError(w io.Writer, err error, timeout time.Duration) {
+// printError explains on stderr why inv's command failed.
+func printError(w io.Writer, err error, inv invocation) {
 	var apiErr *client.APIError
 	var limited *client.RateLimitedError
 	var unexpected *client.UnexpectedAnswerError
 	switch {
+	case errors.As(err, &apiErr) && apiErr.StatusCode/100 == 3:
+		where := "nowhere (no Location)"
+		if loc := inv.answers.last().location; loc != "" {
+			where = printable(loc)
+		}
+		fmt.Fprintf(w, "plannr: the answer, HTTP %d, is a redirect to %s, which plannr does not follow: is --base-url right?\n", apiErr.StatusCode, where)
 	case errors.As(err, &apiErr):
 		fmt.Fprintf(w, "plannr: %s (HTTP %d)\n", printable(apiErr.Message), apiErr.StatusCode)
 		for _, field := range slices.Sorted(maps.Keys(apiErr.Errors)) {
@@ -393,14 +402,14 @@ func printError(w io.Writer, err error, timeout time.Duration) {
 		// with when to try again rather than after a wait to no purpose.
 		if errors.As(err, &limited) {
 			fmt.Fprintf(w, "  the API takes requests again in %v (at %s), after --timeout %v\n",
-				time.Until(limited.Until).Round(time.Second), limited.Until.Format(time.DateTime), timeout)
+				time.Until(limited.Until).Round(time.Second), limited.Until.Format(time.DateTime), inv.timeout)
 		}
 	case errors.As(err, &unexpected):
 		// A captive portal, or another server at the base URL.
 		fmt.Fprintf(w, "plannr: the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?\n",
 			unexpected.StatusCode, printable(unexpected.What))
 	case errors.Is(err, context.DeadlineExceeded):
-		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", timeout)
+		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", inv.timeout)
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "plannr: interrupted")
 	default:

@@ -305,25 +305,44 @@ func (c *requestCount) Handle(context.Context, slog.Record) error {
 func (c *requestCount) WithAttrs([]slog.Attr) slog.Handler { return c }
 func (c *requestCount) WithGroup(string) slog.Handler      { return c }
 
-// TestUnexpectedAnswers: a 2xx that is not the API's answer (a captive
+// TestUnexpectedAnswers: an answer that is not the API's (a captive
 // portal's page, a wrong --base-url, a 204 where the connection should come
-// back) ends the command with a message and status 1, printing nothing else.
+// back, a redirect) ends the command with a message and status 1, printing
+// nothing else.
 func TestUnexpectedAnswers(t *testing.T) {
 	t.Parallel()
 	const portal = "<html><body>Log in to the Wi-Fi</body></html>"
+	// notAPI is the message of an answer unlike the API's, as %s.
+	const notAPI = "plannr: the answer, %s, is not one Plannr's API sends: is --base-url right?\n"
 	tests := []struct {
 		name        string
 		args        []string
 		status      int
 		contentType string
+		location    string
 		body        string
-		want        string // the answer, as stderr names it
+		stderr      string // whole; {url} is the server's URL
 	}{
-		{name: "list answered by a captive portal", args: []string{"connections", "list"}, status: 200, contentType: "text/html", body: portal, want: "HTTP 200 with text/html"},
-		{name: "list --json answered in HTML", args: []string{"connections", "list", "--json"}, status: 200, contentType: "text/html", body: portal, want: "HTTP 200 with text/html"},
-		{name: "update answered 204", args: []string{"connections", "update", demoID, "--label", "x"}, status: 204, want: "HTTP 204 with no body"},
-		{name: "update answered in HTML", args: []string{"connections", "update", demoID, "--clear-label"}, status: 200, contentType: "text/html; charset=utf-8", body: portal, want: "HTTP 200 with text/html; charset=utf-8"},
-		{name: "delete answered in HTML", args: []string{"connections", "delete", demoID}, status: 200, contentType: "text/html", body: portal, want: "HTTP 200 with text/html"},
+		{name: "list answered by a captive portal", args: []string{"connections", "list"}, status: 200, contentType: "text/html", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html")},
+		{name: "list --json answered in HTML", args: []string{"connections", "list", "--json"}, status: 200, contentType: "text/html", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html")},
+		{name: "update answered 204", args: []string{"connections", "update", demoID, "--label", "x"}, status: 204, stderr: fmt.Sprintf(notAPI, "HTTP 204 with no body")},
+		{name: "update answered in HTML", args: []string{"connections", "update", demoID, "--clear-label"}, status: 200, contentType: "text/html; charset=utf-8", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html; charset=utf-8")},
+		{name: "delete answered in HTML", args: []string{"connections", "delete", demoID}, status: 200, contentType: "text/html", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html")},
+
+		// A redirect is not followed: the token would go along, or be dropped
+		// for a 401 that blames it.
+		{
+			name: "list redirected", args: []string{"connections", "list"}, status: 301, location: "/moved", contentType: "text/html", body: portal,
+			stderr: "plannr: the answer, HTTP 301, is a redirect to {url}/moved, which plannr does not follow: is --base-url right?\n",
+		},
+		{
+			name: "delete redirected, with a JSON body", args: []string{"connections", "delete", demoID}, status: 307, location: "https://elsewhere.example/x", contentType: "application/json", body: `{"data":[]}`,
+			stderr: "plannr: the answer, HTTP 307, is a redirect to https://elsewhere.example/x, which plannr does not follow: is --base-url right?\n",
+		},
+		{
+			name: "update redirected nowhere", args: []string{"connections", "update", demoID, "--label", "x"}, status: 302,
+			stderr: "plannr: the answer, HTTP 302, is a redirect to nowhere (no Location), which plannr does not follow: is --base-url right?\n",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -332,6 +351,9 @@ func TestUnexpectedAnswers(t *testing.T) {
 				if tt.contentType != "" {
 					w.Header().Set("Content-Type", tt.contentType)
 				}
+				if tt.location != "" {
+					w.Header().Set("Location", tt.location)
+				}
 				w.WriteHeader(tt.status)
 				_, _ = io.WriteString(w, tt.body)
 			}))
@@ -339,7 +361,7 @@ func TestUnexpectedAnswers(t *testing.T) {
 			env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": "token"}
 			var stdout, stderr bytes.Buffer
 			code := Run(t.Context(), tt.args, &stdout, &stderr, func(k string) string { return env[k] })
-			want := "plannr: the answer, " + tt.want + ", is not one Plannr's API sends: is --base-url right?\n"
+			want := strings.ReplaceAll(tt.stderr, "{url}", srv.URL)
 			if code != 1 || stdout.Len() != 0 || stderr.String() != want {
 				t.Errorf("exit status %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout.String(), stderr.String(), want)
 			}
