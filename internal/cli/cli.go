@@ -289,7 +289,7 @@ func newClient(token, baseURL string, timeout time.Duration, rec *answers) (*gen
 }
 
 func list(ctx context.Context, inv invocation, stdout io.Writer) error {
-	resp, err := client.Check(inv.client.ListOAuthConnectionsWithResponse(ctx))
+	resp, err := parsed(gen.ParseListOAuthConnectionsResponse)(inv.client.ListOAuthConnections(ctx))
 	if err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func list(ctx context.Context, inv invocation, stdout io.Writer) error {
 }
 
 func update(ctx context.Context, inv invocation, stdout io.Writer) error {
-	resp, err := client.Check(inv.client.UpdateOAuthConnectionWithResponse(ctx, inv.id, gen.UpdateOAuthConnectionRequest{Label: inv.label}))
+	resp, err := parsed(gen.ParseUpdateOAuthConnectionResponse)(inv.client.UpdateOAuthConnection(ctx, inv.id, gen.UpdateOAuthConnectionRequest{Label: inv.label}))
 	if err != nil {
 		return err
 	}
@@ -329,7 +329,7 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 }
 
 func remove(ctx context.Context, inv invocation, stdout io.Writer) error {
-	if _, err := client.Check(inv.client.DeleteOAuthConnectionWithResponse(ctx, inv.id)); err != nil {
+	if _, err := parsed(gen.ParseDeleteOAuthConnectionResponse)(inv.client.DeleteOAuthConnection(ctx, inv.id)); err != nil {
 		return err
 	}
 	if !inv.json {
@@ -337,6 +337,39 @@ func remove(ctx context.Context, inv invocation, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// parsed makes what gen's ...WithResponse methods make of an answer, then
+// checks it as client.Check does; but an answer that parse cannot decode
+// becomes an *undecodableError, which says what came, where gen's error
+// says only what its decoder met.
+func parsed[R client.Response](parse func(*http.Response) (R, error)) func(*http.Response, error) (R, error) {
+	return func(resp *http.Response, err error) (R, error) {
+		if err != nil {
+			var none R
+			return none, err
+		}
+		r, err := parse(resp)
+		if err != nil {
+			return r, &undecodableError{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), err: err}
+		}
+		return client.Check(r, nil)
+	}
+}
+
+// undecodableError is an answer whose body gen could not decode: JSON (gen
+// decodes no other) in the envelope the client checks, holding other than
+// the spec says.
+type undecodableError struct {
+	status      int
+	contentType string
+	err         error
+}
+
+func (e *undecodableError) Error() string {
+	return fmt.Sprintf("HTTP %d with %s: %v", e.status, e.contentType, e.err)
+}
+
+func (e *undecodableError) Unwrap() error { return e.err }
 
 // writeJSON prints an answer's body as it came, on a line of its own.
 func writeJSON(w io.Writer, body []byte) error {
@@ -376,11 +409,15 @@ func printable(s string) string {
 	return s
 }
 
+// notAPI is the message of an answer unlike the API's, of status %d and body %s.
+const notAPI = "plannr: the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?\n"
+
 // printError explains on stderr why inv's command failed.
 func printError(w io.Writer, err error, inv invocation) {
 	var apiErr *client.APIError
 	var limited *client.RateLimitedError
 	var unexpected *client.UnexpectedAnswerError
+	var undecodable *undecodableError
 	switch {
 	case errors.As(err, &apiErr) && apiErr.StatusCode/100 == 3:
 		where := "nowhere (no Location)"
@@ -406,8 +443,10 @@ func printError(w io.Writer, err error, inv invocation) {
 		}
 	case errors.As(err, &unexpected):
 		// A captive portal, or another server at the base URL.
-		fmt.Fprintf(w, "plannr: the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?\n",
-			unexpected.StatusCode, printable(unexpected.What))
+		fmt.Fprintf(w, notAPI, unexpected.StatusCode, printable(unexpected.What))
+	case errors.As(err, &undecodable):
+		fmt.Fprintf(w, notAPI, undecodable.status, printable(undecodable.contentType))
+		fmt.Fprintf(w, "  its body could not be read: %v\n", undecodable.err)
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", inv.timeout)
 	case errors.Is(err, context.Canceled):
