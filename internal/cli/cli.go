@@ -329,7 +329,14 @@ func update(ctx context.Context, inv invocation, stdout io.Writer) error {
 }
 
 func remove(ctx context.Context, inv invocation, stdout io.Writer) error {
-	if _, err := parsed(gen.ParseDeleteOAuthConnectionResponse)(inv.client.DeleteOAuthConnection(ctx, inv.id)); err != nil {
+	_, err := parsed(gen.ParseDeleteOAuthConnectionResponse)(inv.client.DeleteOAuthConnection(ctx, inv.id))
+	// A retry's 404 after an attempt that may have deleted the connection
+	// is that attempt's success: the connection is gone, as asked.
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && inv.answers.earlierMayHaveActed() {
+		err = nil
+	}
+	if err != nil {
 		return err
 	}
 	if !inv.json {

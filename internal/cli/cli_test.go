@@ -447,3 +447,78 @@ func TestInterrupt(t *testing.T) {
 		t.Errorf("exit status %d, stdout %q, stderr %q; want 130, nothing, %q", code, stdout.String(), stderr.String(), want)
 	}
 }
+
+// TestDeleteRetried: a delete whose first attempt reached the server, which
+// may have deleted the connection, then failed (an answer lost, a 502 from a
+// proxy) is retried, and the retry's 404 is the first attempt's success. A
+// first attempt refused (429) did nothing: its retry's 404 is a 404.
+func TestDeleteRetried(t *testing.T) {
+	t.Parallel()
+	const unknown = "0d6c1a54-3f0e-4b8e-9a57-2f1c8e9b1d11"
+	tests := []struct {
+		name string
+		id   string
+		// first is what becomes of the first attempt; "forward" sends it on.
+		first          func(w http.ResponseWriter, r *http.Request, forward http.Handler)
+		code           int
+		stdout, stderr string
+		label          string // the demo connection's afterwards, as in TestRun
+	}{
+		{
+			name: "the answer lost", id: demoID,
+			first: func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+				forward.ServeHTTP(httptest.NewRecorder(), r)
+				conn, _, err := http.NewResponseController(w).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+			},
+			stdout: "deleted " + demoID + "\n", label: "<deleted>",
+		},
+		{
+			name: "a 502 after the delete", id: demoID,
+			first: func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+				forward.ServeHTTP(httptest.NewRecorder(), r)
+				w.WriteHeader(http.StatusBadGateway)
+			},
+			stdout: "deleted " + demoID + "\n", label: "<deleted>",
+		},
+		{
+			name: "a 429 before it", id: unknown,
+			first: func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+				w.Header().Set("Retry-After", "0")
+				w.WriteHeader(http.StatusTooManyRequests)
+			},
+			code: 1, stderr: "plannr: OAuth2 connection not found. (HTTP 404)\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := plannrtest.NewServer(t)
+			target, err := url.Parse(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy := httputil.NewSingleHostReverseProxy(target)
+			var attempts atomic.Int64
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if attempts.Add(1) == 1 {
+					tt.first(w, r, proxy)
+					return
+				}
+				proxy.ServeHTTP(w, r)
+			}))
+			defer front.Close()
+			env := map[string]string{"PLANNR_BASE_URL": front.URL, "PLANNR_TOKEN": srv.Token}
+			var stdout, stderr bytes.Buffer
+			code := Run(t.Context(), []string{"connections", "delete", tt.id}, &stdout, &stderr, func(k string) string { return env[k] })
+			if code != tt.code || stdout.String() != tt.stdout || stderr.String() != tt.stderr || attempts.Load() != 2 {
+				t.Errorf("exit status %d, stdout %q, stderr %q after %d attempts; want %d, %q, %q after 2", code, stdout.String(), stderr.String(), attempts.Load(), tt.code, tt.stdout, tt.stderr)
+			}
+			if got, want := demoLabel(t, srv), cmp.Or(tt.label, "My Fundment Account 1"); got != want {
+				t.Errorf("label afterwards %s, want %s", got, want)
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"net/http"
+	"net/http/httptrace"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-cleanhttp"
 
@@ -34,13 +36,16 @@ type answers struct {
 
 // answer is what one attempt got.
 type answer struct {
+	sent     bool   // the request was written whole
 	status   int    // 0: no answer
 	location string // a redirect's Location, resolved; "" if none
 }
 
 func (a *answers) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := a.base.RoundTrip(req)
-	var got answer
+	var sent atomic.Bool // written from net/http's writing goroutine
+	trace := &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) { sent.Store(w.Err == nil) }}
+	resp, err := a.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	got := answer{sent: sent.Load()}
 	if err == nil {
 		got.status = resp.StatusCode
 		if loc, err := resp.Location(); err == nil {
@@ -61,4 +66,18 @@ func (a *answers) last() answer {
 		return answer{}
 	}
 	return a.got[len(a.got)-1]
+}
+
+// earlierMayHaveActed reports whether an attempt before the last may have
+// been carried out: sent whole, then answered with a 5xx or not at all. A
+// 429, or another 4xx, is a refusal before anything was done.
+func (a *answers) earlierMayHaveActed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, got := range a.got[:max(len(a.got)-1, 0)] {
+		if got.sent && (got.status == 0 || got.status >= 500) {
+			return true
+		}
+	}
+	return false
 }
