@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -88,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&t.Run, "run", "", "run only the checks whose name matches this regular expression; opt-in checks (ratelimit_drive) run only when it matches them")
 	fs.BoolVar(&asJSON, "json", false, "write the report as JSON")
 	fs.StringVar(&junit, "junit", "", "also write the report as JUnit XML to `FILE`")
-	fs.DurationVar(&timeout, "timeout", timeout, "how long one request may take")
+	fs.DurationVar(&timeout, "timeout", timeout, "how long one request may take; 0 for no limit")
 	fs.BoolVar(&list, "list", false, "list the checks and exit")
 	fs.BoolVar(&version, "version", false, "print the version and exit")
 	env.Describe(fs)
@@ -112,19 +114,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())
 		return 0
 	}
-	if list {
-		writeChecks(stdout)
-		return 0
-	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "plannr-conformance: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	if t.BaseURL != "" { // else Execute says that it is required
-		if _, err := baseurl.Parse(t.BaseURL); err != nil {
-			fmt.Fprintf(stderr, "plannr-conformance: -base-url: %v\n", err)
-			return 2
-		}
+	if list {
+		writeChecks(stdout)
+		return 0
+	}
+	if err := check(t, timeout); err != nil {
+		fmt.Fprintln(stderr, "plannr-conformance:", err)
+		return 2
 	}
 	t.HTTPClient = &http.Client{Timeout: timeout}
 	rep, err := conformance.Execute(ctx, t)
@@ -150,6 +150,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// check refuses what the flags' types let through, before anything is sent:
+// a run of no check would pass, having checked nothing.
+func check(t conformance.Target, timeout time.Duration) error {
+	if timeout < 0 {
+		return fmt.Errorf("-timeout %v is negative", timeout)
+	}
+	if t.Run != "" {
+		re, err := regexp.Compile(t.Run)
+		if err != nil {
+			return fmt.Errorf("-run: %w", err)
+		}
+		if !slices.ContainsFunc(conformance.Checks(), func(c conformance.Check) bool { return re.MatchString(c.Name) }) {
+			return fmt.Errorf("-run %q matches no check: -list lists them", t.Run)
+		}
+	}
+	if t.BaseURL != "" { // else Execute says that it is required
+		if _, err := baseurl.Parse(t.BaseURL); err != nil {
+			return fmt.Errorf("-base-url: %w", err)
+		}
+	}
+	return nil
 }
 
 func writeChecks(w io.Writer) {
