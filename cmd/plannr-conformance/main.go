@@ -106,45 +106,50 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	if err := env.Apply(fs, os.Getenv); err != nil {
+	// A usage error, or a run that cannot start.
+	fail := func(err error) int {
 		fmt.Fprintln(stderr, "plannr-conformance:", err)
 		return 2
+	}
+	if err := env.Apply(fs, os.Getenv); err != nil {
+		return fail(err)
 	}
 	if version {
 		fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())
 		return 0
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "plannr-conformance: unexpected arguments %q\n", fs.Args())
-		return 2
+		return fail(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if list {
 		writeChecks(stdout)
 		return 0
 	}
 	if err := check(t, timeout); err != nil {
-		fmt.Fprintln(stderr, "plannr-conformance:", err)
-		return 2
+		return fail(err)
+	}
+	// Created now, so that a path it cannot be written to fails the run
+	// before it starts rather than after every check.
+	var junitFile *os.File
+	if junit != "" {
+		f, err := os.Create(junit)
+		if err != nil {
+			return fail(fmt.Errorf("-junit: %w", err))
+		}
+		junitFile = f
 	}
 	t.HTTPClient = &http.Client{Timeout: timeout}
 	rep, err := conformance.Execute(ctx, t)
 	if err != nil {
-		fmt.Fprintf(stderr, "plannr-conformance: %v\n", err)
-		return 2
-	}
-	write := rep.WriteText
-	if asJSON {
-		write = rep.WriteJSON
-	}
-	if err := write(stdout); err != nil {
-		fmt.Fprintf(stderr, "plannr-conformance: %v\n", err)
-		return 2
-	}
-	if junit != "" {
-		if err := writeFile(junit, rep.WriteJUnit); err != nil {
-			fmt.Fprintf(stderr, "plannr-conformance: %v\n", err)
-			return 2
+		if junitFile != nil {
+			// No report, rather than an empty file that reads as one.
+			_ = junitFile.Close()
+			_ = os.Remove(junit)
 		}
+		return fail(err)
+	}
+	if err := writeReport(rep, asJSON, stdout, junitFile); err != nil {
+		return fail(err)
 	}
 	if !rep.Passed() {
 		return 1
@@ -194,14 +199,16 @@ func writeChecks(w io.Writer) {
 	tw.Flush()
 }
 
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
+// writeReport writes rep to stdout, as text or JSON, and as JUnit XML to
+// junit unless it is nil, which it closes.
+func writeReport(rep *conformance.Report, asJSON bool, stdout io.Writer, junit *os.File) error {
+	write := rep.WriteText
+	if asJSON {
+		write = rep.WriteJSON
 	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
+	err := write(stdout)
+	if junit != nil {
+		err = errors.Join(err, rep.WriteJUnit(junit), junit.Close())
 	}
-	return f.Close()
+	return err
 }

@@ -417,3 +417,16 @@ func TestSecondInterrupt(t *testing.T) {
 		t.Error("still running 5 s after a second SIGINT")
 	}
 }
+
+// TestJUnitUnwritable: a -junit FILE that cannot be created fails the run
+// before it starts, not after every check has run for nothing.
+func TestJUnitUnwritable(t *testing.T) {
+	var count counter
+	base := count.proxy(t, credulous(t))
+	junit := filepath.Join(t.TempDir(), "missing", "report.xml")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"-base-url", base, "-token", alice, "-other-token", bob, "-junit", junit}, &stdout, &stderr)
+	if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "-junit: open "+junit) || len(count.times) != 0 {
+		t.Errorf("exit %d after %d requests, want 2 after none; stdout:\n%s\nstderr:\n%s", code, len(count.times), stdout.Bytes(), stderr.Bytes())
+	}
+}
