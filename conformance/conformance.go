@@ -153,7 +153,8 @@ func (r *Report) Passed() bool {
 // each. It returns an error, and no report, only when the run cannot start:
 // a bad Target, or a first user whose connections cannot be listed. Once ctx
 // is done, the check running still puts back what it changed, for up to 30 s
-// more, and the checks after it skip.
+// more, and the run stops: the report holds the checks that finished before,
+// and not the one cut off, which has neither passed nor failed.
 func Execute(ctx context.Context, target Target) (*Report, error) {
 	r, err := newRunner(ctx, target)
 	if err != nil {
@@ -162,7 +163,11 @@ func Execute(ctx context.Context, target Target) (*Report, error) {
 	start := time.Now()
 	rep := &Report{}
 	for _, chk := range r.selected {
-		rep.Results = append(rep.Results, r.run(chk))
+		res := r.run(chk)
+		if ctx.Err() != nil {
+			break
+		}
+		rep.Results = append(rep.Results, res)
 	}
 	rep.Requests = r.client.count()
 	rep.Duration = time.Since(start)

@@ -392,11 +392,10 @@ func TestInterruptedRestores(t *testing.T) {
 	if after := srv.labels(); !maps.EqualFunc(after, before, sameLabel) {
 		t.Errorf("the labels changed:\nbefore %s\nafter  %s", mustJSON(before), mustJSON(after))
 	}
-	if len(rep.Results) != 2 || rep.Results[0].Outcome != conformance.Fail {
-		t.Fatalf("label_set not interrupted:\n%s", failures(rep))
-	}
-	if next := rep.Results[1]; next.Requests > 0 || next.Outcome != conformance.Skip {
-		t.Errorf("%s: %s with %d requests after the run was canceled, want a skip without any", next.Check, next.Outcome, next.Requests)
+	// label_set, cut off, neither passed nor failed; label_null_clears
+	// never started.
+	if len(rep.Results) != 0 {
+		t.Errorf("an interrupted run reports %+v; want nothing, its one check cut off", rep.Results)
 	}
 }
 

@@ -45,7 +45,8 @@ Ctrl-C stops the run once the running check has put back what it changed (for
 at most 30 s); a second Ctrl-C ends the program at once.
 
 Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
-run could not start (bad flags, an unreachable server, a token that cannot list).
+run could not start (bad flags, an unreachable server, a token that cannot list),
+130 when interrupted (the report then holds the checks that finished).
 
 Against production, use -readonly: it changes nothing, even on a broken server
 (only GET, HEAD, OPTIONS and TRACE, and other methods to a UUID no user owns,
@@ -54,6 +55,10 @@ checks that need a change skip), at most -budget requests a minute (default %d).
 
 Flags (tokens may come from the environment instead, to keep them out of ps):
 `
+
+// exitInterrupted is what a shell reports of a command that SIGINT killed
+// (128 + 2), so that a script stops as it would for one.
+const exitInterrupted = 130
 
 func main() {
 	// The first signal cancels the run, whose running check still puts back
@@ -146,10 +151,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			_ = junitFile.Close()
 			_ = os.Remove(junit)
 		}
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "plannr-conformance: interrupted before the checks began")
+			return exitInterrupted
+		}
 		return fail(err)
 	}
 	if err := writeReport(rep, asJSON, stdout, junitFile); err != nil {
 		return fail(err)
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "plannr-conformance: interrupted: the report holds the %d checks that finished\n", len(rep.Results))
+		return exitInterrupted
 	}
 	if !rep.Passed() {
 		return 1

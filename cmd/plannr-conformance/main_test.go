@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -428,5 +429,55 @@ func TestJUnitUnwritable(t *testing.T) {
 	code := run(t.Context(), []string{"-base-url", base, "-token", alice, "-other-token", bob, "-junit", junit}, &stdout, &stderr)
 	if code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "-junit: open "+junit) || len(count.times) != 0 {
 		t.Errorf("exit %d after %d requests, want 2 after none; stdout:\n%s\nstderr:\n%s", code, len(count.times), stdout.Bytes(), stderr.Bytes())
+	}
+}
+
+// TestInterrupt stops a run in the middle of a check, as Ctrl-C does: the
+// exit status is 130, and the report, in each form, holds the checks that
+// finished before, none failed for being cut off.
+func TestInterrupt(t *testing.T) {
+	good := plannrServer(t)
+	u, err := url.Parse(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	// The run's tenth request, past the setup's lists, is interrupted,
+	// unanswered.
+	const cutAt = 10
+	var requests atomic.Int64
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == cutAt {
+			interrupt()
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	junit := filepath.Join(t.TempDir(), "report.xml")
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"-base-url", front.URL, "-token", alice, "-other-token", bob, "-json", "-junit", junit}, &stdout, &stderr)
+	var rep conformance.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || code != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("exit %d, want 130; report %v\n%s\nstderr:\n%s", code, err, stdout.Bytes(), stderr.Bytes())
+	}
+	var sent int
+	for i, res := range rep.Results {
+		if res.Outcome == conformance.Fail || res.Check != conformance.Checks()[i].Name {
+			t.Errorf("result %d: %s %s, want a check that ran to its end, in order", i, res.Outcome, res.Check)
+		}
+		sent += res.Requests
+	}
+	if len(rep.Results) == 0 || sent >= cutAt-2 {
+		t.Errorf("%d checks reported, of %d requests; want those before the cut-off one", len(rep.Results), sent)
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil || bytes.Count(b, []byte("<testcase ")) != len(rep.Results) {
+		t.Errorf("JUnit report, %v, does not hold the %d checks:\n%s", err, len(rep.Results), b)
 	}
 }
