@@ -187,6 +187,11 @@ func parseFlags(args []string, getenv func(string) string, out io.Writer) (confi
 	if err := fs.Parse(args); err != nil {
 		return cfg, err // told, with the usage
 	}
+	// As -h does, whatever the environment holds: a deployment's broken
+	// variable must not hide which binary it runs.
+	if cfg.version {
+		return cfg, nil
+	}
 	err := env.Apply(fs, getenv)
 	if err == nil {
 		err = check(cfg, fs.Args())
@@ -216,6 +221,26 @@ func check(cfg config, args []string) error {
 		return fmt.Errorf("-max-conns must be 0 or more, not %d", cfg.maxConns)
 	case cfg.rateLimit < 0 || cfg.rateWindow <= 0:
 		return fmt.Errorf("-rate-limit must be 0 or more and -rate-window positive, not %d and %s", cfg.rateLimit, cfg.rateWindow)
+	}
+	if err := checkAddr("-addr", cfg.addr); err != nil {
+		return err
+	}
+	if cfg.metricsAddr != "" { // "": beside the API
+		return checkAddr("-metrics-addr", cfg.metricsAddr)
+	}
+	return nil
+}
+
+// checkAddr refuses a listen address without a port, or with one that is
+// none, which net.Listen would refuse only once the start is logged, and an
+// empty one, on which it would listen on every interface at a random port.
+func checkAddr(flagName, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %q is not host:port, such as 127.0.0.1:8080: %w", flagName, addr, err)
 	}
 	return nil
 }

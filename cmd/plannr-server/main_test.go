@@ -43,7 +43,17 @@ func TestParseFlags(t *testing.T) {
 			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, metricsAddr: "127.0.0.1:9090"}},
 		{name: "version", args: []string{"-version"},
 			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, version: true}},
-		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: "PLANNR_RATE_LIMIT"},
+		// -version answers whatever the environment holds, as -h does.
+		{name: "version beside a bad environment", args: []string{"-version"}, env: map[string]string{"PLANNR_RATE_LIMIT": "many", "PLANNR_ADDR": "nowhere"},
+			want: config{addr: "127.0.0.1:8080", db: "plannr.db", demoToken: DefaultDemoToken, rateLimit: 500, maxConns: 1024, rateWindow: time.Minute, requestTimeout: server.DefaultTimeout, shutdownTimeout: 10 * time.Second, version: true}},
+		{name: "bad number in the environment", env: map[string]string{"PLANNR_RATE_LIMIT": "many"}, wantErr: `invalid value "many" of PLANNR_RATE_LIMIT for -rate-limit (int): parse error`},
+		{name: "duration without a unit in the environment", env: map[string]string{"PLANNR_RATE_WINDOW": "5"}, wantErr: `invalid value "5" of PLANNR_RATE_WINDOW for -rate-window (duration): parse error`},
+		// Refused now, rather than after the start's log, exit 1, or (empty)
+		// listening on every interface.
+		{name: "-addr without a port", args: []string{"-addr", "127.0.0.1"}, wantErr: `-addr "127.0.0.1" is not host:port, such as 127.0.0.1:8080: address 127.0.0.1: missing port in address`},
+		{name: "-addr empty", args: []string{"-addr="}, wantErr: `-addr "" is not host:port`},
+		{name: "-addr of a port past 65535", args: []string{"-addr", "127.0.0.1:99999"}, wantErr: `-addr "127.0.0.1:99999" is not host:port`},
+		{name: "-metrics-addr without a port", env: map[string]string{"PLANNR_METRICS_ADDR": "localhost"}, wantErr: `-metrics-addr "localhost" is not host:port`},
 		{name: "stray argument", args: []string{"serve"}, wantErr: "unexpected arguments"},
 		{name: "libpq key=value database", env: map[string]string{"PLANNR_DB": "dbname=plannr"}, wantErr: "-db: a libpq key=value"},
 		{name: "database URL of another scheme", args: []string{"-db", "mysql://h/plannr"}, wantErr: `-db: a URL of scheme "mysql"`},

@@ -29,7 +29,14 @@ func (vars Vars) Apply(fs *flag.FlagSet, getenv func(string) string) error {
 	for name, v := range vars {
 		if value := getenv(v); value != "" && !given[name] {
 			if err := fs.Set(name, value); err != nil {
-				return fmt.Errorf("%s: %w", v, err)
+				// In the words the flag package has for a bad value of the
+				// command line, whose own error says only "parse error".
+				// Strings, the flags that hold tokens, take any value.
+				typ := ""
+				if kind, _ := flag.UnquoteUsage(fs.Lookup(name)); kind != "" {
+					typ = " (" + kind + ")"
+				}
+				return fmt.Errorf("invalid value %q of %s for -%s%s: %w", value, v, name, typ, err)
 			}
 		}
 	}

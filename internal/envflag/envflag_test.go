@@ -20,7 +20,7 @@ func TestApply(t *testing.T) {
 		{name: "default", want: "default"},
 		{name: "the variable", env: map[string]string{"ADDR": "from-env"}, want: "from-env"},
 		{name: "the flag wins", args: []string{"-addr", "from-flag"}, env: map[string]string{"ADDR": "from-env"}, want: "from-flag"},
-		{name: "a bad value names its variable", env: map[string]string{"N": "x"}, want: "default", wantErr: "N: "},
+		{name: "a bad value names itself, its variable, flag and type", env: map[string]string{"N": "x"}, want: "default", wantErr: `invalid value "x" of N for -n (int): parse error`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
