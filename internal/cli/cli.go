@@ -17,7 +17,6 @@ import (
 	"text/tabwriter"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
@@ -212,10 +211,10 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 		inv.label = nullable.NewNullNullable[string]()
 		// JSON would send each byte that is not UTF-8 as U+FFFD: a label
 		// other than the one given, stored without a word.
-		if labelSet && !utf8.ValidString(*newLabel) {
-			return inv, errors.New("connections update: --label is not UTF-8 text")
-		}
 		if labelSet {
+			if err := plannroauth.CheckUTF8(*newLabel); err != nil {
+				return inv, fmt.Errorf("connections update: --label is %w", err)
+			}
 			inv.label = nullable.NewNullableWithValue(*newLabel)
 		}
 	}

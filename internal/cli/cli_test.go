@@ -154,7 +154,7 @@ func TestRun(t *testing.T) {
 		{name: "flag without its value", args: []string{"connections", "list", "--token"}, code: 2, stderr: "flag needs an argument: -token"},
 		{name: "empty --token", args: []string{"connections", "list", "--token", ""}, code: 2, stderr: "plannr: --token is empty\n" + usageHint},
 		{name: "empty --base-url", args: []string{"connections", "list", "--base-url="}, code: 2, stderr: "plannr: --base-url is empty\n" + usageHint},
-		{name: "label not UTF-8", args: []string{"connections", "update", demoID, "--label", "caf\xe9"}, code: 2, stderr: "connections update: --label is not UTF-8 text"},
+		{name: "label not UTF-8", args: []string{"connections", "update", demoID, "--label", "caf\xe9"}, code: 2, stderr: "connections update: --label is not valid UTF-8 (byte 0xe9 at 3)"},
 		{name: "zero timeout", args: []string{"connections", "list", "--timeout", "0s"}, code: 2, stderr: "--timeout 0s is not positive"},
 		{name: "base URL with a query", args: []string{"connections", "list", "--base-url", "{url}?tenant=1"}, code: 2, stderr: "has a query"},
 		{name: "base URL with a fragment", args: []string{"connections", "list"}, env: map[string]string{"PLANNR_BASE_URL": "http://127.0.0.1:1/#v1"}, code: 2, stderr: "has a fragment"},
