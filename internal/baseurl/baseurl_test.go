@@ -32,3 +32,22 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+// TestParseHidesThePassword: a refused base URL is quoted in the error, which
+// a terminal or a CI log keeps; a password in it, parsed or not, is not.
+func TestParseHidesThePassword(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		"http://plannr:s3cret@127.0.0.1:8080/?tenant=1",
+		"http://plannr:s3cret@127.0.0.1:8080/#v1",
+		"ftp://plannr:s3cret@127.0.0.1:8080/",
+		"http://plannr:s3cret@127.0.0.1:80x0/",
+		"http://plannr:s3cret@127.0.0.1:8080/%zz",
+		"http://plannr:s3cr/et@127.0.0.1:8080/",
+	} {
+		_, err := Parse(in)
+		if err == nil || strings.Contains(err.Error(), "s3cr") || !strings.Contains(err.Error(), "plannr:xxxxx@") {
+			t.Errorf("Parse(%q) = %v; want an error that shows the password as xxxxx", in, err)
+		}
+	}
+}
