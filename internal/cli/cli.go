@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -455,6 +456,13 @@ func printError(w io.Writer, err error, inv invocation) {
 		fmt.Fprintf(w, "  its body could not be read: %v\n", undecodable.err)
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", inv.timeout)
+		// The client gives up before the deadline when no retry would fit
+		// in what is left of it: the last attempt's failure (a refused
+		// connection, a name that does not resolve) is then the news.
+		var last *url.Error
+		if errors.As(err, &last) && !errors.Is(last.Err, context.DeadlineExceeded) {
+			fmt.Fprintf(w, "  the last attempt: %v\n", last.Err)
+		}
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "plannr: interrupted")
 	default:

@@ -119,6 +119,12 @@ func TestRun(t *testing.T) {
 			name: "no server", args: []string{"connections", "list", "--base-url", "http://127.0.0.1:1", "--timeout", "100ms"},
 			code: 1, stderr: "plannr: ",
 		},
+		{
+			// The client gives up at once when no retry fits before the
+			// deadline: the message says why the attempt failed.
+			name: "no server, no time for a retry", args: []string{"connections", "list", "--base-url", "http://127.0.0.1:1", "--timeout", "500ms"},
+			code: 1, stderr: "connection refused",
+		},
 
 		// Environment variables.
 		{name: "token from the flag over the environment", args: []string{"--token", plannrtest.DefaultToken, "connections", "list"}, env: map[string]string{"PLANNR_TOKEN": "wrong"}, stdout: demoTable},
