@@ -136,6 +136,7 @@ func (m *Store) Seed(_ context.Context, s plannroauth.Data) error {
 		}
 	}
 	byHash := maps.Clone(*m.byHash.Load())
+	grown := make(map[*user]bool)
 	for _, a := range s.Accounts {
 		h := plannroauth.HashToken(a.Token)
 		u := byHash[h]
@@ -153,8 +154,15 @@ func (m *Store) Seed(_ context.Context, s plannroauth.Data) error {
 			}
 			c := &conn{Connection: seeded(sc, m.providers[sc.Provider.Name]), owner: u}
 			m.conns[sc.UUID] = c
-			u.insert(c)
+			u.conns = append(u.conns, c)
+			grown[u] = true
 		}
+	}
+	// Sorted once each, not kept sorted by each insertion: a file's
+	// connections newest first made each one move all before it, and a
+	// Seed of n connections O(n²).
+	for u := range grown {
+		u.sortConns()
 	}
 	m.byHash.Store(&byHash)
 	return nil
@@ -190,16 +198,10 @@ func (m *Store) live(owner plannroauth.UserID, id uuid.UUID) *conn {
 	return c
 }
 
-// insert keeps u.conns oldest first; a connection created at the same instant
-// as others goes after them, so ties keep the order they were added in.
-func (u *user) insert(c *conn) {
-	i, _ := slices.BinarySearchFunc(u.conns, c.CreatedAt, func(o *conn, t time.Time) int {
-		if o.CreatedAt.After(t) {
-			return 1
-		}
-		return -1
-	})
-	u.conns = slices.Insert(u.conns, i, c)
+// sortConns puts u.conns oldest first; connections created at the same
+// instant keep the order they were added in.
+func (u *user) sortConns() {
+	slices.SortStableFunc(u.conns, func(a, b *conn) int { return a.CreatedAt.Compare(b.CreatedAt) })
 }
 
 // seeded is sc as the store keeps it: a copy that shares nothing with the
