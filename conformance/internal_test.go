@@ -202,6 +202,30 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// TestRedactShort holds a short token hidden where it is the token, and
+// the text around it unmangled: such a token is a letter or two of words,
+// numbers and UUIDs.
+func TestRedactShort(t *testing.T) {
+	r := newRedactor("e", "ab1")
+	for _, tc := range []struct{ in, want string }{
+		{"Bearer e", "Bearer <token>"},
+		{basic("e"), "Basic <token>"},
+		{`{"token":"e","other":"ab1"}`, `{"token":"<token>","other":"<other-token>"}`},
+		{`{"token":"\u0065"}`, `{"token":"<token>"}`},
+		{"?t=e&u=ab%31", "?t=<token>&u=<other-token>"},
+		{"e said: ab1 (e.g. ab1.2)", "<token> said: <other-token> (e.g. ab1.2)"},
+		{"expected: the label set, got 422 message", "expected: the label set, got 422 message"},
+		{`{"message":"The e-mail field","uuid":"7b29add1-ab12-4c1e-a87b-3c80a2e495fe"}`,
+			`{"message":"The e-mail field","uuid":"7b29add1-ab12-4c1e-a87b-3c80a2e495fe"}`},
+		{"ab12 xab1 ab1_ é", "ab12 xab1 ab1_ é"},
+		{"<token> <other-token>", "<token> <other-token>"},
+	} {
+		if got := r.string(tc.in); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestReportWriters(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodPut, "http://h/conformance/x", nil)
 	req.Header.Set("Authorization", "Bearer secret-1")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,7 +21,9 @@ import (
 // Authorization value's the kit sent it in, which a server may log or echo
 // encoded, and the token's anywhere inside a longer encoded value.
 // Redacting twice is redacting once: the placeholders are left as they are,
-// even for a token such as "token".
+// even for a token such as "token". A text shorter than minAnywhere is a
+// letter or two of words, numbers and UUIDs, so it is redacted only where
+// it stands alone (standalone), which is where a token is written.
 type redactor struct {
 	needles []needle // the longest first
 }
@@ -54,9 +57,26 @@ func newRedactor(token, other string) *redactor {
 	return r
 }
 
-// minCore is the shortest base64 core (base64Cores) redacted: a shorter
-// one would hide text that is no token's.
-const minCore = 6
+// minAnywhere is the shortest text redacted wherever it is, inside a word
+// or a longer base64 value too: a shorter one would hide text that is no
+// token's. A base64 core (base64Cores) is inside a longer value, so a
+// shorter one is not redacted at all.
+const minAnywhere = 6
+
+// standalone reports whether s[start:end] has no token character next to
+// it: such is a token in an Authorization value, a JSON string, a query
+// value or a sentence, and not a letter of a word or a UUID. Token
+// characters are RFC 6750's (b64token) and any letter or digit; '=' is not
+// one, so that a query value's or a padded token's edge counts as one.
+func standalone(s string, start, end int) bool {
+	before, _ := utf8.DecodeLastRuneInString(s[:start])
+	after, _ := utf8.DecodeRuneInString(s[end:])
+	return !tokenChar(before) && !tokenChar(after)
+}
+
+func tokenChar(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-._~+/", r)
+}
 
 // base64Cores are the characters that only text's bytes make when text is
 // encoded inside a longer value, at each of the three offsets it may have
@@ -68,7 +88,7 @@ func base64Cores(enc *base64.Encoding, text []byte) []string {
 		s := enc.WithPadding(base64.NoPadding).EncodeToString(append(make([]byte, k), text...))
 		// Character i holds bits 6i to 6i+6; text's are 8k to 8(k+len).
 		start, end := (8*k+5)/6, 8*(k+len(text))/6
-		if end-start >= minCore {
+		if end-start >= minAnywhere {
 			cores = append(cores, s[start:end])
 		}
 	}
@@ -147,8 +167,9 @@ func (r *redactor) string(s string) string {
 			if i < 0 {
 				break
 			}
+			short := len(n.text) < minAnywhere
 			start, end := pos(at+i), pos(at+i+len(n.text))
-			if !overlaps(start, end) {
+			if !overlaps(start, end) && (!short || standalone(plain, at+i, at+i+len(n.text))) {
 				spans = append(spans, span{start, end, n.name})
 			}
 			at += i + 1
