@@ -90,15 +90,6 @@ var echo = onAnswer(func(r *http.Request, a *answer) {
 	}
 })
 
-// lenientUUIDs takes any spelling of a UUID that Go's uuid.Parse takes: no
-// dashes, braces, a URN, upper case.
-var lenientUUIDs = onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
-	if id, err := pathUUID(r); err == nil {
-		r.URL.Path, r.URL.RawPath = path.Dir(r.URL.Path)+"/"+id.String(), ""
-	}
-	return false
-})
-
 // noContentType is what the rules of every answer (observe.go) expect of
 // one without a Content-Type: the 200, and the same answer to its UUID in
 // upper case.
@@ -248,7 +239,6 @@ var mutants = []mutant{
 			a.setError(http.StatusNotFound, "Not found.")
 		}
 	})},
-	{name: "lenient UUIDs", caughtBy: "uuid_spellings", wrap: lenientUUIDs},
 	{name: "a malformed UUID answered 422", caughtBy: "path_uuid", wrap: refuse(func(r *http.Request, _ []byte) bool {
 		_, err := pathUUID(r)
 		return r.Method == http.MethodPut && path.Dir(r.URL.Path) == listPath && err != nil

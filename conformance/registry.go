@@ -38,7 +38,7 @@ var registry = func() []*check {
 		{Check{Name: "label_max_length", Description: fmt.Sprintf("%d characters (maxLength) pass and %d are 422 errors.label, in ASCII, in é and in emoji", maxLen, maxLen+1), Writes: true}, checkLabelMaxLength},
 		{Check{Name: "unknown_properties_ignored", Description: "body members the spec does not define are ignored; member names are case-sensitive", Writes: true}, checkUnknownProperties},
 		{Check{Name: "timestamps", Description: "updated_at moves on every update, to its time, a second later past the last; created_at never moves (held on every answer)", Writes: true}, checkTimestamps},
-		{Check{Name: "uuid_spellings", Description: "a real connection's UUID spelt otherwise (no dashes, braces, a URN, ...) is 404 to PUT and DELETE; in upper case it is the same connection", Writes: true}, checkUUIDSpellings},
+		{Check{Name: "uuid_spellings", Description: "a real connection's UUID in upper case is the same connection (its misspellings are path_uuid's, of an unknown UUID, lest a lax server change a real one)", Writes: true}, checkUUIDSpellings},
 		{Check{Name: "use_after_free", Description: "DELETE is 204, then PUT and DELETE are 404 and the connection is gone from the list", Writes: true}, checkUseAfterFree},
 		{Check{Name: "ratelimit_drive", Description: "the first user gets exactly the requests X-RateLimit-Remaining says, then 429 with Retry-After and X-RateLimit-Reset; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
 	}
