@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, usage, conformance.DefaultBudget)
 		fs.PrintDefaults()
 		fmt.Fprintln(stderr, "\nChecks, in the order they run:")
-		writeChecks(stderr)
+		_ = writeChecks(stderr) // nowhere to tell that stderr failed
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -119,16 +119,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := env.Apply(fs, os.Getenv); err != nil {
 		return fail(err)
 	}
-	if version {
-		fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())
+	// What -version and -list print is all they do: a write that failed (a
+	// full disk, /dev/full) is told, and is a failure, as coreutils' is.
+	printed := func(err error) int {
+		if err != nil {
+			fmt.Fprintln(stderr, "plannr-conformance: could not write the output:", err)
+			return 1
+		}
 		return 0
+	}
+	if version {
+		_, err := fmt.Fprintln(stdout, "plannr-conformance", buildinfo.Read())
+		return printed(err)
 	}
 	if fs.NArg() > 0 {
 		return fail(fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	if list {
-		writeChecks(stdout)
-		return 0
+		return printed(writeChecks(stdout))
 	}
 	if err := check(t, timeout); err != nil {
 		return fail(err)
@@ -193,7 +201,7 @@ func check(t conformance.Target, timeout time.Duration) error {
 	return nil
 }
 
-func writeChecks(w io.Writer) {
+func writeChecks(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range conformance.Checks() {
 		var notes []string
@@ -209,7 +217,7 @@ func writeChecks(w io.Writer) {
 		}
 		fmt.Fprintf(tw, "  %s\t%s%s\n", c.Name, c.Description, note)
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 // writeReport writes rep to stdout, as text or JSON, and as JUnit XML to

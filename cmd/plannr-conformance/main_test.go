@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -329,6 +330,23 @@ func TestNoTokenInOutput(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fullWriter fails every write, as stdout on /dev/full or a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestOutputUnwritten: -list and -version fail when stdout could not be
+// written, and say so on stderr, as coreutils do. (-h writes to stderr.)
+func TestOutputUnwritten(t *testing.T) {
+	for _, args := range [][]string{{"-list"}, {"-version"}} {
+		var stderr bytes.Buffer
+		code := run(t.Context(), args, fullWriter{}, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "plannr-conformance: could not write the output: no space left on device") {
+			t.Errorf("%q: exit status %d, stderr %q; want 1 and why", args, code, stderr.String())
+		}
 	}
 }
 

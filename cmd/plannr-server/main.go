@@ -115,7 +115,12 @@ func main() {
 		os.Exit(2) // a usage error, which parseFlags told
 	}
 	if cfg.version {
-		fmt.Println("plannr-server", buildinfo.Read())
+		// The version is all it prints: a write that failed (a full disk,
+		// /dev/full) is told, and is a failure, as coreutils' is.
+		if _, err := fmt.Println("plannr-server", buildinfo.Read()); err != nil {
+			fmt.Fprintln(os.Stderr, "plannr-server: could not write the output:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	tuneGC(os.Getenv)

@@ -118,6 +118,24 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestVersionUnwritten: -version fails when stdout could not be written,
+// and says so on stderr, as coreutils do.
+func TestVersionUnwritten(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full to write to: %v", err)
+	}
+	defer full.Close()
+	cmd := exec.Command(serverBinary(t), "-version")
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = full, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(stderr.String(), "plannr-server: could not write the output: write /dev/stdout: no space left on device") {
+		t.Errorf("exit: %v, stderr %q; want status 1 and why", err, stderr.String())
+	}
+}
+
 // startServer runs run() in the background on a free loopback port and returns its
 // base URL and what it printed; stop shuts it down and waits.
 func startServer(t *testing.T, cfg config) (base string, printed []string, stop func()) {

@@ -34,6 +34,8 @@ const (
 	exitOK    = 0
 	exitAPI   = 1 // the API refused, failed or did not answer
 	exitUsage = 2 // the command line is wrong; nothing was sent
+	// exitOutput is help or the version not written (stdout on a full disk).
+	exitOutput = 1
 	// exitInterrupted is what a shell reports of a command that SIGINT
 	// killed (128 + 2), so that a script stops as it would for one.
 	exitInterrupted = 130
@@ -71,8 +73,8 @@ Environment:
   PLANNR_TOKEN         the token, when --token is not given
   PLANNR_BASE_URL      the API's address, when --base-url is not given
 
-Exit status: 0 on success, 1 when the API refuses or fails, 2 on a usage error,
-130 when interrupted (Ctrl-C).
+Exit status: 0 on success, 1 when the API refuses or fails or the output cannot
+be written, 2 on a usage error, 130 when interrupted (Ctrl-C).
 `
 
 // usage is the help, as printed.
@@ -90,12 +92,12 @@ var (
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	inv, err := parse(args, getenv)
 	if errors.Is(err, errHelp) {
-		fmt.Fprint(stdout, usage)
-		return exitOK
+		_, err := fmt.Fprint(stdout, usage)
+		return printed(stderr, err)
 	}
 	if errors.Is(err, errVersion) {
-		fmt.Fprintln(stdout, "plannr", buildinfo.Read())
-		return exitOK
+		_, err := fmt.Fprintln(stdout, "plannr", buildinfo.Read())
+		return printed(stderr, err)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "plannr: %v\nRun 'plannr help' for usage.\n", err)
@@ -109,6 +111,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return exitInterrupted
 		}
 		return exitAPI
+	}
+	return exitOK
+}
+
+// printed is the exit status of a command whose work was to print, err its
+// write's: one that failed (a full disk, /dev/full) lost what a script would
+// read, so it is told, and is a failure, as coreutils' is.
+func printed(stderr io.Writer, err error) int {
+	if err != nil {
+		fmt.Fprintf(stderr, "plannr: could not write the output: %v\n", err)
+		return exitOutput
 	}
 	return exitOK
 }

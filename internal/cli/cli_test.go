@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -242,6 +243,24 @@ func TestJSON(t *testing.T) {
 		}
 		if got.UUID != demoID || got.Label != tt.want {
 			t.Errorf("%q: printed %+v, want the connection labelled %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+// fullWriter fails every write, as stdout on /dev/full or a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// TestOutputUnwritten: a command whose work is to print fails when the
+// output could not be written, and says so on stderr, as coreutils' do.
+func TestOutputUnwritten(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--version"}} {
+		var stderr bytes.Buffer
+		code := Run(context.Background(), args, fullWriter{}, &stderr, func(string) string { return "" })
+		if code != 1 || !strings.Contains(stderr.String(), "plannr: could not write the output: no space left on device") {
+			t.Errorf("%q: exit status %d, stderr %q; want 1 and why", args, code, stderr.String())
 		}
 	}
 }
