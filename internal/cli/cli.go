@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -131,6 +132,7 @@ type invocation struct {
 	cmd     command
 	client  *gen.ClientWithResponses
 	answers *answers // what the client's attempts got
+	baseURL string   // where the client sends, told when the answer is not the API's
 	id      uuid.UUID
 	label   nullable.Nullable[string] // update: the new label, or null
 	json    bool
@@ -236,7 +238,8 @@ func parse(args []string, getenv func(string) string) (invocation, error) {
 		return inv, fmt.Errorf("--timeout %v is not positive", inv.timeout)
 	}
 	inv.answers = &answers{}
-	inv.client, err = newClient(fromEnv(*token, getenv("PLANNR_TOKEN")), fromEnv(*baseURL, getenv("PLANNR_BASE_URL")), inv.timeout, inv.answers)
+	inv.baseURL = cmp.Or(fromEnv(*baseURL, getenv("PLANNR_BASE_URL")), client.DefaultBaseURL)
+	inv.client, err = newClient(fromEnv(*token, getenv("PLANNR_TOKEN")), inv.baseURL, inv.timeout, inv.answers)
 	return inv, err
 }
 
@@ -287,9 +290,6 @@ func newClient(token, baseURL string, timeout time.Duration, rec *answers) (*gen
 		// of the API's. The token stays out of the message, which a terminal
 		// or a CI log may keep.
 		return nil, fmt.Errorf("the token is %w: check --token or PLANNR_TOKEN", plannroauth.ErrInvalidToken)
-	}
-	if baseURL == "" {
-		baseURL = client.DefaultBaseURL
 	}
 	if _, err := baseurl.Parse(baseURL); err != nil {
 		return nil, fmt.Errorf("%w: check --base-url or PLANNR_BASE_URL", err)
@@ -432,6 +432,17 @@ func printable(s string) string {
 // notAPI is the message of an answer unlike the API's, of status %d and body %s.
 const notAPI = "plannr: the answer, HTTP %d with %s, is not one Plannr's API sends: is --base-url right?\n"
 
+// printBaseURL follows a message that asks whether --base-url is right with
+// the base URL the command used, and where it came from. A password in it
+// is not shown.
+func printBaseURL(w io.Writer, inv invocation) {
+	base := inv.baseURL
+	if u, err := url.Parse(base); err == nil {
+		base = u.Redacted()
+	}
+	fmt.Fprintf(w, "  the base URL was %s (--base-url, else PLANNR_BASE_URL, else %s)\n", printable(base), client.DefaultBaseURL)
+}
+
 // printError explains on stderr why inv's command failed.
 func printError(w io.Writer, err error, inv invocation) {
 	var apiErr *client.APIError
@@ -445,6 +456,12 @@ func printError(w io.Writer, err error, inv invocation) {
 			where = printable(loc)
 		}
 		fmt.Fprintf(w, "plannr: the answer, HTTP %d, is a redirect to %s, which plannr does not follow: is --base-url right?\n", apiErr.StatusCode, where)
+		printBaseURL(w, inv)
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound && !strings.Contains(inv.answers.last().contentType, "json"):
+		// A web server at the base URL without the API: the API's 404 is
+		// JSON, this one is no connection's.
+		fmt.Fprintf(w, notAPI, apiErr.StatusCode, printable(cmp.Or(inv.answers.last().contentType, "no stated type")))
+		printBaseURL(w, inv)
 	case errors.As(err, &apiErr):
 		fmt.Fprintf(w, "plannr: %s (HTTP %d)\n", printable(apiErr.Message), apiErr.StatusCode)
 		for _, field := range slices.Sorted(maps.Keys(apiErr.Errors)) {
@@ -464,8 +481,10 @@ func printError(w io.Writer, err error, inv invocation) {
 	case errors.As(err, &unexpected):
 		// A captive portal, or another server at the base URL.
 		fmt.Fprintf(w, notAPI, unexpected.StatusCode, printable(unexpected.What))
+		printBaseURL(w, inv)
 	case errors.As(err, &undecodable):
 		fmt.Fprintf(w, notAPI, undecodable.status, printable(undecodable.contentType))
+		printBaseURL(w, inv)
 		fmt.Fprintf(w, "  its body could not be read: %v\n", undecodable.err)
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(w, "plannr: no answer within --timeout %v\n", inv.timeout)

@@ -337,8 +337,10 @@ func (c *requestCount) WithGroup(string) slog.Handler      { return c }
 func TestUnexpectedAnswers(t *testing.T) {
 	t.Parallel()
 	const portal = "<html><body>Log in to the Wi-Fi</body></html>"
-	// notAPI is the message of an answer unlike the API's, as %s.
-	const notAPI = "plannr: the answer, %s, is not one Plannr's API sends: is --base-url right?\n"
+	// notAPI is the message of an answer unlike the API's, as %s, and
+	// wrongBase the line after, naming the base URL.
+	const wrongBase = "  the base URL was {url} (--base-url, else PLANNR_BASE_URL, else " + client.DefaultBaseURL + ")\n"
+	const notAPI = "plannr: the answer, %s, is not one Plannr's API sends: is --base-url right?\n" + wrongBase
 	tests := []struct {
 		name        string
 		args        []string
@@ -349,12 +351,21 @@ func TestUnexpectedAnswers(t *testing.T) {
 		stderr      string // whole; {url} is the server's URL
 		// undecodable: stderr goes on with why the body could not be read.
 		undecodable bool
+		// userinfo, if set, is put in the base URL, as user:password@.
+		userinfo string
 	}{
 		{name: "list answered by a captive portal", args: []string{"connections", "list"}, status: 200, contentType: "text/html", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html")},
 		{name: "list --json answered in HTML", args: []string{"connections", "list", "--json"}, status: 200, contentType: "text/html", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html")},
 		{name: "update answered 204", args: []string{"connections", "update", demoID, "--label", "x"}, status: 204, stderr: fmt.Sprintf(notAPI, "HTTP 204 with no body")},
 		{name: "update answered in HTML", args: []string{"connections", "update", demoID, "--clear-label"}, status: 200, contentType: "text/html; charset=utf-8", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html; charset=utf-8")},
 		{name: "delete answered in HTML", args: []string{"connections", "delete", demoID}, status: 200, contentType: "text/html", body: portal, stderr: fmt.Sprintf(notAPI, "HTTP 200 with text/html")},
+
+		// A web server at the base URL without the API: its 404 is no
+		// connection's.
+		{name: "list answered by a web server's 404", args: []string{"connections", "list"}, status: 404, contentType: "text/html", body: "<html><h1>404 Not Found</h1></html>", stderr: fmt.Sprintf(notAPI, "HTTP 404 with text/html")},
+		{name: "a web server's 404, the base URL's password not shown", args: []string{"connections", "list"}, status: 404, contentType: "text/html", userinfo: "me:secret", stderr: fmt.Sprintf(notAPI, "HTTP 404 with text/html")},
+		{name: "delete answered 404 in plain text", args: []string{"connections", "delete", demoID}, status: 404, contentType: "text/plain; charset=utf-8", body: "404 page not found\n", stderr: fmt.Sprintf(notAPI, "HTTP 404 with text/plain; charset=utf-8")},
+		{name: "update answered 404 without a body", args: []string{"connections", "update", demoID, "--label", "x"}, status: 404, stderr: fmt.Sprintf(notAPI, "HTTP 404 with no stated type")},
 
 		// JSON in the API's envelope that does not decode: what came, in
 		// words, and the decoder's on a line of their own.
@@ -371,15 +382,15 @@ func TestUnexpectedAnswers(t *testing.T) {
 		// for a 401 that blames it.
 		{
 			name: "list redirected", args: []string{"connections", "list"}, status: 301, location: "/moved", contentType: "text/html", body: portal,
-			stderr: "plannr: the answer, HTTP 301, is a redirect to {url}/moved, which plannr does not follow: is --base-url right?\n",
+			stderr: "plannr: the answer, HTTP 301, is a redirect to {url}/moved, which plannr does not follow: is --base-url right?\n" + wrongBase,
 		},
 		{
 			name: "delete redirected, with a JSON body", args: []string{"connections", "delete", demoID}, status: 307, location: "https://elsewhere.example/x", contentType: "application/json", body: `{"data":[]}`,
-			stderr: "plannr: the answer, HTTP 307, is a redirect to https://elsewhere.example/x, which plannr does not follow: is --base-url right?\n",
+			stderr: "plannr: the answer, HTTP 307, is a redirect to https://elsewhere.example/x, which plannr does not follow: is --base-url right?\n" + wrongBase,
 		},
 		{
 			name: "update redirected nowhere", args: []string{"connections", "update", demoID, "--label", "x"}, status: 302,
-			stderr: "plannr: the answer, HTTP 302, is a redirect to nowhere (no Location), which plannr does not follow: is --base-url right?\n",
+			stderr: "plannr: the answer, HTTP 302, is a redirect to nowhere (no Location), which plannr does not follow: is --base-url right?\n" + wrongBase,
 		},
 	}
 	for _, tt := range tests {
@@ -396,12 +407,17 @@ func TestUnexpectedAnswers(t *testing.T) {
 				_, _ = io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": "token"}
+			base, shown := srv.URL, srv.URL
+			if tt.userinfo != "" {
+				base = strings.Replace(srv.URL, "//", "//"+tt.userinfo+"@", 1)
+				shown = strings.Replace(srv.URL, "//", "//"+strings.Split(tt.userinfo, ":")[0]+":xxxxx@", 1)
+			}
+			env := map[string]string{"PLANNR_BASE_URL": base, "PLANNR_TOKEN": "token"}
 			var stdout, stderr bytes.Buffer
 			code := Run(t.Context(), tt.args, &stdout, &stderr, func(k string) string { return env[k] })
-			want := strings.ReplaceAll(tt.stderr, "{url}", srv.URL)
+			want := strings.ReplaceAll(tt.stderr, "{url}", shown)
 			got := stderr.String()
-			if tt.undecodable && strings.HasPrefix(got, want) && strings.Count(got, "\n") == 2 && strings.HasSuffix(got, "\n") {
+			if tt.undecodable && strings.HasPrefix(got, want) && strings.Count(got, "\n") == 3 && strings.HasSuffix(got, "\n") {
 				got = want // the decoder's words are its own
 			}
 			if code != 1 || stdout.Len() != 0 || got != want {

@@ -39,6 +39,9 @@ type answer struct {
 	sent     bool   // the request was written whole
 	status   int    // 0: no answer
 	location string // a redirect's Location, resolved; "" if none
+	// contentType is the answer's Content-Type: a 404 not in JSON is no
+	// connection's, but a web server's without the API.
+	contentType string
 }
 
 func (a *answers) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -47,7 +50,7 @@ func (a *answers) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := a.base.RoundTrip(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 	got := answer{sent: sent.Load()}
 	if err == nil {
-		got.status = resp.StatusCode
+		got.status, got.contentType = resp.StatusCode, resp.Header.Get("Content-Type")
 		if loc, err := resp.Location(); err == nil {
 			got.location = loc.String()
 		}
