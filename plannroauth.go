@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -256,6 +257,23 @@ const (
 	timestampLayout = "2006-01-02T15:04:05-07:00"
 	expiryLayout    = "2006-01-02T15:04:05.000000Z"
 )
+
+// rfc3339 is the syntax of RFC 3339's date-time (section 5.6), the spec's
+// format, less the lower-case t and z that time.Parse refuses.
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
+
+// ParseTime reads s as an RFC 3339 date-time, the spec's format, and nothing
+// else. time.Parse alone takes more (go.dev/issue/54580): a comma before the
+// fraction, an hour of one digit, an offset of 24 hours or of 60 minutes.
+// ParseTime holds s to RFC 3339's grammar, and time.Parse holds it to the
+// ranges of months, days and seconds.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil && !rfc3339.MatchString(s) {
+		err = fmt.Errorf("%q is not in RFC 3339's syntax", s)
+	}
+	return t, err
+}
 
 // AppendTimestamp appends t as the API writes created_at and updated_at: in
 // t's own offset, whole seconds, the offset as ±HH:MM even when it is zero

@@ -60,3 +60,34 @@ func TestStampExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestParseTime: RFC 3339's date-time and nothing else, though time.Parse
+// takes more.
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		s  string
+		ok bool
+	}{
+		{"2025-06-25T15:10:48+01:00", true},
+		{"2025-06-25T15:10:48Z", true},
+		{"2025-06-25T14:10:48.123456Z", true},
+		{"2025-06-25T15:10:48-23:59", true},
+		{"2025-06-25T15:10:48,5+01:00", false}, // a comma before the fraction
+		{"2025-06-25T5:10:48+01:00", false},    // an hour of one digit
+		{"2025-06-25T15:10:48+24:00", false},
+		{"2025-06-25T15:10:48-01:60", false},
+		{"2025-06-25 15:10:48+01:00", false},
+		{"2025-06-25T15:10:48", false},  // no offset
+		{"2025-02-30T15:10:48Z", false}, // no such day
+		{"2025-06-25T15:10:48.Z", false},
+	}
+	for _, tt := range tests {
+		got, err := plannroauth.ParseTime(tt.s)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("ParseTime(%q): %v", tt.s, err)
+		case !tt.ok && err == nil:
+			t.Errorf("ParseTime(%q) = %v, want an error", tt.s, got)
+		}
+	}
+}

@@ -162,7 +162,7 @@ func (c *probe) member(ex *exchange, at string, conn connection, name string) (t
 	if !present || string(raw) == "null" || json.Unmarshal(raw, &text) != nil {
 		return "", t, false // null, absent where the schema allows it, or not a string, which the spec's check reports
 	}
-	t, err := time.Parse(time.RFC3339, text)
+	t, err := plannroauth.ParseTime(text)
 	if err != nil {
 		c.fail(ex, at+"."+name, "an RFC 3339 date-time; got %q", text)
 		return "", t, false

@@ -49,6 +49,10 @@ func TestResponse(t *testing.T) {
 			strings.Replace(good, `"7b29add1-9028-4c1e-a87b-3c80a2e495fe"`, `"7b29"`, 1), "uuid"},
 		{"relative URI", "PUT", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", 200, jsonType,
 			strings.Replace(good, `"https://x/a"`, `"/a"`, 1), "URI"},
+		{"date-time with a comma fraction", "PUT", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", 200, jsonType,
+			strings.Replace(good, `"2025-06-25T15:10:48+01:00"`, `"2025-06-25T15:10:48,5+01:00"`, 1), "RFC 3339"},
+		{"date-time with a one-digit hour", "PUT", "/api/v1/oauth/connections/7b29add1-9028-4c1e-a87b-3c80a2e495fe", 200, jsonType,
+			strings.Replace(good, `"2025-06-25T15:10:48+01:00"`, `"2025-06-25T5:10:48+01:00"`, 1), "RFC 3339"},
 		{"rate-limit header not an integer", "GET", "/api/v1/oauth/connections", 200,
 			http.Header{"Content-Type": {"application/json"}, "X-Ratelimit-Limit": {"lots"}}, `{"data":[]}`, "X-RateLimit-Limit"},
 	}

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -138,7 +137,7 @@ var responseFormats = openapi3.WithStringFormatValidators(map[string]openapi3.St
 	"uuid": uuidFormat,
 	"uri":  uriScheme,
 	"date-time": openapi3.NewCallbackValidator(func(s string) error {
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := plannroauth.ParseTime(s)
 		switch {
 		case err != nil:
 			return errors.New("not an RFC 3339 date-time")
