@@ -176,14 +176,18 @@ func (c *probe) invalid(marker string, bodies []invalid) {
 
 // checkUnknownProperties sends members the update does not define, none of
 // which may move anything on a server that takes them. To the subject: the
-// connection as the list shows it (uuid and all), its label under the
-// label's name in other cases too, and a member no connection has; the
-// label stays, and nothing but updated_at changes. To the absent UUID, where
-// nothing is there to change: the label's name in other cases with a value
-// the spec refuses, a 404 unless the server takes them for the label.
+// connection as the list shows it (uuid and all), a new label under the
+// label's name and in other cases, and a member no connection has; the
+// label is set, as without them, and nothing else but updated_at changes. To
+// the absent UUID, where nothing is there to change: the label's name in
+// other cases with a value the spec refuses, a 404 unless the server takes
+// them for the label.
 func checkUnknownProperties(c *probe) {
 	conn := c.subject()
-	key, label := c.r.api.labelKey, conn.labelOf()
+	key, label := c.r.api.labelKey, ptr(testLabel)
+	if reflect.DeepEqual(conn.labelOf(), label) {
+		label = ptr(testLabel + " 2")
+	}
 	cased := []string{strings.ToUpper(key[:1]) + key[1:], strings.ToUpper(key)}
 	echo := map[string]any{"conformance-unknown": map[string][]int{"nested": {1, 2}}}
 	for name, v := range conn.members {

@@ -401,6 +401,19 @@ var mutants = []mutant{
 		a.body = mustJSON(map[string]any{"message": first + " " + apispec.Plural(msgs.Validation["more"], n-1), "errors": e.Errors})
 	})},
 	{name: "member names case-insensitive", caughtBy: "unknown_properties_ignored", wrap: caseInsensitive},
+	// A strict binder that gives up on a member it does not know, and so
+	// on the label beside it: the PUT answers 200 and changes nothing.
+	{name: "a body with an unknown member taken as {}", caughtBy: "unknown_properties_ignored", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
+		editBody(r, func(m map[string]any) {
+			for k := range m {
+				if k != "label" {
+					clear(m)
+					return
+				}
+			}
+		})
+		return false
+	})},
 	// Labels.
 	{name: "null ignored", caughtBy: "label_null_clears", wrap: onRequest(func(_ http.ResponseWriter, r *http.Request) bool {
 		editBody(r, func(m map[string]any) {

@@ -471,13 +471,17 @@ func takesUUID(next http.Handler, srv *plannrtest.Server) http.Handler {
 }
 
 // watchMoves notes in moved each PUT with a member beside the label that
-// changes the first user's connections in anything but updated_at.
+// changes the first user's connections in anything but updated_at and the
+// label of the connection it names, which the body's label sets.
 func watchMoves(moved *[]string) wrapper {
 	return func(next http.Handler, srv *plannrtest.Server) http.Handler {
-		snapshot := func() string {
+		snapshot := func(id uuid.UUID, label *string) string {
 			conns := srv.Connections(firstToken)
 			for i := range conns {
 				conns[i].UpdatedAt = time.Time{}
+				if conns[i].UUID == id && label != nil {
+					conns[i].Label = label
+				}
 			}
 			return string(mustJSON(conns))
 		}
@@ -486,11 +490,16 @@ func watchMoves(moved *[]string) wrapper {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			var m map[string]any
 			_ = json.Unmarshal(body, &m)
+			var set *string
+			if label, ok := labelOf(m); ok {
+				set = &label
+			}
 			delete(m, "label")
-			before := snapshot()
+			id, _ := pathUUID(r)
+			want := snapshot(id, set)
 			next.ServeHTTP(w, r)
-			if after := snapshot(); r.Method == http.MethodPut && len(m) > 0 && after != before {
-				*moved = append(*moved, fmt.Sprintf("%s %s\n%s\nbefore %s\nafter  %s", r.Method, r.URL.Path, body, before, after))
+			if after := snapshot(uuid.Nil, nil); r.Method == http.MethodPut && len(m) > 0 && after != want {
+				*moved = append(*moved, fmt.Sprintf("%s %s\n%s\nwant  %s\nafter %s", r.Method, r.URL.Path, body, want, after))
 			}
 		})
 	}
