@@ -154,7 +154,8 @@ func (r *Report) Passed() bool {
 // a bad Target, or a first user whose connections cannot be listed. Once ctx
 // is done, the check running still puts back what it changed, for up to 30 s
 // more, and the run stops: the report holds the checks that finished before,
-// and not the one cut off, which has neither passed nor failed.
+// and not the one cut off, which has neither passed nor failed, unless it
+// could not put back what it changed: it then fails with that alone.
 func Execute(ctx context.Context, target Target) (*Report, error) {
 	r, err := newRunner(ctx, target)
 	if err != nil {
@@ -163,8 +164,12 @@ func Execute(ctx context.Context, target Target) (*Report, error) {
 	start := time.Now()
 	rep := &Report{}
 	for _, chk := range r.selected {
-		res := r.run(chk)
+		res, restore := r.run(chk)
 		if ctx.Err() != nil {
+			if len(restore) > 0 {
+				res.Outcome, res.Reason, res.Failures = Fail, "", restore
+				rep.Results = append(rep.Results, res)
+			}
 			break
 		}
 		rep.Results = append(rep.Results, res)

@@ -368,34 +368,56 @@ func (s fakeServer) labels() map[uuid.UUID]*string {
 
 // TestInterruptedRestores cancels the run as soon as a check has changed a
 // label: the check still puts it back, and the next check does not start.
+// When the server refuses to put it back, the report, which holds no check
+// cut off, still says so, and nothing of the interruption itself.
 func TestInterruptedRestores(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var before map[uuid.UUID]*string
-	cancelOnChange := onAnswer(func(r *http.Request, a *answer) {
-		var conn struct {
-			UUID  uuid.UUID
-			Label *string
-		}
-		if r.Method == http.MethodPut && json.Unmarshal(a.body, &conn) == nil && !sameLabel(conn.Label, before[conn.UUID]) {
-			cancel()
-		}
-	})
-	srv := fake(t, cancelOnChange)
-	before = srv.labels()
-	target := srv.target
-	target.Run = "^(label_set|label_null_clears)$"
-	rep, err := conformance.Execute(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after := srv.labels(); !maps.EqualFunc(after, before, sameLabel) {
-		t.Errorf("the labels changed:\nbefore %s\nafter  %s", mustJSON(before), mustJSON(after))
-	}
-	// label_set, cut off, neither passed nor failed; label_null_clears
-	// never started.
-	if len(rep.Results) != 0 {
-		t.Errorf("an interrupted run reports %+v; want nothing, its one check cut off", rep.Results)
+	const original = "My Fundment Account 1" // users()'s
+	for _, tc := range []struct {
+		name    string
+		refused bool
+	}{{"put back", false}, {"refused", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			var before map[uuid.UUID]*string
+			wrap := onAnswer(func(r *http.Request, a *answer) {
+				var conn struct {
+					UUID  uuid.UUID
+					Label *string
+				}
+				if r.Method == http.MethodPut && json.Unmarshal(a.body, &conn) == nil && !sameLabel(conn.Label, before[conn.UUID]) {
+					cancel()
+				}
+			})
+			if tc.refused {
+				wrap = chain(wrap, refuse(labelRule(func(l string) bool { return l == original }), http.StatusServiceUnavailable, msgs.Unavailable))
+			}
+			srv := fake(t, wrap)
+			before = srv.labels()
+			target := srv.target
+			target.Run = "^(label_set|label_null_clears)$"
+			rep, err := conformance.Execute(ctx, target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.refused {
+				if rep.Passed() || !strings.Contains(failures(rep), "the label stays") {
+					t.Errorf("a label not put back, and the interrupted run says nothing: %+v", rep.Results)
+				}
+				if strings.Contains(failures(rep), context.Canceled.Error()) {
+					t.Errorf("a failure of the interruption itself, not of the restore:\n%s", failures(rep))
+				}
+				return
+			}
+			if after := srv.labels(); !maps.EqualFunc(after, before, sameLabel) {
+				t.Errorf("the labels changed:\nbefore %s\nafter  %s", mustJSON(before), mustJSON(after))
+			}
+			// label_set, cut off, neither passed nor failed; label_null_clears
+			// never started.
+			if len(rep.Results) != 0 {
+				t.Errorf("an interrupted run reports %+v; want nothing, its one check cut off", rep.Results)
+			}
+		})
 	}
 }
 

@@ -181,15 +181,17 @@ type probe struct {
 // stop ends a check early, from any depth of its function.
 type stop struct{}
 
-func (r *runner) run(chk *check) (res Result) {
+// run runs chk. restore is what its cleanups failed to put back, also among
+// res.Failures: all that an interrupted run may report of the check.
+func (r *runner) run(chk *check) (res Result, restore []Failure) {
 	res = Result{Check: chk.Name, Outcome: Pass}
 	if chk.Writes && r.target.ReadOnly {
 		res.Outcome, res.Reason = Skip, "needs a change to succeed (a PUT moves updated_at, a DELETE removes) or exhausts the rate limit, and -readonly changes nothing"
-		return res
+		return res, nil
 	}
 	if err := r.ctx.Err(); err != nil {
 		res.Outcome, res.Reason = Skip, "the run was interrupted before it ("+err.Error()+")"
-		return res
+		return res, nil
 	}
 	c := &probe{r: r, ctx: r.ctx, res: &res}
 	start, before := time.Now(), r.client.count()
@@ -206,14 +208,18 @@ func (r *runner) run(chk *check) (res Result) {
 				}
 			}
 		}()
-		defer c.runCleanups()
+		defer func() {
+			n := len(res.Failures)
+			defer func() { restore = slices.Clone(res.Failures[n:]) }()
+			c.runCleanups()
+		}()
 		c.cleanup(c.sweep) // the last to run
 		chk.fn(c)
 	}()
 	if len(res.Failures) > 0 {
 		res.Outcome, res.Reason = Fail, ""
 	}
-	return res
+	return res, restore
 }
 
 // restoreTimeout is how long a check's cleanups may still go on once the

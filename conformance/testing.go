@@ -21,7 +21,7 @@ func Run(t *testing.T, target Target) {
 	}
 	for _, chk := range r.selected {
 		t.Run(chk.Name, func(t *testing.T) {
-			res := r.run(chk)
+			res, _ := r.run(chk)
 			for _, f := range res.Failures {
 				t.Error(f.String())
 			}

@@ -46,7 +46,8 @@ at most 30 s); a second Ctrl-C ends the program at once.
 
 Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
 run could not start (bad flags, an unreachable server, a token that cannot list),
-130 when interrupted (the report then holds the checks that finished).
+130 when interrupted (the report then holds the checks that finished, and
+what the one cut off could not put back, which fails it).
 
 Against production, use -readonly: it changes nothing, even on a broken server
 (only GET, HEAD, OPTIONS and TRACE, and other methods to a UUID no user owns,
@@ -169,7 +170,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintf(stderr, "plannr-conformance: interrupted: the report holds the %d checks that finished\n", len(rep.Results))
+		fmt.Fprintln(stderr, "plannr-conformance: interrupted: the report holds the checks that finished, and what the one cut off could not put back")
 		return exitInterrupted
 	}
 	if !rep.Passed() {
