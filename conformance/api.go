@@ -185,7 +185,7 @@ func (k *contract) decodeConnection(b []byte) (connection, error) {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return c, err
 	}
-	return c, json.Unmarshal(mustJSON(declaredOnly(k.conn, v)), &c.members)
+	return c, json.Unmarshal(mustJSON(declaredOnly(k.conn, v, false)), &c.members)
 }
 
 func (c connection) id() string { return c.UUID.String() }

@@ -269,7 +269,8 @@ func (c *probe) expectInvalid(ex *exchange, field string, sent []byte) {
 }
 
 // alike reports whether a and b have the same body, in the members that the
-// schema of their answer declares.
+// schema of their answer declares, and the same names of any other
+// (spec.declared).
 func (c *probe) alike(a, b *exchange) bool {
 	return sameJSON(c.r.spec.declared(a), c.r.spec.declared(b))
 }

@@ -191,6 +191,12 @@ var mutants = []mutant{
 			a.header.Set("X-Owner", "another user")
 		}
 	})},
+	// A member the Error schema does not declare, sent only there.
+	{name: "another user's connection told apart by a body member", caughtBy: "tenant_isolation", wrap: onAnswer(func(r *http.Request, a *answer) {
+		if strings.HasSuffix(r.URL.Path, otherConn.String()) {
+			a.body = bytes.Replace(a.body, []byte("{"), []byte(`{"owner":"another user",`), 1)
+		}
+	})},
 	{name: "a leaky list", caughtBy: "list_connections", wrap: leaky},
 	{name: "tenancy broken", caughtBy: "tenant_isolation", wrap: breaksTenancy},
 	{name: "an unknown UUID answered 500, another user's connection 404", caughtBy: "tenant_isolation", expected: []string{"404; got 500"}, wrap: onAnswer(func(r *http.Request, a *answer) {

@@ -62,10 +62,13 @@ func (s *spec) headers(ex *exchange) openapi3.Headers {
 	return nil
 }
 
-// declared is ex's body with only the members that the schema of its answer
-// declares, as JSON, for comparing answers: the spec says nothing of any
-// other member, which may change from one answer to the next. A body that is
-// not JSON, or of an answer the spec has no schema for, is as it came.
+// declared is ex's body for comparing answers, as JSON: the members that
+// the schema of its answer declares, and of any other member its name
+// alone. The spec says nothing of an undeclared member's value, which may
+// change from one answer to the next (a request id), but one that only
+// some answers have tells them apart, as a header would (sameHeaders). A
+// body that is not JSON, or of an answer the spec has no schema for, is as
+// it came.
 func (s *spec) declared(ex *exchange) []byte {
 	resp := s.response(ex)
 	var v any
@@ -76,32 +79,40 @@ func (s *spec) declared(ex *exchange) []byte {
 	if media == nil || media.Schema == nil {
 		return ex.Body
 	}
-	return mustJSON(declaredOnly(media.Schema.Value, v))
+	return mustJSON(declaredOnly(media.Schema.Value, v, true))
 }
 
+// undeclaredMember is what declaredOnly keeps of an undeclared member's
+// value when it keeps the name.
+const undeclaredMember = "(undeclared)"
+
 // declaredOnly is v without the members of its objects that schema does not
-// declare, at any depth. An object whose schema takes any member
+// declare, at any depth, or with their names alone (their values
+// undeclaredMember) if names. An object whose schema takes any member
 // (additionalProperties, as a 422's errors) keeps them all.
-func declaredOnly(schema *openapi3.Schema, v any) any {
+func declaredOnly(schema *openapi3.Schema, v any, names bool) any {
 	switch v := v.(type) {
 	case map[string]any:
 		if extra := schema.AdditionalProperties.Schema; extra != nil {
 			for k, e := range v {
-				v[k] = declaredOnly(extra.Value, e)
+				v[k] = declaredOnly(extra.Value, e, names)
 			}
 			return v
 		}
 		out := map[string]any{}
 		for k, e := range v {
-			if p := schema.Properties[k]; p != nil {
-				out[k] = declaredOnly(p.Value, e)
+			switch p := schema.Properties[k]; {
+			case p != nil:
+				out[k] = declaredOnly(p.Value, e, names)
+			case names:
+				out[k] = undeclaredMember
 			}
 		}
 		return out
 	case []any:
 		if schema.Items != nil {
 			for i, e := range v {
-				v[i] = declaredOnly(schema.Items.Value, e)
+				v[i] = declaredOnly(schema.Items.Value, e, names)
 			}
 		}
 	}
