@@ -376,7 +376,9 @@ func (c *probe) sameAnswer(got, want *exchange, what string) {
 // declares for the answer is held to its schema, on every answer, not to
 // want's value: X-RateLimit-Remaining counts down. Any other is held by
 // presence only: the spec says nothing of its value, which may name the
-// request or the moment (X-Request-Id, Date).
+// request or the moment (X-Request-Id, Date). Content-Type, the media type
+// of the content the spec declares, is held to want's value: it is no
+// request's nor moment's.
 func (c *probe) sameHeaders(got, want *exchange, what string, optional ...string) {
 	declared := map[string]bool{}
 	for name := range c.r.spec.headers(want) {
@@ -386,11 +388,14 @@ func (c *probe) sameHeaders(got, want *exchange, what string, optional ...string
 		if declared[name] {
 			continue
 		}
+		g, w := got.Header.Values(name), want.Header.Values(name)
 		switch _, has := got.Header[name]; {
-		case has && want.Header[name] == nil:
-			c.fail(got, "header "+name, "none, as in the answer to %s; got %q", what, got.Header.Values(name))
+		case has && w == nil:
+			c.fail(got, "header "+name, "none, as in the answer to %s; got %q", what, g)
 		case !has && !slices.Contains(optional, name):
-			c.fail(got, "header "+name, "present, as in the answer to %s (%q); got none", what, want.Header.Values(name))
+			c.fail(got, "header "+name, "present, as in the answer to %s (%q); got none", what, w)
+		case has && name == "Content-Type" && !slices.Equal(g, w):
+			c.fail(got, "header "+name, "%q, as in the answer to %s; got %q", w, what, g)
 		}
 	}
 }

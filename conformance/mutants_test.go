@@ -197,6 +197,11 @@ var mutants = []mutant{
 			a.body = bytes.Replace(a.body, []byte("{"), []byte(`{"owner":"another user",`), 1)
 		}
 	})},
+	{name: "another user's connection told apart by its Content-Type", caughtBy: "tenant_isolation", wrap: onAnswer(func(r *http.Request, a *answer) {
+		if strings.HasSuffix(r.URL.Path, otherConn.String()) {
+			a.header.Set("Content-Type", "application/json; charset=utf-8")
+		}
+	})},
 	{name: "a leaky list", caughtBy: "list_connections", wrap: leaky},
 	{name: "tenancy broken", caughtBy: "tenant_isolation", wrap: breaksTenancy},
 	{name: "an unknown UUID answered 500, another user's connection 404", caughtBy: "tenant_isolation", expected: []string{"404; got 500"}, wrap: onAnswer(func(r *http.Request, a *answer) {
@@ -299,6 +304,11 @@ var mutants = []mutant{
 		return r.Method == http.MethodOptions && r.Header.Get("Authorization") == ""
 	}, http.StatusUnauthorized, msgs.Unauthenticated)},
 	{name: "HEAD refused", caughtBy: "head_request", wrap: refuse(func(r *http.Request, _ []byte) bool { return r.Method == http.MethodHead }, http.StatusMethodNotAllowed, "")},
+	{name: "HEAD answered as text/html", caughtBy: "head_request", wrap: onAnswer(func(r *http.Request, a *answer) {
+		if r.Method == http.MethodHead {
+			a.header.Set("Content-Type", "text/html; charset=utf-8")
+		}
+	})},
 	{name: "a 405 naming other methods", caughtBy: "unsupported_method", wrap: onAnswer(func(_ *http.Request, a *answer) {
 		if a.status == http.StatusMethodNotAllowed && len(a.body) > 0 {
 			a.setError(a.status, apispec.Format(msgs.MethodNotAllowed, "methods", "GET"))
