@@ -64,9 +64,10 @@ func answerTime(ex *exchange) time.Time {
 
 // checkRateLimitHeaders sends a request of each operation, and a refused one:
 // each counts, X-RateLimit-Remaining less each time (by one, or more when the
-// user's other clients spent some in between), or the limit less one in a
-// new window, where one can open (newWindow): the limit less one on every
-// answer would pass for a new window each time.
+// user's other clients spent some in between), or more only in a new window,
+// where one can open (newWindow): the limit less one on every answer would
+// pass for a new window each time. A new window starts at the limit less
+// one, or less when the user's other clients spent some of it first.
 func checkRateLimitHeaders(c *probe) {
 	api := c.r.api
 	token := c.r.target.Token
@@ -86,17 +87,14 @@ func checkRateLimitHeaders(c *probe) {
 			continue // failed for it already
 		}
 		at := answerTime(ex)
-		first := w.remaining == w.limit-1
+		opens := w.remaining == w.limit-1
 		if prev != nil && w.remaining >= prev.remaining {
-			why := ""
-			if first {
-				why = c.newWindow(*prev, *w, opened, at)
+			if why := c.newWindow(*prev, *w, opened, at); why != "" {
+				c.fail(ex, "header "+hRemaining, "less than before (%d), or up to %d in a new window%s; got %d", prev.remaining, w.limit-1, why, w.remaining)
 			}
-			if !first || why != "" {
-				c.fail(ex, "header "+hRemaining, "less than before (%d), or %d in a new window%s; got %d", prev.remaining, w.limit-1, why, w.remaining)
-			}
+			opens = true
 		}
-		if first {
+		if opens {
 			opened = at
 		}
 		prev = w

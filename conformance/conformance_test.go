@@ -154,16 +154,23 @@ func TestRightInAnotherWay(t *testing.T) {
 
 // TestWindowEndsMidCheck runs ratelimit_headers against a server whose window
 // closes in the middle of it: X-RateLimit-Remaining starts again from the
-// limit less one, and the check passes, with X-RateLimit-Reset or, as
+// limit less one, or less when the user's other clients spent some of the
+// new window first, and the check passes, with X-RateLimit-Reset or, as
 // Laravel, without.
 func TestWindowEndsMidCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		reset bool
-	}{{"with X-RateLimit-Reset", true}, {"without X-RateLimit-Reset", false}} {
+		spent int64
+	}{
+		{"with X-RateLimit-Reset", true, 0},
+		{"without X-RateLimit-Reset", false, 0},
+		{"other traffic first, with X-RateLimit-Reset", true, 2},
+		{"other traffic first, without X-RateLimit-Reset", false, 2},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			target := fake(t, newWindowAtDelete(tc.reset)).target
+			target := fake(t, newWindowAtDelete(tc.reset, tc.spent)).target
 			target.Run = "^ratelimit_headers$"
 			expectPass(t, target)
 		})
@@ -217,10 +224,11 @@ func TestRateLimitAsTheSpecAllows(t *testing.T) {
 }
 
 // newWindowAtDelete opens a new window for the first user at its first
-// DELETE: X-RateLimit-Remaining counts down from the limit less one again.
-// X-RateLimit-Reset, if kept, shows the window before as opened a second
-// before the server's, so that the new one closes later.
-func newWindowAtDelete(reset bool) wrapper {
+// DELETE, of which the user's other clients have spent spent requests:
+// X-RateLimit-Remaining counts down from the limit less one, less spent,
+// again. X-RateLimit-Reset, if kept, shows the window before as opened a
+// second before the server's, so that the new one closes later.
+func newWindowAtDelete(reset bool, spent int64) wrapper {
 	var mu sync.Mutex
 	shift := int64(-1) // added to the server's count once the window is new
 	limit := int64(apispec.LimitsOf().RateLimit)
@@ -232,7 +240,7 @@ func newWindowAtDelete(reset bool) wrapper {
 		mu.Lock()
 		defer mu.Unlock()
 		if shift < 0 && r.Method == http.MethodDelete {
-			shift = limit - 1 - left
+			shift = limit - 1 - spent - left
 		}
 		if shift >= 0 {
 			a.header.Set("X-RateLimit-Remaining", strconv.FormatInt(left+shift, 10))
