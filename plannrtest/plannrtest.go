@@ -281,8 +281,9 @@ func (s *Server) Close() error {
 
 // testRetryPolicy is Client's: the client's number of retries, but a quick
 // back-off, since the fake needs no time to recover, and a budget of a few
-// seconds, so that a test waits out a short rate-limit window but never hangs
-// for Plannr's minute.
+// seconds, so that a retry waits out a short rate-limit window but never
+// Plannr's minute. (The pacer, not the retries, holds a call made once the
+// window is spent: ClientFor says so.)
 var testRetryPolicy = client.RetryPolicy{
 	MaxRetries: client.DefaultMaxRetries,
 	MinWait:    10 * time.Millisecond,
@@ -299,13 +300,15 @@ func (s *Server) Client(opts ...client.Option) *gen.ClientWithResponses {
 // ClientFor returns the client of package client, made with client.New for
 // token and this server, as a program would make it. It retries like the
 // production client, but backs off for milliseconds rather than seconds and
-// gives up after 5 s; a Retry-After is waited out. opts come after these
-// defaults and so override them. The client paces itself as a program's
-// does, learning the rate-limit window from the fake's answers, which say
-// when it ends (X-RateLimit-Reset); client.WithPacer(p) makes clients share
-// p. client.WithRetryPolicy(client.RetryPolicy{}) with client.WithoutPacing()
-// makes a client that never retries and sends requests into every 429 (a
-// paced client waits for the window instead).
+// stops retrying after 5 s; a Retry-After is waited out. opts come after
+// these defaults and so override them. The client paces itself as a
+// program's does, learning the rate-limit window from the fake's answers,
+// which say when it ends (X-RateLimit-Reset): a call made once the window is
+// spent waits for the next, up to Plannr's minute unless WithRateLimit set a
+// shorter window or the call's context has a deadline. client.WithPacer(p)
+// makes clients share p. client.WithRetryPolicy(client.RetryPolicy{}) with
+// client.WithoutPacing() makes a client that never retries and sends
+// requests into every 429 (a paced client waits for the window instead).
 func (s *Server) ClientFor(token string, opts ...client.Option) *gen.ClientWithResponses {
 	s.t.Helper()
 	// The server's own transport, whose idle connections Close shuts.
