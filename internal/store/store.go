@@ -16,6 +16,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,7 +76,7 @@ func Apply(c *plannroauth.Connection, update func(*plannroauth.Connection)) {
 // It also refuses a connection whose timestamps the API could not write
 // (plannroauth.Connection.CheckTimes), which every request for its user
 // would answer 500, and a label or a provider that not every store would
-// keep alike (plannroauth.CheckUTF8, plannroauth.Provider.Check). A label is
+// keep alike (not UTF-8, a NUL; plannroauth.Provider.Check). A label is
 // not held to all of plannroauth.CheckLabel: a store keeps what it is given.
 func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) error {
 	seeded := make(map[string]bool, len(s.Providers))
@@ -94,7 +95,7 @@ func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) er
 				return fmt.Errorf("store: seed: connection %s: %w", c.UUID, err)
 			}
 			if c.Label != nil {
-				if err := plannroauth.CheckUTF8(*c.Label); err != nil {
+				if err := checkLabel(*c.Label); err != nil {
 					return fmt.Errorf("store: seed: connection %s: label: %w", c.UUID, err)
 				}
 			}
@@ -109,6 +110,19 @@ func CheckSeed(s plannroauth.Data, known func(provider string) (bool, error)) er
 				return fmt.Errorf("store: seed: connection %s: unknown provider %q", c.UUID, c.Provider.Name)
 			}
 		}
+	}
+	return nil
+}
+
+// checkLabel refuses a label that not every store would keep: one that is
+// not UTF-8 (plannroauth.CheckUTF8), or one with a NUL, which PostgreSQL
+// refuses in text while SQLite and memory keep it.
+func checkLabel(label string) error {
+	if err := plannroauth.CheckUTF8(label); err != nil {
+		return err
+	}
+	if strings.ContainsRune(label, 0) {
+		return fmt.Errorf("%q has a NUL (U+0000), which PostgreSQL cannot store", label)
 	}
 	return nil
 }

@@ -315,7 +315,8 @@ func testSeedRefusesUnnamedZone(t *testing.T, s store.Store, _ *clock) {
 // testSeedRefusesUnservableConnection: a time RFC 3339 cannot write, in an
 // offset the API or a store writes it in, would fail every request for its
 // user; a label that is not UTF-8, which PostgreSQL refuses, would be kept by
-// the other stores and shown with U+FFFD in place of its bad bytes.
+// the other stores and shown with U+FFFD in place of its bad bytes; one with a
+// NUL, which PostgreSQL refuses too, would be kept by the others alone.
 func testSeedRefusesUnservableConnection(t *testing.T, s store.Store, _ *clock) {
 	kiritimati := mustZone("Pacific/Kiritimati") // +14:00
 	lastHour := at("9999-12-31T23:00:00Z")
@@ -332,6 +333,7 @@ func testSeedRefusesUnservableConnection(t *testing.T, s store.Store, _ *clock) 
 		{"access expiry before year 0 in UTC", london, func(c *plannroauth.Connection) { c.AccessTokenExpiresAt = &beforeYear0 }},
 		{"refresh expiry in year 10000", london, func(c *plannroauth.Connection) { c.RefreshTokenExpiresAt = ptr(lastHour.Add(time.Hour)) }},
 		{"label not UTF-8", london, func(c *plannroauth.Connection) { c.Label = ptr("My \xffFundment") }},
+		{"NUL in the label", london, func(c *plannroauth.Connection) { c.Label = ptr("My\x00Fundment") }},
 	}
 	for _, tt := range tests {
 		c := aliceSummer
