@@ -45,9 +45,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: PostgreSQL URL: %w", err) // pgx leaves the password out
 	}
+	// pgx sends and reads text as UTF-8 whatever the connection's
+	// client_encoding, which is the database's unless set: in a LATIN1
+	// database a label's bytes were taken for LATIN1 characters.
+	cfg.ConnConfig.RuntimeParams["client_encoding"] = "UTF8"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, pgError("open", err)
+	}
+	if err := checkEncoding(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
 	}
 	p := &Store{pool: pool}
 	if p.applied, err = migrate(ctx, pool); err != nil {
@@ -55,6 +63,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, pgError("migrate", err)
 	}
 	return p, nil
+}
+
+// checkEncoding refuses a database whose text cannot hold every label the
+// API takes: one in an encoding other than UTF8, which has no emoji (LATIN1),
+// or not every byte of UTF-8 (WIN1252). SQL_ASCII keeps the bytes it is
+// given, and so every label.
+func checkEncoding(ctx context.Context, pool *pgxpool.Pool) error {
+	var enc string
+	if err := pool.QueryRow(ctx, `SHOW server_encoding`).Scan(&enc); err != nil {
+		return pgError("open", err)
+	}
+	if enc != "UTF8" && enc != "SQL_ASCII" {
+		return fmt.Errorf("store: the database's encoding is %s, which cannot hold every label: create it with ENCODING 'UTF8'", enc)
+	}
+	return nil
 }
 
 // IsURL reports whether s is a postgres:// or postgresql:// URL, its scheme

@@ -1,14 +1,21 @@
 package postgres_test
 
 import (
+	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
@@ -137,6 +144,98 @@ func TestPostgresOpenErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), password) {
 				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+// databaseIn creates a database on the test server in encoding enc, with the
+// statements more run in it, dropped when t ends, and returns its URL.
+func databaseIn(t *testing.T, enc string, more ...string) string {
+	t.Helper()
+	server := storetest.RequirePostgres(t)
+	conn := connect(t, server)
+	name := "plannr_enc_" + strings.ToLower(rand.Text()[:16])
+	if _, err := conn.Exec(t.Context(), fmt.Sprintf(`CREATE DATABASE %s ENCODING %s LOCALE 'C' TEMPLATE template0`, name, pgx.Identifier{enc}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`) })
+	for _, sql := range more {
+		if _, err := conn.Exec(t.Context(), fmt.Sprintf(sql, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestPostgresTextIsUTF8: a label in any script is kept as the API gave it,
+// or the store does not open. In a database of another encoding, pgx's UTF-8
+// went to the server as that encoding's text, the connection's default: a
+// valid label answered 500 (EUC_JP has no emoji, WIN1252 no byte 0x81, as in
+// "Á") or was kept as other characters (LATIN1); a client_encoding set on the
+// database did the same to a UTF-8 one.
+func TestPostgresTextIsUTF8(t *testing.T) {
+	const label = "Fundmént 😀"
+	for _, tt := range []struct {
+		name, enc string
+		more      []string // run in the new database; %s is its name
+		refused   bool
+	}{
+		{name: "UTF8", enc: "UTF8"},
+		{name: "SQL_ASCII", enc: "SQL_ASCII"}, // keeps bytes as given
+		{name: "UTF8 with client_encoding LATIN1", enc: "UTF8", more: []string{`ALTER DATABASE %s SET client_encoding = 'LATIN1'`}},
+		{name: "LATIN1", enc: "LATIN1", refused: true},
+		{name: "WIN1252", enc: "WIN1252", refused: true},
+		{name: "EUC_JP", enc: "EUC_JP", refused: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := databaseIn(t, tt.enc, tt.more...)
+			s, err := postgres.Open(t.Context(), db)
+			if tt.refused {
+				if err == nil {
+					s.Close()
+					t.Fatal("Open: no error")
+				}
+				if errors.Is(err, plannroauth.ErrUnavailable) || !strings.Contains(err.Error(), tt.enc) {
+					t.Errorf("Open: %v; want an error naming %s, not ErrUnavailable", err, tt.enc)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			id := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
+			p := plannroauth.Provider{Name: "fundment", Label: label, LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}
+			if err := s.Seed(t.Context(), plannroauth.Data{Providers: []plannroauth.Provider{p}, Accounts: []plannroauth.Account{{
+				Token: "alice", Connections: []plannroauth.Connection{{UUID: id, Provider: p, CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)}},
+			}}}); err != nil {
+				t.Fatal(err)
+			}
+			u, err := s.UserByToken(t.Context(), plannroauth.HashToken("alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.UpdateConnection(t.Context(), u.ID, id, storetest.Relabel(label)); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := s.ListConnections(t.Context(), u.ID)
+			if err != nil || len(cs) != 1 || cs[0].Label == nil || *cs[0].Label != label || cs[0].Provider.Label != label {
+				t.Fatalf("ListConnections = %+v, %v; want the label and the provider's %q", cs, err, label)
+			}
+			// As the database sees it: the characters given, not their UTF-8
+			// bytes read as another encoding's (where it knows characters).
+			var n int
+			if err := connect(t, db).QueryRow(t.Context(), `SELECT char_length(label) FROM connections`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if want := utf8.RuneCountInString(label); tt.enc == "UTF8" && n != want {
+				t.Errorf("the database holds a label of %d characters, want %d", n, want)
 			}
 		})
 	}
