@@ -52,7 +52,9 @@ func (s *stub) ListOAuthConnections(ctx context.Context, _ gen.ListOAuthConnecti
 	u, _ := server.PrincipalFrom[*user](ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: slices.Clone(u.conns)}}, nil
+	// A copy, never nil: a user without connections gets "data": [], which
+	// the spec requires, where a nil slice would go out as null.
+	return gen.ListOAuthConnections200JSONResponse{Body: gen.OAuthConnectionList{Data: append([]gen.OAuthConnection{}, u.conns...)}}, nil
 }
 
 func (s *stub) UpdateOAuthConnection(ctx context.Context, req gen.UpdateOAuthConnectionRequestObject) (gen.UpdateOAuthConnectionResponseObject, error) {
