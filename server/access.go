@@ -330,13 +330,13 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	// so that the few microseconds between the limiter's reading and this one
 	// never move one window's end to the next second for some answers.
 	now := time.Now()
-	left := rl.Reset.Sub(now)
+	from := now
 	secs := rl.Reset.Unix()
 	if rl.Reset.Nanosecond() > 0 {
 		secs++
 	}
 	if !rl.Now.IsZero() {
-		left = rl.Reset.Sub(rl.Now)
+		from = rl.Now
 		secs += int64(now.Sub(rl.Now).Round(time.Second) / time.Second)
 	}
 	if err := rl.tellable(secs); err != nil {
@@ -360,12 +360,23 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, r *http.Reque
 		return true
 	}
 	s.metrics.refused()
-	// Whole seconds, rounded up: waiting the advertised time always suffices.
-	wait := int((left + time.Second - 1) / time.Second)
 	e := *tooManyAttempts
-	e.Header = http.Header{"Retry-After": {strconv.Itoa(max(wait, 1))}}
+	e.Header = http.Header{"Retry-After": {strconv.FormatInt(max(wait(from, rl.Reset), 1), 10)}}
 	WriteError(w, r, &e)
 	return false
+}
+
+// wait is the time from from to reset in whole seconds, rounded up, so that
+// waiting the advertised time always suffices. It is reckoned in Unix seconds
+// rather than as a time.Duration, which holds 292 years at most: a Reset
+// further ahead (a caller shut out for good) would saturate it, and rounding
+// up would then overflow into a wait of nothing.
+func wait(from, reset time.Time) int64 {
+	secs := reset.Unix() - from.Unix()
+	if reset.Nanosecond() > from.Nanosecond() {
+		secs++
+	}
+	return secs
 }
 
 // tooManyAttempts is the 429, whose Retry-After each refusal sets.

@@ -927,3 +927,31 @@ func routeOf(path string) string {
 	}
 	return path
 }
+
+// TestRetryAfterOfAFarReset: a limiter that shuts a caller out for good, with
+// a Reset centuries ahead (past the 292 years a time.Duration holds), is told
+// as it is: Retry-After is the whole wait, never the 1 s of a sum that
+// overflowed, which would have the client try again at once.
+func TestRetryAfterOfAFarReset(t *testing.T) {
+	for _, years := range []int{1, 291, 292, 400} {
+		for _, clock := range []string{"the server's", "the limiter's"} {
+			t.Run(fmt.Sprintf("%d years, %s clock", years, clock), func(t *testing.T) {
+				now := time.Now()
+				rl := server.RateLimit{Limit: 1, Reset: now.AddDate(years, 0, 0)}
+				if clock == "the limiter's" {
+					rl.Now = now
+				}
+				srv := start(t, &capture{}, server.WithRateLimiter(fixedLimiter(rl)))
+				resp, body := do(t, "GET", srv.URL+"/api/v1/oauth/connections", http.Header{"Authorization": {"Bearer " + token}}, "")
+				if resp.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("%d %s, want 429", resp.StatusCode, body)
+				}
+				wait, err := strconv.ParseInt(resp.Header.Get("Retry-After"), 10, 64)
+				want := rl.Reset.Unix() - now.Unix()
+				if err != nil || wait < want || wait > want+2 {
+					t.Errorf("Retry-After %q, want about %d: the window closes %d years from now", resp.Header.Get("Retry-After"), want, years)
+				}
+			})
+		}
+	}
+}
