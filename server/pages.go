@@ -35,8 +35,9 @@ import (
 // subtree's rest (/admin/a%2Fb is); the API's own paths come first. h
 // replaces the server's own page of path (/docs/, say) and an earlier
 // WithHandler's. Other methods get a JSON 405, and h's error answers are
-// rewritten to the API's JSON error body, with their status, unless they are
-// one already. h may flush, through http.Flusher or http.ResponseController,
+// rewritten to the API's JSON error body, with their status and the headers
+// that tell of the error (Retry-After, a 416's Content-Range), unless they
+// are one already. h may flush, through http.Flusher or http.ResponseController,
 // as under net/http alone. Use it for a metrics page, say. A nil h takes back
 // an earlier WithHandler of path.
 func WithHandler(path string, h http.Handler) Option {
@@ -399,7 +400,28 @@ func (e *errorRewriter) replace(status int) {
 	// Cache-Control before they write, to drop a file's caching; the error
 	// is the kit's now, and carries what every answer does.
 	noStoreNoSniff(h)
-	WriteError(e.ResponseWriter, e.r, apierror.New(status, http.StatusText(status)))
+	rewritten := apierror.New(status, http.StatusText(status))
+	// WriteError drops the headers of an answer its error stands in for; here
+	// the error is the page's own, and those of them that tell of the error
+	// rather than of the body replaced go with it.
+	for k, of := range errorsOwnHeaders {
+		if v := h[k]; len(v) > 0 && (of == 0 || of == status) {
+			if rewritten.Header == nil {
+				rewritten.Header = http.Header{}
+			}
+			rewritten.Header[k] = v
+		}
+	}
+	WriteError(e.ResponseWriter, e.r, rewritten)
+}
+
+// errorsOwnHeaders are the headers of a page's error that its rewriting
+// keeps, in canonical form, with the status they belong to (0: any): when to
+// ask again (a 503's or a 429's Retry-After), and the length a range missed
+// (a 416's Content-Range, RFC 9110, 15.5.17).
+var errorsOwnHeaders = map[string]int{
+	"Retry-After":   0,
+	"Content-Range": http.StatusRequestedRangeNotSatisfiable,
 }
 
 func (e *errorRewriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }

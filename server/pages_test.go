@@ -266,3 +266,52 @@ func TestSpecOffersOnlyAPlainHost(t *testing.T) {
 		}
 	}
 }
+
+// TestPageErrorsKeepTheirOwnHeaders: a page's error rewritten to the API's
+// body keeps the headers that tell of the error rather than of the body
+// replaced: a 503's or a 429's Retry-After, which a client or a scraper waits
+// by, and a 416's Content-Range, the length the range missed (RFC 9110,
+// 15.5.17), as net/http's file server sends it.
+func TestPageErrorsKeepTheirOwnHeaders(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "a.txt"), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	refusing := func(status int) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", "120")
+			http.Error(w, http.StatusText(status), status)
+		})
+	}
+	for _, v := range []string{"unchecked", "checked"} {
+		opts := []server.Option{
+			server.WithHandler("/static/", http.StripPrefix("/static/", http.FileServer(http.Dir(dir)))),
+			server.WithHandler("/busy", refusing(http.StatusServiceUnavailable)),
+			server.WithHandler("/slow-down", refusing(http.StatusTooManyRequests)),
+		}
+		if v == "checked" {
+			opts = append(opts, server.WithResponseValidation(server.ResponseValidation{Refuse: true, Report: func(_ *http.Request, err error) { t.Error(err) }}))
+		}
+		srv := start(t, &capture{}, opts...)
+		for _, tt := range []struct {
+			path, rng    string
+			status       int
+			header, want string
+		}{
+			{"/busy", "", http.StatusServiceUnavailable, "Retry-After", "120"},
+			{"/slow-down", "", http.StatusTooManyRequests, "Retry-After", "120"},
+			{"/static/a.txt", "bytes=100-", http.StatusRequestedRangeNotSatisfiable, "Content-Range", "bytes */5"},
+		} {
+			h := http.Header{}
+			if tt.rng != "" {
+				h.Set("Range", tt.rng)
+			}
+			resp, body := do(t, "GET", srv.URL+tt.path, h, "")
+			want := `{"message":"` + http.StatusText(tt.status) + `"}` + "\n"
+			if resp.StatusCode != tt.status || body != want || resp.Header.Get(tt.header) != tt.want {
+				t.Errorf("%s, %s: %d %s: %q, %s, want %d %s: %q, %s", v, tt.path, resp.StatusCode, tt.header, resp.Header.Get(tt.header), body,
+					tt.status, tt.header, tt.want, want)
+			}
+		}
+	}
+}
