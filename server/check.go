@@ -21,7 +21,9 @@ type ResponseValidation struct {
 	// Otherwise the answer goes out as it is, but for an undeclared status,
 	// which the server never sends (see New).
 	Refuse bool
-	// Report is called with each violation; nil logs it at error level.
+	// Report is called with each violation, whose error holds the answer's
+	// body. Nil logs it at error level, with the request's ID and route and
+	// without the body, which holds users' labels (see WithLogger).
 	Report func(r *http.Request, err error)
 }
 
@@ -43,12 +45,6 @@ type checkFunc func(r *http.Request, status int, header http.Header, body []byte
 // is sent, so that a report is made before the client can see the answer (and
 // a test possibly end: a report after the end of a test is lost, or panics).
 func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, log *slog.Logger) http.Handler {
-	report := v.Report
-	if report == nil {
-		report = func(r *http.Request, err error) {
-			log.ErrorContext(r.Context(), "response violates the spec", "method", r.Method, "err", err)
-		}
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &captured{ResponseWriter: w, header: http.Header{}}
 		next.ServeHTTP(rec, r)
@@ -62,7 +58,12 @@ func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, l
 		rec.WriteHeader(http.StatusOK)
 		body := rec.body.Bytes()
 		if err := check(r, rec.status, rec.sent, body); err != nil {
-			report(r, &violation{method: r.Method, path: r.URL.Path, status: rec.status, err: err, body: body})
+			vi := &violation{method: r.Method, path: r.URL.Path, status: rec.status, err: err, body: body}
+			if v.Report != nil {
+				v.Report(r, vi)
+			} else {
+				logViolation(log, w, r, vi)
+			}
 			if v.Refuse {
 				WriteError(w, r, err)
 				return
@@ -76,6 +77,19 @@ func checkResponses(next http.Handler, check checkFunc, v *ResponseValidation, l
 			WriteError(w, r, err)
 		}
 	})
+}
+
+// logViolation is the report of v without a Report of the user's: a line at
+// ERROR beside the request's own, named as it is (its request ID, its route
+// template, never the raw path), with what broke the spec, and never the
+// answer's body, which holds the users' labels (WithLogger).
+func logViolation(log *slog.Logger, w http.ResponseWriter, r *http.Request, v *violation) {
+	route, id := unmatched, ""
+	if rec := recorderOf(w); rec != nil {
+		route, id = rec.route, rec.id[0]
+	}
+	log.ErrorContext(r.Context(), "response violates the spec", "method", r.Method, "route", route,
+		"status", v.status, "request_id", id, "err", v.err.Error())
 }
 
 // violation is an answer that breaks the spec, with what a reader needs to

@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -191,6 +193,44 @@ func TestResponseValidation(t *testing.T) {
 				t.Errorf("%s: the client got %d %s, want the answer as it was", tt.name, resp.StatusCode, body)
 			}
 		}
+	}
+}
+
+// TestViolationLogHoldsNoLabel: WithResponseValidation without a Report
+// logs each violation at ERROR, to WithLogger's logger, which promises that
+// labels and bodies are never logged: the line names the request (its
+// request ID, as its request line does, and its route template) and what
+// broke the spec, never the answer's body and the label in it.
+func TestViolationLogHoldsNoLabel(t *testing.T) {
+	var logs logtest.Buffer
+	unset := gen.OAuthConnection{Label: nullable.NewNullableWithValue("Alice's secret label")} // its times never set
+	s, err := server.New(&capture{update: gen.UpdateOAuthConnection200JSONResponse{Body: unset}}, server.WithAuth(anyToken),
+		server.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))), server.WithResponseValidation(server.ResponseValidation{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	resp, _ := put(t, srv.URL+connPath, `{}`)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d, want the answer as it was, 200", resp.StatusCode)
+	}
+	var line map[string]any
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "violates the spec") {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	switch {
+	case line == nil:
+		t.Fatalf("no violation logged:\n%s", logs.String())
+	case strings.Contains(logs.String(), "secret"):
+		t.Errorf("the log holds the answer's label:\n%s", logs.String())
+	case line["level"] != "ERROR" || line["request_id"] != resp.Header.Get("X-Request-Id") ||
+		line["route"] != "/api/v1/oauth/connections/{oauthConnection_uuid}" || !strings.Contains(fmt.Sprint(line["err"]), "zero time"):
+		t.Errorf("violation logged as %v, want at ERROR with the request's ID %s, its route template and the cause", line, resp.Header.Get("X-Request-Id"))
 	}
 }
 
