@@ -34,21 +34,29 @@ func metricsOf(t testing.TB, reg *prometheus.Registry) string {
 	return srv.URL
 }
 
+// countedWithPattern serves impl, counted in a registry of its own, behind a
+// handler that reads Request.Pattern after each answer, as otelhttp does.
+func countedWithPattern(t *testing.T, impl gen.StrictServerInterface) (s *server.Server, url string, reg *prometheus.Registry, pattern *string) {
+	t.Helper()
+	reg = prometheus.NewRegistry()
+	s, err := server.New(impl, server.WithAuth(anyToken), server.WithoutLogging(), server.WithMetrics(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pattern = new(string)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.ServeHTTP(w, r)
+		*pattern = r.Pattern
+	}))
+	t.Cleanup(srv.Close)
+	return s, srv.URL, reg, pattern
+}
+
 // TestMetricsAndPattern: a request is counted once under the route it
 // matched, which the kit also leaves in Request.Pattern for the middleware in
 // front of it; a client can make no new route or method label.
 func TestMetricsAndPattern(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	s, err := server.New(&panicky{}, server.WithAuth(anyToken), server.WithoutLogging(), server.WithMetrics(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pattern string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.ServeHTTP(w, r)
-		pattern = r.Pattern // read after the answer, as otelhttp does
-	}))
-	defer srv.Close()
+	_, url, reg, pattern := countedWithPattern(t, &panicky{})
 	auth := http.Header{"Authorization": {"Bearer " + token}}
 	tests := []struct {
 		method, path string
@@ -65,10 +73,10 @@ func TestMetricsAndPattern(t *testing.T) {
 		{"GET", "/healthz", nil, 200, "/healthz"},
 	}
 	for _, tt := range tests {
-		pattern = "stale"
-		resp, body := do(t, tt.method, srv.URL+tt.path, tt.header, "")
-		if resp.StatusCode != tt.status || pattern != tt.pattern {
-			t.Errorf("%s %s: %d %s, Pattern %q; want %d, %q", tt.method, tt.path, resp.StatusCode, body, pattern, tt.status, tt.pattern)
+		*pattern = "stale"
+		resp, body := do(t, tt.method, url+tt.path, tt.header, "")
+		if resp.StatusCode != tt.status || *pattern != tt.pattern {
+			t.Errorf("%s %s: %d %s, Pattern %q; want %d, %q", tt.method, tt.path, resp.StatusCode, body, *pattern, tt.status, tt.pattern)
 		}
 	}
 	requests := func(route, method, status string) string {
@@ -82,6 +90,39 @@ func TestMetricsAndPattern(t *testing.T) {
 		requests("unmatched", "OTHER", "404"):                                          1,
 		requests("unmatched", "GET", "404"):                                            1,
 		requests("/healthz", "GET", "200"):                                             1,
+	}
+	if got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total"); !maps.Equal(got, want) {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestClosedCountsTheRoute: a closed server's 503 is counted, and left in
+// Request.Pattern, under the route the request is for, as any other answer
+// is: during a shutdown, when its metrics are watched most, an API route's
+// or /healthz's 503s are not "unmatched".
+func TestClosedCountsTheRoute(t *testing.T) {
+	s, url, reg, pattern := countedWithPattern(t, &capture{})
+	s.Close()
+	auth := http.Header{"Authorization": {"Bearer " + token}}
+	for _, tt := range []struct{ method, path, pattern string }{
+		{"GET", "/api/v1/oauth/connections", "/api/v1/oauth/connections"},
+		{"DELETE", connPath, "/api/v1/oauth/connections/{oauthConnection_uuid}"},
+		{"GET", "/healthz", "/healthz"},
+		{"GET", "/nope", ""},
+	} {
+		*pattern = "stale"
+		if resp, body := do(t, tt.method, url+tt.path, auth, ""); resp.StatusCode != http.StatusServiceUnavailable || *pattern != tt.pattern {
+			t.Errorf("%s %s after Close: %d %s, Pattern %q; want 503, %q", tt.method, tt.path, resp.StatusCode, body, *pattern, tt.pattern)
+		}
+	}
+	requests := func(route, method string) string {
+		return `plannr_http_requests_total{method="` + method + `",route="` + route + `",status="503"}`
+	}
+	want := metricstest.Samples{
+		requests("/api/v1/oauth/connections", "GET"):                           1,
+		requests("/api/v1/oauth/connections/{oauthConnection_uuid}", "DELETE"): 1,
+		requests("/healthz", "GET"):                                            1,
+		requests("unmatched", "GET"):                                           1,
 	}
 	if got := metricstest.Scrape(t, metricsOf(t, reg), "plannr_http_requests_total"); !maps.Equal(got, want) {
 		t.Errorf("got:\n%s\nwant:\n%s", got, want)

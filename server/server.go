@@ -205,12 +205,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // against the spec's paths and then the server's pages, and the match goes
 // along.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	m := s.validator.Find(r)
 	if !s.serving.enter() {
+		// Closed: nothing is served, but the 503 is logged, counted and left
+		// in Pattern under the route the request is for, as any answer is.
+		name := m.Template
+		if name == "" {
+			_, name = s.pages.find(r)
+		}
+		setRoute(w, name, nil)
+		r.Pattern = name
 		WriteError(w, r, ErrUnavailable)
 		return
 	}
 	defer s.serving.leave()
-	m := s.validator.Find(r)
 	if m.Template == "" && s.pages.route(w, r) {
 		return
 	}
