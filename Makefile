@@ -21,9 +21,14 @@ generate: ## Regenerate gen/ from api/openapi.yaml, with go.mod's Go (its Go fil
 	@# Every Go file of gen/ is generated: moved aside first, so that one the spec no
 	@# longer makes, or one written by hand, shows as drift; put back if generating
 	@# fails (no toolchain to fetch, a spec the generator refuses), so that a failed
-	@# run leaves the module as it was.
+	@# run leaves the module as it was. One it did not make that git does not hold
+	@# is put back too, and named: dropped, it would be lost rather than shown.
 	@aside=$$(mktemp -d) && mv gen/*.go "$$aside"/ && \
-	  if GOTOOLCHAIN=$(GEN_TOOLCHAIN) $(GO) generate ./...; then rm -rf "$$aside"; \
+	  if GOTOOLCHAIN=$(GEN_TOOLCHAIN) $(GO) generate ./...; then \
+	    for f in "$$aside"/*.go; do g=gen/$${f##*/}; \
+	      if [ ! -e "$$g" ] && ! git ls-files --error-unmatch -- "$$g" >/dev/null 2>&1; then \
+	        mv "$$f" "$$g"; echo "$$g: not generated, and not in git: left in place" >&2; fi; \
+	    done; rm -rf "$$aside"; \
 	  else status=$$?; rm -f gen/*.go; mv "$$aside"/*.go gen/; rm -rf "$$aside"; \
 	    echo "make generate failed: gen/ is as it was" >&2; exit $$status; fi
 
@@ -31,7 +36,11 @@ generate: ## Regenerate gen/ from api/openapi.yaml, with go.mod's Go (its Go fil
 check-generated: generate ## Fail if gen/ differs from what api/openapi.yaml generates
 	@git diff --exit-code -- gen || { echo "gen/ is out of date: run make generate and commit it" >&2; exit 1; }
 	@untracked=$$(git ls-files --others --exclude-standard -- gen); \
-	  if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
+	  if [ -n "$$untracked" ]; then echo "untracked files in gen/ (commit what make generate made, remove the rest): $$untracked" >&2; exit 1; fi
+
+.PHONY: check-generated-drift
+check-generated-drift: ## Fail unless make check-generated fails on each kind of drift, and passes a clean copy (at a path with a space)
+	.ci/check-generated-drift
 
 api/node_modules/.package-lock.json: api/package.json api/package-lock.json
 	cd api && npm ci --no-audit --no-fund --loglevel=error
