@@ -23,13 +23,14 @@ generate: ## Regenerate gen/ from api/openapi.yaml, with go.mod's Go (its Go fil
 	@# fails (no toolchain to fetch, a spec the generator refuses), so that a failed
 	@# run leaves the module as it was. One it did not make that git does not hold
 	@# is put back too, and named: dropped, it would be lost rather than shown.
-	@aside=$$(mktemp -d) && mv gen/*.go "$$aside"/ && \
+	@# nullglob: an empty gen/ (rm gen/*.go, to start afresh) is filled, not refused.
+	@shopt -s nullglob; aside=$$(mktemp -d) && for f in gen/*.go; do mv "$$f" "$$aside"/; done && \
 	  if GOTOOLCHAIN=$(GEN_TOOLCHAIN) $(GO) generate ./...; then \
 	    for f in "$$aside"/*.go; do g=gen/$${f##*/}; \
 	      if [ ! -e "$$g" ] && ! git ls-files --error-unmatch -- "$$g" >/dev/null 2>&1; then \
 	        mv "$$f" "$$g"; echo "$$g: not generated, and not in git: left in place" >&2; fi; \
 	    done; rm -rf "$$aside"; \
-	  else status=$$?; rm -f gen/*.go; mv "$$aside"/*.go gen/; rm -rf "$$aside"; \
+	  else status=$$?; rm -f gen/*.go; for f in "$$aside"/*.go; do mv "$$f" gen/; done; rm -rf "$$aside"; \
 	    echo "make generate failed: gen/ is as it was" >&2; exit $$status; fi
 
 .PHONY: check-generated
