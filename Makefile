@@ -38,6 +38,10 @@ check-generated: generate ## Fail if gen/ differs from what api/openapi.yaml gen
 	@git diff --exit-code -- gen || { echo "gen/ is out of date: run make generate and commit it" >&2; exit 1; }
 	@untracked=$$(git ls-files --others --exclude-standard -- gen); \
 	  if [ -n "$$untracked" ]; then echo "untracked files in gen/ (commit what make generate made, remove the rest): $$untracked" >&2; exit 1; fi
+	@# gen/ holds what go generate makes, gen/*.go, and the configs generate.go names:
+	@# anything else there (a package under gen/, a note) was written by hand.
+	@other=$$(git ls-files -- gen | grep -vE '^gen/[^/]+\.go$$' | grep -vxF -f <(grep -o 'gen/[^ ]*\.yaml' generate.go) || true); \
+	  if [ -n "$$other" ]; then echo "gen/ holds files go generate does not make, nor generate.go names: $$other" >&2; exit 1; fi
 
 .PHONY: check-generated-drift
 check-generated-drift: ## Fail unless make check-generated fails on each kind of drift, and passes a clean copy (at a path with a space)
