@@ -99,8 +99,14 @@ type ValidationError struct {
 // OAuthConnectionUUID defines model for OAuthConnectionUUID.
 type OAuthConnectionUUID = openapi_types.UUID
 
+// BadRequest The body of every error response but 422.
+type BadRequest = Error
+
 // BodyTooLarge The body of every error response but 422.
 type BodyTooLarge = Error
+
+// HeadersTooLarge The body of every error response but 422.
+type HeadersTooLarge = Error
 
 // MalformedBody The body of every error response but 422.
 type MalformedBody = Error

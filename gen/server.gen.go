@@ -230,6 +230,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	return m
 }
 
+type BadRequestJSONResponse Error
+
 type BodyTooLargeResponseHeaders struct {
 	XRateLimitLimit     *int
 	XRateLimitRemaining *int
@@ -240,6 +242,8 @@ type BodyTooLargeJSONResponse struct {
 
 	Headers BodyTooLargeResponseHeaders
 }
+
+type HeadersTooLargeJSONResponse Error
 
 type MalformedBodyResponseHeaders struct {
 	XRateLimitLimit     *int
@@ -340,6 +344,20 @@ func (response ListOAuthConnections200JSONResponse) VisitListOAuthConnectionsRes
 	return err
 }
 
+type ListOAuthConnections400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response ListOAuthConnections400JSONResponse) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListOAuthConnections401JSONResponse struct{ UnauthenticatedJSONResponse }
 
 func (response ListOAuthConnections401JSONResponse) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error {
@@ -376,6 +394,20 @@ func (response ListOAuthConnections429JSONResponse) VisitListOAuthConnectionsRes
 		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOAuthConnections431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response ListOAuthConnections431JSONResponse) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -427,6 +459,20 @@ func (response DeleteOAuthConnection204Response) VisitDeleteOAuthConnectionRespo
 	}
 	w.WriteHeader(204)
 	return nil
+}
+
+type DeleteOAuthConnection400JSONResponse struct{ BadRequestJSONResponse }
+
+func (response DeleteOAuthConnection400JSONResponse) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type DeleteOAuthConnection401JSONResponse struct{ UnauthenticatedJSONResponse }
@@ -488,6 +534,20 @@ func (response DeleteOAuthConnection429JSONResponse) VisitDeleteOAuthConnectionR
 		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOAuthConnection431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response DeleteOAuthConnection431JSONResponse) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -703,6 +763,20 @@ func (response UpdateOAuthConnection429JSONResponse) VisitUpdateOAuthConnectionR
 		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOAuthConnection431JSONResponse struct{ HeadersTooLargeJSONResponse }
+
+func (response UpdateOAuthConnection431JSONResponse) VisitUpdateOAuthConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(431)
 	_, err := buf.WriteTo(w)
 	return err
 }

@@ -166,6 +166,11 @@ type Messages struct {
 	Unavailable          string `json:"unavailable"`
 	NotReady             string `json:"notReady"`
 	ShuttingDown         string `json:"shuttingDown"`
+	// What net/http answers before any handler runs, by its status.
+	BadRequest          string `json:"badRequest"`
+	HeadersTooLarge     string `json:"headersTooLarge"`
+	NotImplemented      string `json:"notImplemented"`
+	VersionNotSupported string `json:"versionNotSupported"`
 	// Validation holds a 422's messages by the schema keyword that failed
 	// ("maxLength", "type.string", ...), "body" for a body that is not an
 	// object, "other" for any keyword without its own, and "more", the
