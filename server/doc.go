@@ -5,8 +5,10 @@
 //
 //	h, err := server.New(impl, server.WithAuth(lookup))
 //	...
-//	srv := &http.Server{Addr: addr, Handler: h, DisableGeneralOptionsHandler: true}
-//	srv.ListenAndServe()
+//	ln, err := net.Listen("tcp", addr)
+//	...
+//	srv := &http.Server{Handler: h, DisableGeneralOptionsHandler: true}
+//	srv.Serve(server.Listener(ln)) // net/http's own 400, 431, 501, 505 in JSON too
 //
 // A request takes one path, and is matched against the spec once:
 //

@@ -45,6 +45,16 @@ func (e *Error) Prerender() *Error {
 	return e
 }
 
+// Body returns e's body as Write sends it.
+func (e *Error) Body() []byte {
+	if e.rendered != nil {
+		return e.rendered
+	}
+	var b bytes.Buffer
+	encode(&b, e)
+	return b.Bytes()
+}
+
 // msgs are the spec's messages.
 var msgs = apispec.MessagesOf()
 

@@ -1,0 +1,139 @@
+package server
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+)
+
+// Listener returns ln whose connections answer net/http's own errors, written
+// before any handler runs, as the API's JSON. net/http answers a request it
+// cannot parse (400, and 505 for an HTTP version it does not serve), a header
+// block over the http.Server's MaxHeaderBytes (431) and a transfer coding it
+// does not know (501) by itself, in text/plain, where no handler and so no
+// Server can reach; through Listener they carry the status net/http chose, the
+// body {"message": ...} with the spec's message for it (x-messages), and
+// Content-Type: application/json, Cache-Control: no-store and
+// X-Content-Type-Options: nosniff, as the Server's other errors do, and the
+// connection is still closed.
+//
+// Serve the http.Server on it (srv.Serve(server.Listener(ln))), after any other
+// wrapper, for plain HTTP: under TLS, net/http encrypts what it writes below
+// the listener's connections, where Listener cannot read it. Every other
+// write costs a comparison of its first bytes.
+func Listener(ln net.Listener) net.Listener { return jsonErrorsListener{ln} }
+
+type jsonErrorsListener struct{ net.Listener }
+
+func (l jsonErrorsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &jsonErrorsConn{c}, nil
+}
+
+// jsonErrorsConn rewrites net/http's own errors on their way to the client.
+type jsonErrorsConn struct{ net.Conn }
+
+func (c *jsonErrorsConn) Write(p []byte) (int, error) {
+	answer := jsonAnswer(p)
+	if answer == nil {
+		return c.Conn.Write(p)
+	}
+	if _, err := c.Conn.Write(answer); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// CloseWrite is the connection's own, which net/http calls after a 431 so that
+// the client reads the answer before the connection is closed.
+func (c *jsonErrorsConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ReadFrom is the connection's own (sendfile for a TCP connection): net/http
+// uses it for bodies only, never for its errors.
+func (c *jsonErrorsConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+const (
+	// plainErrorHeaders follow the status line of every error net/http writes
+	// itself (conn.serve in net/http's server.go), in one write to the
+	// connection. Headers net/http writes for a handler are sorted, Connection
+	// before Content-Type, and start with Date or another header, so a
+	// handler's answer never has these right after its status line.
+	plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+	// maxPlainErrorBody bounds net/http's error bodies, a line such as
+	// "400 Bad Request: missing required Host header".
+	maxPlainErrorBody = 256
+)
+
+// jsonAnswers are the JSON headers and body that follow the status line of
+// each of net/http's own errors, by status.
+var jsonAnswers = func() map[int][]byte {
+	msgs := apispec.MessagesOf()
+	answers := map[int][]byte{}
+	for status, message := range map[int]string{
+		http.StatusBadRequest:                  msgs.BadRequest,
+		http.StatusRequestHeaderFieldsTooLarge: msgs.HeadersTooLarge,
+		http.StatusNotImplemented:              msgs.NotImplemented,
+		http.StatusHTTPVersionNotSupported:     msgs.VersionNotSupported,
+		http.StatusInternalServerError:         msgs.ServerError,
+	} {
+		answers[status] = jsonAnswerTail(status, message)
+	}
+	return answers
+}()
+
+func jsonAnswerTail(status int, message string) []byte {
+	body := apierror.New(status, message).Body()
+	return append([]byte("\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: "+
+		strconv.Itoa(len(body))+"\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n\r\n"), body...)
+}
+
+// jsonAnswer returns the JSON answer for p if p is one of net/http's own
+// errors, and nil otherwise: its status line kept, its headers and body the
+// API's. A status that net/http does not use today is answered with the
+// spec's message for its class (4xx badRequest, 5xx serverError).
+func jsonAnswer(p []byte) []byte {
+	const proto = "HTTP/1.1 "
+	if len(p) < len(proto)+3 || string(p[:len(proto)]) != proto {
+		return nil
+	}
+	end := bytes.IndexByte(p, '\r')
+	if end < 0 || !bytes.HasPrefix(p[end:], []byte(plainErrorHeaders)) {
+		return nil
+	}
+	body := p[end+len(plainErrorHeaders):]
+	if len(body) > maxPlainErrorBody || bytes.ContainsAny(body, "\r\n") {
+		return nil
+	}
+	status, err := strconv.Atoi(string(p[len(proto) : len(proto)+3]))
+	if err != nil || status < 400 || status > 599 {
+		return nil
+	}
+	tail, ok := jsonAnswers[status]
+	if !ok {
+		msgs := apispec.MessagesOf()
+		message := msgs.BadRequest
+		if status >= 500 {
+			message = msgs.ServerError
+		}
+		tail = jsonAnswerTail(status, message)
+	}
+	return append(p[:end:end], tail...)
+}
