@@ -1,11 +1,14 @@
 package plannrtest_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -566,5 +569,55 @@ func TestAddUserNormalisesTimestamps(t *testing.T) {
 	}
 	if s := got.AccessTokenExpiresAt.Format(time.RFC3339Nano); s != "2025-06-25T17:10:48.890172Z" {
 		t.Errorf("expiry %s, want UTC to the microsecond", s)
+	}
+}
+
+// TestNetHTTPErrorsAreJSON: what net/http answers itself, before any handler,
+// is the API's JSON in the fake as in plannr-server, and the fake's own pages
+// (the spec, in YAML) are served as they are.
+func TestNetHTTPErrorsAreJSON(t *testing.T) {
+	srv := plannrtest.NewServer(t)
+	msgs := apispec.MessagesOf()
+	tests := []struct {
+		name, request string
+		status        int
+		message       string
+	}{
+		{"64 KiB header", "GET /api/v1/oauth/connections HTTP/1.1\r\nHost: plannr\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n",
+			http.StatusRequestHeaderFieldsTooLarge, msgs.HeadersTooLarge},
+		{"malformed request line", "GET\r\n\r\n", http.StatusBadRequest, msgs.BadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+			go func() { _, _ = io.WriteString(c, tt.request) }()
+			answer, err := io.ReadAll(c) // to the end: the server closes the connection
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(answer)), nil)
+			if err != nil {
+				t.Fatalf("%q: %v", answer, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			want := `{"message":"` + tt.message + `"}`
+			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "application/json" || strings.TrimSpace(string(body)) != want || !resp.Close {
+				t.Errorf("got %q, want %d %s and the connection closed", answer, tt.status, want)
+			}
+		})
+	}
+	resp, err := http.Get(srv.URL + "/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(resp.Header.Get("Content-Type"), "json") || !strings.HasPrefix(string(body), "openapi:") {
+		t.Errorf("/openapi.yaml: %d %q %.40q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }

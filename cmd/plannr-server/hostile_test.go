@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 )
 
 // Limits short enough for tests that wait for them to cut a client off.
@@ -139,8 +141,8 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 }
 
 // TestOversizedHeadersGet431: net/http answers a header block over
-// MaxHeaderBytes itself, before any handler, so that answer is text/plain: the
-// one error the API's JSON renderer cannot reach.
+// MaxHeaderBytes itself, before any handler; server.Listener makes that answer
+// the API's JSON, with the spec's message, and the next request is served.
 func TestOversizedHeadersGet431(t *testing.T) {
 	base := startHostile(t, 0, DefaultMaxConns)
 	req, err := http.NewRequest(http.MethodGet, base+connections, nil)
@@ -153,12 +155,59 @@ func TestOversizedHeadersGet431(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		t.Errorf("status %d %q, want net/http's own 431", resp.StatusCode, resp.Header.Get("Content-Type"))
+	want := `{"message":"` + apispec.MessagesOf().HeadersTooLarge + `"}`
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || resp.Header.Get("Content-Type") != "application/json" ||
+		strings.TrimSpace(string(body)) != want {
+		t.Errorf("status %d %q %q, want 431 %s", resp.StatusCode, resp.Header.Get("Content-Type"), body, want)
 	}
 	if status, _ := get(t, http.DefaultClient, base, connections, aliceToken); status != http.StatusOK {
 		t.Errorf("a normal request afterwards: %d", status)
+	}
+}
+
+// TestNetHTTPErrorsAreJSON sends, over TCP, each request that net/http
+// answers itself before any handler runs: the answer is the API's JSON with
+// the spec's message, as the spec declares it, and the connection is closed.
+func TestNetHTTPErrorsAreJSON(t *testing.T) {
+	base := startHostile(t, 0, DefaultMaxConns)
+	msgs := apispec.MessagesOf()
+	tests := []struct {
+		name, request string
+		status        int
+		message       string
+	}{
+		{"64 KiB header", "GET " + connections + " HTTP/1.1\r\nHost: plannr\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n",
+			http.StatusRequestHeaderFieldsTooLarge, msgs.HeadersTooLarge},
+		{"malformed request line", "GET" + connections + "\r\n\r\n", http.StatusBadRequest, msgs.BadRequest},
+		{"unsupported transfer coding", "PUT " + connections + "/" + aliceConn + " HTTP/1.1\r\nHost: plannr\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+			http.StatusNotImplemented, msgs.NotImplemented},
+		{"HTTP/2.0 request line", "GET " + connections + " HTTP/2.0\r\nHost: plannr\r\n\r\n",
+			http.StatusHTTPVersionNotSupported, msgs.VersionNotSupported},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dial(t, base)
+			start := time.Now()
+			go func() { _, _ = io.WriteString(c, tt.request) }() // answered, maybe, before it is all read
+			after, answer := closedAfter(c, start)
+			if after > 5*time.Second {
+				t.Errorf("the connection was still open after %v", after)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(answer)), nil)
+			if err != nil {
+				t.Fatalf("%q: %v", answer, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			want := `{"message":"` + tt.message + `"}`
+			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "application/json" || strings.TrimSpace(string(body)) != want {
+				t.Errorf("got %q, want %d %s", answer, tt.status, want)
+			}
+			if !resp.Close || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("headers %v, want Connection: close, no-store, nosniff", resp.Header)
+			}
+		})
 	}
 }
 
