@@ -21,20 +21,25 @@ func pgError(op string, err error) error {
 	return fmt.Errorf("store: %s: %w", op, err)
 }
 
-// unreachable reports whether err is a failure of the connection to the
-// database: it could not be opened, it broke, it timed out, or the server is
-// shutting down, starting up or out of connections. A pool replaces a broken
-// connection, so a later request may succeed.
+// unreachable reports whether err says the database cannot serve the request
+// for the moment, rather than that the request was wrong: the connection
+// could not be opened, it broke or timed out; the server is shutting down,
+// starting up, out of connections or other resources, takes no writes (a
+// standby during a failover), or cancelled the statement at its
+// statement_timeout. A pool replaces a broken connection and a failover ends,
+// so a later request may succeed.
 func unreachable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		// Class 08 is connection exception; 57P01-57P03 are admin_shutdown,
-		// crash_shutdown and cannot_connect_now; 53300 is too_many_connections.
+		// Class 08 is connection exception, class 53 insufficient resources
+		// (too_many_connections, disk_full, out_of_memory); 57P01-57P03 are
+		// admin_shutdown, crash_shutdown and cannot_connect_now; 25006 is
+		// read_only_sql_transaction; 57014 is query_canceled.
 		switch pgErr.Code {
-		case "57P01", "57P02", "57P03", "53300":
+		case "57P01", "57P02", "57P03", "25006", "57014":
 			return true
 		}
-		return strings.HasPrefix(pgErr.Code, "08")
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "53")
 	}
 	var (
 		connectErr *pgconn.ConnectError

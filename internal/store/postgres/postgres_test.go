@@ -240,3 +240,57 @@ func TestPostgresTextIsUTF8(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresReadOnlyIsUnavailable: a database that takes no writes for the
+// moment (a standby during a failover, or default_transaction_read_only set
+// for maintenance: SQLSTATE 25006), or that cancels a statement at its
+// statement_timeout (57014), is ErrUnavailable, which the server answers with
+// a 503 that a client may retry, not a 500 blaming the request. The limiter
+// shared by replicas writes too, so every request met it.
+func TestPostgresReadOnlyIsUnavailable(t *testing.T) {
+	db := databaseIn(t, "UTF8")
+	s := openPostgres(t, db)
+	id := uuid.MustParse("7b29add1-9028-4c1e-a87b-3c80a2e495fe")
+	p := plannroauth.Provider{Name: "fundment", Label: "Fundment", LogoURL: "https://a.example/l.png", AuthorizationURL: "https://a.example/auth"}
+	if err := s.Seed(t.Context(), plannroauth.Data{Providers: []plannroauth.Provider{p}, Accounts: []plannroauth.Account{{
+		Token: "alice", Connections: []plannroauth.Connection{{UUID: id, Provider: p, CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, tt := range []struct{ name, options string }{
+		{"read only", "-c default_transaction_read_only=on"},
+		{"statement timeout", "-c statement_timeout=1000"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A space as %20, which pgx reads (not +), and = escaped.
+			u.RawQuery = "options=" + strings.ReplaceAll(url.QueryEscape(tt.options), "+", "%20")
+			s := openPostgres(t, u.String())
+			defer s.Close()
+			user, err := s.UserByToken(t.Context(), plannroauth.HashToken("alice"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.name == "statement timeout" {
+				// Hold the row's lock, so that the update waits past 1 s.
+				conn := connect(t, db)
+				tx, err := conn.Begin(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tx.Rollback(context.Background())
+				if _, err := tx.Exec(t.Context(), `SELECT 1 FROM connections FOR UPDATE`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err = s.UpdateConnection(t.Context(), user.ID, id, storetest.Relabel("New"))
+			if !errors.Is(err, plannroauth.ErrUnavailable) {
+				t.Errorf("UpdateConnection: %v; want ErrUnavailable", err)
+			}
+		})
+	}
+}
