@@ -39,9 +39,7 @@ func New(status int, message string) *Error { return &Error{Status: status, Mess
 // it once e's Message and Fields are final: they must not change afterwards
 // (Header may, as it is not in the body). It returns e.
 func (e *Error) Prerender() *Error {
-	var b bytes.Buffer
-	encode(&b, e)
-	e.rendered = b.Bytes()
+	e.rendered = e.Body()
 	return e
 }
 

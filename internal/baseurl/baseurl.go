@@ -18,20 +18,20 @@ func Parse(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "":
-		return nil, fmt.Errorf("base URL %q is not an absolute http(s) URL", redacted(s))
+		return nil, fmt.Errorf("base URL %q is not an absolute http(s) URL", Redacted(s))
 	case u.RawQuery != "" || u.ForceQuery:
-		return nil, fmt.Errorf("base URL %q has a query, which no request would carry", redacted(s))
+		return nil, fmt.Errorf("base URL %q has a query, which no request would carry", Redacted(s))
 	case u.Fragment != "" || u.RawFragment != "":
-		return nil, fmt.Errorf("base URL %q has a fragment, which no request would carry", redacted(s))
+		return nil, fmt.Errorf("base URL %q has a fragment, which no request would carry", Redacted(s))
 	}
 	return u, nil
 }
 
-// redacted is s as url.URL.Redacted writes it, the password xxxxx, also when
+// Redacted is s as url.URL.Redacted writes it, the password xxxxx, also when
 // s does not parse: then its userinfo is what comes before the last @ ahead
 // of any query or fragment, as a password may hold a slash that ends the
 // authority for url.Parse.
-func redacted(s string) string {
+func Redacted(s string) string {
 	if u, err := url.Parse(s); err == nil {
 		return u.Redacted()
 	}

@@ -436,11 +436,7 @@ const notAPI = "plannr: the answer, HTTP %d with %s, is not one Plannr's API sen
 // the base URL the command used, and where it came from. A password in it
 // is not shown.
 func printBaseURL(w io.Writer, inv invocation) {
-	base := inv.baseURL
-	if u, err := url.Parse(base); err == nil {
-		base = u.Redacted()
-	}
-	fmt.Fprintf(w, "  the base URL was %s (--base-url, else PLANNR_BASE_URL, else %s)\n", printable(base), client.DefaultBaseURL)
+	fmt.Fprintf(w, "  the base URL was %s (--base-url, else PLANNR_BASE_URL, else %s)\n", printable(baseurl.Redacted(inv.baseURL)), client.DefaultBaseURL)
 }
 
 // printError explains on stderr why inv's command failed.
