@@ -209,11 +209,21 @@ func (p *Store) DeleteConnection(ctx context.Context, owner plannroauth.UserID, 
 	return nil
 }
 
-// Seed implements store.Store. Replicas that start together with the same fixtures
-// seed at once: ON CONFLICT DO NOTHING makes the later ones wait for the first
-// and then add nothing.
+// seedLockID is the key of the advisory lock that Seed takes; see
+// migrationLockID.
+const seedLockID = migrationLockID + 1
+
+// Seed implements store.Store. Replicas that start together seed at once,
+// and their fixtures may hold the same rows in other orders: two transactions
+// would each hold rows the other waits for, a deadlock that PostgreSQL ends
+// by failing one. They take turns instead, under an advisory lock that the
+// transaction holds, and ON CONFLICT DO NOTHING makes the later ones add only
+// what the earlier ones did not.
 func (p *Store) Seed(ctx context.Context, seed plannroauth.Data) error {
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, seedLockID); err != nil {
+			return err
+		}
 		err := store.CheckSeed(seed, func(name string) (bool, error) {
 			var exists bool
 			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM providers WHERE name = $1)`, name).Scan(&exists)

@@ -294,3 +294,53 @@ func TestPostgresReadOnlyIsUnavailable(t *testing.T) {
 		})
 	}
 }
+
+// TestPostgresSeedsInAnyOrder seeds one database from two replicas at once,
+// their fixtures holding the same rows in opposite orders, as replicas that
+// start together with files written apart may. Each transaction held the rows
+// it had inserted and waited for the other's, and PostgreSQL ended one as a
+// deadlock (SQLSTATE 40P01): that replica did not start.
+func TestPostgresSeedsInAnyOrder(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	replicas := [2]*postgres.Store{openPostgres(t, url), openPostgres(t, url)}
+	for _, s := range replicas {
+		defer s.Close()
+	}
+	// Each round's rows are new: only an insert that meets another's
+	// uncommitted one waits for it.
+	const rounds, accounts = 3, 100
+	for round := range rounds {
+		var data [2]plannroauth.Data
+		for i := range accounts {
+			p := plannroauth.Provider{Name: fmt.Sprintf("p%d-%d", round, i), Label: "P", LogoURL: "https://p.example/l.png", AuthorizationURL: "https://p.example/a"}
+			a := plannroauth.Account{Token: fmt.Sprintf("t%d-%d", round, i), Connections: []plannroauth.Connection{
+				{UUID: uuid.New(), Provider: p, CreatedAt: time.Unix(0, 0), UpdatedAt: time.Unix(0, 0)},
+			}}
+			data[0].Providers, data[0].Accounts = append(data[0].Providers, p), append(data[0].Accounts, a)
+		}
+		data[1] = plannroauth.Data{Providers: slices.Clone(data[0].Providers), Accounts: slices.Clone(data[0].Accounts)}
+		slices.Reverse(data[1].Providers)
+		slices.Reverse(data[1].Accounts)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, s := range replicas {
+			wg.Go(func() {
+				<-start
+				if err := s.Seed(t.Context(), data[i]); err != nil {
+					t.Errorf("round %d, replica %d: %v", round, i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, a := range data[0].Accounts {
+			u, err := replicas[0].UserByToken(t.Context(), plannroauth.HashToken(a.Token))
+			if err != nil {
+				t.Fatalf("round %d: %s: %v", round, a.Token, err)
+			}
+			if cs, err := replicas[0].ListConnections(t.Context(), u.ID); err != nil || len(cs) != 1 || cs[0].UUID != a.Connections[0].UUID {
+				t.Fatalf("round %d: %s's connections = %+v, %v; want %s", round, a.Token, cs, err, a.Connections[0].UUID)
+			}
+		}
+	}
+}
