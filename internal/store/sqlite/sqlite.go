@@ -61,6 +61,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		s, err = open(ctx, abs, busyTimeout)
 	}
 	if err != nil {
+		if why := whyUnopenable(abs, err); why != "" {
+			err = fmt.Errorf("%w: %s", err, why)
+		}
 		return nil, sqliteError("open "+path, err)
 	}
 	return s, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,6 +156,76 @@ func TestSQLiteFileNames(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSQLiteUnopenable: a -db that cannot be opened is refused by an error
+// that names it and says why, where SQLite says only "unable to open
+// database file (14)" or "attempt to write a readonly database (8)"; and
+// nothing is created.
+func TestSQLiteUnopenable(t *testing.T) {
+	tests := []struct {
+		name string
+		// path makes the -db in dir, which it may change.
+		path func(t *testing.T, dir string) string
+		want string // %s is dir
+		// asRoot says that root can open it all the same: the test skips.
+		asRoot bool
+	}{
+		{name: "in a directory that does not exist", path: func(t *testing.T, dir string) string { return filepath.Join(dir, "missing", "plannr.db") },
+			want: "the directory %s/missing does not exist"},
+		{name: "a directory", path: func(t *testing.T, dir string) string { return dir }, want: "%s is a directory"},
+		{name: "under a file", path: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "file"), 0o644)
+			return filepath.Join(dir, "file", "plannr.db")
+		}, want: "%s/file is not a directory"},
+		{name: "a file without permission", path: func(t *testing.T, dir string) string {
+			writeFile(t, filepath.Join(dir, "plannr.db"), 0o444)
+			return filepath.Join(dir, "plannr.db")
+		}, want: "open %s/plannr.db: permission denied", asRoot: true},
+		{name: "in a directory without permission", path: func(t *testing.T, dir string) string {
+			chmod(t, dir, 0o555)
+			return filepath.Join(dir, "plannr.db")
+		}, want: "the directory %s must be writable", asRoot: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.asRoot && os.Geteuid() == 0 {
+				t.Skip("root may open it all the same")
+			}
+			dir := t.TempDir()
+			path := tt.path(t, dir)
+			before, _ := os.ReadDir(dir)
+			s, err := sqlite.Open(t.Context(), path)
+			if err == nil {
+				s.Close()
+				t.Fatal("no error")
+			}
+			if want := fmt.Sprintf(tt.want, dir); !strings.Contains(err.Error(), "open "+path+": ") || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q, want one naming %s and saying %q", err, path, want)
+			}
+			if after, _ := os.ReadDir(dir); len(after) != len(before) {
+				t.Errorf("%d files in the directory, %d before", len(after), len(before))
+			}
+		})
+	}
+}
+
+// writeFile creates an empty file at path of mode perm.
+func writeFile(t *testing.T, path string, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// chmod sets dir's mode to perm, and back to 0o755 when t ends, so that
+// t.TempDir can remove it.
+func chmod(t *testing.T, dir string, perm os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(dir, perm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chmod(dir, 0o755) })
 }
 
 // TestSQLiteReady: a database file deleted, moved or replaced under a running
