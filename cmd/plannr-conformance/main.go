@@ -46,8 +46,9 @@ at most 30 s); a second Ctrl-C ends the program at once.
 
 Exit status: 0 when every check that ran passed, 1 when one failed, 2 when the
 run could not start (bad flags, an unreachable server, a token that cannot list),
-130 when interrupted (the report then holds the checks that finished, and
-what the one cut off could not put back, which fails it).
+130 when interrupted by Ctrl-C (SIGINT) and 143 by SIGTERM (the report then
+holds the checks that finished, and what the one cut off could not put back,
+which fails it).
 
 Against production, use -readonly: it changes nothing, even on a broken server
 (only GET, HEAD, OPTIONS and TRACE, and other methods to a UUID no user owns,
@@ -57,19 +58,36 @@ checks that need a change skip), at most -budget requests a minute (default %d).
 Flags (tokens may come from the environment instead, to keep them out of ps):
 `
 
-// exitInterrupted is what a shell reports of a command that SIGINT killed
-// (128 + 2), so that a script stops as it would for one.
-const exitInterrupted = 130
-
 func main() {
-	// The first signal cancels the run, whose running check still puts back
-	// what it changed; letting go of the signals then leaves a second one
-	// its default, which ends the program at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	context.AfterFunc(ctx, stop)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal cancels the run, whose running check still puts
+		// back what it changed; letting go of the signals leaves a second
+		// one its default, which ends the program at once.
+		sig := <-signals
+		signal.Stop(signals)
+		cancel(signalled{sig.(syscall.Signal)})
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalled is the cause of a run that a signal cancelled.
+type signalled struct{ sig syscall.Signal }
+
+func (s signalled) Error() string { return s.sig.String() + " signal received" }
+
+// interrupted is the exit status of a run cancelled by ctx: what a shell
+// reports of a command that the signal killed, 128 plus its number (130 for
+// SIGINT, 143 for SIGTERM), so that a script stops as it would for one. A
+// cancel without a signal is taken for SIGINT's.
+func interrupted(ctx context.Context) int {
+	var s signalled
+	if errors.As(context.Cause(ctx), &s) {
+		return 128 + int(s.sig)
+	}
+	return 128 + int(syscall.SIGINT)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -162,7 +180,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "plannr-conformance: interrupted before the checks began")
-			return exitInterrupted
+			return interrupted(ctx)
 		}
 		return fail(err)
 	}
@@ -171,7 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "plannr-conformance: interrupted: the report holds the checks that finished, and what the one cut off could not put back")
-		return exitInterrupted
+		return interrupted(ctx)
 	}
 	if !rep.Passed() {
 		return 1

@@ -48,7 +48,7 @@ var listPath = apispec.Operations()[slices.IndexFunc(apispec.Operations(), func(
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asMain) != "" {
-		main() // the command itself, for TestSecondInterrupt
+		main() // the command itself, for TestSecondInterrupt and TestSignalExitStatus
 		return
 	}
 	dir, err := os.MkdirTemp("", "plannr-conformance-test")
@@ -450,6 +450,55 @@ func TestSecondInterrupt(t *testing.T) {
 		case <-deadline:
 			t.Fatal("still running 5 s after the first SIGINT was let go")
 		}
+	}
+}
+
+// TestSignalExitStatus: the command ends as a shell reports a command that
+// the signal killed, 128 plus its number, so that a script or a supervisor
+// tells SIGTERM from Ctrl-C. Both were 130.
+func TestSignalExitStatus(t *testing.T) {
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		want int
+	}{
+		{syscall.SIGINT, 130},
+		{syscall.SIGTERM, 143},
+	} {
+		t.Run(tt.sig.String(), func(t *testing.T) {
+			// Each request held: once one has come, the command is running,
+			// its signals caught.
+			arrived := make(chan struct{}, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case arrived <- struct{}{}:
+				default:
+				}
+				<-r.Context().Done()
+			}))
+			defer srv.Close()
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, os.Args[0], "-base-url", srv.URL, "-token", alice, "-other-token", bob)
+			cmd.Env = append(os.Environ(), asMain+"=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-arrived:
+			case <-ctx.Done():
+				t.Fatal("no request came")
+			}
+			if err := cmd.Process.Signal(tt.sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != tt.want || !strings.Contains(stderr.String(), "interrupted") {
+				t.Errorf("exit: %v, want status %d; stderr:\n%s", err, tt.want, &stderr)
+			}
+		})
 	}
 }
 
