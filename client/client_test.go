@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -334,21 +335,37 @@ func closedURL(*testing.T) string {
 	return srv.URL
 }
 
+// TestNoAnswerIsRetriedThenFails: a call that got no answer is retried, then
+// fails with an error that says after how many attempts it gave up, when one
+// of them sent its request. One that sent nothing (a refused connection or
+// certificate, a context ended before the first attempt) claims no attempt:
+// it said "giving up after 1 attempt(s)" of a call that never went out.
 func TestNoAnswerIsRetriedThenFails(t *testing.T) {
 	t.Parallel()
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
 	tests := []struct {
 		name         string
 		baseURL      func(*testing.T) string
+		ctx          context.Context // nil: t's
 		timeout      time.Duration
 		maxRetries   int
 		wantAttempts int32
+		sent         bool // the error says how many attempts it gave up after
 	}{
 		{name: "connection refused", baseURL: closedURL, maxRetries: 2, wantAttempts: 3},
 		{name: "connection refused, no retries", baseURL: closedURL, maxRetries: 0, wantAttempts: 1},
+		{name: "certificate refused", baseURL: func(t *testing.T) string {
+			srv := httptest.NewTLSServer(http.NotFoundHandler())
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake's failure is the test's
+			t.Cleanup(srv.Close)
+			return srv.URL
+		}, maxRetries: 2, wantAttempts: 1},
+		{name: "context ended before the call", baseURL: closedURL, ctx: ended, maxRetries: 2, wantAttempts: 0},
 		{
 			name:    "per-attempt timeout",
 			baseURL: func(t *testing.T) string { return newPlannr(t, reply{hang: true}).url },
-			timeout: 50 * time.Millisecond, maxRetries: 1, wantAttempts: 2,
+			timeout: 50 * time.Millisecond, maxRetries: 1, wantAttempts: 2, sent: true,
 		},
 	}
 	for _, tt := range tests {
@@ -358,12 +375,15 @@ func TestNoAnswerIsRetriedThenFails(t *testing.T) {
 			c := newClient(t, tt.baseURL(t),
 				WithHTTPClient(&http.Client{Transport: transport, Timeout: tt.timeout}),
 				WithRetryPolicy(RetryPolicy{MaxRetries: tt.maxRetries, MinWait: time.Millisecond}))
-			resp, err := Check(c.ListOAuthConnectionsWithResponse(t.Context()))
+			resp, err := Check(c.ListOAuthConnectionsWithResponse(cmp.Or(tt.ctx, t.Context())))
 			if resp != nil || err == nil {
 				t.Fatalf("got (%v, %v), want no response and an error", resp, err)
 			}
-			if want := fmt.Sprintf("giving up after %d attempt(s)", tt.wantAttempts); !strings.Contains(err.Error(), want) {
+			switch want := fmt.Sprintf("giving up after %d attempt(s)", tt.wantAttempts); {
+			case tt.sent && !strings.Contains(err.Error(), want):
 				t.Errorf("err = %v, want it to say %q", err, want)
+			case !tt.sent && strings.Contains(err.Error(), "attempt"):
+				t.Errorf("err = %v claims attempts; nothing was sent", err)
 			}
 			if errors.As(err, new(*APIError)) {
 				t.Errorf("err = %v is an *APIError; there was no answer", err)

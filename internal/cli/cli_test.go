@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -486,6 +487,22 @@ func TestInterrupt(t *testing.T) {
 	code := Run(ctx, []string{"connections", "list"}, &stdout, &stderr, func(k string) string { return env[k] })
 	if want := "plannr: interrupted\n"; code != 130 || stdout.Len() != 0 || stderr.String() != want {
 		t.Errorf("exit status %d, stdout %q, stderr %q; want 130, nothing, %q", code, stdout.String(), stderr.String(), want)
+	}
+}
+
+// TestNothingSentClaimsNoAttempt: a call whose request never went out, its
+// server's certificate refused, fails with why, and claims no attempt: it
+// said "giving up after 1 attempt(s)".
+func TestNothingSentClaimsNoAttempt(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake's failure is the test's
+	defer srv.Close()
+	env := map[string]string{"PLANNR_BASE_URL": srv.URL, "PLANNR_TOKEN": "token"}
+	var stdout, stderr bytes.Buffer
+	code := Run(t.Context(), []string{"connections", "list"}, &stdout, &stderr, func(k string) string { return env[k] })
+	if code != 1 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "certificate") || strings.Contains(stderr.String(), "attempt") {
+		t.Errorf("exit status %d, stdout %q, stderr %q; want 1, nothing, why without an attempt count", code, stdout.String(), stderr.String())
 	}
 }
 
