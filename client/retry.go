@@ -7,9 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -144,13 +142,6 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 		policy = *p
 	}
 	c := &call{policy: policy, deadline: time.Now().Add(policy.MaxElapsed), logger: d.logger}
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		WroteRequest: func(w httptrace.WroteRequestInfo) {
-			if w.Err == nil {
-				c.sent.Store(true)
-			}
-		},
-	}))
 	rreq, err := retryablehttp.FromRequest(req)
 	if err != nil {
 		return nil, err
@@ -173,7 +164,7 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 		CheckRetry: c.checkRetry,
 		// checkRetry has already decided the wait; see call.
 		Backoff:      func(time.Duration, time.Duration, int, *http.Response) time.Duration { return c.wait },
-		ErrorHandler: c.lastResponse,
+		ErrorHandler: lastResponse,
 	}
 	// retryablehttp logs only when Logger is non-nil, and a nil
 	// *slog.Logger in it would not be; *slog.Logger is already a
@@ -208,9 +199,6 @@ type call struct {
 	logger   *slog.Logger
 	attempts int
 	wait     time.Duration
-	// sent says that an attempt wrote its request whole, as net/http's
-	// writing goroutine tells it.
-	sent atomic.Bool
 }
 
 func (c *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -266,17 +254,18 @@ func (c *call) notRetrying(limit string) {
 // the status, body and headers; retryablehttp's default would discard it for
 // a "giving up" error. With no answer, or a cancelled context, the error
 // stays an error, which says how many attempts the call gave up after only
-// when one of them sent its request: of a call that sent nothing (held by
-// the pacer, a connection or certificate refused, a context that ended
-// before its first attempt) it would claim attempts the server never saw.
-func (c *call) lastResponse(resp *http.Response, err error, attempts int) (*http.Response, error) {
+// when it retried: of a call that made one attempt or none (a certificate
+// refused, a context that ended before its first attempt) "giving up after 1
+// attempt(s)" says nothing the error does not, or claims an attempt the
+// server never saw.
+func lastResponse(resp *http.Response, err error, attempts int) (*http.Response, error) {
 	if err == nil {
 		return resp, nil
 	}
 	if resp != nil {
 		_ = resp.Body.Close()
 	}
-	if !c.sent.Load() {
+	if attempts <= 1 {
 		return nil, err
 	}
 	return nil, fmt.Errorf("giving up after %d attempt(s): %w", attempts, err)
