@@ -68,11 +68,11 @@ func TestOperationsAreDeclared(t *testing.T) {
 		statuses                  []string
 	}{
 		{"GET", "/api/v1/oauth/connections", "listOAuthConnections",
-			[]string{"200", "400", "401", "429", "431", "default"}},
+			[]string{"200", "400", "401", "417", "429", "431", "default"}},
 		{"PUT", "/api/v1/oauth/connections/{oauthConnection_uuid}", "updateOAuthConnection",
-			[]string{"200", "400", "401", "404", "413", "415", "422", "429", "431", "default"}},
+			[]string{"200", "400", "401", "404", "413", "415", "417", "422", "429", "431", "default"}},
 		{"DELETE", "/api/v1/oauth/connections/{oauthConnection_uuid}", "deleteOAuthConnection",
-			[]string{"204", "400", "401", "404", "429", "431", "default"}},
+			[]string{"204", "400", "401", "404", "417", "429", "431", "default"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.operationID, func(t *testing.T) {

@@ -447,6 +447,8 @@ type ListOAuthConnectionsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthenticated
+	// JSON417 the response for an HTTP 417 `application/json` response
+	JSON417 *ExpectationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -472,6 +474,11 @@ func (r ListOAuthConnectionsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListOAuthConnectionsResponse) GetJSON401() *Unauthenticated {
 	return r.JSON401
+}
+
+// GetJSON417 returns the response for an HTTP 417 `application/json` response
+func (r ListOAuthConnectionsResponse) GetJSON417() *ExpectationFailed {
+	return r.JSON417
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -549,6 +556,8 @@ type DeleteOAuthConnectionResponse struct {
 	JSON401 *Unauthenticated
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON417 the response for an HTTP 417 `application/json` response
+	JSON417 *ExpectationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
 	// JSON431 the response for an HTTP 431 `application/json` response
@@ -576,6 +585,11 @@ func (r DeleteOAuthConnectionResponse) GetJSON401() *Unauthenticated {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteOAuthConnectionResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON417 returns the response for an HTTP 417 `application/json` response
+func (r DeleteOAuthConnectionResponse) GetJSON417() *ExpectationFailed {
+	return r.JSON417
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -687,6 +701,8 @@ type UpdateOAuthConnectionResponse struct {
 	JSON413 *BodyTooLarge
 	// JSON415 the response for an HTTP 415 `application/json` response
 	JSON415 *UnsupportedMediaType
+	// JSON417 the response for an HTTP 417 `application/json` response
+	JSON417 *ExpectationFailed
 	// JSON422 the response for an HTTP 422 `application/json` response
 	JSON422 *ValidationFailed
 	// JSON429 the response for an HTTP 429 `application/json` response
@@ -739,6 +755,11 @@ func (r UpdateOAuthConnectionResponse) GetJSON413() *BodyTooLarge {
 // GetJSON415 returns the response for an HTTP 415 `application/json` response
 func (r UpdateOAuthConnectionResponse) GetJSON415() *UnsupportedMediaType {
 	return r.JSON415
+}
+
+// GetJSON417 returns the response for an HTTP 417 `application/json` response
+func (r UpdateOAuthConnectionResponse) GetJSON417() *ExpectationFailed {
+	return r.JSON417
 }
 
 // GetJSON422 returns the response for an HTTP 422 `application/json` response
@@ -898,6 +919,13 @@ func ParseListOAuthConnectionsResponse(rsp *http.Response) (*ListOAuthConnection
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 417:
+		var dest ExpectationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON417 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -1019,6 +1047,13 @@ func ParseDeleteOAuthConnectionResponse(rsp *http.Response) (*DeleteOAuthConnect
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 417:
+		var dest ExpectationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON417 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -1183,6 +1218,13 @@ func ParseUpdateOAuthConnectionResponse(rsp *http.Response) (*UpdateOAuthConnect
 			return nil, err
 		}
 		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 417:
+		var dest ExpectationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON417 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ValidationFailed

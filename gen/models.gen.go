@@ -105,6 +105,9 @@ type BadRequest = Error
 // BodyTooLarge The body of every error response but 422.
 type BodyTooLarge = Error
 
+// ExpectationFailed The body of every error response but 422.
+type ExpectationFailed = Error
+
 // HeadersTooLarge The body of every error response but 422.
 type HeadersTooLarge = Error
 

@@ -243,6 +243,8 @@ type BodyTooLargeJSONResponse struct {
 	Headers BodyTooLargeResponseHeaders
 }
 
+type ExpectationFailedJSONResponse Error
+
 type HeadersTooLargeJSONResponse Error
 
 type MalformedBodyResponseHeaders struct {
@@ -368,6 +370,20 @@ func (response ListOAuthConnections401JSONResponse) VisitListOAuthConnectionsRes
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListOAuthConnections417JSONResponse struct{ ExpectationFailedJSONResponse }
+
+func (response ListOAuthConnections417JSONResponse) VisitListOAuthConnectionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(417)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -508,6 +524,20 @@ func (response DeleteOAuthConnection404JSONResponse) VisitDeleteOAuthConnectionR
 		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteOAuthConnection417JSONResponse struct{ ExpectationFailedJSONResponse }
+
+func (response DeleteOAuthConnection417JSONResponse) VisitDeleteOAuthConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(417)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -714,6 +744,20 @@ func (response UpdateOAuthConnection415JSONResponse) VisitUpdateOAuthConnectionR
 		w.Header().Set("X-RateLimit-Reset", fmt.Sprint(*response.Headers.XRateLimitReset))
 	}
 	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateOAuthConnection417JSONResponse struct{ ExpectationFailedJSONResponse }
+
+func (response UpdateOAuthConnection417JSONResponse) VisitUpdateOAuthConnectionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(417)
 	_, err := buf.WriteTo(w)
 	return err
 }

@@ -586,6 +586,8 @@ func TestNetHTTPErrorsAreJSON(t *testing.T) {
 		{"64 KiB header", "GET /api/v1/oauth/connections HTTP/1.1\r\nHost: plannr\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n",
 			http.StatusRequestHeaderFieldsTooLarge, msgs.HeadersTooLarge},
 		{"malformed request line", "GET\r\n\r\n", http.StatusBadRequest, msgs.BadRequest},
+		{"an Expect other than 100-continue", "GET /api/v1/oauth/connections HTTP/1.1\r\nHost: plannr\r\nExpect: teapot\r\n\r\n",
+			http.StatusExpectationFailed, msgs.ExpectationFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

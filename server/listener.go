@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
@@ -15,12 +16,14 @@ import (
 // before any handler runs, as the API's JSON. net/http answers a request it
 // cannot parse (400, and 505 for an HTTP version it does not serve), a header
 // block over the http.Server's MaxHeaderBytes (431) and a transfer coding it
-// does not know (501) by itself, in text/plain, where no handler and so no
+// does not know (501) by itself, in text/plain, and an Expect header other
+// than 100-continue (417) with no body at all, where no handler and so no
 // Server can reach; through Listener they carry the status net/http chose, the
 // body {"message": ...} with the spec's message for it (x-messages), and
 // Content-Type: application/json, Cache-Control: no-store and
 // X-Content-Type-Options: nosniff, as the Server's other errors do, and the
-// connection is still closed.
+// connection is still closed. A handler's 417 is left alone, unless it is
+// net/http's byte for byte: Connection: close its only header, no body.
 //
 // Serve the http.Server on it (srv.Serve(server.Listener(ln))), after any other
 // wrapper, for plain HTTP: under TLS, net/http encrypts what it writes below
@@ -92,6 +95,7 @@ var jsonAnswers = func() map[int][]byte {
 		http.StatusRequestHeaderFieldsTooLarge: msgs.HeadersTooLarge,
 		http.StatusNotImplemented:              msgs.NotImplemented,
 		http.StatusHTTPVersionNotSupported:     msgs.VersionNotSupported,
+		http.StatusExpectationFailed:           msgs.ExpectationFailed,
 		http.StatusInternalServerError:         msgs.ServerError,
 	} {
 		answers[status] = jsonAnswerTail(status, message)
@@ -110,6 +114,9 @@ func jsonAnswerTail(status int, message string) []byte {
 // API's. A status that net/http does not use today is answered with the
 // spec's message for its class (4xx badRequest, 5xx serverError).
 func jsonAnswer(p []byte) []byte {
+	if answer := expectationFailedAnswer(p); answer != nil {
+		return answer
+	}
 	const proto = "HTTP/1.1 "
 	if len(p) < len(proto)+3 || string(p[:len(proto)]) != proto {
 		return nil
@@ -136,4 +143,41 @@ func jsonAnswer(p []byte) []byte {
 		tail = jsonAnswerTail(status, message)
 	}
 	return append(p[:end:end], tail...)
+}
+
+const (
+	// expectationFailed follows the protocol, "HTTP/1.1" or the request's
+	// "HTTP/1.0", in net/http's own 417 (response.sendExpectationFailed in
+	// its server.go): the status line, the one header it sets, and the name
+	// of the Date that net/http adds, in http.TimeFormat. Then comes the end
+	// of the headers, after a Content-Length: 0 but for a HEAD, in the same
+	// write. It goes through the writer of handlers' answers: a handler's 417
+	// is told apart by a header or a body of its own (the Server's always
+	// has X-Request-Id); one with neither is the same bytes.
+	expectationFailed = " 417 Expectation Failed\r\nConnection: close\r\nDate: "
+	emptyBodyEnd      = "\r\nContent-Length: 0\r\n\r\n"
+	headEnd           = "\r\n\r\n"
+)
+
+// expectationFailedAnswer returns the JSON answer for p if p is net/http's
+// own 417, byte for byte, and nil otherwise: its status line and Date kept,
+// and for a HEAD the headers of the JSON body without it.
+func expectationFailedAnswer(p []byte) []byte {
+	const version = len("HTTP/1.1")
+	start := version + len(expectationFailed)
+	if len(p) != start+len(http.TimeFormat)+len(emptyBodyEnd) && len(p) != start+len(http.TimeFormat)+len(headEnd) ||
+		string(p[:version]) != "HTTP/1.1" && string(p[:version]) != "HTTP/1.0" || string(p[version:start]) != expectationFailed {
+		return nil
+	}
+	date, end := p[start:start+len(http.TimeFormat)], string(p[start+len(http.TimeFormat):])
+	if _, err := time.Parse(http.TimeFormat, string(date)); err != nil || end != emptyBodyEnd && end != headEnd {
+		return nil
+	}
+	tail := jsonAnswers[http.StatusExpectationFailed]
+	if end == headEnd {
+		tail = tail[:bytes.Index(tail, []byte(headEnd))+len(headEnd)]
+	}
+	statusLine := version + len(" 417 Expectation Failed")
+	answer := append(p[:statusLine:statusLine], "\r\nDate: "...)
+	return append(append(answer, date...), tail...)
 }

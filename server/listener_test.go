@@ -59,6 +59,12 @@ func TestListenerAnswersNetHTTPErrorsInJSON(t *testing.T) {
 			http.StatusNotImplemented, msgs.NotImplemented},
 		{"unsupported HTTP version", "GET /api/v1/oauth/connections HTTP/2.0\r\nHost: plannr\r\n\r\n",
 			http.StatusHTTPVersionNotSupported, msgs.VersionNotSupported},
+		{"an Expect other than 100-continue", "GET /api/v1/oauth/connections HTTP/1.1\r\nHost: plannr\r\nExpect: teapot\r\n\r\n",
+			http.StatusExpectationFailed, msgs.ExpectationFailed},
+		{"an Expect of HTTP/1.0", "PUT /api/v1/oauth/connections/x HTTP/1.0\r\nHost: plannr\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}",
+			http.StatusExpectationFailed, msgs.ExpectationFailed},
+		{"an Expect on HEAD", "HEAD /api/v1/oauth/connections HTTP/1.1\r\nHost: plannr\r\nExpect: teapot\r\n\r\n",
+			http.StatusExpectationFailed, msgs.ExpectationFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +76,13 @@ func TestListenerAnswersNetHTTPErrorsInJSON(t *testing.T) {
 			_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 			go func() { _, _ = io.WriteString(c, tt.request) }() // the server may answer before it has read all
 			br := bufio.NewReader(c)
-			resp, err := http.ReadResponse(br, nil)
+			// A HEAD's answer has no body; its Content-Length is that of a GET's.
+			head := strings.HasPrefix(tt.request, http.MethodHead+" ")
+			var req *http.Request
+			if head {
+				req = &http.Request{Method: http.MethodHead}
+			}
+			resp, err := http.ReadResponse(br, req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,8 +92,12 @@ func TestListenerAnswersNetHTTPErrorsInJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			want, _ := json.Marshal(map[string]string{"message": tt.message})
-			if resp.StatusCode != tt.status || strings.TrimSpace(string(body)) != string(want) {
-				t.Errorf("got %d %q, want %d %s", resp.StatusCode, body, tt.status, want)
+			wantBody := string(want)
+			if head {
+				wantBody = ""
+			}
+			if resp.StatusCode != tt.status || strings.TrimSpace(string(body)) != wantBody {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tt.status, wantBody)
 			}
 			for name, value := range map[string]string{"Content-Type": "application/json",
 				"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"} {
@@ -92,8 +108,8 @@ func TestListenerAnswersNetHTTPErrorsInJSON(t *testing.T) {
 			if !resp.Close {
 				t.Error("no Connection: close")
 			}
-			if resp.ContentLength != int64(len(body)) {
-				t.Errorf("Content-Length %d for a body of %d bytes", resp.ContentLength, len(body))
+			if n := int64(len(want) + 1); resp.ContentLength != n { // the body, and its newline
+				t.Errorf("Content-Length %d, want %d", resp.ContentLength, n)
 			}
 			if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
 				t.Errorf("after the answer: %q, %v; want the connection closed", rest, err)

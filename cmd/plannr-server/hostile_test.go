@@ -185,6 +185,8 @@ func TestNetHTTPErrorsAreJSON(t *testing.T) {
 			http.StatusNotImplemented, msgs.NotImplemented},
 		{"HTTP/2.0 request line", "GET " + connections + " HTTP/2.0\r\nHost: plannr\r\n\r\n",
 			http.StatusHTTPVersionNotSupported, msgs.VersionNotSupported},
+		{"an Expect other than 100-continue", "DELETE " + connections + "/" + aliceConn + " HTTP/1.1\r\nHost: plannr\r\nExpect: teapot\r\n\r\n",
+			http.StatusExpectationFailed, msgs.ExpectationFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

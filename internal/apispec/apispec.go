@@ -171,6 +171,7 @@ type Messages struct {
 	HeadersTooLarge     string `json:"headersTooLarge"`
 	NotImplemented      string `json:"notImplemented"`
 	VersionNotSupported string `json:"versionNotSupported"`
+	ExpectationFailed   string `json:"expectationFailed"`
 	// Validation holds a 422's messages by the schema keyword that failed
 	// ("maxLength", "type.string", ...), "body" for a body that is not an
 	// object, "other" for any keyword without its own, and "more", the
