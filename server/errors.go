@@ -9,6 +9,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
@@ -119,6 +120,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		cause = err
 	}
 	apierror.Write(w, r, e, cause)
+}
+
+// classMessage is the spec's message for an error of status that has no
+// message of its own: x-messages.serverError from 500 on, badRequest below.
+func classMessage(status int) string {
+	if status >= http.StatusInternalServerError {
+		return apispec.MessagesOf().ServerError
+	}
+	return apispec.MessagesOf().BadRequest
 }
 
 // breakOff ends the answer a that has begun, for err, which can no longer

@@ -112,7 +112,7 @@ func jsonAnswerTail(status int, message string) []byte {
 // jsonAnswer returns the JSON answer for p if p is one of net/http's own
 // errors, and nil otherwise: its status line kept, its headers and body the
 // API's. A status that net/http does not use today is answered with the
-// spec's message for its class (4xx badRequest, 5xx serverError).
+// spec's message for its class (classMessage).
 func jsonAnswer(p []byte) []byte {
 	if answer := expectationFailedAnswer(p); answer != nil {
 		return answer
@@ -135,12 +135,7 @@ func jsonAnswer(p []byte) []byte {
 	}
 	tail, ok := jsonAnswers[status]
 	if !ok {
-		msgs := apispec.MessagesOf()
-		message := msgs.BadRequest
-		if status >= 500 {
-			message = msgs.ServerError
-		}
-		tail = jsonAnswerTail(status, message)
+		tail = jsonAnswerTail(status, classMessage(status))
 	}
 	return append(p[:end:end], tail...)
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -332,7 +333,8 @@ const maxPageErrorBody = 8 << 10
 
 // errorRewriter makes a page that is not ours (the /docs file server, or
 // WithHandler's) answer its errors in the API's JSON: an error whose body is
-// not already the API's error is replaced by {"message": <status text>}. An
+// not already the API's error is replaced by {"message": <status text>}, or
+// for a status without one (499, say) the spec's message of its class. An
 // error body is held until the page returns (finish), to be checked whole.
 type errorRewriter struct {
 	http.ResponseWriter
@@ -400,7 +402,7 @@ func (e *errorRewriter) replace(status int) {
 	// Cache-Control before they write, to drop a file's caching; the error
 	// is the kit's now, and carries what every answer does.
 	noStoreNoSniff(h)
-	rewritten := apierror.New(status, http.StatusText(status))
+	rewritten := apierror.New(status, cmp.Or(http.StatusText(status), classMessage(status)))
 	// WriteError drops the headers of an answer its error stands in for; here
 	// the error is the page's own, and those of them that tell of the error
 	// rather than of the body replaced go with it.

@@ -59,9 +59,11 @@ func TestWithHandlerReplacesAPage(t *testing.T) {
 
 // TestPageErrorsAreTheAPIs: a page's error answer goes out as it is only if
 // its body is already the API's error; any other is rewritten to one, with
-// the page's status.
+// the page's status and its status text, or for a status that has none the
+// spec's message of its class.
 func TestPageErrorsAreTheAPIs(t *testing.T) {
 	rewritten := func(status int) string { return `{"message":"` + http.StatusText(status) + `"}` + "\n" }
+	msgs := apispec.MessagesOf()
 	tests := []struct {
 		name        string
 		status      int
@@ -74,6 +76,9 @@ func TestPageErrorsAreTheAPIs(t *testing.T) {
 		{"not JSON under a JSON type", 404, "application/json; charset=utf-8", `not json`, false, rewritten(404)},
 		{"a message that is not a string", 503, "application/json", `{"message":5}`, false, rewritten(503)},
 		{"text", 403, "text/plain; charset=utf-8", "Forbidden\n", false, rewritten(403)},
+		{"a 4xx without a status text", 499, "text/plain; charset=utf-8", "gone\n", false, errorBody(t, msgs.BadRequest)},
+		{"a 5xx without a status text", 599, "text/plain; charset=utf-8", "timeout\n", false, errorBody(t, msgs.ServerError)},
+		{"a status past 5xx", 999, "text/plain; charset=utf-8", "odd\n", false, errorBody(t, msgs.ServerError)},
 		{"an error body longer than any error's", 500, "application/json", `{"message":"` + strings.Repeat("x", 1<<20) + `"}`, false, rewritten(500)},
 		{"a flush does not send it unchecked", 500, "application/json", `{"error":"boom"}`, true, rewritten(500)},
 		{"the API's error goes out as it is", 403, "application/json", `{"message":"Go away."}`, false, `{"message":"Go away."}`},
