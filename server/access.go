@@ -16,6 +16,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/nilcheck"
 )
 
 // Identity is who made a request, as an AuthFunc found it.
@@ -233,11 +234,16 @@ func (l *FixedWindow) sweep(now time.Time) {
 
 // WithRateLimiter counts each caller's requests with l instead of the default,
 // a FixedWindow of DefaultRateLimit a DefaultRateWindow (the spec's
-// x-limits). Nil means that default; WithoutRateLimit turns limiting off.
+// x-limits). Nil means that default; WithoutRateLimit turns limiting off. A
+// nil pointer in l (a nil *FixedWindow, say), which would panic on every
+// request, fails New: it is no nil that could mean the default.
 func WithRateLimiter(l RateLimiter) Option {
 	return func(c *config) error {
 		if l == nil {
 			l = NewFixedWindow(DefaultRateLimit, DefaultRateWindow)
+		}
+		if err := nilcheck.Error("the limiter", l); err != nil {
+			return fmt.Errorf("WithRateLimiter: %w: give nil for the default, or WithoutRateLimit() for none", err)
 		}
 		c.limiter = l
 		return nil

@@ -29,7 +29,10 @@
 // every answer is checked against the spec on its way out.
 //
 // Every option follows one rule: a zero or nil value means the option's
-// default, and an option named Without... turns a default off.
+// default, and an option named Without... turns a default off. A nil pointer
+// inside an interface (a nil *FixedWindow to WithRateLimiter) is no such nil:
+// it would panic on every request, and New and Wrap refuse it, as they refuse
+// a nil implementation or handler.
 //
 // The traps of assembling this from the generator's parts alone, which the
 // kit closes:

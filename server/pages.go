@@ -18,6 +18,7 @@ import (
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/internal/docs"
+	"github.com/plannr-toolkit/plannr-oauth/internal/nilcheck"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
@@ -40,12 +41,16 @@ import (
 // that tell of the error (Retry-After, a 416's Content-Range), unless they
 // are one already. h may flush, through http.Flusher or http.ResponseController,
 // as under net/http alone. Use it for a metrics page, say. A nil h takes back
-// an earlier WithHandler of path.
+// an earlier WithHandler of path; a nil value in h (a nil http.HandlerFunc,
+// say), which would panic on every request, fails New.
 func WithHandler(path string, h http.Handler) Option {
 	return func(c *config) error {
 		if h == nil {
 			delete(c.pages, path)
 			return nil
+		}
+		if err := nilcheck.Error("the handler", h); err != nil {
+			return fmt.Errorf("WithHandler(%q): %w", path, err)
 		}
 		c.pages[path] = h
 		return nil

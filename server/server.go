@@ -20,6 +20,7 @@ import (
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/nilcheck"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
 
@@ -98,12 +99,16 @@ type config struct {
 // of 418, say), whether or not answers are checked (WithResponseValidation):
 // the client gets the 500, with none of that answer's body, and the log line
 // "updateOAuthConnection does not declare 418".
-// WithAuth is required.
+// WithAuth is required, and impl must not be nil, nor a nil pointer (any
+// nil value in the interface), which would panic on every request.
 //
 // The handler of each operation is the generated one: New takes them from
 // gen.HandlerWithOptions, so that an operation added to the spec and
 // regenerated is served, and one the generated code lacks fails New.
 func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
+	if err := nilcheck.Error("the implementation", impl); err != nil {
+		return nil, fmt.Errorf("server: New: %w", err)
+	}
 	return build(func(cfg *config) map[string]operationFunc { return operations(impl, cfg.middlewares) }, opts)
 }
 
@@ -118,8 +123,12 @@ func New(impl gen.StrictServerInterface, opts ...Option) (*Server, error) {
 // WithOperationMiddleware has no effect here: the strict handler is next's.
 // A request that next returns from without writing an answer, or answers
 // with a status its operation does not declare, is answered 500, as New
-// answers an operation's.
+// answers an operation's. next must not be nil, nor a nil value in the
+// interface (a nil http.HandlerFunc, say).
 func Wrap(next http.Handler, opts ...Option) (*Server, error) {
+	if err := nilcheck.Error("the handler", next); err != nil {
+		return nil, fmt.Errorf("server: Wrap: %w", err)
+	}
 	return build(func(*config) map[string]operationFunc {
 		handlers := map[string]operationFunc{}
 		for _, op := range apispec.Operations() {

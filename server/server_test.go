@@ -422,13 +422,33 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// TestNewRefuses: what would fail every request (a panic answered 500)
+// fails New and Wrap instead, with an error that names it. A nil pointer in
+// an interface is no option's "nil means the default": it is refused.
 func TestNewRefuses(t *testing.T) {
-	for name, opts := range map[string][]server.Option{
-		"no WithAuth":  nil,
-		"nil WithAuth": {server.WithAuth(nil)},
+	auth := server.WithAuth(anyToken)
+	newOf := func(impl gen.StrictServerInterface, opts ...server.Option) func() error {
+		return func() error { _, err := server.New(impl, opts...); return err }
+	}
+	wrapOf := func(next http.Handler, opts ...server.Option) func() error {
+		return func() error { _, err := server.Wrap(next, opts...); return err }
+	}
+	for _, tt := range []struct {
+		name  string
+		build func() error
+		want  string // in the error
+	}{
+		{"no WithAuth", newOf(&capture{}), "WithAuth"},
+		{"nil WithAuth", newOf(&capture{}, server.WithAuth(nil)), "WithAuth"},
+		{"nil implementation", newOf(nil, auth), "implementation"},
+		{"nil pointer implementation", newOf((*capture)(nil), auth), "*server_test.capture"},
+		{"nil pointer rate limiter", newOf(&capture{}, auth, server.WithRateLimiter((*server.FixedWindow)(nil))), "WithRateLimiter"},
+		{"nil func page", newOf(&capture{}, auth, server.WithHandler("/x", http.HandlerFunc(nil))), "WithHandler"},
+		{"nil handler to Wrap", wrapOf(nil, auth), "Wrap"},
+		{"nil func to Wrap", wrapOf(http.HandlerFunc(nil), auth), "http.HandlerFunc"},
 	} {
-		if _, err := server.New(&capture{}, opts...); err == nil {
-			t.Errorf("%s: no error", name)
+		if err := tt.build(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error about %s", tt.name, err, tt.want)
 		}
 	}
 }

@@ -91,6 +91,16 @@ func newServer(t *testing.T, cfg httpapi.Config) *testServer {
 	return &testServer{Server: srv, store: cfg.Store, client: &http.Client{}, logs: logs}
 }
 
+// TestNewHandlerRefuses: a Store that is missing, or a nil pointer that
+// would panic on every request, fails NewHandler, naming it.
+func TestNewHandlerRefuses(t *testing.T) {
+	for _, st := range []store.Store{nil, (*memory.Store)(nil)} {
+		if _, err := httpapi.NewHandler(httpapi.Config{Store: st}); err == nil || !strings.Contains(err.Error(), "Config.Store") {
+			t.Errorf("Store %#v: %v, want an error about Config.Store", st, err)
+		}
+	}
+}
+
 type request struct {
 	method, path, token, contentType, body string
 	header                                 http.Header

@@ -20,6 +20,7 @@ import (
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
+	"github.com/plannr-toolkit/plannr-oauth/internal/nilcheck"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store"
 	"github.com/plannr-toolkit/plannr-oauth/internal/store/storemetrics"
 	"github.com/plannr-toolkit/plannr-oauth/server"
@@ -31,7 +32,8 @@ import (
 // cmd/plannr-server does.
 const MaxHeaderBytes = 16 << 10
 
-// Config is what NewHandler needs; only Store is required.
+// Config is what NewHandler needs; only Store is required, and must not be
+// a nil pointer either.
 type Config struct {
 	Store store.Store
 	// Now is the clock of updated_at; nil means time.Now.
@@ -47,8 +49,8 @@ type Config struct {
 
 // NewHandler returns the server of the API over cfg.Store.
 func NewHandler(cfg Config) (*server.Server, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("httpapi: Config.Store is required")
+	if err := nilcheck.Error("Config.Store", cfg.Store); err != nil {
+		return nil, fmt.Errorf("httpapi: %w: it is required", err)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
