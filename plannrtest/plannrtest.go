@@ -148,9 +148,14 @@ func WithoutRateLimit() Option {
 
 // WithClock makes now the clock of updated_at and of AddUser's default
 // created_at, so that a test can expect exact timestamps. The rate limit keeps
-// to real time.
+// to real time. Nil means the default, time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
+	return func(c *config) {
+		if now == nil {
+			now = time.Now
+		}
+		c.now = now
+	}
 }
 
 // WithLogger logs one line per request to l: method, route, status, duration.

@@ -377,6 +377,17 @@ func TestAddUserDefaults(t *testing.T) {
 	}
 }
 
+// TestNilClockIsTheDefault: WithClock(nil) is the real clock, as a nil
+// option is its default, not a clock that panics when a user is added.
+func TestNilClockIsTheDefault(t *testing.T) {
+	t.Parallel()
+	before := time.Now().Truncate(time.Second)
+	srv := plannrtest.NewServer(t, plannrtest.WithClock(nil), plannrtest.WithUser("erin", plannrtest.Connection{}))
+	if c := srv.AddUser("erin", plannrtest.Connection{})[0]; c.CreatedAt.Before(before) || c.CreatedAt.After(time.Now()) {
+		t.Errorf("created_at %v, want now", c.CreatedAt)
+	}
+}
+
 // TestAddUserStampsInTheUsersZone: a connection added to a user is stamped
 // in that user's zone, as an update of it then is, so that created_at and
 // updated_at share the account's offset as the spec says.
