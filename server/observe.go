@@ -21,6 +21,7 @@ import (
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apierror"
 	"github.com/plannr-toolkit/plannr-oauth/internal/histogram"
+	"github.com/plannr-toolkit/plannr-oauth/internal/nilcheck"
 	"github.com/plannr-toolkit/plannr-oauth/internal/promreg"
 	"github.com/plannr-toolkit/plannr-oauth/internal/validation"
 )
@@ -419,12 +420,17 @@ func validRequestID(id string) bool {
 // through WithHandler("/metrics", ...) beside the API, or on an address of its
 // own. prometheus.WrapRegistererWithPrefix and WrapRegistererWith rename the
 // metrics or add labels to them. Servers given the same reg count into the
-// same metrics. A nil reg counts nothing, as without the option.
+// same metrics. A nil reg counts nothing, as without the option; a nil
+// pointer in reg (a (*prometheus.Registry)(nil)), which would panic at the
+// first metric registered, fails New, Wrap and NewPages.
 func WithMetrics(reg prometheus.Registerer) Option {
 	return func(c *config) error {
 		if reg == nil {
 			c.metrics = nil
 			return nil
+		}
+		if err := nilcheck.Error("the registry", reg); err != nil {
+			return fmt.Errorf("WithMetrics: %w", err)
 		}
 		m, err := newMetrics(reg)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/oapi-codegen/nullable"
+	"github.com/prometheus/client_golang/prometheus"
 
 	plannroauth "github.com/plannr-toolkit/plannr-oauth"
 	"github.com/plannr-toolkit/plannr-oauth/gen"
@@ -444,6 +445,9 @@ func TestNewRefuses(t *testing.T) {
 		{"nil pointer implementation", newOf((*capture)(nil), auth), "*server_test.capture"},
 		{"nil pointer rate limiter", newOf(&capture{}, auth, server.WithRateLimiter((*server.FixedWindow)(nil))), "WithRateLimiter"},
 		{"nil func page", newOf(&capture{}, auth, server.WithHandler("/x", http.HandlerFunc(nil))), "WithHandler"},
+		{"nil pointer registry", newOf(&capture{}, auth, server.WithMetrics((*prometheus.Registry)(nil))), "WithMetrics: the registry is a nil *prometheus.Registry"},
+		{"nil pointer registry to Wrap", wrapOf(http.NotFoundHandler(), auth, server.WithMetrics((*prometheus.Registry)(nil))), "WithMetrics"},
+		{"nil pointer registry to NewPages", func() error { _, err := server.NewPages(server.WithMetrics((*prometheus.Registry)(nil))); return err }, "WithMetrics"},
 		{"nil handler to Wrap", wrapOf(nil, auth), "Wrap"},
 		{"nil func to Wrap", wrapOf(http.HandlerFunc(nil), auth), "http.HandlerFunc"},
 	} {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"strconv"
 
@@ -98,6 +99,10 @@ func TestNewHandlerRefuses(t *testing.T) {
 		if _, err := httpapi.NewHandler(httpapi.Config{Store: st}); err == nil || !strings.Contains(err.Error(), "Config.Store") {
 			t.Errorf("Store %#v: %v, want an error about Config.Store", st, err)
 		}
+	}
+	var reg *prometheus.Registry // a nil registry, not no registry
+	if _, err := httpapi.NewHandler(httpapi.Config{Store: memory.New(), Metrics: reg}); err == nil || !strings.Contains(err.Error(), "Config.Metrics is a nil *prometheus.Registry") {
+		t.Errorf("Metrics %#v: %v, want an error about Config.Metrics", reg, err)
 	}
 }
 

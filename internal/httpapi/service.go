@@ -40,7 +40,8 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, if not nil, gets the server's metrics (server.WithMetrics) and
 	// those of every call of Store (storemetrics.Instrument). Serving them is
-	// the caller's part.
+	// the caller's part. A nil pointer in it (a (*prometheus.Registry)(nil))
+	// fails NewHandler.
 	Metrics prometheus.Registerer
 	// Options configure the server kit (rate limit, logger, pages, ...); they
 	// come after NewHandler's own, authentication and readiness by Store.
@@ -56,6 +57,9 @@ func NewHandler(cfg Config) (*server.Server, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Metrics != nil {
+		if err := nilcheck.Error("Config.Metrics", cfg.Metrics); err != nil {
+			return nil, fmt.Errorf("httpapi: %w: nil means no metrics", err)
+		}
 		st, err := storemetrics.Instrument(cfg.Store, cfg.Metrics)
 		if err != nil {
 			return nil, fmt.Errorf("httpapi: %w", err)
