@@ -8,7 +8,7 @@
 //	ln, err := net.Listen("tcp", addr)
 //	...
 //	srv := &http.Server{Handler: h, DisableGeneralOptionsHandler: true}
-//	srv.Serve(server.Listener(ln)) // net/http's own 400, 417, 431, 501, 505 in JSON too
+//	srv.Serve(h.Listener(ln)) // net/http's own 400, 417, 431, 501, 505 in JSON too, logged and counted
 //
 // A request takes one path, and is matched against the spec once:
 //

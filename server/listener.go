@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,34 +27,117 @@ import (
 // connection is still closed. A handler's 417 is left alone, unless it is
 // net/http's byte for byte: Connection: close its only header, no body.
 //
+// These answers are not observed: no X-Request-Id, log line or metric tells
+// of them, as no Server is named. Server.Listener (and Pages.Listener) is this
+// listener observed by the server that the http.Server serves; use it.
+//
 // Serve the http.Server on it (srv.Serve(server.Listener(ln))), after any other
 // wrapper, for plain HTTP: under TLS, net/http encrypts what it writes below
 // the listener's connections, where Listener cannot read it. Every other
 // write costs a comparison of its first bytes.
-func Listener(ln net.Listener) net.Listener { return jsonErrorsListener{ln} }
+func Listener(ln net.Listener) net.Listener { return jsonErrorsListener{ln, nil} }
 
-type jsonErrorsListener struct{ net.Listener }
+// Listener returns ln whose connections answer net/http's own errors as the
+// API's JSON, as the package's Listener does, and tell of each as s tells of
+// its other answers: an X-Request-Id of s's (never the client's, as the
+// request was not read), a log line to s's logger (WithLogger), and a count
+// in s's metrics (WithMetrics). The line is s's request line, msg=request,
+// with route=unmatched, status, request_id and net/http's reason as error
+// ("400 Bad Request: missing required Host header", say); it has no method
+// and no duration, which no handler could know, and is at ERROR for a 5xx
+// (501, 505) as s's other lines are. The count is
+// plannr_http_requests_total{route="unmatched", method="", status}: method
+// is empty, as no method was read; the duration histogram and the in-flight
+// gauge do not see these answers.
+//
+// Serve the http.Server whose handler is s (or wraps s, a tracer say) on it:
+// srv.Serve(s.Listener(ln)), after any other wrapper, for plain HTTP (see
+// the package's Listener). Answers that are not net/http's own errors cost
+// what they cost through the package's Listener, a comparison of their
+// first bytes.
+func (s *Server) Listener(ln net.Listener) net.Listener { return jsonErrorsListener{ln, s.obs} }
+
+// Listener returns ln whose connections answer net/http's own errors as the
+// API's JSON, told of in p's log and metrics as Server.Listener tells of
+// them in a Server's: serve p's http.Server on it.
+func (p *Pages) Listener(ln net.Listener) net.Listener { return jsonErrorsListener{ln, p.obs} }
+
+type jsonErrorsListener struct {
+	net.Listener
+	obs *observer // nil for none
+}
 
 func (l jsonErrorsListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &jsonErrorsConn{c}, nil
+	return &jsonErrorsConn{c, l.obs}, nil
 }
 
 // jsonErrorsConn rewrites net/http's own errors on their way to the client.
-type jsonErrorsConn struct{ net.Conn }
+type jsonErrorsConn struct {
+	net.Conn
+	obs *observer // nil for none
+}
 
 func (c *jsonErrorsConn) Write(p []byte) (int, error) {
 	answer := jsonAnswer(p)
 	if answer == nil {
 		return c.Conn.Write(p)
 	}
+	if c.obs != nil {
+		answer = c.obs.netHTTPAnswered(p, answer)
+	}
 	if _, err := c.Conn.Write(answer); err != nil {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// listenerLogPC is the pc of netHTTPAnswered's log line (see logPC).
+var listenerLogPC callerPC
+
+// netHTTPAnswered tells of answer, the JSON that stands for net/http's own
+// error p: it names it with a new X-Request-Id, which it returns answer
+// with, logs it and counts it.
+func (o *observer) netHTTPAnswered(p, answer []byte) []byte {
+	id := o.ids.next()
+	end := bytes.Index(answer, []byte("\r\n\r\n")) // of the headers, which jsonAnswer wrote
+	withID := make([]byte, 0, len(answer)+len("\r\nX-Request-Id: ")+len(id))
+	withID = append(append(append(withID, answer[:end]...), "\r\nX-Request-Id: "...), id...)
+	withID = append(withID, answer[end:]...)
+
+	const proto = len("HTTP/1.1 ")
+	status, _ := strconv.Atoi(string(answer[proto : proto+3])) // jsonAnswer checked the digits
+	o.metrics.answeredUnread(status)
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	ctx := context.Background()
+	if h := o.log.Handler(); h.Enabled(ctx, level) {
+		line := slog.NewRecord(time.Now(), level, "request", listenerLogPC.get())
+		line.AddAttrs(
+			slog.String("route", unmatched),
+			slog.Int("status", status),
+			slog.String("request_id", id),
+			slog.String("error", netHTTPReason(p)),
+		)
+		_ = h.Handle(ctx, line)
+	}
+	return withID
+}
+
+// netHTTPReason is what net/http said of its error p: the body of a plain
+// one, its words and never the client's (net/http echoes nothing of the
+// request, so as not to reflect a script), and for its 417, which has none,
+// the cause.
+func netHTTPReason(p []byte) string {
+	if i := bytes.Index(p, []byte(plainErrorHeaders)); i >= 0 {
+		return string(p[i+len(plainErrorHeaders):])
+	}
+	return "417 Expectation Failed: an Expect header other than 100-continue"
 }
 
 // CloseWrite is the connection's own, which net/http calls after a 431 so that

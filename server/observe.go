@@ -46,6 +46,19 @@ type StatusNoter interface {
 	NoteStatus(status int)
 }
 
+// observer is what tells of a server's answers: the IDs it names them by,
+// its log and its metrics. A Server's handler (observe) and its Listener
+// share it, so that net/http's own errors are told as its other answers are.
+type observer struct {
+	log     *slog.Logger
+	metrics *metrics
+	ids     *requestIDs
+}
+
+func newObserver(cfg config) *observer {
+	return &observer{log: cfg.logger, metrics: cfg.metrics, ids: newRequestIDs()}
+}
+
 // observe wraps the whole server: it names the request (X-Request-Id), sets the
 // headers every answer carries, turns a panic into a logged 500 in JSON, and logs
 // one line per request. The line never holds a token, a label or a body.
@@ -57,8 +70,13 @@ type StatusNoter interface {
 // counted as the 500 it is, whatever status was sent. A handler's own panic
 // with http.ErrAbortHandler cuts the connection as it asks, and is logged and
 // counted so too.
-func observe(log *slog.Logger, m *metrics, next http.Handler) http.Handler {
-	ids := newRequestIDs()
+//
+// It is never inlined, so that its log line's source (HandlerOptions.AddSource)
+// is server.observe's, whatever server it makes.
+//
+//go:noinline
+func observe(o *observer, next http.Handler) http.Handler {
+	log, m, ids := o.log, o.metrics, o.ids
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -414,7 +432,9 @@ func validRequestID(id string) bool {
 // holds whatever a client put there, is never a label. method is one of the
 // methods of RFC 9110 and RFC 5789 (GET, HEAD, POST, PUT, PATCH, DELETE,
 // OPTIONS, CONNECT, TRACE), and OTHER for any other, so that no client can
-// make series without end.
+// make series without end. net/http's own errors, which Server.Listener
+// tells of, are counted in plannr_http_requests_total alone, under route
+// "unmatched" and the empty method, as no method was read.
 //
 // reg is usually a *prometheus.Registry, served with promhttp.HandlerFor:
 // through WithHandler("/metrics", ...) beside the API, or on an address of its
@@ -553,6 +573,16 @@ func (m *metrics) seriesOf(k seriesKey) requestSeries {
 	all[k] = rs
 	m.series.Store(&all)
 	return rs
+}
+
+// answeredUnread counts an answer of status that net/http gave before any
+// handler read its request (Server.Listener): its route is unmatched, its
+// method the empty label, and its duration is not observed, as its start is
+// not known.
+func (m *metrics) answeredUnread(status int) {
+	if m != nil {
+		m.requests.WithLabelValues(unmatched, "", headerValue(status)[0]).Inc()
+	}
 }
 
 // refused counts a request that the rate limiter refused.

@@ -126,8 +126,10 @@ type prefixPage struct {
 // counted. The other options have no effect here. Serve it, as a Server,
 // with an http.Server whose DisableGeneralOptionsHandler is set: otherwise
 // net/http answers OPTIONS * itself, a 200 that no log line, header or metric
-// of the handler's sees; with it, the handler answers the JSON 404.
-func NewPages(opts ...Option) (http.Handler, error) {
+// of the handler's sees; with it, the handler answers the JSON 404. Serve it
+// on its Listener, as a Server, for net/http's own errors to be JSON, logged
+// and counted too.
+func NewPages(opts ...Option) (*Pages, error) {
 	cfg, err := configure(opts)
 	if err != nil {
 		return nil, err
@@ -140,8 +142,19 @@ func NewPages(opts ...Option) (http.Handler, error) {
 			WriteError(w, r, validation.RouteNotFound)
 		}
 	})
-	return cfg.metrics.countInFlight(observe(cfg.logger, cfg.metrics, route)), nil
+	obs := newObserver(cfg)
+	return &Pages{handler: cfg.metrics.countInFlight(observe(obs, route)), obs: obs}, nil
 }
+
+// Pages is the server of NewPages: WithHandler's pages alone, an
+// http.Handler.
+type Pages struct {
+	handler http.Handler
+	obs     *observer
+}
+
+// ServeHTTP answers one request.
+func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
 
 // ownPages are the server's own pages, by path; /readyz's check gets timeout
 // (none if zero).

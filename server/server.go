@@ -61,6 +61,8 @@ type Server struct {
 	ready    readiness
 	metrics  *metrics
 	timeout  time.Duration
+	// obs tells of the answers, the handler's and the Listener's.
+	obs *observer
 }
 
 // Option configures New and Wrap. Each follows one rule: a zero or nil value
@@ -180,7 +182,8 @@ func build(handlersOf func(*config) map[string]operationFunc, opts []Option) (*S
 	if cfg.validation != nil {
 		h = checkResponses(h, s.checkResponse, cfg.validation, cfg.logger)
 	}
-	s.handler = cfg.metrics.countInFlight(observe(cfg.logger, cfg.metrics, h))
+	s.obs = newObserver(cfg)
+	s.handler = cfg.metrics.countInFlight(observe(s.obs, h))
 	return s, nil
 }
 
@@ -512,7 +515,8 @@ func WithoutTimeout() Option {
 }
 
 // WithLogger logs one line per request to l: method, route template (never
-// the raw path), status, duration, request ID, and the cause of a 5xx.
+// the raw path), status, duration, request ID, and the cause of a 5xx; and,
+// through Server.Listener, one for each of net/http's own errors.
 // Tokens, labels and bodies are never logged. Nil means slog.Default(), the
 // default; WithoutLogging logs nothing.
 func WithLogger(l *slog.Logger) Option {
