@@ -268,7 +268,7 @@ func newServer(t reporter, opts []Option) (*Server, error) {
 	// Headers that plannr-server answers 431 are not served here either.
 	s.srv.Config.MaxHeaderBytes = httpapi.MaxHeaderBytes
 	s.srv.Config.DisableGeneralOptionsHandler = true // OPTIONS * to the handler, as plannr-server
-	s.srv.Listener = server.Listener(s.srv.Listener) // net/http's own errors in JSON, as plannr-server
+	s.srv.Listener = h.Listener(s.srv.Listener)      // net/http's own errors in JSON and logged, as plannr-server
 	s.srv.Start()
 	s.URL = s.srv.URL
 	return s, nil

@@ -584,10 +584,12 @@ func TestAddUserNormalisesTimestamps(t *testing.T) {
 }
 
 // TestNetHTTPErrorsAreJSON: what net/http answers itself, before any handler,
-// is the API's JSON in the fake as in plannr-server, and the fake's own pages
-// (the spec, in YAML) are served as they are.
+// is the API's JSON in the fake as in plannr-server, with an X-Request-Id
+// and a line in the fake's log (WithLogger), and the fake's own pages (the
+// spec, in YAML) are served as they are.
 func TestNetHTTPErrorsAreJSON(t *testing.T) {
-	srv := plannrtest.NewServer(t)
+	var logs logtest.Buffer
+	srv := plannrtest.NewServer(t, plannrtest.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	msgs := apispec.MessagesOf()
 	tests := []struct {
 		name, request string
@@ -621,6 +623,11 @@ func TestNetHTTPErrorsAreJSON(t *testing.T) {
 			want := `{"message":"` + tt.message + `"}`
 			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "application/json" || strings.TrimSpace(string(body)) != want || !resp.Close {
 				t.Errorf("got %q, want %d %s and the connection closed", answer, tt.status, want)
+			}
+			id := resp.Header.Get("X-Request-Id")
+			line := fmt.Sprintf(" msg=request route=unmatched status=%d request_id=%s ", tt.status, id)
+			if id == "" || !strings.Contains(logs.String(), line) {
+				t.Errorf("X-Request-Id %q; want an id, and the line%s in the log:\n%s", id, line, logs.String())
 			}
 		})
 	}

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +18,8 @@ import (
 	"time"
 
 	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
+	"github.com/plannr-toolkit/plannr-oauth/internal/logtest"
+	"github.com/plannr-toolkit/plannr-oauth/internal/metricstest"
 )
 
 // Limits short enough for tests that wait for them to cut a client off.
@@ -170,8 +175,14 @@ func TestOversizedHeadersGet431(t *testing.T) {
 // TestNetHTTPErrorsAreJSON sends, over TCP, each request that net/http
 // answers itself before any handler runs: the answer is the API's JSON with
 // the spec's message, as the spec declares it, and the connection is closed.
+// Each is told as the server's other answers are: an X-Request-Id, its line
+// in the log (no method, route unmatched), and its count in /metrics (the
+// empty method, route unmatched).
 func TestNetHTTPErrorsAreJSON(t *testing.T) {
-	base := startHostile(t, 0, DefaultMaxConns)
+	var logs logtest.Buffer
+	base, _, stop := startServerLogging(t, config{db: ":memory:", fixtures: exampleFixtures, maxConns: DefaultMaxConns, limits: testLimits},
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	defer stop()
 	msgs := apispec.MessagesOf()
 	tests := []struct {
 		name, request string
@@ -188,6 +199,7 @@ func TestNetHTTPErrorsAreJSON(t *testing.T) {
 		{"an Expect other than 100-continue", "DELETE " + connections + "/" + aliceConn + " HTTP/1.1\r\nHost: plannr\r\nExpect: teapot\r\n\r\n",
 			http.StatusExpectationFailed, msgs.ExpectationFailed},
 	}
+	ids := map[string]string{} // X-Request-Id, by test
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dial(t, base)
@@ -209,7 +221,26 @@ func TestNetHTTPErrorsAreJSON(t *testing.T) {
 			if !resp.Close || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("headers %v, want Connection: close, no-store, nosniff", resp.Header)
 			}
+			ids[tt.name] = resp.Header.Get("X-Request-Id")
 		})
+	}
+	want := metricstest.Samples{}
+	for _, tt := range tests {
+		want[`plannr_http_requests_total{method="",route="unmatched",status="`+strconv.Itoa(tt.status)+`"}`]++
+	}
+	if got := metricstest.Scrape(t, base+"/metrics", `plannr_http_requests_total`); !maps.Equal(got, want) {
+		t.Errorf("counted:\n%s\nwant:\n%s", got, want)
+	}
+	stop() // every line is written
+	for _, tt := range tests {
+		level := "INFO"
+		if tt.status >= 500 {
+			level = "ERROR"
+		}
+		line := fmt.Sprintf(" level=%s msg=request route=unmatched status=%d request_id=%s error=", level, tt.status, ids[tt.name])
+		if ids[tt.name] == "" || !strings.Contains(logs.String(), line) {
+			t.Errorf("%s: X-Request-Id %q; want an id, and the line%s... in the log:\n%s", tt.name, ids[tt.name], line, logs.String())
+		}
 	}
 }
 

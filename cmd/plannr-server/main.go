@@ -344,8 +344,9 @@ func run(ctx context.Context, cfg config, stdout io.Writer, log *slog.Logger) er
 	if cfg.maxConns > 0 {
 		ln = netutil.LimitListener(ln, cfg.maxConns)
 	}
-	// Outermost, where net/http writes its own errors: in JSON too.
-	ln = server.Listener(ln)
+	// Outermost, where net/http writes its own errors: in JSON too, logged
+	// and counted by h as its other answers are.
+	ln = h.Listener(ln)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

@@ -41,7 +41,7 @@ func startMetrics(cfg config, stdout io.Writer, log *slog.Logger) (reg *promethe
 		return nil, nil, nil, fmt.Errorf("-metrics-addr: %w", err)
 	}
 	srv = newHTTPServer(h, log, cfg.limits)
-	go func() { _ = srv.Serve(server.Listener(ln)) }()
+	go func() { _ = srv.Serve(h.Listener(ln)) }() // net/http's own errors in JSON, logged by h
 	fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", ln.Addr())
 	return reg, nil, srv, nil
 }

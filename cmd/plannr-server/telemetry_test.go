@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -132,9 +134,31 @@ func TestMetricsAddressAnswersAsThePage(t *testing.T) {
 			t.Errorf("%s %s on -metrics-addr:\n%s\nbeside the API:\n%s", rq.method, rq.path, got, want)
 		}
 	}
+	// A request net/http cannot parse is JSON too, with its id and its line.
+	c, err := net.Dial("tcp", strings.TrimPrefix(apart, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/json" || id == "" {
+		t.Errorf("a malformed request on -metrics-addr: %d %v, want a JSON 400 with an X-Request-Id", resp.StatusCode, resp.Header)
+	}
 	stopApart() // every line is written
-	if n := strings.Count(logs.String(), "msg=request "); n != len(requests) {
-		t.Errorf("%d request lines for %d requests:\n%s", n, len(requests), logs.String())
+	if n := strings.Count(logs.String(), "msg=request "); n != len(requests)+1 {
+		t.Errorf("%d request lines for %d requests:\n%s", n, len(requests)+1, logs.String())
+	}
+	if line := " msg=request route=unmatched status=400 request_id=" + id + " "; !strings.Contains(logs.String(), line) {
+		t.Errorf("no line%s... in the log:\n%s", line, logs.String())
 	}
 }
 
