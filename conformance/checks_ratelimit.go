@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -120,9 +121,20 @@ func (c *probe) newWindow(prev, w window, opened, at time.Time) string {
 	return ""
 }
 
-// checkRateLimitDrive sends as many requests as X-RateLimit-Remaining says
-// are left, each a success, then one more: a 429 with Retry-After and
-// X-RateLimit-Reset. The other user is not held back.
+// checkRateLimitDrive sends the list as the first user until the server
+// refuses, holding each answer to the one before it rather than to a count
+// of the kit's own: the user's other clients (another program with the same
+// token, requests through other replicas that share the count) spend the
+// same budget, and a window may turn over on the way. A success leaves
+// X-RateLimit-Remaining less than the answer before, by one, or by more when
+// the user's other clients spent some in between; it may stay or rise, and
+// may come once the one before said 0, only in a window that can be new
+// (newWindow). The 429 must come once the answer before said 0, or when the
+// user's other clients can have spent what it said was left (othersSpent);
+// then it carries Retry-After and X-RateLimit-Reset. The drive sends what
+// the answers say is left, at most two windows' worth: a third window means
+// the kit cannot spend a window before it closes, and the check skips. The
+// other user is not held back.
 func checkRateLimitDrive(c *probe) {
 	if c.r.client.interval > 0 {
 		c.skip("a request budget paces the kit below the rate limit")
@@ -130,39 +142,54 @@ func checkRateLimitDrive(c *probe) {
 	api := c.r.api
 	token := c.r.target.Token
 	list := request{method: api.list.Method, path: api.list.Path, token: token}
+	ok, tooMany := api.list.Success[0], api.status[respTooMany]
 	ex := c.send(list)
 	if ex.window == nil {
 		c.fatal(ex, "header "+hRemaining, "an integer, to know how far to drive")
 	}
-	tooMany := api.status[respTooMany]
-	// A new window may open on the way: then the count starts again, once.
-	for left, restarts := ex.window.remaining, 0; ; left-- {
+	prev, prevAt := *ex.window, time.Now()
+	var (
+		opened time.Time // when an answer of the drive opened a window
+		others othersSpent
+		gap    time.Duration // from the answer before to this one
+	)
+	for windows := 1; ; {
 		ex = c.send(list)
+		gap = time.Since(prevAt)
 		if ex.Status == tooMany {
-			if left > 0 {
-				c.fail(ex, "status", "%d: X-RateLimit-Remaining said %d more requests; got %d", api.list.Success[0], left, ex.Status)
-			}
 			break
 		}
-		if ex.Status != api.list.Success[0] {
-			c.fatal(ex, "status", "%d, or %d past the limit; got %d", api.list.Success[0], tooMany, ex.Status)
+		if ex.Status != ok {
+			c.fatal(ex, "status", "%d, or %d past the limit; got %d", ok, tooMany, ex.Status)
 		}
-		now := ex.window
-		switch {
-		case now == nil:
+		w := ex.window
+		if w == nil {
 			return // failed for it already
-		case left == 0 && now.remaining == now.limit-1 && restarts == 0:
-			left, restarts = now.remaining+1, 1
-		case left == 0:
-			c.fatal(ex, "status", "%d once X-RateLimit-Remaining was 0; got %d", tooMany, ex.Status)
 		}
+		at := answerTime(ex)
+		if prev.remaining > 0 && w.remaining < prev.remaining {
+			others.add(prev.remaining-1-w.remaining, gap)
+		} else {
+			if why := c.newWindow(prev, *w, opened, at); why != "" {
+				if prev.remaining == 0 {
+					c.fatal(ex, "status", "%d once X-RateLimit-Remaining was 0, or a new window%s; got %d", tooMany, why, ex.Status)
+				}
+				c.fatal(ex, "header "+hRemaining, "less than before (%d), or up to %d in a new window%s; got %d", prev.remaining, w.limit-1, why, w.remaining)
+			}
+			if windows++; windows > 2 {
+				c.skip("the kit did not spend the server's window of %d requests before it closed, twice: too slow to reach the limit", prev.limit)
+			}
+			opened = at
+		}
+		prev, prevAt = *w, time.Now()
 	}
 	c.expectError(ex, tooMany, api.msgs.TooManyAttempts)
 	retry, err := strconv.Atoi(ex.Header.Get(hRetryAfter))
 	if win := int(api.limits.RateWindow / time.Second); err != nil || retry < api.retryMin || retry > win {
 		c.fail(ex, "header "+hRetryAfter, "whole seconds from %d (its schema's minimum) to the spec's window, %d; got %q", api.retryMin, win, ex.Header.Get(hRetryAfter))
 	}
-	if over := ex.window; over != nil {
+	over := ex.window
+	if over != nil {
 		if over.remaining != 0 {
 			c.fail(ex, "header "+hRemaining, "0 on a %d; got %d", tooMany, over.remaining)
 		}
@@ -174,14 +201,63 @@ func checkRateLimitDrive(c *probe) {
 			c.fail(ex, "header "+hReset, "the answer's Date plus Retry-After (%d); got %d", want, over.reset)
 		}
 	}
-	// Every operation is refused, before its own checks.
+	// What the user's other clients must have spent since the answer before:
+	// what it said was left, or, when the 429 is of a later window than its
+	// X-RateLimit-Reset (Reset is rounded to the second), all of that one.
+	spent, why := prev.remaining, fmt.Sprintf("X-RateLimit-Remaining said %d more requests", prev.remaining)
+	if over != nil && over.hasReset && prev.hasReset && over.reset > prev.reset+1 {
+		spent, why = over.limit, fmt.Sprintf("the window of the answer before closed (%s %d), and the new one (%d) had %d requests", hReset, prev.reset, over.reset, over.limit)
+	}
+	if room := others.room(gap); spent > room {
+		c.fail(ex, "status", "%d: %s, more than the user's other clients can have spent in the %v since (%s); got %d", ok, why, gap.Round(time.Microsecond), others.says(room), ex.Status)
+	}
+	// Every operation is refused, before its own checks, while the window is
+	// surely open: Retry-After is whole seconds, rounded either way.
+	start := time.Now()
 	put := c.send(request{method: api.update.Method, path: api.itemPath(c.r.absent), token: token, contentType: api.mediaType, body: []byte(`{}`)})
-	c.expectError(put, tooMany, api.msgs.TooManyAttempts)
+	if err == nil && time.Since(start) < time.Duration(retry-1)*time.Second {
+		c.expectError(put, tooMany, api.msgs.TooManyAttempts)
+	}
 	other := c.send(request{method: api.list.Method, path: api.list.Path, token: c.r.target.OtherToken})
-	if other.Status != api.list.Success[0] {
-		c.fail(other, "status", "%d: the other user has a window of their own; got %d", api.list.Success[0], other.Status)
+	if other.Status != ok {
+		c.fail(other, "status", "%d: the other user has a window of their own; got %d", ok, other.Status)
 	}
 	if ow := other.window; ow != nil && ow.remaining == 0 {
 		c.fail(other, "header "+hRemaining, "the other user's above 0; got %d", ow.remaining)
 	}
+}
+
+// othersSpent is what the drive saw the user's other clients spend: by how
+// much more than the kit's own request each answer's X-RateLimit-Remaining
+// fell below the one before, and in what time.
+type othersSpent struct {
+	total int64         // requests, in every gap between two answers of one window
+	over  time.Duration // the time of those gaps
+	burst int64         // the most in one gap
+}
+
+func (o *othersSpent) add(n int64, gap time.Duration) {
+	o.total += n
+	o.over += gap
+	o.burst = max(o.burst, n)
+}
+
+// room is how many requests the user's other clients are taken to have been
+// able to spend in gap: none unless the drive saw them spend, else twice the
+// more of the most they spent in one gap and what their rate so far spends
+// in gap. A refusal with more left than that is the server's.
+func (o othersSpent) room(gap time.Duration) int64 {
+	if o.total == 0 {
+		return 0
+	}
+	atRate := int64(math.Ceil(float64(o.total) * float64(gap) / float64(max(o.over, time.Nanosecond))))
+	return 2 * max(o.burst, atRate)
+}
+
+// says tells what the drive saw of the user's other clients, for a failure.
+func (o othersSpent) says(room int64) string {
+	if o.total == 0 {
+		return "the drive saw them spend none: every answer before was one less than the last"
+	}
+	return fmt.Sprintf("they spent %d in %v, at most %d between two answers: taken as at most %d", o.total, o.over.Round(time.Microsecond), o.burst, room)
 }

@@ -201,6 +201,21 @@ func TestRateLimitAsTheSpecAllows(t *testing.T) {
 				next.ServeHTTP(w, r)
 			})
 		}, run: "^ratelimit_headers$"},
+		// Other clients of the first user's spend its budget during the
+		// drive: in step with the kit, or at their own pace.
+		{name: "another client in step with the drive", wrap: inStep(1), run: "^ratelimit_drive$"},
+		{name: "another client spending two in step with the drive", wrap: inStep(2), run: "^ratelimit_drive$"},
+		{name: "another client concurrently", wrap: concurrently(1, 200*time.Microsecond), run: "^ratelimit_drive$"},
+		{name: "three other clients concurrently", wrap: concurrently(3, time.Millisecond), run: "^ratelimit_drive$"},
+		// The window closes in the middle of the drive, and other clients
+		// spend some of the new one first; with X-RateLimit-Reset or, as
+		// Laravel, without.
+		{name: "a window that turns over mid-drive", opts: turnover.opts, wrap: slowAtTurnover(20, turnover.window, 3), run: "^ratelimit_drive$"},
+		{name: "a window that turns over mid-drive, without X-RateLimit-Reset", opts: turnover.opts, wrap: chain(onAnswer(func(_ *http.Request, a *answer) {
+			if a.status != http.StatusTooManyRequests {
+				a.header.Del("X-RateLimit-Reset")
+			}
+		}), slowAtTurnover(20, turnover.window, 3)), run: "^ratelimit_drive$"},
 		// Laravel says 0 in a window's last second; the schema's minimum is 0.
 		{name: "Retry-After 0 in a window's last second", wrap: onAnswer(func(_ *http.Request, a *answer) {
 			if a.status != http.StatusTooManyRequests {
@@ -222,6 +237,13 @@ func TestRateLimitAsTheSpecAllows(t *testing.T) {
 		})
 	}
 }
+
+// turnover is a server whose windows are short enough for a test to wait
+// one out.
+var turnover = struct {
+	window time.Duration
+	opts   []plannrtest.Option
+}{1500 * time.Millisecond, append(users(), plannrtest.WithRateLimit(50, 1500*time.Millisecond))}
 
 // newWindowAtDelete opens a new window for the first user at its first
 // DELETE, of which the user's other clients have spent spent requests:

@@ -40,6 +40,6 @@ var registry = func() []*check {
 		{Check{Name: "timestamps", Description: "updated_at moves on every update, to its time, a second later past the last; created_at never moves (held on every answer)", Writes: true}, checkTimestamps},
 		{Check{Name: "uuid_spellings", Description: "a real connection's UUID in upper case is the same connection (its misspellings are path_uuid's, of an unknown UUID, lest a lax server change a real one)", Writes: true}, checkUUIDSpellings},
 		{Check{Name: "use_after_free", Description: "DELETE is 204, then PUT and DELETE are 404 and the connection is gone from the list", Writes: true}, checkUseAfterFree},
-		{Check{Name: "ratelimit_drive", Description: "the first user gets exactly the requests X-RateLimit-Remaining says, then 429 with Retry-After and X-RateLimit-Reset; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
+		{Check{Name: "ratelimit_drive", Description: "the first user's requests pass, each answer's X-RateLimit-Remaining below the last (it rises only in a new window), until a 429 with Retry-After and X-RateLimit-Reset once the last answer said 0, or said no more than the user's other clients were seen able to spend since; the other user is unaffected", Writes: true, OptIn: true}, checkRateLimitDrive},
 	}
 }()
