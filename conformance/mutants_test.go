@@ -572,6 +572,15 @@ var mutants = []mutant{
 			}
 		})
 	}()},
+	// The drive holds each answer to the one before it, and takes the
+	// user's other clients to spend only as the answers show them doing.
+	{name: "a limiter that refuses one request early", caughtBy: "ratelimit_drive", wrap: refusesAt(0)},
+	{name: "a limiter that refuses with 20 left, beside another client in step", caughtBy: "ratelimit_drive", wrap: chain(refusesAt(20), inStep(1))},
+	{name: "a limiter that never refuses", caughtBy: "ratelimit_drive", opts: neverRefuses.opts, wrap: neverRefuses.wrap},
+	{name: "a limiter that never refuses, without X-RateLimit-Reset", caughtBy: "ratelimit_drive", opts: neverRefuses.opts, wrap: chain(neverRefuses.wrap, onAnswer(func(_ *http.Request, a *answer) {
+		a.header.Del("X-RateLimit-Reset")
+	}))},
+	{name: "X-RateLimit-Remaining up mid-window", caughtBy: "ratelimit_drive", wrap: remainingUpAt(50, 3)},
 	{name: "a Retry-After below its schema's minimum", caughtBy: "ratelimit_drive", wrap: rateHeader("Retry-After", func(int64) int64 { return -1 })},
 	{name: "a 429 without Retry-After", caughtBy: "ratelimit_drive", wrap: onAnswer(func(_ *http.Request, a *answer) { a.header.Del("Retry-After") })},
 	// Deletes.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"time"
 
+	"github.com/plannr-toolkit/plannr-oauth/internal/apispec"
 	"github.com/plannr-toolkit/plannr-oauth/plannrtest"
 )
 
@@ -91,4 +93,62 @@ func slowAtTurnover(n int, window time.Duration, spent int) wrapper {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// refusesAt answers the first user's request 429 once the server's
+// X-RateLimit-Remaining after it would be at or below left, with the
+// Retry-After of the window's X-RateLimit-Reset: a limiter that refuses
+// left + 1 requests early.
+func refusesAt(left int64) wrapper {
+	return onAnswer(func(r *http.Request, a *answer) {
+		n, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64)
+		if err != nil || n > left || a.status == http.StatusTooManyRequests || r.Header.Get("Authorization") != "Bearer "+firstToken {
+			return
+		}
+		reset, _ := strconv.ParseInt(a.header.Get("X-RateLimit-Reset"), 10, 64)
+		at, err := http.ParseTime(a.header.Get("Date"))
+		if err != nil {
+			at = time.Now()
+		}
+		a.setError(http.StatusTooManyRequests, msgs.TooManyAttempts)
+		a.header.Set("X-RateLimit-Remaining", "0")
+		a.header.Set("Retry-After", strconv.FormatInt(min(max(1, reset-at.Unix()), int64(apispec.LimitsOf().RateWindow/time.Second)), 10))
+	})
+}
+
+// neverRefuses is a limiter that counts but lets every request through:
+// the server allows twice the spec's limit, and its headers say the
+// spec's, counting down to 0 and staying there.
+var neverRefuses = struct {
+	opts []plannrtest.Option
+	wrap wrapper
+}{
+	opts: append(users(), plannrtest.WithRateLimit(2*apispec.LimitsOf().RateLimit, time.Minute)),
+	wrap: onAnswer(func(_ *http.Request, a *answer) {
+		limit := int64(apispec.LimitsOf().RateLimit)
+		if n, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64); err == nil {
+			a.header.Set("X-RateLimit-Limit", strconv.FormatInt(limit, 10))
+			a.header.Set("X-RateLimit-Remaining", strconv.FormatInt(max(0, n-limit), 10))
+		}
+	}),
+}
+
+// remainingUpAt adds up to X-RateLimit-Remaining from the first user's nth
+// answer on, within the window and its X-RateLimit-Reset: a count that
+// goes up without a new window.
+func remainingUpAt(n int, up int64) wrapper {
+	var mu sync.Mutex
+	seen := 0
+	limit := int64(apispec.LimitsOf().RateLimit)
+	return onAnswer(func(r *http.Request, a *answer) {
+		left, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64)
+		if err != nil || r.Header.Get("Authorization") != "Bearer "+firstToken {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen++; seen >= n {
+			a.header.Set("X-RateLimit-Remaining", strconv.FormatInt(min(left+up, limit-1), 10))
+		}
+	})
 }
