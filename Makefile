@@ -129,6 +129,10 @@ build: ## Build the binaries into bin/, stamped with the commit they come from (
 dist: ## Release binaries of every command for linux, darwin (amd64, arm64) and windows (amd64) into dist/, with SHA256SUMS
 	scripts/dist.sh
 
+.PHONY: check-dist-reproducible
+check-dist-reproducible: ## Fail unless make dist makes the same SHA256SUMS in two other directories, one under a hostile environment
+	.ci/check-dist-reproducible
+
 BENCH_COUNT ?= 10
 
 .PHONY: bench
