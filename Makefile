@@ -8,7 +8,14 @@ LINT_ENV := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NO_UPDATE_
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@# Two passes over the ## lines: the widest target name sets the column.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {name[++n] = $$1; desc[n] = $$2; if (length($$1) > w) w = length($$1)} \
+	  END {for (i = 1; i <= n; i++) printf "  %-" w "s  %s\n", name[i], desc[i]}' $(MAKEFILE_LIST)
+
+.PHONY: check-help
+check-help: ## Fail unless make help starts every description in one column
+	@$(MAKE) -s help | awk '{ match($$0, /^  [^ ]+ +/); col[RSTART ? RLENGTH : 0]++; if (!RSTART) bad = bad "\n" $$0 } \
+	  END { n = 0; for (c in col) n++; if (n != 1 || bad != "") { print "make help: descriptions start in " n " columns" bad > "/dev/stderr"; exit 1 } }'
 
 # gen/ is made by the toolchain of go.mod's go line: oapi-codegen compresses the
 # embedded spec with the running Go's compress/flate, whose bytes differ from one
