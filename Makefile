@@ -56,6 +56,7 @@ check-generated-drift: ## Fail unless make check-generated fails on each kind of
 
 api/node_modules/.package-lock.json: api/package.json api/package-lock.json
 	cd api && npm ci --no-audit --no-fund --loglevel=error
+	.ci/check-node-engines -warn
 
 .PHONY: lint
 lint: api/node_modules/.package-lock.json ## Lint the spec with Spectral and Redocly (fails on warnings too)
