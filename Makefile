@@ -17,6 +17,10 @@ check-help: ## Fail unless make help starts every description in one column
 	@$(MAKE) -s help | awk '{ match($$0, /^  [^ ]+ +/); col[RSTART ? RLENGTH : 0]++; if (!RSTART) bad = bad "\n" $$0 } \
 	  END { n = 0; for (c in col) n++; if (n != 1 || bad != "") { print "make help: descriptions start in " n " columns" bad > "/dev/stderr"; exit 1 } }'
 
+.PHONY: check-tidy
+check-tidy: ## Fail, with the diff, unless go.mod and go.sum are what go mod tidy makes them
+	go mod tidy -diff
+
 # gen/ is made by the toolchain of go.mod's go line: oapi-codegen compresses the
 # embedded spec with the running Go's compress/flate, whose bytes differ from one
 # Go release to another (1.27's from 1.26's), so a newer local Go would see drift
