@@ -251,16 +251,9 @@ var turnover = struct {
 // again. X-RateLimit-Reset, if kept, shows the window before as opened a
 // second before the server's, so that the new one closes later.
 func newWindowAtDelete(reset bool, spent int64) wrapper {
-	var mu sync.Mutex
 	shift := int64(-1) // added to the server's count once the window is new
 	limit := int64(apispec.LimitsOf().RateLimit)
-	return onAnswer(func(r *http.Request, a *answer) {
-		left, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64)
-		if err != nil || r.Header.Get("Authorization") != "Bearer "+firstToken {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
+	return onFirstUsersRemaining(func(r *http.Request, a *answer, left int64) {
 		if shift < 0 && r.Method == http.MethodDelete {
 			shift = limit - 1 - spent - left
 		}
@@ -272,6 +265,21 @@ func newWindowAtDelete(reset bool, spent int64) wrapper {
 		if !reset {
 			a.header.Del("X-RateLimit-Reset")
 		}
+	})
+}
+
+// onFirstUsersRemaining calls f, one call at a time, on each answer to the
+// first user that holds an X-RateLimit-Remaining, with its value.
+func onFirstUsersRemaining(f func(r *http.Request, a *answer, left int64)) wrapper {
+	var mu sync.Mutex
+	return onAnswer(func(r *http.Request, a *answer) {
+		left, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64)
+		if err != nil || r.Header.Get("Authorization") != "Bearer "+firstToken {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		f(r, a, left)
 	})
 }
 

@@ -137,16 +137,9 @@ var neverRefuses = struct {
 // answer on, within the window and its X-RateLimit-Reset: a count that
 // goes up without a new window.
 func remainingUpAt(n int, up int64) wrapper {
-	var mu sync.Mutex
 	seen := 0
 	limit := int64(apispec.LimitsOf().RateLimit)
-	return onAnswer(func(r *http.Request, a *answer) {
-		left, err := strconv.ParseInt(a.header.Get("X-RateLimit-Remaining"), 10, 64)
-		if err != nil || r.Header.Get("Authorization") != "Bearer "+firstToken {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
+	return onFirstUsersRemaining(func(_ *http.Request, a *answer, left int64) {
 		if seen++; seen >= n {
 			a.header.Set("X-RateLimit-Remaining", strconv.FormatInt(min(left+up, limit-1), 10))
 		}
