@@ -111,10 +111,7 @@ func (o *observer) netHTTPAnswered(p, answer []byte) []byte {
 	const proto = len("HTTP/1.1 ")
 	status, _ := strconv.Atoi(string(answer[proto : proto+3])) // jsonAnswer checked the digits
 	o.metrics.answeredUnread(status)
-	level := slog.LevelInfo
-	if status >= 500 {
-		level = slog.LevelError
-	}
+	level := levelOf(status)
 	ctx := context.Background()
 	if h := o.log.Handler(); h.Enabled(ctx, level) {
 		line := slog.NewRecord(time.Now(), level, "request", listenerLogPC.get())

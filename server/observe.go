@@ -118,10 +118,7 @@ func observe(o *observer, next http.Handler) http.Handler {
 			if n, ok := w.(StatusNoter); ok {
 				n.NoteStatus(status)
 			}
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
-			}
+			level := levelOf(status)
 			// The record log.LogAttrs would make, but for its two costs: the
 			// time, which is end, and the caller's pc, which is always this
 			// line's and is found once.
@@ -375,6 +372,15 @@ func validStatus(status int) {
 // which no other answer comes (net/http's response.WriteHeader).
 func informational(status int) bool {
 	return status >= 100 && status <= 199 && status != http.StatusSwitchingProtocols
+}
+
+// levelOf is the level of an answer's request line: ERROR for a 5xx, which
+// an operator must look at, INFO for the rest.
+func levelOf(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }
 
 // requestIDs hands out IDs that are unique without a random read per request: a
